@@ -1,0 +1,40 @@
+# Inferix: `make test` and `make demo` install everything they need (idempotently) and run.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+PIP_STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export NO_UPDATE_NOTIFIER := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install test test-contracts deploy gas clean
+
+install: $(PIP_STAMP) $(NPM_STAMP)
+
+$(PIP_STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -e '.[test,angv]'
+	touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: install
+	$(PY) -m pytest
+
+test-contracts: install
+	$(PY) -m pytest tests/contracts
+
+# deploy and wire every contract on a throwaway local anvil chain
+deploy: install
+	ape run scripts/deploy.py --network ethereum:local:foundry
+
+gas: install
+	ape run scripts/gas.py --network ethereum:local:foundry
+
+clean:
+	rm -rf $(VENV) node_modules .build out .pytest_cache .hypothesis

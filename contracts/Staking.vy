@@ -1,0 +1,440 @@
+# pragma version ~=0.4.3
+"""
+@title Inferix staking: workers, oracles and managers
+@custom:contract-name Staking
+@license MIT
+@notice Nodes register with one role and stake IFX. Stake leaves only
+        through `requestUnbond` then `withdraw` after `unbondingPeriod`.
+        A worker declares its price per IBM (USD, 18 decimals); its
+        Inferix Bench `IB` (6 decimals) is set only by the proof-of-render
+        contract after an oracle quorum attests it. When a worker accepts a
+        task, the escrow locks collateral and this contract checks the
+        minimum stake `S(n) = stakeMultiplier × epochMinutes × IB(n) × P(n)`
+        (converted to IFX at the job's locked rate). Slashed IFX goes to the
+        BMW issuance contract's penalty pool.
+@custom:security Only the escrow locks, unlocks and slashes collateral;
+        only the proof-of-render contract slashes oracles and sets IB. The
+        invariant `stake >= locked + unbonding` holds for every node, and
+        this contract's IFX balance equals `totalStaked`.
+"""
+
+from .interfaces import IIFXToken
+from .interfaces import IBMWIssuance
+from .interfaces import IStaking
+implements: IStaking
+
+ROLE_WORKER: public(constant(uint8)) = 1
+ROLE_ORACLE: public(constant(uint8)) = 2
+ROLE_MANAGER: public(constant(uint8)) = 3
+
+# @dev IB is a 6-decimal fixed-point number; a worker with no attested IB
+# is treated as the standard node (IB = 1.0) for its minimum stake.
+IB_ONE: public(constant(uint256)) = 10**6
+MIN_UNBONDING: public(constant(uint256)) = 86400
+MAX_UNBONDING: public(constant(uint256)) = 60 * 86400
+MAX_STAKE_MULTIPLIER: public(constant(uint256)) = 10
+
+
+struct Node:
+    role: uint8
+    stake: uint256
+    locked: uint256
+    unbonding: uint256
+    unbondingAt: uint256
+    pricePerIBM: uint256
+    ib: uint256
+
+
+token: public(immutable(IIFXToken))
+governance: public(immutable(address))
+deployer: immutable(address)
+
+escrow: public(address)
+proofOfRender: public(address)
+issuance: public(IBMWIssuance)
+
+nodes: public(HashMap[address, Node])
+totalStaked: public(uint256)
+# @dev Sum of attested IB over workers (6 decimals), for the IBME view.
+totalIB: public(uint256)
+
+unbondingPeriod: public(uint256)
+stakeMultiplier: public(uint256)
+epochMinutes: public(uint256)
+minOracleStake: public(uint256)
+minManagerStake: public(uint256)
+
+
+event Registered:
+    account: indexed(address)
+    role: uint8
+    pricePerIBM: uint256
+
+event PriceChanged:
+    worker: indexed(address)
+    pricePerIBM: uint256
+
+event Staked:
+    account: indexed(address)
+    amount: uint256
+    stake: uint256
+
+event UnbondRequested:
+    account: indexed(address)
+    amount: uint256
+    unbondingAt: uint256
+
+event Withdrawn:
+    account: indexed(address)
+    amount: uint256
+
+event CollateralLocked:
+    worker: indexed(address)
+    amount: uint256
+
+event CollateralUnlocked:
+    worker: indexed(address)
+    amount: uint256
+
+event Slashed:
+    account: indexed(address)
+    amount: uint256
+
+event IBSet:
+    worker: indexed(address)
+    ib: uint256
+
+event ParameterChanged:
+    name: String[32]
+    newValue: uint256
+
+
+@deploy
+def __init__(token_: IIFXToken, governance_: address, minOracleStake_: uint256, minManagerStake_: uint256):
+    """
+    @param token_ The IFX token.
+    @param governance_ The timelock allowed to change parameters.
+    @param minOracleStake_ Minimum stake for an oracle to count in a quorum.
+    @param minManagerStake_ Minimum stake for a manager to post tasks.
+    """
+    token = token_
+    governance = governance_
+    deployer = msg.sender
+    self.unbondingPeriod = 7 * 86400
+    self.stakeMultiplier = 2
+    self.epochMinutes = 4320
+    self.minOracleStake = minOracleStake_
+    self.minManagerStake = minManagerStake_
+
+
+@external
+def wire(escrow_: address, proofOfRender_: address, issuance_: IBMWIssuance):
+    """
+    @dev One-time wiring by the deployer.
+    @param escrow_ The job escrow.
+    @param proofOfRender_ The proof-of-render contract.
+    @param issuance_ The BMW issuance contract (penalty pool).
+    """
+    assert msg.sender == deployer, "staking: caller is not the deployer"
+    assert self.escrow == empty(address), "staking: already wired"
+    assert escrow_ != empty(address) and proofOfRender_ != empty(address), "staking: zero address"
+    self.escrow = escrow_
+    self.proofOfRender = proofOfRender_
+    self.issuance = issuance_
+
+
+# ---------------------------------------------------------------- nodes
+
+
+@external
+def register(role: uint8, pricePerIBM: uint256):
+    """
+    @dev Registers the caller as a worker, oracle or manager (once).
+    @param role 1 worker, 2 oracle, 3 manager.
+    @param pricePerIBM Workers: USD per IBM (18 decimals); others: 0.
+    """
+    assert role >= ROLE_WORKER and role <= ROLE_MANAGER, "staking: unknown role"
+    assert self.nodes[msg.sender].role == 0, "staking: already registered"
+    if role == ROLE_WORKER:
+        assert pricePerIBM > 0, "staking: zero price"
+    else:
+        assert pricePerIBM == 0, "staking: price is for workers"
+    self.nodes[msg.sender].role = role
+    self.nodes[msg.sender].pricePerIBM = pricePerIBM
+    log Registered(account=msg.sender, role=role, pricePerIBM=pricePerIBM)
+
+
+@external
+def setPrice(pricePerIBM: uint256):
+    """
+    @dev A worker changes its price per IBM; tasks already accepted keep theirs.
+    @param pricePerIBM USD per IBM (18 decimals).
+    """
+    assert self.nodes[msg.sender].role == ROLE_WORKER, "staking: not a worker"
+    assert pricePerIBM > 0, "staking: zero price"
+    self.nodes[msg.sender].pricePerIBM = pricePerIBM
+    log PriceChanged(worker=msg.sender, pricePerIBM=pricePerIBM)
+
+
+@external
+def stake(amount: uint256):
+    """
+    @dev Adds `amount` IFX to the caller's stake (needs an allowance).
+    @param amount IFX wei.
+    """
+    assert self.nodes[msg.sender].role != 0, "staking: not registered"
+    assert amount > 0, "staking: zero amount"
+    assert extcall token.transferFrom(msg.sender, self, amount), "staking: transfer failed"
+    self.nodes[msg.sender].stake += amount
+    self.totalStaked += amount
+    log Staked(account=msg.sender, amount=amount, stake=self.nodes[msg.sender].stake)
+
+
+@external
+def requestUnbond(amount: uint256):
+    """
+    @dev Starts unbonding `amount` of free stake; restarts the delay for
+         the whole pending amount.
+    @param amount IFX wei.
+    """
+    node: Node = self.nodes[msg.sender]
+    assert amount > 0, "staking: zero amount"
+    assert node.stake >= node.locked + node.unbonding + amount, "staking: amount exceeds free stake"
+    unlockAt: uint256 = block.timestamp + self.unbondingPeriod
+    self.nodes[msg.sender].unbonding = node.unbonding + amount
+    self.nodes[msg.sender].unbondingAt = unlockAt
+    log UnbondRequested(account=msg.sender, amount=amount, unbondingAt=unlockAt)
+
+
+@external
+def withdraw():
+    """
+    @dev Pays out the pending unbonding amount once its delay has passed.
+    """
+    node: Node = self.nodes[msg.sender]
+    assert node.unbonding > 0, "staking: nothing unbonding"
+    assert block.timestamp >= node.unbondingAt, "staking: still unbonding"
+    amount: uint256 = node.unbonding
+    self.nodes[msg.sender].stake = node.stake - amount
+    self.nodes[msg.sender].unbonding = 0
+    self.totalStaked -= amount
+    assert extcall token.transfer(msg.sender, amount), "staking: transfer failed"
+    log Withdrawn(account=msg.sender, amount=amount)
+
+
+# ---------------------------------------------------------------- views
+
+
+@view
+@internal
+def _minStake(node: Node, usdPerIfx: uint256) -> uint256:
+    ib: uint256 = node.ib
+    if ib == 0:
+        ib = IB_ONE
+    usd: uint256 = self.stakeMultiplier * self.epochMinutes * ib * node.pricePerIBM // IB_ONE
+    return usd * 10**18 // usdPerIfx
+
+
+@view
+@external
+def minStake(worker: address, usdPerIfx: uint256) -> uint256:
+    """
+    @dev The worker's minimum stake in IFX at a given IFX price.
+    @param worker The worker.
+    @param usdPerIfx USD per IFX, 18 decimals.
+    @return uint256 IFX wei.
+    """
+    assert usdPerIfx > 0, "staking: zero rate"
+    return self._minStake(self.nodes[worker], usdPerIfx)
+
+
+@view
+@external
+def isActive(account: address, role: uint8) -> bool:
+    """
+    @dev Whether `account` has `role` and enough bonded (not unbonding)
+         stake for it: oracles and managers their minimum, workers any.
+    @param account The node.
+    @param role The role asked for.
+    @return bool True when active.
+    """
+    node: Node = self.nodes[account]
+    if node.role != role:
+        return False
+    bonded: uint256 = node.stake - node.unbonding
+    if role == ROLE_ORACLE:
+        return bonded >= self.minOracleStake and bonded > 0
+    if role == ROLE_MANAGER:
+        return bonded >= self.minManagerStake and bonded > 0
+    return bonded > 0
+
+
+@view
+@external
+def pricePerIBM(worker: address) -> uint256:
+    """
+    @dev The worker's declared price.
+    @param worker The worker.
+    @return uint256 USD per IBM, 18 decimals.
+    """
+    return self.nodes[worker].pricePerIBM
+
+
+@view
+@external
+def stakeOf(account: address) -> uint256:
+    """
+    @dev Total stake (including locked and unbonding).
+    @param account The node.
+    @return uint256 IFX wei.
+    """
+    return self.nodes[account].stake
+
+
+# ---------------------------------------------------------------- protocol hooks
+
+
+@external
+def lockCollateral(worker: address, amount: uint256, usdPerIfx: uint256, maxPricePerIBM: uint256):
+    """
+    @dev Escrow only: locks task collateral after checking the worker's
+         role, price and minimum stake at the job's rate.
+    @param worker The accepting worker.
+    @param amount Collateral in IFX wei.
+    @param usdPerIfx The job's locked IFX price.
+    @param maxPricePerIBM The job's maximum price per IBM.
+    """
+    assert msg.sender == self.escrow, "staking: caller is not the escrow"
+    node: Node = self.nodes[worker]
+    assert node.role == ROLE_WORKER, "staking: not a worker"
+    assert node.pricePerIBM <= maxPricePerIBM, "staking: price above job maximum"
+    bonded: uint256 = node.stake - node.unbonding
+    assert bonded >= self._minStake(node, usdPerIfx), "staking: below minimum stake"
+    assert bonded >= node.locked + amount, "staking: insufficient free stake"
+    self.nodes[worker].locked = node.locked + amount
+    log CollateralLocked(worker=worker, amount=amount)
+
+
+@external
+def unlockCollateral(worker: address, amount: uint256):
+    """
+    @dev Escrow only: releases collateral of a finished task.
+    @param worker The worker.
+    @param amount IFX wei.
+    """
+    assert msg.sender == self.escrow, "staking: caller is not the escrow"
+    self.nodes[worker].locked -= amount
+    log CollateralUnlocked(worker=worker, amount=amount)
+
+
+@external
+def slashCollateral(worker: address, locked: uint256, penalty: uint256):
+    """
+    @dev Escrow only: releases a failed task's collateral and slashes
+         `penalty` of it into the penalty pool.
+    @param worker The worker.
+    @param locked The task's collateral.
+    @param penalty The part slashed (<= locked).
+    """
+    assert msg.sender == self.escrow, "staking: caller is not the escrow"
+    assert penalty <= locked, "staking: penalty exceeds collateral"
+    self.nodes[worker].locked -= locked
+    self._take(worker, penalty)
+
+
+@external
+def slash(account: address, amount: uint256) -> uint256:
+    """
+    @dev Proof of render only: slashes up to `amount` of an oracle's stake.
+    @param account The node.
+    @param amount IFX wei asked for.
+    @return uint256 The amount actually slashed.
+    """
+    assert msg.sender == self.proofOfRender, "staking: caller is not proof of render"
+    node: Node = self.nodes[account]
+    taken: uint256 = min(amount, node.stake - node.locked)
+    self._take(account, taken)
+    return taken
+
+
+@external
+def setIB(worker: address, ib: uint256):
+    """
+    @dev Proof of render only: records the quorum-attested IB.
+    @param worker The worker.
+    @param ib IB with 6 decimals.
+    """
+    assert msg.sender == self.proofOfRender, "staking: caller is not proof of render"
+    assert self.nodes[worker].role == ROLE_WORKER, "staking: not a worker"
+    assert ib > 0, "staking: zero IB"
+    self.totalIB = self.totalIB - self.nodes[worker].ib + ib
+    self.nodes[worker].ib = ib
+    log IBSet(worker=worker, ib=ib)
+
+
+@internal
+def _take(account: address, amount: uint256):
+    if amount == 0:
+        return
+    node: Node = self.nodes[account]
+    newStake: uint256 = node.stake - amount
+    # keep stake >= locked + unbonding: shrink the pending unbonding first
+    if newStake < node.locked + node.unbonding:
+        self.nodes[account].unbonding = newStake - node.locked
+    self.nodes[account].stake = newStake
+    self.totalStaked -= amount
+    issuance: IBMWIssuance = self.issuance
+    assert extcall token.transfer(issuance.address, amount), "staking: transfer failed"
+    extcall issuance.notifyPenalty(amount)
+    log Slashed(account=account, amount=amount)
+
+
+# ---------------------------------------------------------------- governance
+
+
+@external
+def setUnbondingPeriod(newValue: uint256):
+    """
+    @dev Governance: unbonding delay, within [1 day, 60 days].
+    @param newValue Seconds.
+    """
+    assert msg.sender == governance, "staking: caller is not governance"
+    assert newValue >= MIN_UNBONDING and newValue <= MAX_UNBONDING, "staking: out of bounds"
+    self.unbondingPeriod = newValue
+    log ParameterChanged(name="unbondingPeriod", newValue=newValue)
+
+
+@external
+def setStakeMultiplier(newValue: uint256):
+    """
+    @dev Governance: the `2` of `S(n)`, within [1, 10].
+    @param newValue The multiplier.
+    """
+    assert msg.sender == governance, "staking: caller is not governance"
+    assert newValue >= 1 and newValue <= MAX_STAKE_MULTIPLIER, "staking: out of bounds"
+    self.stakeMultiplier = newValue
+    log ParameterChanged(name="stakeMultiplier", newValue=newValue)
+
+
+@external
+def setMinOracleStake(newValue: uint256):
+    """
+    @dev Governance: minimum oracle stake (at most 10,000,000 IFX).
+    @param newValue IFX wei.
+    """
+    assert msg.sender == governance, "staking: caller is not governance"
+    assert newValue <= 10**7 * 10**18, "staking: out of bounds"
+    self.minOracleStake = newValue
+    log ParameterChanged(name="minOracleStake", newValue=newValue)
+
+
+@external
+def setMinManagerStake(newValue: uint256):
+    """
+    @dev Governance: minimum manager stake (at most 10,000,000 IFX).
+    @param newValue IFX wei.
+    """
+    assert msg.sender == governance, "staking: caller is not governance"
+    assert newValue <= 10**7 * 10**18, "staking: out of bounds"
+    self.minManagerStake = newValue
+    log ParameterChanged(name="minManagerStake", newValue=newValue)

@@ -1,0 +1,119 @@
+"""Adaptive noise spreading: where the imprints go and how strong they are (pure numpy).
+
+Input: the reference (preview) render of the frame, a low-settings denoised render of the original scene, in
+display levels. Candidates are drawn from the frame key's ``b"regions"`` stream; per try, in this order:
+``w = randint(imin, imax)``, ``h = randint(imin, imax)``, ``x0 = randint(w + 1, W - 2w - 1)``,
+``y0 = randint(h + 1, H - 2h - 1)``, ``u = uniform()`` (the depth fraction). A candidate is kept when
+
+* its enveloping region v (3w x 3h, k at the centre), grown by ``region_gap``, overlaps no kept one;
+* v is smooth in the preview (luminance std <= ``smooth_std_max`` and range <= ``smooth_range_max``) -- the
+  perceptually significant "high energy, low frequency" areas where denoising and anti-aliasing keep a step;
+* the step is unclipped: with polarity +1 (brighter) when the imprint's luminance is below ``polarity_split`` and -1
+  otherwise, every channel of ``colour + polarity * step`` stays within [clip_margin, 255 - clip_margin] and no
+  preview pixel of v is clipped at 0 or 255;
+* the scene geometry accepts it (``accept`` callback: frustum, occlusion, collisions, done with bpy ray casts).
+
+Each kept candidate gets the target display colour ``c + polarity * step`` that its carrier must emit.
+The stream is consumed identically whatever the outcome of a try, so the result depends only on the key, the
+preview and the geometry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .keys import FrameKey
+from .manifest import LUMA, Region, Tile
+from .params import AngvParams
+
+
+class PlacementError(RuntimeError):
+    """Not enough smooth, unclipped, unoccluded positions for n imprints in this frame."""
+
+
+@dataclass(frozen=True)
+class RegionPlan:
+    region: Region
+    target_rgb: tuple[float, float, float]  # display levels the carrier must produce
+    depth_u: float  # depth fraction in [0, 1) (mapped to [depth_lo, depth_hi] of the free distance)
+
+
+def plan_regions(
+    preview: np.ndarray,
+    key: FrameKey,
+    params: AngvParams,
+    accept: Callable[[int, int, int, int, float], bool] | None = None,
+) -> list[RegionPlan]:
+    """Choose the n imprints of one frame; ``preview`` is (H, W, 3) in display levels."""
+    img = np.asarray(preview, dtype=np.float32)
+    H, W = img.shape[:2]
+    lum = img @ LUMA
+    s = key.stream(b"regions")
+    taken: list[tuple[int, int, int, int]] = []
+    plans: list[RegionPlan] = []
+    g = params.region_gap
+    for _ in range(params.max_tries):
+        if len(plans) == params.n:
+            break
+        w = s.randint(params.imprint_min, params.imprint_max)
+        h = s.randint(params.imprint_min, params.imprint_max)
+        if W - 2 * w - 1 < w + 1 or H - 2 * h - 1 < h + 1:
+            raise PlacementError("angv: frame too small for an imprint")
+        x0 = s.randint(w + 1, W - 2 * w - 1)
+        y0 = s.randint(h + 1, H - 2 * h - 1)
+        u = s.uniform()
+        vx0, vy0, vx1, vy1 = x0 - w, y0 - h, x0 + 2 * w, y0 + 2 * h
+        if any(vx0 - g < b[2] and b[0] < vx1 + g and vy0 - g < b[3] and b[1] < vy1 + g for b in taken):
+            continue
+        lv = lum[vy0:vy1, vx0:vx1]
+        if float(lv.std()) > params.smooth_std_max or float(np.ptp(lv)) > params.smooth_range_max:
+            continue
+        pv = img[vy0:vy1, vx0:vx1]
+        if float(pv.min()) <= 0.5 or float(pv.max()) >= 254.5:
+            continue
+        colour = img[y0 : y0 + h, x0 : x0 + w].reshape(-1, 3).mean(axis=0)
+        lk = float(colour @ LUMA)
+        pol = 1 if lk < params.polarity_split else -1
+        target = colour + pol * params.step
+        if target.min() < params.clip_margin or target.max() > 255.0 - params.clip_margin:
+            continue
+        if accept is not None and not accept(x0, y0, w, h, u):
+            continue
+        ring = _ring_mask(w, h)
+        bg = float(lv[ring].mean())
+        step = float((target - colour) @ LUMA)
+        region = Region(len(plans), x0, y0, w, h, pol, step, bg)
+        plans.append(RegionPlan(region, (float(target[0]), float(target[1]), float(target[2])), u))
+        taken.append((vx0, vy0, vx1, vy1))
+    if len(plans) < params.n:
+        raise PlacementError(f"angv: only {len(plans)} of {params.n} imprints placed after {params.max_tries} tries")
+    return plans
+
+
+_RINGS: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _ring_mask(w: int, h: int) -> np.ndarray:
+    """Boolean (3h, 3w) mask of the enveloping region minus the imprint dilated by one pixel."""
+    m = _RINGS.get((w, h))
+    if m is None:
+        m = np.ones((3 * h, 3 * w), dtype=bool)
+        m[h - 1 : 2 * h + 1, w - 1 : 2 * w + 1] = False
+        m.setflags(write=False)
+        _RINGS[(w, h)] = m
+    return m
+
+
+def plan_tiles(key: FrameKey, width: int, height: int, params: AngvParams) -> list[tuple[int, int, int]]:
+    """Secret quality tiles (x0, y0, size) of one frame, from the key's ``b"tiles"`` stream."""
+    t = min(params.tile_side(width), width, height)
+    s = key.stream(b"tiles")
+    return [(s.randint(0, width - t), s.randint(0, height - t), t) for _ in range(params.tiles)]
+
+
+def empty_tile(x0: int, y0: int, size: int) -> Tile:
+    z = np.zeros((size, size, 3), np.uint8)
+    return Tile(x0, y0, size, z, z.copy())

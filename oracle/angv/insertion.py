@@ -1,0 +1,337 @@
+"""Noise insertion with bpy: prepare a task's noised scene and its manifest.
+
+``prepare`` opens the creator's scene (.blend or glTF), applies the render order, and for each frame of the task:
+
+1. renders the reference (preview) of the original scene at low settings (``preview_samples``, denoised);
+2. plans the n imprints with :func:`oracle.angv.adaptive.plan_regions`, the geometry check being bpy ray casts from
+   the camera through every pixel corner of the imprint grown by one pixel: the carrier must sit strictly in front
+   of the first surface hit by every ray (so it collides with nothing and nothing hides it, even partly), and its
+   depth is ``min_hit_depth * (depth_lo + u * (depth_hi - depth_lo))`` (u from the key: varied distances);
+
+then adds one carrier object per imprint: a camera-facing quad (world rotation = the camera's, so the imprint is an
+axis-aligned rectangle) sized and placed so that it covers exactly the imprint's pixels; for animated cameras its
+transform and colour are keyframed at every frame of the task (constant interpolation), so it follows the camera
+and moves to the frame's own imprint. The carrier emits ``colour * (1 + A cos(2 pi (u M / X_i + v N / Y_i)))`` (its
+atomic noise, UV space) where ``colour`` (the object colour, read by an Object Info node) is the target display
+colour converted to scene-linear; it is visible to camera rays only. The imprints are then recomputed by projecting
+the carriers' corners with ``world_to_camera_view`` (no rendering) and must match the plan.
+
+Finally the noised scene is saved with the order applied, and the secret quality tiles are rendered from it at the
+ordered settings with two sampling seeds.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import bpy
+import numpy as np
+from bpy_extras.object_utils import world_to_camera_view
+from mathutils import Matrix, Vector
+
+from .adaptive import RegionPlan, plan_regions, plan_tiles
+from .frames import display_to_linear, load_frame
+from .keys import TASK_FRAME, derive_key, key_commit, scene_digest
+from .manifest import FrameManifest, Manifest, Region, RenderOrder, Tile
+from .noise import AtomicNoise, draw_noises
+from .params import AngvParams
+from .render import apply_settings, open_scene, render_to_file
+
+PREVIEW_SEED = 0
+GENERIC_NAMES = ("Plane", "Cube", "Mesh", "Object")
+
+
+class InsertionError(RuntimeError):
+    pass
+
+
+@dataclass
+class CameraGeom:
+    """The camera at one frame: pixel <-> camera-local <-> world."""
+
+    matrix: Matrix  # camera world matrix without scale
+    xmin: float
+    xmax: float
+    ymin: float
+    ymax: float
+    zf: float  # z of the view frame (negative) for perspective cameras
+    ortho: bool
+    width: int
+    height: int
+    clip_start: float
+    clip_end: float
+
+    @classmethod
+    def of(cls, sc: bpy.types.Scene) -> "CameraGeom":
+        dg = bpy.context.evaluated_depsgraph_get()
+        cam = sc.camera.evaluated_get(dg)
+        loc, rot, _ = cam.matrix_world.decompose()
+        frame = cam.data.view_frame(scene=sc)
+        xs, ys = [v.x for v in frame], [v.y for v in frame]
+        return cls(Matrix.LocRotScale(loc, rot, Vector((1, 1, 1))), min(xs), max(xs), min(ys), max(ys),
+                   frame[0].z, cam.data.type == "ORTHO", sc.render.resolution_x, sc.render.resolution_y,
+                   cam.data.clip_start, cam.data.clip_end)
+
+    def local(self, px: float, py: float, depth: float) -> Vector:
+        """Camera-local point at ``depth`` (along -Z) seen through image point (px, py), y down."""
+        x = self.xmin + (px / self.width) * (self.xmax - self.xmin)
+        y = self.ymax - (py / self.height) * (self.ymax - self.ymin)
+        if self.ortho:
+            return Vector((x, y, -depth))
+        s = depth / -self.zf
+        return Vector((x * s, y * s, -depth))
+
+    def ray(self, px: float, py: float) -> tuple[Vector, Vector, float]:
+        """World origin, unit direction, and depth gained per unit of ray length."""
+        if self.ortho:
+            o = self.local(px, py, 0.0)
+            return self.matrix @ o, (self.matrix.to_3x3() @ Vector((0, 0, -1))).normalized(), 1.0
+        d = self.local(px, py, -self.zf)
+        n = d.length
+        return self.matrix.translation.copy(), (self.matrix.to_3x3() @ d).normalized(), -d.z / n
+
+
+def _free_depth(sc, geom: CameraGeom, x0: int, y0: int, w: int, h: int) -> float:
+    """Smallest depth of the first surface behind any pixel corner of the imprint grown by one pixel."""
+    dg = bpy.context.evaluated_depsgraph_get()
+    best = math.inf
+    for py in range(y0 - 1, y0 + h + 2):
+        for px in range(x0 - 1, x0 + w + 2):
+            o, d, per = geom.ray(px, py)
+            hit, loc, *_ = sc.ray_cast(dg, o, d, distance=geom.clip_end)
+            if hit:
+                best = min(best, (loc - o).length * per)
+    return best
+
+
+def _unique_name(pool, base: str, s) -> str:
+    while True:
+        name = f"{base}.{s.randint(1, 999):03d}"
+        if pool.get(name) is None:
+            return name
+
+
+def _carrier_names(sc, key, n: int) -> tuple[list[str], list[str]]:
+    """Names in the scene's own style: base names of its meshes/materials with free numeric suffixes."""
+    s = key.stream(b"names")
+    obj_bases = sorted({o.name.split(".")[0] for o in sc.objects if o.type == "MESH"} | set(GENERIC_NAMES))
+    mat_bases = sorted({m.name.split(".")[0] for m in bpy.data.materials} | {"Material"})
+    objs, mats = [], []
+    for _ in range(n):
+        objs.append(_unique_name(bpy.data.objects, obj_bases[s.randint(0, len(obj_bases) - 1)], s))
+        bpy.data.meshes.new(objs[-1])  # reserve the name; replaced below
+        mats.append(_unique_name(bpy.data.materials, mat_bases[s.randint(0, len(mat_bases) - 1)], s))
+        bpy.data.materials.new(mats[-1])
+    for name in objs:
+        bpy.data.meshes.remove(bpy.data.meshes[name])
+    for name in mats:
+        bpy.data.materials.remove(bpy.data.materials[name])
+    return objs, mats
+
+
+def _carrier(sc, name: str, mat_name: str, noise: AtomicNoise, gain: float) -> bpy.types.Object:
+    mesh = bpy.data.meshes.new(name)
+    mesh.from_pydata([(-0.5, -0.5, 0), (0.5, -0.5, 0), (0.5, 0.5, 0), (-0.5, 0.5, 0)], [], [(0, 1, 2, 3)])
+    uv = mesh.uv_layers.new(name="UVMap")
+    for loop, co in zip(uv.data, ((0, 0), (1, 0), (1, 1), (0, 1))):
+        loop.uv = co
+    mat = bpy.data.materials.new(mat_name)
+    mat.use_nodes = True
+    nt = mat.node_tree
+    nt.nodes.clear()
+    tc = nt.nodes.new("ShaderNodeTexCoord")
+    sep = nt.nodes.new("ShaderNodeSeparateXYZ")
+    mx = nt.nodes.new("ShaderNodeMath")
+    mx.operation = "MULTIPLY"
+    my = nt.nodes.new("ShaderNodeMath")
+    my.operation = "MULTIPLY_ADD"
+    ph = nt.nodes.new("ShaderNodeMath")
+    ph.operation = "MULTIPLY"
+    cs = nt.nodes.new("ShaderNodeMath")
+    cs.operation = "COSINE"
+    amp = nt.nodes.new("ShaderNodeMath")
+    amp.operation = "MULTIPLY_ADD"
+    info = nt.nodes.new("ShaderNodeObjectInfo")
+    scale = nt.nodes.new("ShaderNodeVectorMath")
+    scale.operation = "SCALE"
+    em = nt.nodes.new("ShaderNodeEmission")
+    out = nt.nodes.new("ShaderNodeOutputMaterial")
+    nt.links.new(tc.outputs["UV"], sep.inputs[0])
+    nt.links.new(sep.outputs[0], mx.inputs[0])
+    mx.inputs[1].default_value = noise.m / noise.period_x
+    nt.links.new(sep.outputs[1], my.inputs[0])
+    my.inputs[1].default_value = noise.n / noise.period_y
+    nt.links.new(mx.outputs[0], my.inputs[2])
+    nt.links.new(my.outputs[0], ph.inputs[0])
+    ph.inputs[1].default_value = 2.0 * math.pi
+    nt.links.new(ph.outputs[0], cs.inputs[0])
+    nt.links.new(cs.outputs[0], amp.inputs[0])
+    amp.inputs[1].default_value = noise.amplitude
+    amp.inputs[2].default_value = 1.0
+    nt.links.new(info.outputs["Color"], scale.inputs[0])
+    nt.links.new(amp.outputs[0], scale.inputs["Scale"])
+    nt.links.new(scale.outputs[0], em.inputs["Color"])
+    em.inputs["Strength"].default_value = gain
+    nt.links.new(em.outputs[0], out.inputs["Surface"])
+    mesh.materials.append(mat)
+    obj = bpy.data.objects.new(name, mesh)
+    sc.collection.objects.link(obj)
+    obj.visible_shadow = False
+    obj.visible_diffuse = False
+    obj.visible_glossy = False
+    obj.visible_transmission = False
+    obj.visible_volume_scatter = False
+    obj.rotation_mode = "QUATERNION"
+    return obj
+
+
+def _place(obj, geom: CameraGeom, plan: RegionPlan, depth: float, gain_lin: tuple[float, float, float]) -> None:
+    r = plan.region
+    a = geom.local(r.x0, r.y0, depth)
+    b = geom.local(r.x0 + r.w, r.y0 + r.h, depth)
+    centre = (a + b) / 2
+    size = Vector((abs(b.x - a.x), abs(a.y - b.y), 1.0))
+    loc, rot, _ = (geom.matrix @ Matrix.Translation(centre)).decompose()
+    obj.location = loc
+    obj.rotation_quaternion = rot
+    obj.scale = size
+    obj.color = (*gain_lin, 1.0)
+
+
+def project_box(sc, obj) -> tuple[float, float, float, float, float, float]:
+    """Pixel box (x0, y0, x1, y1) of a carrier by projection, and its min/max depth; current frame."""
+    dg = bpy.context.evaluated_depsgraph_get()
+    ev = obj.evaluated_get(dg)
+    cam = sc.camera.evaluated_get(dg)
+    W, H = sc.render.resolution_x, sc.render.resolution_y
+    pts = [world_to_camera_view(sc, cam, ev.matrix_world @ v.co) for v in ev.data.vertices]
+    xs = [p.x * W for p in pts]
+    ys = [(1.0 - p.y) * H for p in pts]
+    zs = [p.z for p in pts]
+    return min(xs), min(ys), max(xs), max(ys), min(zs), max(zs)
+
+
+def prepare(
+    scene_path: str,
+    out_blend: str,
+    seed: bytes,
+    task_id: int,
+    frames: list[int],
+    order: RenderOrder,
+    params: AngvParams = AngvParams(),
+    workdir: str | None = None,
+    tiles: bool = True,
+) -> tuple[Manifest, dict[str, float]]:
+    """Insert the noise of task ``task_id`` into the scene; return the manifest and timings (seconds)."""
+    times = {"load": 0.0, "preview": 0.0, "insert": 0.0, "save": 0.0, "tiles": 0.0}
+    work = Path(workdir or Path(out_blend).parent)
+    work.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    digest = scene_digest(scene_path)
+    sc = open_scene(scene_path)
+    W, H = order.width, order.height
+    times["load"] = time.perf_counter() - t
+
+    task_key = derive_key(seed, digest, task_id, TASK_FRAME, params.n, W, H)
+    noises = draw_noises(task_key, params)
+    vs = sc.view_settings
+    gain = 1.0 / (2.0 ** vs.exposure)
+
+    plans: dict[int, list[RegionPlan]] = {}
+    depths: dict[tuple[int, int], float] = {}
+    for f in frames:
+        t = time.perf_counter()
+        apply_settings(sc, W, H, params.preview_samples, True, PREVIEW_SEED)
+        prev_path = str(work / f"preview_{f}.png")
+        render_to_file(sc, prev_path, f)
+        preview = load_frame(prev_path, (W, H)).pixels
+        times["preview"] += time.perf_counter() - t
+        t = time.perf_counter()
+        sc.frame_set(f)
+        geom = CameraGeom.of(sc)
+
+        def accept(x0: int, y0: int, w: int, h: int, u: float, f=f, geom=geom) -> bool:
+            free = _free_depth(sc, geom, x0, y0, w, h)
+            if math.isinf(free):
+                free = 0.5 * geom.clip_end
+            d = free * (params.depth_lo + u * (params.depth_hi - params.depth_lo))
+            if d <= 1.5 * geom.clip_start:
+                return False
+            depths[(f, x0, y0)] = d
+            return True
+
+        plans[f] = plan_regions(preview, derive_key(seed, digest, task_id, f, params.n, W, H), params, accept)
+        times["insert"] += time.perf_counter() - t
+
+    t = time.perf_counter()
+    names, mat_names = _carrier_names(sc, task_key, params.n)
+    prefs = bpy.context.preferences.edit
+    old_interp = prefs.keyframe_new_interpolation_type
+    prefs.keyframe_new_interpolation_type = "CONSTANT"
+    objs = [_carrier(sc, names[i], mat_names[i], noises[i], gain) for i in range(params.n)]
+    animate = len(frames) > 1
+    for f in frames:
+        sc.frame_set(f)
+        geom = CameraGeom.of(sc)
+        for obj, plan in zip(objs, plans[f]):
+            lin = tuple(float(c) for c in display_to_linear(np.array(plan.target_rgb)))
+            _place(obj, geom, plan, depths[(f, plan.region.x0, plan.region.y0)], lin)
+            if animate:
+                for path in ("location", "rotation_quaternion", "scale", "color"):
+                    obj.keyframe_insert(path, frame=f)
+    prefs.keyframe_new_interpolation_type = old_interp
+    # the imprints, recomputed by projection, must be the planned ones
+    for f in frames:
+        sc.frame_set(f)
+        for obj, plan in zip(objs, plans[f]):
+            x0, y0, x1, y1, z0, z1 = project_box(sc, obj)
+            r = plan.region
+            if (round(x0), round(y0), round(x1), round(y1)) != (r.x0, r.y0, r.x0 + r.w, r.y0 + r.h):
+                raise InsertionError(f"angv: carrier {obj.name} projects to {(x0, y0, x1, y1)}, planned {r.box}")
+    times["insert"] += time.perf_counter() - t
+
+    t = time.perf_counter()
+    apply_settings(sc, W, H, order.samples, order.denoise, order.seed)
+    sc.frame_set(frames[0])
+    bpy.ops.wm.save_as_mainfile(filepath=str(out_blend), compress=False)
+    times["save"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    fms: dict[int, FrameManifest] = {}
+    for f in frames:
+        fkey = derive_key(seed, digest, task_id, f, params.n, W, H)
+        ts: list[Tile] = []
+        if tiles and params.tiles:
+            for i, (tx, ty, size) in enumerate(plan_tiles(fkey, W, H, params)):
+                refs = []
+                for s in (order.seed, alt_seed(order.seed)):
+                    apply_settings(sc, W, H, order.samples, order.denoise, s)
+                    refs.append(render_tile(sc, str(work / f"tile_{f}_{i}_{s}.png"), f, tx, ty, size,
+                                            params.tile_margin))
+                ts.append(Tile(tx, ty, size, refs[0], refs[1]))
+        fms[f] = FrameManifest(f, [p.region for p in plans[f]], ts)
+    apply_settings(sc, W, H, order.samples, order.denoise, order.seed)
+    times["tiles"] = time.perf_counter() - t
+
+    manifest = Manifest(params.version, params, task_id, digest.hex(), key_commit(seed).hex(), order, names, fms)
+    return manifest, times
+
+
+def alt_seed(seed: int) -> int:
+    """The second sampling seed of the quality references."""
+    return (seed + 0x9E37) % (1 << 31)
+
+
+def render_tile(sc, out: str, frame: int, x0: int, y0: int, size: int, margin: int) -> np.ndarray:
+    """Render a tile with a margin (so the denoiser sees the same neighbourhood) and crop it; uint8 (size, size, 3)."""
+    W, H = sc.render.resolution_x, sc.render.resolution_y
+    bx0, by0 = max(0, x0 - margin), max(0, y0 - margin)
+    bx1, by1 = min(W, x0 + size + margin), min(H, y0 + size + margin)
+    render_to_file(sc, out, frame, "png", border=(bx0, by0, bx1, by1))
+    img = load_frame(out).pixels
+    if img.shape[:2] != (by1 - by0, bx1 - bx0):
+        raise InsertionError(f"angv: tile render has shape {img.shape[:2]}, expected {(by1 - by0, bx1 - bx0)}")
+    return np.ascontiguousarray(img[y0 - by0 : y0 - by0 + size, x0 - bx0 : x0 - bx0 + size])

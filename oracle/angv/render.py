@@ -1,0 +1,99 @@
+"""Rendering with bpy: open a scene, apply a render order, render a frame or a tile (bpy only).
+
+Used by noise insertion (reference render, quality tiles), the tests, the benchmarks and the worker node. Renders
+are pixel-deterministic for a given Blender build, sampling seed and settings: adaptive sampling and 8-bit dither
+are off, and the seed is fixed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import bpy
+
+FORMATS = {"png": "PNG", "exr": "OPEN_EXR", "jpeg": "JPEG"}
+
+
+def open_scene(path: str) -> bpy.types.Scene:
+    """Open a .blend, or import a glTF/GLB into an empty file (its first camera becomes the scene camera)."""
+    p = str(path)
+    if p.endswith((".glb", ".gltf")):
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        bpy.ops.import_scene.gltf(filepath=p)
+        sc = bpy.context.scene
+        cams = [o for o in sc.objects if o.type == "CAMERA"]
+        if not cams:
+            raise ValueError("angv: the glTF scene has no camera")
+        sc.camera = cams[0]
+        sc.render.engine = "CYCLES"
+    else:
+        bpy.ops.wm.open_mainfile(filepath=p)
+        sc = bpy.context.scene
+    if sc.camera is None:
+        raise ValueError("angv: the scene has no camera")
+    return sc
+
+
+def apply_settings(sc: bpy.types.Scene, width: int, height: int, samples: int, denoise: bool, seed: int) -> None:
+    sc.render.engine = "CYCLES"
+    sc.cycles.device = "CPU"
+    sc.render.resolution_x, sc.render.resolution_y = int(width), int(height)
+    sc.render.resolution_percentage = 100
+    sc.render.pixel_aspect_x = sc.render.pixel_aspect_y = 1.0
+    sc.cycles.samples = int(samples)
+    sc.cycles.use_adaptive_sampling = False
+    sc.cycles.seed = int(seed)
+    sc.cycles.use_animated_seed = False
+    sc.cycles.use_denoising = bool(denoise)
+    if denoise:
+        sc.cycles.denoiser = "OPENIMAGEDENOISE"
+    sc.render.dither_intensity = 0.0
+    sc.render.use_motion_blur = False
+    sc.render.use_border = False
+    sc.render.use_crop_to_border = False
+
+
+def render_to_file(
+    sc: bpy.types.Scene,
+    out: str,
+    frame: int,
+    fmt: str = "png",
+    quality: int = 90,
+    border: tuple[int, int, int, int] | None = None,
+    percentage: int = 100,
+) -> str:
+    """Render ``frame``; ``border`` = (x0, y0, x1, y1) in pixels (y down, exclusive) renders and crops a tile."""
+    sc.frame_set(int(frame))
+    r = sc.render
+    r.resolution_percentage = int(percentage)
+    s = r.image_settings
+    s.file_format = FORMATS[fmt]
+    s.color_mode = "RGB"
+    if fmt == "png":
+        s.color_depth = "8"
+        s.compression = 15
+    elif fmt == "jpeg":
+        s.quality = int(quality)
+    elif fmt == "exr":
+        s.color_depth = "32"
+        s.exr_codec = "ZIP"
+    if border is not None:
+        w = r.resolution_x * percentage // 100
+        h = r.resolution_y * percentage // 100
+        x0, y0, x1, y1 = border
+        r.use_border = True
+        r.use_crop_to_border = True
+        r.border_min_x, r.border_max_x = x0 / w, x1 / w
+        r.border_min_y, r.border_max_y = (h - y1) / h, (h - y0) / h
+    else:
+        r.use_border = False
+    r.filepath = str(out)
+    r.use_file_extension = False
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    bpy.ops.render.render(write_still=True)
+    r.use_border = False
+    r.resolution_percentage = 100
+    if not os.path.exists(out):
+        raise RuntimeError(f"angv: render did not write {out}")
+    return str(out)

@@ -1,0 +1,224 @@
+"""Fixtures for contract tests on titanoboa's in-process EVM.
+
+The whole system is deployed once per session and every test runs inside
+``boa.env.anchor()``, so each test starts from the same freshly wired state.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boa
+import pytest
+from eth_account import Account
+
+from inferix.eip712 import Verdict, sign_ib_attestation, sign_verdict
+
+CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
+
+IFX = 10**18
+USD = 10**18
+IBM = 10**6
+PRICE_8DEC = 50_000_000  # the mock aggregator answers $0.50 per IFX
+USD_PER_IFX = USD // 2
+WORKER_PRICE = USD // 2  # $0.50 per IBM
+MIN_ORACLE_STAKE = 1_000 * IFX
+MIN_MANAGER_STAKE = 1_000 * IFX
+ECOSYSTEM = 500_000_000 * IFX
+EMISSION_RATE = 10 * IFX  # E_p: 10 IFX per verified IBM
+EPOCH_CAP = 1_000_000 * IFX
+EPOCH = 72 * 3600
+WORKER_STAKE = 20_000 * IFX  # above S(n) = 2 * 4320 * 1.0 * $0.50 / $0.50 = 8,640 IFX
+
+_cache: dict[str, boa.contracts.vyper.vyper_contract.VyperDeployer] = {}
+
+
+def deployer(name: str):
+    if name not in _cache:
+        _cache[name] = boa.load_partial(str(CONTRACTS / f"{name}.vy"))
+    return _cache[name]
+
+
+@dataclass
+class Oracle:
+    key: bytes
+    address: str
+
+
+@dataclass
+class System:
+    admin: str
+    governance: str
+    treasury: str
+    arbiter: str
+    creator: str
+    manager: str
+    workers: list[str]
+    oracles: list[Oracle]
+    token: object
+    aggregator: object
+    feed: object
+    staking: object
+    issuance: object
+    escrow: object
+    por: object
+    chain_id: int = 1
+    seeds: dict[int, bytes] = field(default_factory=dict)
+
+    # ------------------------------------------------------------ actions
+    def fund(self, account: str, amount: int) -> None:
+        with boa.env.prank(self.admin):
+            self.token.transfer(account, amount)
+
+    def refresh_price(self, answer: int = PRICE_8DEC) -> None:
+        with boa.env.prank(self.admin):
+            self.aggregator.setAnswer(answer)
+
+    def create_job(self, budget: int = 1_000 * IFX, max_price: int = USD, manager: str | None = None) -> int:
+        self.fund(self.creator, budget)
+        with boa.env.prank(self.creator):
+            self.token.approve(self.escrow.address, budget)
+            return self.escrow.createJob(manager or self.manager, "bafyscene", 1, 10, "640x360@64spp png", max_price, budget)
+
+    def post(self, job_id: int, ibm: int = 10 * IBM, n: int = 1, window: int = 3600) -> list[int]:
+        specs = []
+        for _ in range(n):
+            seed = os.urandom(32)
+            commit = boa.eval(f"keccak256({'0x' + seed.hex()})")
+            specs.append((ibm, commit, 1, 10, window, "bafynoisedscene"))
+            self.seeds[len(self.seeds)] = seed
+        with boa.env.prank(self.manager):
+            first = self.escrow.postTasks(job_id, specs)
+        ids = list(range(first, first + n))
+        pending = list(self.seeds.values())[-n:]
+        for task_id, seed in zip(ids, pending):
+            self.seeds[("task", task_id)] = seed
+        return ids
+
+    def seed(self, task_id: int) -> bytes:
+        return self.seeds[("task", task_id)]
+
+    def assign_accept(self, task_id: int, worker: str) -> None:
+        with boa.env.prank(self.manager):
+            self.escrow.assign(task_id, worker)
+        with boa.env.prank(worker):
+            self.escrow.accept(task_id)
+
+    def submit_reveal(self, task_id: int, worker: str, cid: str = "bafyframes") -> None:
+        with boa.env.prank(worker):
+            self.escrow.submitResult(task_id, cid)
+        self.escrow.revealKey(task_id, self.seed(task_id))
+
+    def attempt(self, task_id: int) -> int:
+        return self.escrow.verdictSubject(task_id)[2]
+
+    def sign(self, oracle: Oracle, task_id: int, passed: bool, score: int = 9_000, cid: str = "bafyframes",
+             chain_id: int | None = None, attempt: int | None = None) -> bytes:
+        verdict = Verdict(task_id, self.attempt(task_id) if attempt is None else attempt, cid, passed, score)
+        return sign_verdict(oracle.key, chain_id or self.chain_id, self.por.address, verdict)
+
+    def verdict(self, task_id: int, passed: bool, oracles: list[Oracle] | None = None, score: int = 9_000,
+                cid: str = "bafyframes") -> None:
+        oracles = oracles if oracles is not None else self.oracles[:2]
+        sigs = [self.sign(o, task_id, passed, score, cid) for o in oracles]
+        self.por.submitVerdict(task_id, passed, score, sigs)
+
+    def attest_ib(self, worker: str, ib: int, oracles: list[Oracle] | None = None) -> None:
+        oracles = oracles if oracles is not None else self.oracles[:2]
+        nonce = self.por.ibNonce(worker)
+        sigs = [sign_ib_attestation(o.key, self.chain_id, self.por.address, worker, ib, nonce) for o in oracles]
+        self.por.attestIB(worker, ib, sigs)
+
+    def run_task(self, task_id: int, worker: str, passed: bool = True) -> None:
+        self.assign_accept(task_id, worker)
+        self.submit_reveal(task_id, worker)
+        self.verdict(task_id, passed)
+
+    def escrow_liabilities(self) -> int:
+        """Unreserved budgets + live reservations + claimable + bonds, summed from storage."""
+        total = self.escrow.bondsHeld()
+        for job_id in range(1, self.escrow.jobCount() + 1):
+            total += self.escrow.jobs(job_id).budget
+        for task_id in range(1, self.escrow.taskCount() + 1):
+            task = self.escrow.tasks(task_id)
+            if task.state in (1, 2, 3, 4, 5, 6, 7):
+                total += task.reserved
+        for account in {self.creator, self.treasury, *self.workers, *(o.address for o in self.oracles), self.admin}:
+            total += self.escrow.claimable(account)
+        return total
+
+
+def deploy_system() -> System:
+    admin = boa.env.eoa
+    governance = boa.env.generate_address("governance")
+    treasury = boa.env.generate_address("treasury")
+    arbiter = boa.env.generate_address("arbiter")
+    creator = boa.env.generate_address("creator")
+    manager = boa.env.generate_address("manager")
+    workers = [boa.env.generate_address(f"worker{i}") for i in range(3)]
+    oracles = []
+    for i in range(4):
+        acct = Account.from_key(bytes([i + 1]) * 32)
+        oracles.append(Oracle(bytes(acct.key), acct.address))
+
+    with boa.env.prank(admin):
+        token = deployer("IFXToken").deploy()
+        aggregator = deployer("MockAggregator").deploy(8, PRICE_8DEC)
+        feed = deployer("PriceFeedAdapter").deploy(aggregator.address, governance, 86400)
+        staking = deployer("Staking").deploy(token.address, governance, MIN_ORACLE_STAKE, MIN_MANAGER_STAKE)
+        issuance = deployer("BMWIssuance").deploy(
+            token.address, feed.address, staking.address, governance, treasury, ECOSYSTEM, EMISSION_RATE, EPOCH_CAP
+        )
+        escrow = deployer("JobEscrow").deploy(
+            token.address, staking.address, feed.address, issuance.address, governance, treasury
+        )
+        por = deployer("ProofOfRender").deploy(staking.address, escrow.address, issuance.address, governance, arbiter)
+        staking.wire(escrow.address, por.address, issuance.address)
+        issuance.wire(escrow.address, por.address)
+        escrow.wire(por.address)
+        token.set_minter(issuance.address, True)
+        token.mint(admin, 100_000_000 * IFX)  # genesis allocation used to fund the actors
+
+    system = System(admin, governance, treasury, arbiter, creator, manager, workers, oracles,
+                    token, aggregator, feed, staking, issuance, escrow, por, chain_id=boa.env.evm.patch.chain_id)
+
+    def join(account: str, role: int, price: int, amount: int) -> None:
+        system.fund(account, amount)
+        with boa.env.prank(account):
+            staking.register(role, price)
+            token.approve(staking.address, amount)
+            staking.stake(amount)
+
+    join(manager, 3, 0, MIN_MANAGER_STAKE)
+    for w in workers:
+        join(w, 1, WORKER_PRICE, WORKER_STAKE)
+    for o in oracles[:3]:
+        join(o.address, 2, 0, MIN_ORACLE_STAKE)
+    # oracles[3] is never registered: its signatures must not count
+    return system
+
+
+_system: System | None = None
+
+
+@pytest.fixture(scope="session")
+def deployed() -> System:
+    global _system
+    if _system is None:
+        _system = deploy_system()
+    return _system
+
+
+@pytest.fixture
+def s(deployed: System):
+    """The deployed system, rolled back after each test."""
+    with boa.env.anchor():
+        seeds = dict(deployed.seeds)
+        yield deployed
+        deployed.seeds = seeds
+
+
+def warp(seconds: int) -> None:
+    boa.env.time_travel(seconds=seconds)
