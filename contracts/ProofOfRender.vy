@@ -150,8 +150,8 @@ def _verdictDigest(taskId: uint256, attempt: uint256, resultHash: bytes32, passe
 @view
 @internal
 def _oracle(digest: bytes32, signature: Bytes[65]) -> address:
+    # snekmate's ecdsa rejects malformed, zero-address and high-s signatures
     signer: address = ecdsa._recover_sig(digest, signature)
-    assert signer != empty(address), "por: invalid signature"
     assert staticcall staking.isActive(signer, ROLE_ORACLE), "por: signer is not an active oracle"
     return signer
 
