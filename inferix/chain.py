@@ -1,0 +1,160 @@
+"""Chain access for the services: contracts from the deployments file, transactions with clear errors,
+and event polling from a persisted cursor.
+
+web3.py directly (not Ape) because the services are long-running processes that need only RPC calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.exceptions import ContractLogicError, TimeExhausted, Web3Exception
+
+from inferix.abi import abi
+from inferix.deployments import Deployment
+
+log = logging.getLogger(__name__)
+
+
+class ChainError(RuntimeError):
+    """An RPC call or transaction failed."""
+
+
+class TransactionReverted(ChainError):
+    """The contract refused the call; ``reason`` is its revert string (e.g. ``escrow: task not open``)."""
+
+    def __init__(self, reason: str, call: str) -> None:
+        super().__init__(f"{call} reverted: {reason}")
+        self.reason = reason
+        self.call = call
+
+
+class ChainUnavailable(ChainError):
+    """The RPC endpoint cannot be reached."""
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    contract: str
+    block: int
+    log_index: int
+    tx_hash: str
+    args: dict[str, Any]
+
+
+def _reason(exc: Exception) -> str:
+    message = getattr(exc, "message", None) or str(exc)
+    for prefix in ("execution reverted: ", "execution reverted"):
+        if prefix in message:
+            return message.split(prefix, 1)[1].strip(" :'\"") or "reverted without reason"
+    return message
+
+
+class Chain:
+    """The contracts of one deployment, seen through one RPC endpoint and (optionally) one account."""
+
+    def __init__(self, rpc_url: str, deployments: Deployment, account: LocalAccount | None = None,
+                 timeout: float = 30.0) -> None:
+        self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+        self.deployments = deployments
+        self.account = account
+        self._contracts: dict[str, Any] = {}
+        try:
+            chain_id = self.w3.eth.chain_id
+        except Exception as exc:
+            raise ChainUnavailable(f"RPC {rpc_url} unreachable: {exc.__class__.__name__}") from None
+        if chain_id != deployments.chain_id:
+            raise ChainError(f"RPC {rpc_url} is chain {chain_id}, the deployments file is for {deployments.chain_id}")
+
+    @property
+    def address(self) -> str:
+        if self.account is None:
+            raise ChainError("no account loaded")
+        return self.account.address
+
+    def contract(self, name: str):
+        if name not in self._contracts:
+            self._contracts[name] = self.w3.eth.contract(address=self.deployments.address(name), abi=abi(name))
+        return self._contracts[name]
+
+    def call(self, contract: str, function: str, *args: Any) -> Any:
+        try:
+            return getattr(self.contract(contract).functions, function)(*args).call()
+        except ContractLogicError as exc:
+            raise TransactionReverted(_reason(exc), f"{contract}.{function}") from None
+        except (Web3Exception, OSError) as exc:
+            raise ChainUnavailable(f"{contract}.{function}: {exc.__class__.__name__}: {exc}") from None
+
+    def transact(self, contract: str, function: str, *args: Any, gas: int | None = None,
+                 timeout: float = 120.0) -> dict:
+        """Sign and send; returns the receipt. Reverts are raised *before* sending (gas estimation),
+        so a refused call costs nothing and leaves no pending transaction."""
+        if self.account is None:
+            raise ChainError("no account loaded")
+        call = f"{contract}.{function}"
+        fn = getattr(self.contract(contract).functions, function)(*args)
+        try:
+            tx = fn.build_transaction({
+                "from": self.account.address,
+                "nonce": self.w3.eth.get_transaction_count(self.account.address, "pending"),
+                "chainId": self.deployments.chain_id,
+                **({"gas": gas} if gas else {}),
+            })
+        except ContractLogicError as exc:
+            raise TransactionReverted(_reason(exc), call) from None
+        except (Web3Exception, OSError) as exc:
+            raise ChainUnavailable(f"{call}: {exc.__class__.__name__}: {exc}") from None
+        signed = self.account.sign_transaction(tx)
+        try:
+            tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout)
+        except TimeExhausted:
+            raise ChainError(f"{call}: no receipt within {timeout:.0f} s") from None
+        except ContractLogicError as exc:
+            raise TransactionReverted(_reason(exc), call) from None
+        except (Web3Exception, OSError) as exc:
+            raise ChainUnavailable(f"{call}: {exc.__class__.__name__}: {exc}") from None
+        if receipt["status"] != 1:
+            raise TransactionReverted("reverted on chain", call)
+        log.debug("%s mined in block %s, gas %s", call, receipt["blockNumber"], receipt["gasUsed"])
+        return receipt
+
+    # ------------------------------------------------------------ events
+    def block_number(self) -> int:
+        try:
+            return self.w3.eth.block_number
+        except (Web3Exception, OSError) as exc:
+            raise ChainUnavailable(f"block_number: {exc}") from None
+
+    def events(self, contract: str, names: Iterable[str], from_block: int, to_block: int) -> list[Event]:
+        """Every event ``names`` of ``contract`` in [from_block, to_block], in chain order."""
+        c = self.contract(contract)
+        found: list[Event] = []
+        for name in names:
+            event = getattr(c.events, name)
+            try:
+                logs = event.get_logs(from_block=from_block, to_block=to_block)
+            except (Web3Exception, OSError) as exc:
+                raise ChainUnavailable(f"get_logs {contract}.{name}: {exc}") from None
+            for entry in logs:
+                found.append(Event(name, contract, entry["blockNumber"], entry["logIndex"],
+                                   entry["transactionHash"].hex(), dict(entry["args"])))
+        found.sort(key=lambda e: (e.block, e.log_index))
+        return found
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.5, what: str = "condition"):
+    """Poll ``predicate`` until it returns a truthy value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
