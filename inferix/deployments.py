@@ -107,7 +107,8 @@ class Deployment:
 
     @property
     def is_local(self) -> bool:
-        return self.network == "local" or self.network.endswith("-fork") or "MockAggregator" in self.contracts
+        """A throwaway chain: the local network, or any deployment that uses the mock price feed."""
+        return self.network == "local" or "MockAggregator" in self.contracts
 
     def validate(self) -> "Deployment":
         if self.format != FORMAT:
