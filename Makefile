@@ -34,7 +34,7 @@ deploy: install
 	ape run scripts/deploy.py --network ethereum:local:foundry
 
 gas: install
-	ape run scripts/gas.py --network ethereum:local:foundry
+	$(PY) benchmarks/gas.py
 
 clean:
 	rm -rf $(VENV) node_modules .build out .pytest_cache .hypothesis

@@ -455,9 +455,9 @@ def assign(taskId: uint256, worker: address):
     @param taskId The task.
     @param worker The chosen worker.
     """
-    task: Task = self.tasks[taskId]
-    assert task.state == POSTED, "escrow: task not open"
-    assert msg.sender == self.jobs[task.jobId].manager, "escrow: caller is not the job's manager"
+    # field-by-field reads: copying the whole struct costs a cold read per field
+    assert self.tasks[taskId].state == POSTED, "escrow: task not open"
+    assert msg.sender == self.jobs[self.tasks[taskId].jobId].manager, "escrow: caller is not the job's manager"
     assert worker != empty(address), "escrow: zero worker"
     deadline: uint256 = block.timestamp + self.acceptWindow
     self.tasks[taskId].worker = worker
@@ -492,17 +492,17 @@ def accept(taskId: uint256):
          rate, collateral locked, render deadline starts.
     @param taskId The task.
     """
-    task: Task = self.tasks[taskId]
-    assert task.state == ASSIGNED, "escrow: task not assigned"
-    assert msg.sender == task.worker, "escrow: caller is not the assigned worker"
-    assert block.timestamp <= task.deadline, "escrow: acceptance deadline passed"
-    job: Job = self.jobs[task.jobId]
+    assert self.tasks[taskId].state == ASSIGNED, "escrow: task not assigned"
+    assert msg.sender == self.tasks[taskId].worker, "escrow: caller is not the assigned worker"
+    assert block.timestamp <= self.tasks[taskId].deadline, "escrow: acceptance deadline passed"
+    jobId: uint256 = self.tasks[taskId].jobId
+    rate: uint256 = self.jobs[jobId].usdPerIfx
     price: uint256 = staticcall staking.pricePerIBM(msg.sender)
-    fee: uint256 = self._ifx(task.ibm * price // IBM_ONE, job.usdPerIfx)
-    assert fee <= task.reserved, "escrow: price above job maximum"
+    fee: uint256 = self._ifx(self.tasks[taskId].ibm * price // IBM_ONE, rate)
+    assert fee <= self.tasks[taskId].reserved, "escrow: price above job maximum"
     collateral: uint256 = fee * self.collateralBps // BPS
-    extcall staking.lockCollateral(msg.sender, collateral, job.usdPerIfx, job.maxPricePerIBM)
-    deadline: uint256 = block.timestamp + task.renderWindow
+    extcall staking.lockCollateral(msg.sender, collateral, rate, self.jobs[jobId].maxPricePerIBM)
+    deadline: uint256 = block.timestamp + self.tasks[taskId].renderWindow
     self.tasks[taskId].state = ACCEPTED
     self.tasks[taskId].fee = fee
     self.tasks[taskId].collateral = collateral
@@ -517,10 +517,9 @@ def submitResult(taskId: uint256, resultCid: String[100]):
     @param taskId The task.
     @param resultCid IPFS CID of the frames.
     """
-    task: Task = self.tasks[taskId]
-    assert task.state == ACCEPTED, "escrow: task not accepted"
-    assert msg.sender == task.worker, "escrow: caller is not the assigned worker"
-    assert block.timestamp <= task.deadline, "escrow: render deadline passed"
+    assert self.tasks[taskId].state == ACCEPTED, "escrow: task not accepted"
+    assert msg.sender == self.tasks[taskId].worker, "escrow: caller is not the assigned worker"
+    assert block.timestamp <= self.tasks[taskId].deadline, "escrow: render deadline passed"
     assert len(resultCid) > 0, "escrow: empty result CID"
     self.tasks[taskId].state = SUBMITTED
     self.tasks[taskId].resultHash = keccak256(resultCid)
@@ -539,9 +538,8 @@ def revealKey(taskId: uint256, seed: bytes32):
     @param taskId The task.
     @param seed The 32-byte secret behind `keyCommit`.
     """
-    task: Task = self.tasks[taskId]
-    assert task.state == SUBMITTED, "escrow: task not submitted"
-    assert keccak256(seed) == task.keyCommit, "escrow: seed does not match commitment"
+    assert self.tasks[taskId].state == SUBMITTED, "escrow: task not submitted"
+    assert keccak256(seed) == self.tasks[taskId].keyCommit, "escrow: seed does not match commitment"
     self.tasks[taskId].state = REVEALED
     self.tasks[taskId].deadline = block.timestamp + self.verifyWindow
     log KeyRevealed(taskId=taskId, seed=seed)
@@ -555,8 +553,7 @@ def verdictSubject(taskId: uint256) -> (uint8, bytes32, uint256):
     @param taskId The task.
     @return The state, keccak256 of the result CID, the attempt number.
     """
-    task: Task = self.tasks[taskId]
-    return task.state, task.resultHash, task.attempts
+    return self.tasks[taskId].state, self.tasks[taskId].resultHash, self.tasks[taskId].attempts
 
 
 @external
@@ -595,9 +592,8 @@ def challenge(taskId: uint256):
          overturned, else it goes to the penalty pool.
     @param taskId The task.
     """
-    task: Task = self.tasks[taskId]
-    assert task.state == VERIFIED, "escrow: task not verified"
-    assert block.timestamp <= task.deadline, "escrow: challenge window closed"
+    assert self.tasks[taskId].state == VERIFIED, "escrow: task not verified"
+    assert block.timestamp <= self.tasks[taskId].deadline, "escrow: challenge window closed"
     bond: uint256 = self.challengeBond
     if bond > 0:
         assert extcall token.transferFrom(msg.sender, self, bond), "escrow: transfer failed"
@@ -642,21 +638,23 @@ def settle(taskIds: DynArray[uint256, MAX_BATCH]):
     burnTotal: uint256 = 0
     treasuryTotal: uint256 = 0
     for taskId: uint256 in taskIds:
-        task: Task = self.tasks[taskId]
-        assert task.state == VERIFIED, "escrow: task not verified"
-        assert block.timestamp > task.deadline, "escrow: challenge window open"
-        if task.passed:
-            job: Job = self.jobs[task.jobId]
-            burned: uint256 = task.fee * burnBps_ // BPS
+        assert self.tasks[taskId].state == VERIFIED, "escrow: task not verified"
+        assert block.timestamp > self.tasks[taskId].deadline, "escrow: challenge window open"
+        if self.tasks[taskId].passed:
+            jobId: uint256 = self.tasks[taskId].jobId
+            worker: address = self.tasks[taskId].worker
+            fee: uint256 = self.tasks[taskId].fee
+            burned: uint256 = fee * burnBps_ // BPS
             burnTotal += burned
-            treasuryTotal += task.fee - burned
+            treasuryTotal += fee - burned
             self.tasks[taskId].state = SETTLED
-            extcall staking.unlockCollateral(task.worker, task.collateral)
-            extcall issuance.recordWork(task.worker, job.manager, task.ibm, task.fee * job.usdPerIfx // 10**18)
-            self._release(task.jobId, task.reserved - task.fee)
-            log TaskSettled(taskId=taskId, worker=task.worker, fee=task.fee, burned=burned, toTreasury=task.fee - burned)
+            extcall staking.unlockCollateral(worker, self.tasks[taskId].collateral)
+            feeUsd: uint256 = fee * self.jobs[jobId].usdPerIfx // 10**18
+            extcall issuance.recordWork(worker, self.jobs[jobId].manager, self.tasks[taskId].ibm, feeUsd)
+            self._release(jobId, self.tasks[taskId].reserved - fee)
+            log TaskSettled(taskId=taskId, worker=worker, fee=fee, burned=burned, toTreasury=fee - burned)
         else:
-            self._fail(taskId, task, True)
+            self._fail(taskId, self.tasks[taskId], True)
     if burnTotal > 0:
         extcall token.burn(burnTotal)
     if treasuryTotal > 0:

@@ -227,11 +227,11 @@ def withdraw():
 
 @view
 @internal
-def _minStake(node: Node, usdPerIfx: uint256) -> uint256:
-    ib: uint256 = node.ib
-    if ib == 0:
-        ib = IB_ONE
-    usd: uint256 = self.stakeMultiplier * self.epochMinutes * ib * node.pricePerIBM // IB_ONE
+def _minStakeOf(ib: uint256, pricePerIBM: uint256, usdPerIfx: uint256) -> uint256:
+    attested: uint256 = ib
+    if attested == 0:
+        attested = IB_ONE
+    usd: uint256 = self.stakeMultiplier * self.epochMinutes * attested * pricePerIBM // IB_ONE
     return usd * 10**18 // usdPerIfx
 
 
@@ -245,7 +245,7 @@ def minStake(worker: address, usdPerIfx: uint256) -> uint256:
     @return uint256 IFX wei.
     """
     assert usdPerIfx > 0, "staking: zero rate"
-    return self._minStake(self.nodes[worker], usdPerIfx)
+    return self._minStakeOf(self.nodes[worker].ib, self.nodes[worker].pricePerIBM, usdPerIfx)
 
 
 @view
@@ -258,10 +258,9 @@ def isActive(account: address, role: uint8) -> bool:
     @param role The role asked for.
     @return bool True when active.
     """
-    node: Node = self.nodes[account]
-    if node.role != role:
+    if self.nodes[account].role != role:
         return False
-    bonded: uint256 = node.stake - node.unbonding
+    bonded: uint256 = self.nodes[account].stake - self.nodes[account].unbonding
     if role == ROLE_ORACLE:
         return bonded >= self.minOracleStake and bonded > 0
     if role == ROLE_MANAGER:
@@ -305,13 +304,14 @@ def lockCollateral(worker: address, amount: uint256, usdPerIfx: uint256, maxPric
     @param maxPricePerIBM The job's maximum price per IBM.
     """
     assert msg.sender == self.escrow, "staking: caller is not the escrow"
-    node: Node = self.nodes[worker]
-    assert node.role == ROLE_WORKER, "staking: not a worker"
-    assert node.pricePerIBM <= maxPricePerIBM, "staking: price above job maximum"
-    bonded: uint256 = node.stake - node.unbonding
-    assert bonded >= self._minStake(node, usdPerIfx), "staking: below minimum stake"
-    assert bonded >= node.locked + amount, "staking: insufficient free stake"
-    self.nodes[worker].locked = node.locked + amount
+    assert self.nodes[worker].role == ROLE_WORKER, "staking: not a worker"
+    price: uint256 = self.nodes[worker].pricePerIBM
+    assert price <= maxPricePerIBM, "staking: price above job maximum"
+    bonded: uint256 = self.nodes[worker].stake - self.nodes[worker].unbonding
+    assert bonded >= self._minStakeOf(self.nodes[worker].ib, price, usdPerIfx), "staking: below minimum stake"
+    locked: uint256 = self.nodes[worker].locked + amount
+    assert bonded >= locked, "staking: insufficient free stake"
+    self.nodes[worker].locked = locked
     log CollateralLocked(worker=worker, amount=amount)
 
 

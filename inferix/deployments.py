@@ -33,7 +33,13 @@ from typing import Any
 ENV_VAR = "INFERIX_DEPLOYMENTS"
 FORMAT = 1
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DIR = REPO_ROOT / "deployments"
+
+
+def _default_dir() -> Path:
+    # the repository's deployments/ (editable install, as `make install` does); else ./deployments
+    if (REPO_ROOT / "ape-config.yaml").is_file():
+        return REPO_ROOT / "deployments"
+    return Path.cwd() / "deployments"
 
 # every contract a complete deployment has (MockAggregator only on local networks)
 CONTRACTS = (
@@ -66,7 +72,7 @@ def default_path(network: str = "local", ecosystem: str = "ethereum") -> Path:
     override = os.environ.get(ENV_VAR)
     if override:
         return Path(override).expanduser()
-    return DEFAULT_DIR / f"{file_stem(network, ecosystem)}.json"
+    return _default_dir() / f"{file_stem(network, ecosystem)}.json"
 
 
 def _checksum_like(value: Any, what: str) -> str:

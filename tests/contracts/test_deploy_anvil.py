@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from inferix.deployments import CONTRACTS, Deployment, load
+from inferix.deployments import CONTRACTS, Deployment, DeploymentError, default_path, load, save
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN_DIRS = [str(ROOT / ".venv" / "bin"), str(Path(sys.executable).parent), str(ROOT / "node_modules" / ".bin")]
@@ -29,6 +29,11 @@ MNEMONIC = "test test test test test test test test test test test junk"
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 ZERO32 = b"\x00" * 32
 IFX = 10**18
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:Field 'import_remapping'"),
+]
 
 
 def _free_port() -> int:
@@ -143,7 +148,7 @@ def test_deployments_file_is_complete(deployed, anvil):
     assert p["timelock_min_delay_s"] == 60 and p["timelock_executors"] == "anyone"
     assert p["timelock_proposers"] == [deployment.deployer]
     assert p["quorum"] == 2 and p["aggregator"] == deployment["MockAggregator"] and p["aggregator_is_mock"]
-    assert "14 transactions" in stdout
+    assert "transactions," in stdout and "Deployments file:" in stdout
 
 
 def test_wiring_roles_and_governance_on_chain(chain_ctx, deployed):
@@ -238,3 +243,28 @@ def test_parameter_change_through_the_timelock(chain_ctx):
     with ape.reverts("escrow: out of bounds"):
         timelock.execute(escrow, 0, bad, ZERO32, salt_bad, sender=anyone)
     assert escrow.challengeWindow() == 7200
+
+
+def test_deployments_file_round_trip_and_errors(tmp_path, monkeypatch, deployed):
+    deployment = deployed[0]
+    monkeypatch.delenv("INFERIX_DEPLOYMENTS", raising=False)
+    assert default_path("local").parts[-2:] == ("deployments", "local.json")
+    assert default_path("sepolia", "arbitrum").name == "arbitrum-sepolia.json"
+    target = tmp_path / "elsewhere.json"
+    monkeypatch.setenv("INFERIX_DEPLOYMENTS", str(target))
+    assert default_path("local") == target
+    assert save(deployment) == target
+    assert load() == deployment  # the env var is honoured for reading too
+    assert load().address("JobEscrow") == deployment.contracts["JobEscrow"]
+    with pytest.raises(DeploymentError, match="no Foo"):
+        deployment.address("Foo")
+    with pytest.raises(DeploymentError, match="no deployments file"):
+        load(tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(DeploymentError, match="not valid JSON"):
+        load(tmp_path / "bad.json")
+    incomplete = deployment.to_dict()
+    del incomplete["contracts"]["ProofOfRender"]
+    (tmp_path / "incomplete.json").write_text(json.dumps(incomplete))
+    with pytest.raises(DeploymentError, match="lacks ProofOfRender"):
+        load(tmp_path / "incomplete.json")

@@ -1,0 +1,343 @@
+"""Deploy and wire every Inferix contract, hand governance to the timelock, write the deployments file.
+
+    ape run scripts/deploy.py --network ethereum:local:foundry
+    ape run scripts/deploy.py --network ethereum:sepolia:alchemy --account deployer \\
+        --aggregator 0x... --treasury 0x... --arbiter 0x...
+
+Order (every ``governance`` is an immutable constructor argument, so the timelock comes first):
+
+1. ``IFXToken`` (the deployer is owner and genesis minter)
+2. ``MockAggregator`` at $0.50 -- local networks (or ``--aggregator mock``); elsewhere the IFX/USD aggregator is given
+3. ``Timelock`` (snekmate timelock controller: proposers = the deployer, executor = anyone, no admin)
+4. ``PriceFeedAdapter`` -> ``Staking`` -> ``BMWIssuance`` -> ``JobEscrow`` -> ``ProofOfRender``
+5. one-time wiring: ``staking.wire``, ``issuance.wire``, ``escrow.wire``
+6. ``token.set_minter(issuance)``, genesis mint to the deployer, ``token.transfer_ownership(timelock)``
+   (snekmate moves the owner's minter role with the ownership: the deployer ends with no minter role)
+
+See ``docs/deployment.md`` for the options, environment variables and the deployments file.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+from ape.cli import ConnectedProviderCommand, network_option
+
+IFX = 10**18
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+# --- token supply (IFXToken.MAX_SUPPLY = 1,000,000,000 IFX) --------------------------------------------
+MAX_SUPPLY = 10**9 * IFX
+ECOSYSTEM_ALLOCATION = 500_000_000 * IFX  # reserved for BMW rewards; minted only by BMWIssuance, per epoch
+GENESIS_MINT = MAX_SUPPLY - ECOSYSTEM_ALLOCATION  # 500,000,000 IFX minted to the deployer at deployment
+# --- BMW issuance -----------------------------------------------------------------------------------------
+EMISSION_RATE = 10 * IFX  # E_p: IFX minted per verified IBM (governance re-sets it from the IBME)
+EPOCH_CAP = 1_000_000 * IFX  # at most 1M IFX per 72 h epoch: the allocation lasts >= 500 epochs (~4.1 years)
+# --- staking ----------------------------------------------------------------------------------------------
+MIN_ORACLE_STAKE = 1_000 * IFX
+MIN_MANAGER_STAKE = 1_000 * IFX
+# --- prices -----------------------------------------------------------------------------------------------
+MOCK_DECIMALS = 8
+MOCK_PRICE = 50_000_000  # $0.50 per IFX with 8 decimals, like a Chainlink USD feed
+MAX_PRICE_AGE = 86_400  # staleness bound in seconds (Chainlink's 24 h heartbeat); PriceFeedAdapter allows 60 s..2 d
+# --- governance -------------------------------------------------------------------------------------------
+LOCAL_TIMELOCK_DELAY = 60  # seconds, on local chains (tests time-travel past it)
+PUBLIC_TIMELOCK_DELAY = 2 * 86_400  # seconds, on every other network
+
+Logger = Callable[[str], None]
+
+
+class DeployConfigError(ValueError):
+    """A deployment setting is unusable; raised before any transaction is sent."""
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def deploy_all(
+    deployer,
+    *,
+    project=None,
+    aggregator: str | None = None,
+    mock_price: int = MOCK_PRICE,
+    timelock_delay: int = LOCAL_TIMELOCK_DELAY,
+    proposers: list[str] | None = None,
+    treasury: str | None = None,
+    arbiter: str | None = None,
+    genesis_to: str | None = None,
+    genesis_amount: int = GENESIS_MINT,
+    ecosystem_allocation: int = ECOSYSTEM_ALLOCATION,
+    emission_rate: int = EMISSION_RATE,
+    epoch_cap: int = EPOCH_CAP,
+    min_oracle_stake: int = MIN_ORACLE_STAKE,
+    min_manager_stake: int = MIN_MANAGER_STAKE,
+    max_price_age: int = MAX_PRICE_AGE,
+    log: Logger = _quiet,
+    receipts: list | None = None,
+) -> dict[str, Any]:
+    """Deploys and wires the whole system from ``deployer`` (an ape account) on the connected network.
+
+    ``aggregator``: the Chainlink-style IFX/USD aggregator; ``None`` deploys a ``MockAggregator`` answering
+    ``mock_price`` (8 decimals) -- only sensible on a local chain. ``treasury``, ``arbiter`` and
+    ``genesis_to`` default to the deployer; ``proposers`` (timelock proposers/cancellers) too.
+
+    Returns the contract instances by name (``IFXToken``, ``MockAggregator`` when deployed, ``Timelock``,
+    ``PriceFeedAdapter``, ``Staking``, ``BMWIssuance``, ``JobEscrow``, ``ProofOfRender``). Every contract's
+    governance is the timelock and the token belongs to it on return. ``receipts``, when given, receives the
+    deployment and set-up receipts in order (the first one's block starts the deployment).
+    """
+    if project is None:
+        from ape import project
+    from ape import chain
+
+    me = deployer.address
+    treasury = treasury or me
+    arbiter = arbiter or me
+    genesis_to = genesis_to or me
+    proposers = list(proposers or [me])
+    if genesis_amount + ecosystem_allocation > MAX_SUPPLY:
+        raise DeployConfigError("genesis mint + ecosystem allocation exceed the 1,000,000,000 IFX cap")
+    if not 60 <= max_price_age <= 2 * 86_400:
+        raise DeployConfigError("max price age must be within 60 s .. 2 days (PriceFeedAdapter bounds)")
+    if not 1 <= len(proposers) <= 8:
+        raise DeployConfigError("1 to 8 timelock proposers")
+    if aggregator is not None and len(chain.provider.get_code(aggregator)) == 0:
+        raise DeployConfigError(f"no contract at the aggregator address {aggregator}")
+
+    if receipts is None:
+        receipts = []
+
+    def deploy(name: str, *args):
+        container = getattr(project, name)
+        instance = deployer.deploy(container, *args)
+        receipts.append(chain.get_receipt(instance.txn_hash))
+        log(f"  {name:<17} {instance.address}  ({receipts[-1].gas_used:,} gas)")
+        return instance
+
+    def send(label: str, method, *args):
+        receipt = method(*args, sender=deployer)
+        receipts.append(receipt)
+        log(f"  {label:<40} ({receipt.gas_used:,} gas)")
+        return receipt
+
+    contracts: dict[str, Any] = {}
+    token = contracts["IFXToken"] = deploy("IFXToken")
+    if aggregator is None:
+        contracts["MockAggregator"] = deploy("MockAggregator", MOCK_DECIMALS, mock_price)
+        aggregator = contracts["MockAggregator"].address
+    timelock = contracts["Timelock"] = deploy("Timelock", timelock_delay, proposers, [ZERO_ADDRESS], ZERO_ADDRESS)
+    feed = contracts["PriceFeedAdapter"] = deploy("PriceFeedAdapter", aggregator, timelock, max_price_age)
+    try:
+        log(f"  IFX/USD price now: {feed.price() / 10**18:.6f}")
+    except Exception as exc:  # noqa: BLE001 - a stale feed blocks jobs and mints, not the deployment
+        log(f"  warning: the price feed reverts now ({exc}); new jobs and mints wait for a fresh price")
+    staking = contracts["Staking"] = deploy("Staking", token, timelock, min_oracle_stake, min_manager_stake)
+    issuance = contracts["BMWIssuance"] = deploy(
+        "BMWIssuance", token, feed, staking, timelock, treasury, ecosystem_allocation, emission_rate, epoch_cap
+    )
+    escrow = contracts["JobEscrow"] = deploy("JobEscrow", token, staking, feed, issuance, timelock, treasury)
+    por = contracts["ProofOfRender"] = deploy("ProofOfRender", staking, escrow, issuance, timelock, arbiter)
+
+    send("staking.wire(escrow, por, issuance)", staking.wire, escrow, por, issuance)
+    send("issuance.wire(escrow, por)", issuance.wire, escrow, por)
+    send("escrow.wire(por)", escrow.wire, por)
+    send("token.set_minter(issuance, True)", token.set_minter, issuance, True)
+    if genesis_amount:
+        send(f"token.mint(genesis, {genesis_amount // IFX:,} IFX)", token.mint, genesis_to, genesis_amount)
+    send("token.transfer_ownership(timelock)", token.transfer_ownership, timelock)
+
+    check_deployment(contracts, deployer=me)
+    return contracts
+
+
+def check_deployment(contracts: dict[str, Any], *, deployer: str | None = None) -> None:
+    """Asserts the wiring and the hand-over on chain; raises ``RuntimeError`` naming what is wrong."""
+    token, timelock = contracts["IFXToken"], contracts["Timelock"]
+    feed, staking, issuance = contracts["PriceFeedAdapter"], contracts["Staking"], contracts["BMWIssuance"]
+    escrow, por = contracts["JobEscrow"], contracts["ProofOfRender"]
+    expected = {
+        "staking.escrow": (staking.escrow(), escrow.address),
+        "staking.proofOfRender": (staking.proofOfRender(), por.address),
+        "staking.issuance": (staking.issuance(), issuance.address),
+        "issuance.escrow": (issuance.escrow(), escrow.address),
+        "issuance.proofOfRender": (issuance.proofOfRender(), por.address),
+        "escrow.proofOfRender": (escrow.proofOfRender(), por.address),
+        "escrow.staking": (escrow.staking(), staking.address),
+        "escrow.issuance": (escrow.issuance(), issuance.address),
+        "escrow.priceFeed": (escrow.priceFeed(), feed.address),
+        "issuance.priceFeed": (issuance.priceFeed(), feed.address),
+        "por.escrow": (por.escrow(), escrow.address),
+        "token.owner": (token.owner(), timelock.address),
+    }
+    for name in ("PriceFeedAdapter", "Staking", "BMWIssuance", "JobEscrow", "ProofOfRender"):
+        expected[f"{name}.governance"] = (contracts[name].governance(), timelock.address)
+    wrong = [f"{k} = {got} (expected {want})" for k, (got, want) in expected.items() if got != want]
+    if not token.is_minter(issuance.address):
+        wrong.append("issuance is not a minter")
+    if deployer is not None and token.is_minter(deployer):
+        wrong.append("the deployer is still a minter")
+    if wrong:
+        raise RuntimeError("deployment check failed: " + "; ".join(wrong))
+
+
+def describe(
+    contracts: dict[str, Any], *, deployer: str, network, first_block: int, proposers: list[str] | None = None
+) -> "Deployment":
+    """The deployments-file record of ``contracts``, its parameters read back from the chain."""
+    from inferix.deployments import Deployment
+
+    token, timelock, feed = contracts["IFXToken"], contracts["Timelock"], contracts["PriceFeedAdapter"]
+    staking, issuance = contracts["Staking"], contracts["BMWIssuance"]
+    escrow, por = contracts["JobEscrow"], contracts["ProofOfRender"]
+    mock = contracts.get("MockAggregator")
+    wei = str  # amounts in IFX wei are written as decimal strings (JSON numbers lose precision past 2**53)
+    parameters: dict[str, Any] = {
+        "max_supply_wei": wei(token.MAX_SUPPLY()),
+        "genesis_mint_wei": wei(token.totalMinted()),
+        "genesis_recipient": deployer,
+        "ecosystem_allocation_wei": wei(issuance.ecosystemRemaining()),
+        "emission_rate_wei_per_ibm": wei(issuance.emissionRate()),
+        "epoch_cap_wei": wei(issuance.epochCap()),
+        "epoch_length_s": issuance.epochLength(),
+        "treasury": issuance.treasury(),
+        "arbiter": por.arbiter(),
+        "quorum": por.quorum(),
+        "oracle_slash_bps": por.oracleSlashBps(),
+        "aggregator": feed.aggregator(),
+        "aggregator_is_mock": mock is not None,
+        "price_max_age_s": feed.maxAge(),
+        "timelock_min_delay_s": timelock.get_minimum_delay(),
+        "timelock_proposers": [],
+        "timelock_executors": "anyone",
+        "min_oracle_stake_wei": wei(staking.minOracleStake()),
+        "min_manager_stake_wei": wei(staking.minManagerStake()),
+        "unbonding_period_s": staking.unbondingPeriod(),
+        "stake_multiplier": staking.stakeMultiplier(),
+        "epoch_minutes": staking.epochMinutes(),
+        "burn_bps": escrow.burnBps(),
+        "slash_bps": escrow.slashBps(),
+        "collateral_bps": escrow.collateralBps(),
+        "max_attempts": escrow.maxAttempts(),
+        "accept_window_s": escrow.acceptWindow(),
+        "reveal_window_s": escrow.revealWindow(),
+        "verify_window_s": escrow.verifyWindow(),
+        "challenge_window_s": escrow.challengeWindow(),
+        "dispute_window_s": escrow.disputeWindow(),
+        "challenge_bond_wei": wei(escrow.challengeBond()),
+    }
+    if mock is not None:
+        parameters["mock_price_8dec"] = mock.latestRoundData()[1]
+    proposer_role = timelock.PROPOSER_ROLE()
+    for candidate in dict.fromkeys([deployer, *(proposers or [])]):
+        if timelock.hasRole(proposer_role, candidate):
+            parameters["timelock_proposers"].append(candidate)
+    addresses = {name: c.address for name, c in contracts.items()}
+    return Deployment(
+        network=network.name,
+        ecosystem=network.ecosystem.name,
+        chain_id=network.chain_id,
+        block_number=first_block,
+        deployer=deployer,
+        contracts=addresses,
+        parameters=parameters,
+        deployed_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+    )
+
+
+def _resolve_account(alias: str | None, network):
+    from ape import accounts
+
+    if not alias:
+        if network.is_local:
+            return accounts.test_accounts[0]
+        raise click.UsageError("--account (or INFERIX_DEPLOYER) is required outside local networks")
+    if alias.upper().startswith("TEST::"):
+        return accounts.test_accounts[int(alias.split("::", 1)[1])]
+    return accounts.load(alias)
+
+
+@click.command(cls=ConnectedProviderCommand, short_help="Deploy and wire the Inferix contracts")
+@network_option()
+@click.option("--account", "account_alias", envvar="INFERIX_DEPLOYER", default=None,
+              help="Deployer: an ape account alias, or TEST::<i>. Default on local networks: TEST::0.")
+@click.option("--aggregator", envvar="INFERIX_AGGREGATOR", default=None,
+              help="Chainlink-style IFX/USD aggregator address; 'mock' deploys a MockAggregator ($0.50, owner: "
+                   "the deployer). Required outside local networks; default on local networks: mock.")
+@click.option("--timelock-delay", envvar="INFERIX_TIMELOCK_DELAY", type=int, default=None,
+              help=f"Timelock minimum delay in s (default {LOCAL_TIMELOCK_DELAY} local, "
+                   f"{PUBLIC_TIMELOCK_DELAY} elsewhere).")
+@click.option("--proposer", "proposers", multiple=True,
+              help="Timelock proposer/canceller, e.g. a multisig (repeatable; default: the deployer).")
+@click.option("--treasury", envvar="INFERIX_TREASURY", default=None, help="Foundation treasury (default: deployer).")
+@click.option("--arbiter", envvar="INFERIX_ARBITER", default=None, help="Dispute arbiter (default: deployer).")
+@click.option("--max-price-age", envvar="INFERIX_MAX_PRICE_AGE", type=int, default=MAX_PRICE_AGE,
+              show_default=True, help="Price staleness bound in seconds (60..172800).")
+@click.option("--output", envvar="INFERIX_DEPLOYMENTS", default=None,
+              help="Deployments file (default: deployments/<network>.json).")
+@click.option("--autosign", is_flag=True,
+              help="Unlock a keyfile account once (passphrase prompt or APE_ACCOUNTS_<alias>_PASSPHRASE) "
+                   "instead of confirming each of the ~14 transactions.")
+@click.option("--force", is_flag=True, help="Overwrite an existing deployments file outside local networks.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation outside local networks.")
+def cli(network, account_alias, aggregator, timelock_delay, proposers, treasury, arbiter, max_price_age, output,
+        autosign, force, yes):
+    """Deploys, wires and hands governance to the timelock, then writes the deployments file."""
+    from ape import chain
+
+    from inferix.deployments import default_path, save
+
+    deployer = _resolve_account(account_alias, network)
+    local = network.is_local
+    if aggregator is None and not local:
+        raise click.UsageError("--aggregator (or INFERIX_AGGREGATOR) is required outside local networks")
+    if aggregator is not None and aggregator.lower() == "mock":
+        if not local:
+            click.secho("warning: a MockAggregator sets the IFX price by hand: for test networks only",
+                        fg="yellow", err=True)
+        aggregator = None
+    if timelock_delay is None:
+        timelock_delay = LOCAL_TIMELOCK_DELAY if local else PUBLIC_TIMELOCK_DELAY
+    path = Path(output) if output else default_path(network.name, network.ecosystem.name)
+    if not local and path.exists() and not force:
+        raise click.UsageError(f"{path} exists: pass --force to overwrite it (keep a copy of the old addresses)")
+
+    where = f"{network.ecosystem.name}:{network.name} (chain {network.chain_id})"
+    click.echo(f"Deploying Inferix on {where} from {deployer.address}")
+    if not local:
+        click.echo(f"  aggregator {aggregator or 'MockAggregator (new)'}\n  treasury   {treasury or deployer.address}\n"
+                   f"  arbiter    {arbiter or deployer.address}\n  proposers  {', '.join(proposers) or deployer.address}"
+                   f"\n  timelock minimum delay {timelock_delay} s\n  deployments file {path}")
+        for name, value in (("treasury", treasury), ("arbiter", arbiter)):
+            if not value:
+                click.secho(f"warning: no --{name} given, the deployer is the {name}", fg="yellow", err=True)
+        if not yes:
+            click.confirm("Deploy?", abort=True)
+    if autosign and hasattr(deployer, "set_autosign"):
+        deployer.set_autosign(True)
+
+    receipts: list = []
+    try:
+        contracts = deploy_all(
+            deployer,
+            aggregator=aggregator,
+            timelock_delay=timelock_delay,
+            proposers=list(proposers) or None,
+            treasury=treasury,
+            arbiter=arbiter,
+            max_price_age=max_price_age,
+            log=click.echo,
+            receipts=receipts,
+        )
+    except DeployConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    deployment = describe(contracts, deployer=deployer.address, network=network,
+                          first_block=receipts[0].block_number, proposers=list(proposers))
+    written = save(deployment, path)
+    total_gas = sum(r.gas_used for r in receipts)
+    click.echo(f"{len(receipts)} transactions, {total_gas:,} gas, blocks {receipts[0].block_number}.."
+               f"{chain.blocks.head.number}")
+    click.echo(f"Deployments file: {written}")
