@@ -1,0 +1,53 @@
+"""Task preparation: embed ANGV noise into a copy of the scene with a fresh secret seed, and pin the task
+package (noised scene, render order, manifest sealed with the seed) to IPFS.
+
+The seed never leaves the manager until ``revealKey``: the caller stores it (encrypted at rest) and posts
+only ``keccak256(seed)``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from eth_utils import keccak
+
+from inferix.protocol import PACKAGE_MANIFEST, PACKAGE_ORDER, PACKAGE_SCENE
+from inferix.sealing import seal
+from inferix.storage import IPFSStore
+from oracle.angv.blender import run_jobs
+
+
+@dataclass(frozen=True)
+class PreparedTask:
+    seed: bytes
+    key_commit: bytes
+    package_cid: str
+    manifest_digest: str
+    frames: tuple[int, int]
+    order: dict
+
+
+def prepare_task(store: IPFSStore, scene: Path, work_dir: Path, task_id: int, frames: tuple[int, int],
+                 order: dict, seed: bytes | None = None, params: dict | None = None) -> PreparedTask:
+    """``order``: width, height, samples, denoise, seed (the Cycles sampling seed) — what the creator ordered."""
+    seed = seed or os.urandom(32)
+    work_dir = Path(work_dir)
+    package = work_dir / "package"
+    shutil.rmtree(package, ignore_errors=True)
+    package.mkdir(parents=True)
+    manifest_path = work_dir / "manifest.json"
+    first, last = frames
+    job = {"op": "prepare", "scene": str(scene), "out_blend": str(package / PACKAGE_SCENE),
+           "manifest": str(manifest_path), "seed": seed.hex(), "task_id": task_id,
+           "frames": list(range(first, last + 1)), "order": order, "params": params or {},
+           "workdir": str(work_dir / "prep"), "tiles": True}
+    (result,) = run_jobs([job])
+    (package / PACKAGE_ORDER).write_text(json.dumps({**order, "frames": [first, last], "format": "png"}))
+    (package / PACKAGE_MANIFEST).write_bytes(seal(manifest_path.read_bytes(), seed))
+    manifest_path.unlink()  # only the sealed copy is kept
+    cid = store.add_directory(package)
+    return PreparedTask(seed, keccak(seed), cid, result["digest"], (first, last), order)

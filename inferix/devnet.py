@@ -1,0 +1,124 @@
+"""A throwaway local network for tests and the demo: anvil started and stopped by us, the contracts deployed
+with the real deploy command (``ape run scripts/deploy.py``), and anvil's well-known dev accounts.
+
+Never use these accounts anywhere but a local chain: their keys are public.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from inferix.deployments import Deployment, load
+from inferix.ipfs_node import free_port
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[1]
+MNEMONIC = "test test test test test test test test test test test junk"
+BIN_DIRS = [str(ROOT / ".venv" / "bin"), str(Path(sys.executable).parent), str(ROOT / "node_modules" / ".bin")]
+
+
+class DevnetError(RuntimeError):
+    pass
+
+
+def tool_path() -> str:
+    return os.pathsep.join([*BIN_DIRS, os.environ.get("PATH", "")])
+
+
+def dev_account(index: int) -> LocalAccount:
+    """Anvil's dev account ``index`` (0 is the deployer)."""
+    Account.enable_unaudited_hdwallet_features()
+    return Account.from_mnemonic(MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+
+
+def rpc(url: str, method: str, params: list | None = None):
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        reply = json.loads(response.read())
+    if "error" in reply:
+        raise DevnetError(f"{method}: {reply['error']}")
+    return reply["result"]
+
+
+class Anvil:
+    """An anvil process on 127.0.0.1 with ``accounts`` funded dev accounts."""
+
+    def __init__(self, port: int | None = None, accounts: int = 20, log_path: Path | None = None) -> None:
+        self.port = port or free_port()
+        self.accounts = accounts
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+        self._log = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "Anvil":
+        binary = shutil.which("anvil", path=tool_path())
+        if binary is None:
+            raise DevnetError("anvil not found: run `make install` (npm ci installs node_modules/.bin/anvil)")
+        self._log = open(self.log_path, "w") if self.log_path else subprocess.DEVNULL
+        self.process = subprocess.Popen(
+            [binary, "--host", "127.0.0.1", "--port", str(self.port), "--mnemonic", MNEMONIC,
+             "--accounts", str(self.accounts), "--silent"],
+            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        for _ in range(200):
+            try:
+                rpc(self.url, "eth_chainId")
+                return self
+            except OSError:
+                if self.process.poll() is not None:
+                    raise DevnetError(f"anvil exited with {self.process.returncode}")
+                time.sleep(0.05)
+        self.stop()
+        raise DevnetError("anvil did not answer within 10 s")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.process = None
+        if self._log not in (None, subprocess.DEVNULL):
+            self._log.close()
+        self._log = None
+
+    def time_travel(self, seconds: int) -> None:
+        rpc(self.url, "evm_increaseTime", [int(seconds)])
+        rpc(self.url, "evm_mine")
+
+    def __enter__(self) -> "Anvil":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def deploy(rpc_url: str, out: Path, timeout: float = 300) -> Deployment:
+    """Run the real deploy command against the chain at ``rpc_url``; returns the deployments file it wrote."""
+    env = {**os.environ, "PATH": tool_path(), "APE_FOUNDRY_HOST": rpc_url, "INFERIX_DEPLOYMENTS": str(out),
+           "NO_UPDATE_NOTIFIER": "1"}
+    ape = shutil.which("ape", path=env["PATH"])
+    if ape is None:
+        raise DevnetError("ape not found: run `make install`")
+    result = subprocess.run([ape, "run", "scripts/deploy.py", "--network", "ethereum:local:foundry"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise DevnetError(f"deploy failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return load(out)

@@ -1,0 +1,112 @@
+"""Typed views of on-chain state and the constants the services share (states, units, file layout)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from inferix.chain import Chain
+
+IFX = 10**18
+USD = 10**18
+IBM = 10**6  # work is counted in micro-IBM
+IB_ONE = 10**6
+
+ROLE_WORKER, ROLE_ORACLE, ROLE_MANAGER = 1, 2, 3
+
+# the task package the manager pins (its CID is the task's sceneCid) and the result layout
+PACKAGE_SCENE = "scene.blend"
+PACKAGE_ORDER = "order.json"
+PACKAGE_MANIFEST = "manifest.sealed"
+
+
+def frame_name(frame: int, fmt: str = "png") -> str:
+    return f"frame_{frame:04d}.{ 'jpg' if fmt == 'jpeg' else fmt }"
+
+
+class TaskState(IntEnum):
+    NONE = 0
+    POSTED = 1
+    ASSIGNED = 2
+    ACCEPTED = 3
+    SUBMITTED = 4
+    REVEALED = 5
+    VERIFIED = 6
+    DISPUTED = 7
+    SETTLED = 8
+    FAILED = 9
+    CANCELLED = 10
+
+
+@dataclass(frozen=True)
+class TaskView:
+    task_id: int
+    job_id: int
+    worker: str
+    state: TaskState
+    attempts: int
+    ibm: int
+    reserved: int
+    fee: int
+    collateral: int
+    key_commit: bytes
+    result_hash: bytes
+    deadline: int
+    render_window: int
+    passed: bool
+    challenger: str
+
+
+@dataclass(frozen=True)
+class JobView:
+    job_id: int
+    creator: str
+    manager: str
+    budget: int
+    usd_per_ifx: int
+    max_price_per_ibm: int
+    open_tasks: int
+    closed: bool
+
+
+@dataclass(frozen=True)
+class NodeView:
+    role: int
+    stake: int
+    locked: int
+    unbonding: int
+    unbonding_at: int
+    price_per_ibm: int
+    ib: int
+
+
+def get_task(chain: Chain, task_id: int) -> TaskView:
+    t = chain.call("JobEscrow", "tasks", task_id)
+    return TaskView(task_id, t[0], t[1], TaskState(t[2]), t[3], t[4], t[5], t[6], t[7], bytes(t[8]), bytes(t[9]),
+                    t[10], t[11], t[12], t[13])
+
+
+def get_job(chain: Chain, job_id: int) -> JobView:
+    j = chain.call("JobEscrow", "jobs", job_id)
+    return JobView(job_id, *j)
+
+
+def get_node(chain: Chain, account: str) -> NodeView:
+    return NodeView(*chain.call("Staking", "nodes", account))
+
+
+def ensure_staked(chain: Chain, role: int, amount: int, price_per_ibm: int = 0) -> NodeView:
+    """Register with ``role`` if needed and top the bonded stake up to ``amount`` IFX wei."""
+    node = get_node(chain, chain.address)
+    if node.role == 0:
+        chain.transact("Staking", "register", role, price_per_ibm)
+    elif node.role != role:
+        raise RuntimeError(f"{chain.address} is registered with role {node.role}, not {role}")
+    node = get_node(chain, chain.address)
+    missing = amount - (node.stake - node.unbonding)
+    if missing > 0:
+        staking = chain.deployments.address("Staking")
+        if chain.call("IFXToken", "allowance", chain.address, staking) < missing:
+            chain.transact("IFXToken", "approve", staking, missing)
+        chain.transact("Staking", "stake", missing)
+    return get_node(chain, chain.address)

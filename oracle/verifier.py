@@ -1,0 +1,110 @@
+"""Verifying one submitted task: open the sealed manifest with the revealed seed, check every frame.
+
+Outcomes are split by whose fault a problem is. Anything the worker delivered wrong (a missing, malformed,
+truncated, oversized or wrong-sized frame; frames that fail ANGV) is a *failing verdict*. Anything that is
+not the worker's fault (our IPFS node down, content not reachable in time, a manifest that does not open
+with the revealed seed) raises ``VerificationUnavailable`` and the oracle retries or abstains: it never signs
+a verdict it could not establish.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eth_utils import keccak
+
+from inferix.protocol import PACKAGE_MANIFEST, frame_name
+from inferix.sealing import SealError, unseal
+from inferix.storage import ContentTooLarge, InvalidCID, IPFSStore, StorageError
+from oracle.angv.frames import FrameError, load_frame
+from oracle.angv.manifest import Manifest
+from oracle.angv.verify import verify_frame
+
+log = logging.getLogger("inferix.oracle")
+
+MAX_SCORE = 10_000
+
+
+class VerificationUnavailable(RuntimeError):
+    """The verdict cannot be established now; not the worker's fault."""
+
+
+@dataclass
+class TaskVerdict:
+    passed: bool
+    score: int  # basis points: mean share of regions passing, over the frames
+    reason: str
+    frames: dict[int, dict] = field(default_factory=dict)
+
+
+def open_manifest(store: IPFSStore, package_cid: str, seed: bytes, key_commit: bytes) -> Manifest:
+    if keccak(seed) != key_commit:
+        raise VerificationUnavailable("the revealed seed does not match the task's key commitment")
+    try:
+        sealed = _cat_path(store, package_cid)
+    except StorageError as exc:
+        raise VerificationUnavailable(f"manifest not available: {exc}") from None
+    try:
+        manifest = Manifest.from_json(unseal(sealed, seed))
+    except SealError as exc:
+        raise VerificationUnavailable(f"the manager's manifest does not open with the seed: {exc}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise VerificationUnavailable(f"malformed manifest: {exc}") from None
+    if manifest.seed_commit.removeprefix("0x") != key_commit.hex():
+        raise VerificationUnavailable("the manifest was made for another seed")
+    return manifest
+
+
+def _cat_path(store: IPFSStore, package_cid: str) -> bytes:
+    for entry in store.ls(package_cid):
+        if entry["name"] == PACKAGE_MANIFEST:
+            return store.cat(entry["cid"], max_bytes=64 * 1024 * 1024)
+    raise VerificationUnavailable(f"the task package {package_cid} has no {PACKAGE_MANIFEST}")
+
+
+def verify_result(store: IPFSStore, result_cid: str, manifest: Manifest, work_dir: Path) -> TaskVerdict:
+    order = manifest.order
+    expected = (order.width, order.height)
+    try:
+        entries = {e["name"]: e for e in store.ls(result_cid)}
+    except InvalidCID as exc:
+        return TaskVerdict(False, 0, f"result CID is not a CID: {exc}")
+    except ContentTooLarge as exc:
+        return TaskVerdict(False, 0, f"result too large: {exc}")
+    except StorageError as exc:
+        raise VerificationUnavailable(f"result {result_cid} not available: {exc}") from None
+    results: dict[int, dict] = {}
+    scores: list[float] = []
+    failures: list[str] = []
+    for frame, fm in sorted(manifest.frames.items()):
+        name = frame_name(frame, "png")
+        entry = entries.get(name)
+        if entry is None:
+            failures.append(f"frame {frame}: {name} missing from the result")
+            scores.append(0.0)
+            continue
+        try:
+            data = store.cat(entry["cid"], max_bytes=256 * 1024 * 1024)
+        except ContentTooLarge as exc:
+            failures.append(f"frame {frame}: {exc}")
+            scores.append(0.0)
+            continue
+        except StorageError as exc:
+            raise VerificationUnavailable(f"frame {frame} not available: {exc}") from None
+        try:
+            decoded = load_frame(data, expected_size=expected)
+        except FrameError as exc:
+            failures.append(f"frame {frame}: {exc}")
+            scores.append(0.0)
+            continue
+        result = verify_frame(decoded, fm, manifest.params)
+        results[frame] = {"accepted": result.accepted, "score": round(result.score, 4),
+                          "regions": [round(r.e, 2) for r in result.regions], "reason": result.reason}
+        scores.append(result.score)
+        if not result.accepted:
+            failures.append(f"frame {frame}: {result.reason}")
+    score = int(round(MAX_SCORE * sum(scores) / len(scores))) if scores else 0
+    passed = not failures and bool(scores)
+    return TaskVerdict(passed, score, "all frames pass" if passed else "; ".join(failures)[:1000], results)

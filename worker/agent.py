@@ -1,0 +1,187 @@
+"""The worker agent's loop. Every step is recorded in SQLite *before* the next one starts, and every
+transaction is preceded by a look at the chain, so a restart (or a crash) at any point resumes the task
+without sending anything twice:
+
+    assigned ──accept──▶ accepted ──render + pin──▶ rendered ──submitResult──▶ submitted
+        └── declined (cannot finish before the deadline, or no longer ours)
+
+A task the agent accepted is never dropped silently: rendering or submission errors are retried until the
+deadline, and a missed deadline is logged as an error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from inferix.chain import Chain, ChainError, TransactionReverted
+from inferix.nodedb import NodeDB
+from inferix.protocol import (IB_ONE, IBM, PACKAGE_ORDER, PACKAGE_SCENE, ROLE_WORKER, TaskState, ensure_staked,
+                              get_node, get_task)
+from inferix.storage import IPFSStore, StorageError
+
+log = logging.getLogger("inferix.worker")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class WorkerConfig:
+    price_per_ibm: int  # USD per IBM, 18 decimals
+    stake: int  # IFX wei to keep bonded (at least the minimum stake S(n))
+    work_dir: Path
+    poll_interval: float = 1.0
+    minutes_per_ibm: float = 1.0  # this node's wall minutes per IBM = 1 / IB; refined by the attested IB
+    safety: float = 2.0  # accept only if the estimated render time × safety fits the render window
+    forge: bool = False  # demo only: a cheating node that returns images without rendering
+    extra: dict = field(default_factory=dict)
+
+
+class WorkerAgent:
+    def __init__(self, chain: Chain, store: IPFSStore, db: NodeDB, config: WorkerConfig) -> None:
+        self.chain = chain
+        self.store = store
+        self.db = db
+        self.config = config
+        self.me = chain.address
+        self.stopping = False
+
+    # ------------------------------------------------------------ set-up
+    def ensure_ready(self) -> None:
+        node = ensure_staked(self.chain, ROLE_WORKER, self.config.stake, self.config.price_per_ibm)
+        if node.price_per_ibm != self.config.price_per_ibm:
+            self.chain.transact("Staking", "setPrice", self.config.price_per_ibm)
+        log.info("worker %s ready: stake %.2f IFX, price $%.4f/IBM, IB %s", self.me, node.stake / 1e18,
+                 self.config.price_per_ibm / 1e18, node.ib / IB_ONE if node.ib else "not attested")
+
+    # ------------------------------------------------------------ events
+    def poll_events(self) -> None:
+        start = self.db.cursor("escrow", self.chain.deployments.block_number)
+        head = self.chain.block_number()
+        if start > head:
+            return
+        for ev in self.chain.events("JobEscrow", ["TaskPosted", "TaskAssigned"], start, head):
+            a = ev.args
+            if ev.name == "TaskPosted":
+                self.db.put(f"posted:{a['taskId']}", {"sceneCid": a["sceneCid"], "frames": [a["frameStart"],
+                            a["frameEnd"]], "ibm": a["ibm"], "renderWindow": a["renderWindow"]})
+            elif ev.name == "TaskAssigned" and a["worker"] == self.me:
+                attempt = get_task(self.chain, a["taskId"]).attempts
+                if self.db.task(a["taskId"], attempt) is None:
+                    log.info("task %s (attempt %s) assigned to us, accept by %s", a["taskId"], attempt, a["deadline"])
+                    self.db.set_task(a["taskId"], attempt, "assigned", acceptBy=a["deadline"])
+        self.db.set_cursor("escrow", head + 1)
+
+    # ------------------------------------------------------------ steps
+    def _minutes_per_ibm(self) -> float:
+        ib = get_node(self.chain, self.me).ib
+        return IB_ONE / ib if ib else self.config.minutes_per_ibm
+
+    def _accept(self, task_id: int, attempt: int, data: dict) -> None:
+        task = get_task(self.chain, task_id)
+        if task.state != TaskState.ASSIGNED or task.worker != self.me or task.attempts != attempt:
+            if task.state == TaskState.ACCEPTED and task.worker == self.me and task.attempts == attempt:
+                self.db.set_task(task_id, attempt, "accepted", deadline=task.deadline)  # we accepted before a crash
+            else:
+                self.db.set_task(task_id, attempt, "declined", reason=f"task is {task.state.name}")
+            return
+        estimate = task.ibm / IBM * self._minutes_per_ibm() * 60 * self.config.safety
+        if estimate > task.render_window:
+            log.warning("declining task %s: ~%.0f s of rendering (with margin) does not fit its %s s window",
+                        task_id, estimate, task.render_window)
+            self.db.set_task(task_id, attempt, "declined", reason="cannot finish before the deadline")
+            return
+        receipt = self.chain.transact("JobEscrow", "accept", task_id)
+        deadline = get_task(self.chain, task_id).deadline
+        log.info("accepted task %s (tx %s), submit by %s", task_id, receipt["transactionHash"].hex(), deadline)
+        self.db.set_task(task_id, attempt, "accepted", deadline=deadline)
+
+    def _render(self, task_id: int, attempt: int, data: dict) -> None:
+        posted = self.db.get(f"posted:{task_id}")
+        if posted is None:
+            raise RuntimeError(f"no TaskPosted event seen for task {task_id}")
+        work = Path(self.config.work_dir) / f"task-{task_id}-{attempt}"
+        package = work / "package"
+        if not (package / PACKAGE_SCENE).exists():
+            tmp = work / "download"
+            shutil.rmtree(tmp, ignore_errors=True)
+            got = self.store.get(posted["sceneCid"], tmp)
+            shutil.rmtree(package, ignore_errors=True)
+            got.replace(package)
+        order = json.loads((package / PACKAGE_ORDER).read_text())
+        frames_dir = work / "frames"
+        first, last = posted["frames"]
+        if self.config.forge:
+            from worker.forge import forge_frames
+
+            forge_frames(frames_dir, first, last, order)
+        else:
+            self._run_blender(package / PACKAGE_SCENE, frames_dir, first, last, order, data.get("deadline"))
+        cid = self.store.add_directory(frames_dir)
+        log.info("task %s: %s frames pinned as %s", task_id, last - first + 1, cid)
+        self.db.set_task(task_id, attempt, "rendered", resultCid=cid)
+
+    def _run_blender(self, blend: Path, out_dir: Path, first: int, last: int, order: dict, deadline) -> None:
+        job = out_dir.parent / "render.json"
+        job.write_text(json.dumps({"blend": str(blend), "out_dir": str(out_dir), "frames": [first, last],
+                                   "order": order, "format": order.get("format", "png")}))
+        env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        proc = subprocess.Popen([sys.executable, "-m", "worker.render_frames", str(job)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env, cwd=str(ROOT))
+        for line in proc.stdout:
+            if line.startswith("progress "):
+                done, frame, seconds = line.split()[1:4]
+                log.info("rendering: %s frames (frame %s in %s s)", done, frame, seconds)
+        err = proc.stderr.read()
+        if proc.wait() != 0:
+            raise RuntimeError(f"render process failed (rc {proc.returncode}): {err.strip()[-800:]}")
+
+    def _submit(self, task_id: int, attempt: int, data: dict) -> None:
+        task = get_task(self.chain, task_id)
+        if task.attempts != attempt or task.worker != self.me:
+            self.db.set_task(task_id, attempt, "lost", reason=f"task is {task.state.name}")
+            return
+        if task.state != TaskState.ACCEPTED:
+            # already submitted (a crash after sending), or expired
+            status = "submitted" if task.state >= TaskState.SUBMITTED else "lost"
+            self.db.set_task(task_id, attempt, status, reason=f"chain says {task.state.name}")
+            return
+        receipt = self.chain.transact("JobEscrow", "submitResult", task_id, data["resultCid"])
+        log.info("task %s submitted (tx %s)", task_id, receipt["transactionHash"].hex())
+        self.db.set_task(task_id, attempt, "submitted", tx=receipt["transactionHash"].hex())
+
+    def advance(self) -> None:
+        steps = {"assigned": self._accept, "accepted": self._render, "rendered": self._submit}
+        for task_id, attempt, status, data in self.db.tasks(*steps):
+            if self.stopping:
+                return
+            try:
+                steps[status](task_id, attempt, data)
+            except TransactionReverted as exc:
+                log.error("task %s: %s", task_id, exc)
+                if status == "assigned":
+                    self.db.set_task(task_id, attempt, "declined", reason=exc.reason)
+            except (StorageError, ChainError, RuntimeError, OSError) as exc:
+                deadline = data.get("deadline") or data.get("acceptBy") or 0
+                now = self.chain.w3.eth.get_block("latest")["timestamp"]
+                if deadline and now > deadline:
+                    log.error("task %s MISSED its deadline while %s: %s", task_id, status, exc)
+                    self.db.set_task(task_id, attempt, "missed", reason=str(exc)[:300])
+                else:
+                    log.warning("task %s: %s failed, will retry: %s", task_id, status, exc)
+
+    def run(self) -> None:
+        self.ensure_ready()
+        while not self.stopping:
+            try:
+                self.poll_events()
+                self.advance()
+            except ChainError as exc:
+                log.warning("chain unavailable, retrying: %s", exc)
+            time.sleep(self.config.poll_interval)
