@@ -18,7 +18,9 @@ from eth_utils import keccak
 from inferix.protocol import PACKAGE_MANIFEST, PACKAGE_ORDER, PACKAGE_SCENE
 from inferix.sealing import seal
 from inferix.storage import IPFSStore
-from oracle.angv.blender import run_jobs
+from oracle.angv.blender import BlenderJobError, run_jobs
+
+PLACEMENT_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -33,9 +35,24 @@ class PreparedTask:
 
 def prepare_task(store: IPFSStore, scene: Path, work_dir: Path, task_id: int, frames: tuple[int, int],
                  order: dict, seed: bytes | None = None, params: dict | None = None) -> PreparedTask:
-    """``order``: width, height, samples, denoise, seed (the Cycles sampling seed) — what the creator ordered."""
-    seed = seed or os.urandom(32)
-    work_dir = Path(work_dir)
+    """``order``: width, height, samples, denoise, seed (the Cycles sampling seed) — what the creator ordered.
+
+    Without a given ``seed``, a placement that fails for one random seed (too few smooth regions for the
+    imprints it draws) is retried with a fresh one.
+    """
+    if seed is not None:
+        return _prepare(store, scene, Path(work_dir), task_id, frames, order, seed, params)
+    for attempt in range(PLACEMENT_ATTEMPTS):
+        try:
+            return _prepare(store, scene, Path(work_dir), task_id, frames, order, os.urandom(32), params)
+        except BlenderJobError as exc:
+            if "PlacementError" not in str(exc) or attempt == PLACEMENT_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _prepare(store: IPFSStore, scene: Path, work_dir: Path, task_id: int, frames: tuple[int, int], order: dict,
+             seed: bytes, params: dict | None) -> PreparedTask:
     package = work_dir / "package"
     shutil.rmtree(package, ignore_errors=True)
     package.mkdir(parents=True)

@@ -20,6 +20,8 @@ from inferix.deployments import Deployment
 
 log = logging.getLogger(__name__)
 
+GAS_MARGIN = 1.25
+
 
 class ChainError(RuntimeError):
     """An RPC call or transaction failed."""
@@ -100,11 +102,14 @@ class Chain:
         call = f"{contract}.{function}"
         fn = getattr(self.contract(contract).functions, function)(*args)
         try:
+            # a margin over the estimate: state read by the call (cold/warm slots, zero/non-zero) can change
+            # between estimation and inclusion
+            limit = gas or int(fn.estimate_gas({"from": self.account.address}) * GAS_MARGIN) + 10_000
             tx = fn.build_transaction({
                 "from": self.account.address,
                 "nonce": self.w3.eth.get_transaction_count(self.account.address, "pending"),
                 "chainId": self.deployments.chain_id,
-                **({"gas": gas} if gas else {}),
+                "gas": limit,
             })
         except ContractLogicError as exc:
             raise TransactionReverted(_reason(exc), call) from None
@@ -121,9 +126,20 @@ class Chain:
         except (Web3Exception, OSError) as exc:
             raise ChainUnavailable(f"{call}: {exc.__class__.__name__}: {exc}") from None
         if receipt["status"] != 1:
-            raise TransactionReverted("reverted on chain", call)
+            raise TransactionReverted(self._replay_reason(fn, receipt), call)
         log.debug("%s mined in block %s, gas %s", call, receipt["blockNumber"], receipt["gasUsed"])
         return receipt
+
+    def _replay_reason(self, fn, receipt) -> str:
+        """Why a mined transaction reverted: the same call replayed on the parent block."""
+        try:
+            fn.call({"from": self.account.address, "gas": receipt["gasUsed"] * 2},
+                    block_identifier=receipt["blockNumber"] - 1)
+        except ContractLogicError as exc:
+            return _reason(exc) + f" (mined in block {receipt['blockNumber']}, gas used {receipt['gasUsed']})"
+        except Exception:  # noqa: BLE001 - best effort diagnosis only
+            pass
+        return f"reverted on chain in block {receipt['blockNumber']} (gas used {receipt['gasUsed']})"
 
     # ------------------------------------------------------------ events
     def block_number(self) -> int:

@@ -1,0 +1,164 @@
+"""Two oracles and one worker as separate processes against anvil and js-ipfs; the manager's steps are
+scripted here. A task goes from posted to settled with every balance right, also when each daemon is
+killed and restarted mid-task and when IPFS goes away for a while."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.taskprep import prepare_task
+from inferix.devnet import dev_account
+from inferix.protocol import IBM, IFX, USD, TaskState, get_node, get_task
+
+from .conftest import fund, manager, wait
+
+ORDER = {"width": 192, "height": 108, "samples": 16, "denoise": False, "seed": 3}
+WORKER, CREATOR, ORACLES, FORGER = 3, 2, (4, 5), 6
+FEE = 1 * IFX  # 1 IBM at $0.50/IBM, IFX at $0.50
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory):
+    from oracle.angv.blender import run_jobs
+
+    path = tmp_path_factory.mktemp("scene") / "studio.blend"
+    run_jobs([{"op": "make_scene", "name": "studio", "path": str(path), "width": ORDER["width"],
+               "height": ORDER["height"]}])
+    return path
+
+
+def start_network(devnet, node_factory, worker_index=WORKER, forge=False):
+    for index in ORACLES:
+        if get_node(devnet.chain(), dev_account(index).address).stake == 0:
+            fund(devnet, dev_account(index).address, 2_000 * IFX)
+    oracles = [node_factory("oracle", i, "--stake", "1000") for i in ORACLES]
+    address = dev_account(worker_index).address
+    if get_node(devnet.chain(), address).stake == 0:
+        fund(devnet, address, 20_000 * IFX)
+    args = ["--price", "0.5", "--stake", "10000", *(["--forge"] if forge else [])]
+    worker = node_factory("worker", worker_index, *args)
+    chain = devnet.chain()
+    wait(lambda: get_node(chain, address).stake >= 10_000 * IFX and all(
+        chain.call("Staking", "isActive", dev_account(i).address, 2) for i in ORACLES), 120,
+        "nodes registered and staked", [*oracles, worker])
+    return oracles, worker
+
+
+def post_one_task(devnet, store, scene, tmp_path, worker_address):
+    mgr = manager(devnet)
+    creator = devnet.chain(CREATOR)
+    fund(devnet, creator.address, 100 * IFX)
+    creator.transact("IFXToken", "approve", devnet.deployment.address("JobEscrow"), 100 * IFX)
+    scene_cid = store.add_file(scene)
+    creator.transact("JobEscrow", "createJob", mgr.address, scene_cid, 1, 2, "192x108 16spp png", USD, 100 * IFX)
+    job_id = creator.call("JobEscrow", "jobCount")
+    task_id = mgr.call("JobEscrow", "taskCount") + 1
+    prepared = prepare_task(store, scene, tmp_path / f"prep-{task_id}", task_id, (1, 2), ORDER)
+    mgr.transact("JobEscrow", "postTasks", job_id,
+                 [(1 * IBM, prepared.key_commit, 1, 2, 900, prepared.package_cid)])
+    mgr.transact("JobEscrow", "assign", task_id, worker_address)
+    return mgr, creator, job_id, task_id, prepared
+
+
+def settle(devnet, task_id):
+    devnet.anvil.time_travel(3601)
+    devnet.chain(CREATOR).transact("JobEscrow", "settle", [task_id])
+
+
+def events(devnet, name, task_id, contract="JobEscrow"):
+    chain = devnet.chain()
+    found = chain.events(contract, [name], devnet.deployment.block_number, chain.block_number())
+    return [e for e in found if e.args.get("taskId") == task_id]
+
+
+def test_task_goes_from_posted_to_settled(devnet, node_factory, store, scene, tmp_path):
+    oracles, worker = start_network(devnet, node_factory)
+    chain = devnet.chain()
+    worker_address = dev_account(WORKER).address
+    supply0 = chain.call("IFXToken", "totalSupply")
+    treasury = devnet.deployment.parameters.get("treasury") or devnet.deployment.deployer
+    treasury_claim0 = chain.call("JobEscrow", "claimable", treasury)
+    stake0 = get_node(chain, worker_address).stake
+
+    mgr, creator, job_id, task_id, prepared = post_one_task(devnet, store, scene, tmp_path, worker_address)
+    wait(lambda: get_task(chain, task_id).state == TaskState.SUBMITTED, 300, "the worker's result",
+         [*oracles, worker])
+    task = get_task(chain, task_id)
+    assert task.fee == FEE and task.collateral == 2 * FEE
+    assert get_node(chain, worker_address).locked == 2 * FEE
+
+    mgr.transact("JobEscrow", "revealKey", task_id, prepared.seed)
+    wait(lambda: get_task(chain, task_id).state == TaskState.VERIFIED, 120, "a quorum verdict", [*oracles, worker])
+    assert get_task(chain, task_id).passed
+    signed = events(devnet, "VerdictSigned", task_id, "ProofOfRender")
+    assert sorted(e.args["oracle"] for e in signed) == sorted(dev_account(i).address for i in ORACLES)
+    assert all(e.args["passed"] and e.args["score"] > 5000 for e in signed)
+
+    settle(devnet, task_id)
+    assert get_task(chain, task_id).state == TaskState.SETTLED
+    assert supply0 - chain.call("IFXToken", "totalSupply") == FEE * 8 // 10
+    assert chain.call("JobEscrow", "claimable", treasury) - treasury_claim0 == FEE * 2 // 10
+    assert get_node(chain, worker_address).locked == 0
+    assert get_node(chain, worker_address).stake == stake0
+    assert chain.call("JobEscrow", "jobs", job_id)[2] == 100 * IFX - FEE
+    epoch = chain.call("BMWIssuance", "currentEpoch")
+    assert chain.call("BMWIssuance", "workerFees", epoch, worker_address) >= FEE // 2  # $0.50 of fee value
+    for node in (*oracles, worker):
+        assert node.alive(), node.log()[-2000:]
+
+
+def test_kill_and_restart_every_daemon_mid_task(devnet, node_factory, store, scene, tmp_path, ipfs_node):
+    oracles, worker = start_network(devnet, node_factory)
+    chain = devnet.chain()
+    worker_address = dev_account(WORKER).address
+    mgr, creator, job_id, task_id, prepared = post_one_task(devnet, store, scene, tmp_path, worker_address)
+
+    # the worker dies right after accepting, before its result is in; IPFS goes away meanwhile
+    wait(lambda: get_task(chain, task_id).state == TaskState.ACCEPTED, 120, "acceptance", [*oracles, worker])
+    worker.kill()
+    ipfs_node.stop()
+    worker.start()
+    wait(lambda: "failed, will retry" in worker.log() or "unavailable" in worker.log(), 60,
+         "the worker noticing IPFS is down")
+    ipfs_node.start()
+    wait(lambda: get_task(chain, task_id).state == TaskState.SUBMITTED, 300, "the result after restarts",
+         [*oracles, worker])
+
+    # one oracle dies just as the key is revealed, and comes back
+    oracles[0].kill()
+    mgr.transact("JobEscrow", "revealKey", task_id, prepared.seed)
+    oracles[0].start()
+    wait(lambda: get_task(chain, task_id).state == TaskState.VERIFIED, 120, "a quorum verdict", [*oracles, worker])
+    # both restarted daemons again, after the verdict: they must not act twice
+    for node in (worker, oracles[0]):
+        node.kill()
+        node.start()
+    settle(devnet, task_id)
+    wait(lambda: "ready" in oracles[0].log().split("stopping")[-1], 60, "the oracle back up")
+
+    assert get_task(chain, task_id).state == TaskState.SETTLED
+    assert len(events(devnet, "ResultSubmitted", task_id)) == 1
+    assert len(events(devnet, "TaskAccepted", task_id)) == 1
+    assert len(events(devnet, "TaskSettled", task_id)) == 1
+    voters = [e.args["oracle"] for e in events(devnet, "VerdictSigned", task_id, "ProofOfRender")]
+    assert len(voters) == len(set(voters)) == 2
+    for node in (*oracles, worker):
+        assert node.alive(), node.log()[-2000:]
+
+
+def test_forged_frames_fail_and_slash(devnet, node_factory, store, scene, tmp_path):
+    """A worker that returns images it never rendered gets a failing verdict and loses collateral."""
+    oracles, forger = start_network(devnet, node_factory, worker_index=FORGER, forge=True)
+    chain = devnet.chain()
+    address = dev_account(FORGER).address
+    mgr, creator, job_id, task_id, prepared = post_one_task(devnet, store, scene, tmp_path, address)
+    wait(lambda: get_task(chain, task_id).state == TaskState.SUBMITTED, 120, "the forged result",
+         [*oracles, forger])
+    stake0 = get_node(chain, address).stake
+    mgr.transact("JobEscrow", "revealKey", task_id, prepared.seed)
+    wait(lambda: get_task(chain, task_id).state == TaskState.VERIFIED, 120, "a quorum verdict", [*oracles, forger])
+    assert not get_task(chain, task_id).passed
+    settle(devnet, task_id)
+    task = get_task(chain, task_id)
+    assert task.state == TaskState.POSTED and task.attempts == 1  # re-queued for another worker
+    assert stake0 - get_node(chain, address).stake == 2 * FEE // 10  # 10 % of the collateral
