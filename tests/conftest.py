@@ -1,10 +1,27 @@
-"""Fixtures shared across test packages: real services started by the tests, on 127.0.0.1 only."""
+"""Fixtures shared across test packages: real services started by the tests, on 127.0.0.1 only.
+
+anvil with the contracts deployed by the real deploy command, a js-ipfs daemon, and node processes started
+as an operator starts them (``python -m inferix.cli oracle run …``).
+"""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
 import pytest
 
+from inferix.chain import Chain
+from inferix.deployments import Deployment
+from inferix.devnet import ROOT, Anvil, deploy, dev_account, tool_path
 from inferix.ipfs_node import LocalIPFSNode
+from inferix.protocol import IFX, ROLE_MANAGER, ensure_staked
+from inferix.storage import IPFSStore
 
 
 @pytest.fixture(scope="session")
@@ -14,3 +31,120 @@ def ipfs_node(tmp_path_factory):
     node.start()
     yield node
     node.stop()
+
+
+@dataclass
+class Devnet:
+    anvil: Anvil
+    deployment: Deployment
+    deployments_path: Path
+
+    def chain(self, index: int | None = None) -> Chain:
+        return Chain(self.anvil.url, self.deployment, dev_account(index) if index is not None else None)
+
+
+@pytest.fixture(scope="session")
+def devnet(tmp_path_factory):
+    root = tmp_path_factory.mktemp("devnet")
+    anvil = Anvil(log_path=root / "anvil.log").start()
+    try:
+        path = root / "deployments.json"
+        yield Devnet(anvil, deploy(anvil.url, path), path)
+    finally:
+        anvil.stop()
+
+
+class NodeProcess:
+    """One node daemon in its own process, logs in ``log_path``; restartable with the same state dir."""
+
+    def __init__(self, kind: str, args: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.kind = kind
+        self.args = args
+        self.env = env
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "NodeProcess":
+        log = open(self.log_path, "a")
+        self.process = subprocess.Popen([sys.executable, "-m", "inferix.cli", self.kind, "run", *self.args],
+                                        env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        log.close()
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: the harshest stop, no cleanup."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+
+@pytest.fixture
+def node_factory(devnet, ipfs_node, tmp_path):
+    started: list[NodeProcess] = []
+    keys = tmp_path / "keys"
+    keys.mkdir()
+
+    def make(kind: str, index: int, *args: str) -> NodeProcess:
+        key = keys / f"{index}.key"
+        key.write_text(dev_account(index).key.hex())
+        key.chmod(0o600)
+        env = {**os.environ, "PATH": tool_path(), "PYTHONPATH": str(ROOT),
+               "INFERIX_RPC_URL": devnet.anvil.url, "INFERIX_DEPLOYMENTS": str(devnet.deployments_path),
+               "INFERIX_IPFS_API": ipfs_node.api_multiaddr, "INFERIX_IPFS_TIMEOUT": "10",
+               "INFERIX_DATA_DIR": str(tmp_path / "data")}
+        node = NodeProcess(kind, ["--account", f"keyfile:{key}", "--poll", "0.5", *args], env,
+                           tmp_path / f"{kind}-{index}.log")
+        started.append(node)
+        return node.start()
+
+    yield make
+    for node in started:
+        node.stop()
+
+
+@pytest.fixture
+def store(ipfs_node):
+    client = IPFSStore(ipfs_node.api_multiaddr, timeout=10)
+    yield client
+    client.close()
+
+
+def fund(devnet: Devnet, to: str, amount: int) -> None:
+    devnet.chain(0).transact("IFXToken", "transfer", to, amount)
+
+
+def wait(predicate, timeout: float, what: str, nodes: list[NodeProcess] = ()):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        for node in nodes:
+            if not node.alive():
+                raise AssertionError(f"{node.kind} died:\n{node.log()[-3000:]}")
+        time.sleep(0.5)
+    logs = "\n".join(f"--- {n.kind} ---\n{n.log()[-2500:]}" for n in nodes)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{logs}")
+
+
+def manager(devnet: Devnet, index: int = 1) -> Chain:
+    chain = devnet.chain(index)
+    if chain.call("Staking", "nodes", chain.address)[0] == 0:
+        fund(devnet, chain.address, 5_000 * IFX)
+        ensure_staked(chain, ROLE_MANAGER, 1_000 * IFX)
+    return chain

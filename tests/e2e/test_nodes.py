@@ -10,7 +10,7 @@ from backend.taskprep import prepare_task
 from inferix.devnet import dev_account
 from inferix.protocol import IBM, IFX, USD, TaskState, get_node, get_task
 
-from .conftest import fund, manager, wait
+from tests.conftest import fund, manager, wait
 
 ORDER = {"width": 192, "height": 108, "samples": 16, "denoise": False, "seed": 3}
 WORKER, CREATOR, ORACLES, FORGER = 3, 2, (4, 5), 6

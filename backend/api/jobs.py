@@ -1,0 +1,228 @@
+"""Quotes and job preparation. The backend never holds a creator's key: it returns the exact transactions
+(to, data, value, chain id) for the creator's wallet to sign — approve then createJob, or one
+createJobWithPermit after an EIP-2612 permit signature."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from backend.api.deps import current_address
+from backend.api.scenes import scene_path
+from backend.quote import LOW_SAMPLES, LOW_SCALE, build_quote, sample_frames, worker_prices
+from backend.reference import reference_times
+from inferix.chain import ChainError, TransactionReverted
+
+router = APIRouter(prefix="/v1", tags=["jobs"])
+
+
+class QuoteIn(BaseModel):
+    scene_cid: str = Field(..., min_length=1, max_length=100)
+    frame_start: int | None = Field(None, ge=0, le=1_000_000)
+    frame_end: int | None = Field(None, ge=0, le=1_000_000)
+    width: int | None = Field(None, ge=16, le=16384)
+    height: int | None = Field(None, ge=16, le=16384)
+    samples: int = Field(64, ge=1, le=65536)
+    denoise: bool = False
+    frames_per_task: int = Field(2, ge=1, le=1000)
+
+
+class TaskQuoteOut(BaseModel):
+    frame_start: int
+    frame_end: int
+    ibm: str = Field(..., description="work in micro-IBM")
+
+
+class QuoteOut(BaseModel):
+    id: str
+    scene_cid: str
+    frame_start: int
+    frame_end: int
+    width: int
+    height: int
+    samples: int
+    denoise: bool
+    sampled_frames: list[int]
+    ibm_per_frame: float
+    tasks: list[TaskQuoteOut]
+    price_per_ibm: str = Field(..., description="USD per IBM, 18 decimals: the median asked by available workers")
+    max_price_per_ibm: str = Field(..., description="USD per IBM, 18 decimals: suggested job maximum")
+    usd_per_ifx: str
+    total_ibm: str
+    total_usd: str
+    total_ifx: str
+    budget_ifx: str = Field(..., description="IFX wei to lock: every task reserved at the maximum price")
+    workers: int
+
+
+def _quote_out(quote_id: str, q: dict) -> QuoteOut:
+    return QuoteOut(id=quote_id, **{k: q[k] for k in ("scene_cid", "frame_start", "frame_end", "width", "height",
+                                                      "samples", "denoise", "sampled_frames", "ibm_per_frame",
+                                                      "workers")},
+                    tasks=[TaskQuoteOut(frame_start=t["frame_start"], frame_end=t["frame_end"], ibm=str(t["ibm"]))
+                           for t in q["tasks"]],
+                    **{k: str(q[k]) for k in ("price_per_ibm", "max_price_per_ibm", "usd_per_ifx", "total_ibm",
+                                              "total_usd", "total_ifx", "budget_ifx")})
+
+
+def _chain(request: Request):
+    chain = request.app.state.chain
+    if chain is None:
+        raise HTTPException(503, "no chain configured")
+    return chain
+
+
+@router.post("/quotes", response_model=QuoteOut, status_code=201, summary="Quote a job on one of your scenes",
+             responses={404: {"description": "unknown scene"}, 409: {"description": "no worker available"},
+                        503: {"description": "price feed or chain unavailable"}})
+async def quote(body: QuoteIn, request: Request, address: str = Depends(current_address)) -> QuoteOut:
+    db = request.app.state.db
+    row = db.execute("SELECT * FROM scenes WHERE cid = ? AND owner = ?", (body.scene_cid, address)).fetchone()
+    if row is None:
+        raise HTTPException(404, "no such scene among yours: upload it first")
+    meta = json.loads(row["metadata"])
+    first = meta["frame_start"] if body.frame_start is None else body.frame_start
+    last = meta["frame_end"] if body.frame_end is None else body.frame_end
+    if last < first:
+        raise HTTPException(422, "frame_end is before frame_start")
+    if last - first + 1 > 100_000:
+        raise HTTPException(422, "at most 100,000 frames per job")
+    width, height = body.width or meta["width"], body.height or meta["height"]
+    chain = _chain(request)
+    settings = request.app.state.settings
+    local = scene_path(settings.work_dir, row["cid"], row["kind"])
+    if not local.exists():
+        raise HTTPException(409, "the scene's local copy is gone: upload it again")
+    frames = sample_frames(first, last)
+    try:
+        seconds = await run_in_threadpool(reference_times, local, frames, max(16, width // LOW_SCALE),
+                                          max(16, height // LOW_SCALE), min(LOW_SAMPLES, body.samples))
+    except RuntimeError as exc:
+        raise HTTPException(422, f"the reference render failed: {exc}") from None
+    try:
+        prices = await run_in_threadpool(worker_prices, chain)
+        rate = chain.call("PriceFeedAdapter", "price")
+    except TransactionReverted as exc:
+        raise HTTPException(503, f"price unavailable: {exc.reason}") from None
+    except ChainError as exc:
+        raise HTTPException(503, f"chain unavailable: {exc}") from None
+    try:
+        q = build_quote(row["cid"], first, last, width, height, body.samples, body.denoise, body.frames_per_task,
+                        seconds, getattr(settings, "manager_ib", 1.0), prices, rate)
+    except LookupError as exc:
+        raise HTTPException(409, str(exc)) from None
+    quote_id = secrets.token_hex(8)
+    data = q.to_dict()
+    db.execute("INSERT INTO quotes (id, owner, scene_cid, body, created_at) VALUES (?, ?, ?, ?, ?)",
+               (quote_id, address, row["cid"], json.dumps(data), time.time()))
+    return _quote_out(quote_id, data)
+
+
+class PrepareIn(BaseModel):
+    quote_id: str = Field(..., pattern=r"^[0-9a-f]{16}$")
+    max_price_per_ibm: str | None = Field(None, pattern=r"^[0-9]{1,40}$", description="override, USD 18 decimals")
+    budget_ifx: str | None = Field(None, pattern=r"^[0-9]{1,40}$", description="override, IFX wei")
+
+
+class TransactionOut(BaseModel):
+    description: str
+    to: str
+    data: str
+    value: str = "0"
+    chain_id: int
+
+
+class PrepareOut(BaseModel):
+    quote_id: str
+    manager: str
+    output_settings: str
+    budget_ifx: str
+    max_price_per_ibm: str
+    transactions: list[TransactionOut] = Field(..., description="approve, then createJob: sign and send in order")
+    permit: dict = Field(..., description="EIP-712 typed data of an EIP-2612 permit, for POST /v1/jobs/permit-transaction")
+
+
+def output_settings(quote_id: str, q: dict) -> str:
+    return json.dumps({"q": quote_id, "w": q["width"], "h": q["height"], "spp": q["samples"],
+                       "dn": int(q["denoise"]), "fpt": q["frames_per_task"]}, separators=(",", ":"))
+
+
+def _load_quote(request: Request, quote_id: str, address: str) -> dict:
+    row = request.app.state.db.execute("SELECT body FROM quotes WHERE id = ? AND owner = ?",
+                                       (quote_id, address)).fetchone()
+    if row is None:
+        raise HTTPException(404, "no such quote among yours")
+    return json.loads(row["body"])
+
+
+def _manager(request: Request) -> str:
+    manager = getattr(request.app.state, "manager_address", None)
+    if manager is None:
+        raise HTTPException(503, "this backend has no manager account configured")
+    return manager
+
+
+def _job_args(request: Request, body: PrepareIn, q: dict, address: str) -> tuple:
+    max_price = int(body.max_price_per_ibm) if body.max_price_per_ibm else q["max_price_per_ibm"]
+    budget = int(body.budget_ifx) if body.budget_ifx else q["budget_ifx"]
+    if max_price <= 0 or budget <= 0:
+        raise HTTPException(422, "max price and budget must be positive")
+    return (_manager(request), q["scene_cid"], q["frame_start"], q["frame_end"], output_settings(body.quote_id, q),
+            max_price, budget)
+
+
+@router.post("/jobs/prepare", response_model=PrepareOut, summary="The transactions that create a job from a quote")
+def prepare(body: PrepareIn, request: Request, address: str = Depends(current_address)) -> PrepareOut:
+    q = _load_quote(request, body.quote_id, address)
+    chain = _chain(request)
+    args = _job_args(request, body, q, address)
+    token, escrow = chain.contract("IFXToken"), chain.contract("JobEscrow")
+    chain_id = chain.deployments.chain_id
+    try:
+        nonce = chain.call("IFXToken", "nonces", address)
+    except ChainError as exc:
+        raise HTTPException(503, f"chain unavailable: {exc}") from None
+    budget = args[-1]
+    deadline = int(time.time()) + 3600
+    return PrepareOut(
+        quote_id=body.quote_id, manager=args[0], output_settings=args[4], budget_ifx=str(budget),
+        max_price_per_ibm=str(args[5]),
+        transactions=[
+            TransactionOut(description="approve the escrow to take the budget", to=token.address, chain_id=chain_id,
+                           data=token.encode_abi("approve", args=[escrow.address, budget])),
+            TransactionOut(description="create the job (locks the budget and the IFX/USD rate)", to=escrow.address,
+                           chain_id=chain_id, data=escrow.encode_abi("createJob", args=list(args))),
+        ],
+        permit={"domain": {"name": "Inferix", "version": "1", "chainId": chain_id, "verifyingContract": token.address},
+                "types": {"Permit": [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"},
+                                     {"name": "value", "type": "uint256"}, {"name": "nonce", "type": "uint256"},
+                                     {"name": "deadline", "type": "uint256"}]},
+                "primaryType": "Permit",
+                "message": {"owner": address, "spender": escrow.address, "value": str(budget), "nonce": str(nonce),
+                            "deadline": str(deadline)}},
+    )
+
+
+class PermitIn(PrepareIn):
+    deadline: int = Field(..., gt=0)
+    signature: str = Field(..., pattern=r"^(0x)?[0-9a-fA-F]{130}$")
+
+
+@router.post("/jobs/permit-transaction", response_model=TransactionOut,
+             summary="One createJobWithPermit transaction from a signed permit")
+def permit_transaction(body: PermitIn, request: Request, address: str = Depends(current_address)) -> TransactionOut:
+    q = _load_quote(request, body.quote_id, address)
+    chain = _chain(request)
+    args = _job_args(request, body, q, address)
+    sig = bytes.fromhex(body.signature.removeprefix("0x"))
+    r, s, v = sig[:32], sig[32:64], sig[64]
+    escrow = chain.contract("JobEscrow")
+    return TransactionOut(description="create the job with the permit", to=escrow.address,
+                          chain_id=chain.deployments.chain_id,
+                          data=escrow.encode_abi("createJobWithPermit", args=[*args, body.deadline, v, r, s]))

@@ -1,0 +1,242 @@
+"""The manager's coordination loop: prepare the tasks of new jobs (noise embedding, seeds sealed at rest),
+post them, match them to workers, reveal keys after submission, keep per-region scores, and push
+deadlines and settlement along (both permissionless).
+
+Every step is idempotent and driven by the chain's state plus this process's SQLite tables, so a restart
+resumes without posting, assigning or revealing twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from backend.api.scenes import scene_path
+from backend.matcher import Candidate, choose
+from backend.taskprep import prepare_task
+from inferix.chain import Chain, ChainError, TransactionReverted
+from inferix.protocol import ROLE_MANAGER, TaskState, ensure_staked, get_job, get_node, get_task
+from inferix.sealing import seal, unseal
+from inferix.storage import IPFSStore, StorageError
+
+log = logging.getLogger("inferix.manager")
+
+POST_BATCH = 32
+
+
+def load_seed_key(path: Path) -> bytes:
+    """The 32-byte key that seals task seeds at rest (created with mode 0600 on first use)."""
+    path = Path(path)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(os.urandom(32))
+    key = path.read_bytes()
+    if len(key) != 32:
+        raise ValueError(f"{path} must hold exactly 32 bytes")
+    return key
+
+
+@dataclass
+class ManagerConfig:
+    stake: int
+    seed_key: bytes
+    work_dir: Path
+    render_window: int = 1800
+    poll_interval: float = 1.0
+    max_failures: int = 2
+    max_in_flight: int = 2
+
+
+class Manager:
+    def __init__(self, chain: Chain, store: IPFSStore, conn: sqlite3.Connection, config: ManagerConfig) -> None:
+        self.chain = chain
+        self.store = store
+        self.db = conn
+        self.config = config
+        self.me = chain.address
+        self.stopping = False
+
+    def ensure_ready(self) -> None:
+        node = ensure_staked(self.chain, ROLE_MANAGER, self.config.stake)
+        log.info("manager %s ready: stake %.2f IFX", self.me, node.stake / 1e18)
+
+    # ------------------------------------------------------------ events
+    def _cursor(self) -> int:
+        row = self.db.execute("SELECT block FROM manager_cursor WHERE name = 'escrow'").fetchone()
+        return row[0] if row else self.chain.deployments.block_number
+
+    def poll_events(self) -> None:
+        start, head = self._cursor(), self.chain.block_number()
+        if start > head:
+            return
+        for ev in self.chain.events("JobEscrow", ["JobCreated", "TaskPosted", "TaskFailed", "TaskSettled"], start,
+                                    head):
+            a = ev.args
+            if ev.name == "JobCreated" and a["manager"] == self.me:
+                self.db.execute("INSERT OR IGNORE INTO prepared_jobs (job_id, status, updated_at) VALUES (?, ?, ?)",
+                                (a["jobId"], "pending", time.time()))
+            elif ev.name == "TaskPosted":
+                self.db.execute("UPDATE seeds SET task_id = ? WHERE key_commit = ?",
+                                (a["taskId"], a["keyCommit"].hex()))
+            elif ev.name in ("TaskFailed", "TaskSettled") and a["worker"] != "0x" + "00" * 20:
+                column = "failures" if ev.name == "TaskFailed" else "completed"
+                self.db.execute(f"INSERT INTO worker_record (address, {column}) VALUES (?, 1) ON CONFLICT(address) "
+                                f"DO UPDATE SET {column} = {column} + 1", (a["worker"],))
+        self.db.execute("INSERT INTO manager_cursor (name, block) VALUES ('escrow', ?) "
+                        "ON CONFLICT(name) DO UPDATE SET block = excluded.block", (head + 1,))
+
+    # ------------------------------------------------------------ preparation
+    def prepare_jobs(self) -> None:
+        for row in self.db.execute("SELECT job_id FROM prepared_jobs WHERE status = 'pending'").fetchall():
+            job_id = row[0]
+            try:
+                self._prepare_job(job_id)
+            except (StorageError, ChainError, RuntimeError, OSError) as exc:
+                log.warning("job %s: preparation failed, will retry: %s", job_id, exc)
+            except ValueError as exc:
+                log.error("job %s cannot be prepared: %s", job_id, exc)
+                self.db.execute("UPDATE prepared_jobs SET status = 'rejected', error = ?, updated_at = ? "
+                                "WHERE job_id = ?", (str(exc)[:500], time.time(), job_id))
+
+    def _job_event(self, job_id: int) -> dict:
+        for ev in self.chain.events("JobEscrow", ["JobCreated"], self.chain.deployments.block_number,
+                                    self.chain.block_number()):
+            if ev.args["jobId"] == job_id:
+                return ev.args
+        raise RuntimeError(f"JobCreated of job {job_id} not found")
+
+    def _prepare_job(self, job_id: int) -> None:
+        event = self._job_event(job_id)
+        try:
+            settings = json.loads(event["outputSettings"])
+            quote_id = settings["q"]
+        except (ValueError, KeyError, TypeError):
+            raise ValueError("output settings do not name a quote of this manager") from None
+        row = self.db.execute("SELECT body FROM quotes WHERE id = ?", (quote_id,)).fetchone()
+        if row is None:
+            raise ValueError(f"unknown quote {quote_id}")
+        quote = json.loads(row["body"])
+        if (quote["scene_cid"], quote["frame_start"], quote["frame_end"]) != (
+                event["sceneCid"], event["frameStart"], event["frameEnd"]):
+            raise ValueError("the job does not match its quote (scene or frames differ)")
+        kind = self.db.execute("SELECT kind FROM scenes WHERE cid = ?", (quote["scene_cid"],)).fetchone()
+        scene = scene_path(self.config.work_dir, quote["scene_cid"], kind["kind"] if kind else "blend")
+        if not scene.exists():
+            scene.parent.mkdir(parents=True, exist_ok=True)
+            scene.write_bytes(self.store.cat(quote["scene_cid"]))
+        order = {"width": quote["width"], "height": quote["height"], "samples": quote["samples"],
+                 "denoise": bool(quote["denoise"]), "seed": 0}
+        for index, task in enumerate(quote["tasks"]):
+            if self.db.execute("SELECT 1 FROM seeds WHERE job_id = ? AND task_index = ?", (job_id, index)).fetchone():
+                continue
+            predicted = self.chain.call("JobEscrow", "taskCount") + 1 + index
+            prepared = prepare_task(self.store, scene, self.config.work_dir / "tasks" / f"job-{job_id}" / f"task-{index}",
+                                    predicted, (task["frame_start"], task["frame_end"]), order)
+            self.db.execute("INSERT INTO seeds (key_commit, job_id, task_index, sealed_seed, package_cid, ibm, "
+                            "frame_start, frame_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            (prepared.key_commit.hex(), job_id, index, seal(prepared.seed, self.config.seed_key,
+                             b"task-seed"), prepared.package_cid, task["ibm"], task["frame_start"], task["frame_end"]))
+            log.info("job %s: task %s/%s prepared (package %s)", job_id, index + 1, len(quote["tasks"]),
+                     prepared.package_cid)
+        self._post(job_id)
+        self.db.execute("UPDATE prepared_jobs SET status = 'posted', updated_at = ? WHERE job_id = ?",
+                        (time.time(), job_id))
+
+    def _post(self, job_id: int) -> None:
+        rows = self.db.execute("SELECT * FROM seeds WHERE job_id = ? AND task_id IS NULL ORDER BY task_index",
+                               (job_id,)).fetchall()
+        for start in range(0, len(rows), POST_BATCH):
+            batch = rows[start:start + POST_BATCH]
+            specs = [(r["ibm"], bytes.fromhex(r["key_commit"]), r["frame_start"], r["frame_end"],
+                      self.config.render_window, r["package_cid"]) for r in batch]
+            receipt = self.chain.transact("JobEscrow", "postTasks", job_id, specs)
+            for ev in self.chain.contract("JobEscrow").events.TaskPosted().process_receipt(receipt):
+                self.db.execute("UPDATE seeds SET task_id = ? WHERE key_commit = ?",
+                                (ev["args"]["taskId"], ev["args"]["keyCommit"].hex()))
+            log.info("job %s: %s tasks posted", job_id, len(batch))
+
+    # ------------------------------------------------------------ matching, reveals, deadlines
+    def _my_tasks(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM seeds WHERE task_id IS NOT NULL ORDER BY task_id").fetchall()
+
+    def _candidates(self, usd_per_ifx: int) -> list[Candidate]:
+        events = self.chain.events("Staking", ["Registered"], self.chain.deployments.block_number,
+                                   self.chain.block_number())
+        in_flight: dict[str, int] = {}
+        for row in self._my_tasks():
+            t = get_task(self.chain, row["task_id"])
+            if t.state in (TaskState.ASSIGNED, TaskState.ACCEPTED):
+                in_flight[t.worker] = in_flight.get(t.worker, 0) + 1
+        out = []
+        for ev in events:
+            if ev.args["role"] != 1:
+                continue
+            address = ev.args["account"]
+            node = get_node(self.chain, address)
+            record = self.db.execute("SELECT failures FROM worker_record WHERE address = ?", (address,)).fetchone()
+            out.append(Candidate(address, node.price_per_ibm, node.stake - node.unbonding, node.locked,
+                                 self.chain.call("Staking", "minStake", address, usd_per_ifx),
+                                 record[0] if record else 0, in_flight.get(address, 0)))
+        return out
+
+    def step_tasks(self) -> None:
+        settle: list[int] = []
+        now = self.chain.w3.eth.get_block("latest")["timestamp"]
+        for row in self._my_tasks():
+            task_id = row["task_id"]
+            task = get_task(self.chain, task_id)
+            try:
+                if task.state == TaskState.POSTED:
+                    self._assign(task)
+                elif task.state == TaskState.SUBMITTED and not row["revealed"]:
+                    seed = unseal(row["sealed_seed"], self.config.seed_key, b"task-seed")
+                    self.chain.transact("JobEscrow", "revealKey", task_id, seed)
+                    self.db.execute("UPDATE seeds SET revealed = 1 WHERE task_id = ?", (task_id,))
+                    log.info("task %s: key revealed", task_id)
+                elif task.state in (TaskState.ASSIGNED, TaskState.ACCEPTED, TaskState.REVEALED) and now > task.deadline:
+                    self.chain.transact("JobEscrow", "expire", task_id)
+                    log.info("task %s: expired in state %s", task_id, task.state.name)
+                elif task.state == TaskState.VERIFIED and now > task.deadline:
+                    settle.append(task_id)
+                if task.state in (TaskState.POSTED, TaskState.ASSIGNED) and row["revealed"]:
+                    self.db.execute("UPDATE seeds SET revealed = 0 WHERE task_id = ?", (task_id,))  # re-queued
+            except TransactionReverted as exc:
+                log.warning("task %s: %s", task_id, exc)
+        if settle:
+            try:
+                self.chain.transact("JobEscrow", "settle", settle)
+                log.info("settled tasks %s", settle)
+            except TransactionReverted as exc:
+                log.warning("settle %s: %s", settle, exc)
+
+    def _assign(self, task) -> None:
+        job = get_job(self.chain, task.job_id)
+        choice = choose(self._candidates(job.usd_per_ifx), task.ibm, job.max_price_per_ibm, job.usd_per_ifx,
+                        self.config.max_failures, self.config.max_in_flight)
+        if choice is None:
+            log.debug("task %s: no qualified worker available", task.task_id)
+            return
+        self.chain.transact("JobEscrow", "assign", task.task_id, choice.address)
+        log.info("task %s assigned to %s (price $%.4f/IBM)", task.task_id, choice.address, choice.price_per_ibm / 1e18)
+
+    def run_once(self) -> None:
+        self.poll_events()
+        self.prepare_jobs()
+        self.step_tasks()
+
+    def run(self) -> None:
+        self.ensure_ready()
+        while not self.stopping:
+            try:
+                self.run_once()
+            except ChainError as exc:
+                log.warning("chain unavailable, retrying: %s", exc)
+            time.sleep(self.config.poll_interval)
+

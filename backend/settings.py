@@ -1,0 +1,29 @@
+"""Manager backend settings, from ``INFERIX_*`` environment variables (see inferix.settings for the
+chain/IPFS ones, shared with every node)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from inferix.settings import Settings
+
+
+class BackendSettings(Settings):
+    model_config = SettingsConfigDict(env_prefix="INFERIX_", env_file=".env", extra="ignore")
+
+    database: Path = Field(Path(".inferix/backend.sqlite"), description="SQLite file of the index and the app")
+    siwe_domain: str = Field("localhost", description="the domain SIWE messages must name")
+    siwe_uri: str = Field("http://localhost", description="the URI SIWE messages must name")
+    nonce_ttl: int = Field(300, gt=0, description="seconds a sign-in nonce stays valid")
+    session_ttl: int = Field(24 * 3600, gt=0, description="seconds a session token stays valid")
+    cors_origins: list[str] = Field(default_factory=list, description="frontend origins allowed by CORS")
+    max_request_bytes: int = Field(1024 * 1024, gt=0, description="largest non-upload request body")
+    signin_rate: str = Field("10/minute", description="sign-in attempts per client address")
+    upload_rate: str = Field("20/hour", description="uploads per signed-in address")
+    seed_key_file: Path = Field(Path(".inferix/seed.key"), description="32-byte key encrypting task seeds at rest")
+    work_dir: Path = Field(Path(".inferix/manager"), description="scratch space for uploads and noise embedding")
+    manager_ib: float = Field(1.0, gt=0, description="IB of the machine rendering quote references (1.0 = standard node)")
+    manager_account: str | None = Field(None, description="account spec of the manager (ape:/keystore:/keyfile:)")

@@ -1,0 +1,35 @@
+"""The backend's own tables (component ``app``): sign-in nonces, sessions, uploaded scenes, quotes, and the
+manager's task seeds (encrypted at rest)."""
+
+from __future__ import annotations
+
+APP_MIGRATIONS: list[str] = [
+    # 1: sign-in and uploads
+    """
+    CREATE TABLE nonces (nonce TEXT PRIMARY KEY, expires_at REAL NOT NULL, used INTEGER NOT NULL DEFAULT 0);
+    CREATE TABLE sessions (token_hash TEXT PRIMARY KEY, address TEXT NOT NULL, expires_at REAL NOT NULL);
+    CREATE INDEX sessions_address ON sessions (address);
+    CREATE TABLE scenes (
+        cid TEXT NOT NULL, owner TEXT NOT NULL, filename TEXT NOT NULL, size INTEGER NOT NULL,
+        kind TEXT NOT NULL, metadata TEXT NOT NULL, created_at REAL NOT NULL, PRIMARY KEY (cid, owner)
+    );
+    CREATE TABLE quotes (
+        id TEXT PRIMARY KEY, owner TEXT NOT NULL, scene_cid TEXT NOT NULL, body TEXT NOT NULL, created_at REAL NOT NULL
+    );
+    """,
+    # 2: the manager's work on jobs
+    """
+    CREATE TABLE prepared_jobs (
+        job_id INTEGER PRIMARY KEY, status TEXT NOT NULL, error TEXT, updated_at REAL NOT NULL
+    );
+    CREATE TABLE seeds (
+        key_commit TEXT PRIMARY KEY, job_id INTEGER NOT NULL, task_index INTEGER NOT NULL,
+        task_id INTEGER, sealed_seed BLOB NOT NULL, package_cid TEXT NOT NULL, ibm INTEGER NOT NULL,
+        frame_start INTEGER NOT NULL, frame_end INTEGER NOT NULL, revealed INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (job_id, task_index)
+    );
+    CREATE TABLE manager_cursor (name TEXT PRIMARY KEY, block INTEGER NOT NULL);
+    CREATE TABLE worker_record (address TEXT PRIMARY KEY, failures INTEGER NOT NULL DEFAULT 0,
+                                completed INTEGER NOT NULL DEFAULT 0, last_failure REAL);
+    """,
+]
