@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 from importlib.metadata import entry_points
+from pathlib import Path
 
 import click
 
@@ -65,3 +66,126 @@ def main(verbose: bool) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# ---------------------------------------------------------------- creator commands
+
+def _frames(value: str) -> tuple[int, int]:
+    first, _, last = value.partition("-")
+    try:
+        a, b = int(first), int(last or first)
+    except ValueError:
+        raise click.BadParameter("use FIRST-LAST, e.g. 1-250") from None
+    if b < a:
+        raise click.BadParameter("the last frame is before the first")
+    return a, b
+
+
+def _client(account: str, api: str):
+    from inferix.accounts import load_account
+    from inferix.client import InferixClient
+
+    settings = Settings()
+    return InferixClient(api, load_account(account), settings.rpc_url)
+
+
+api_option = click.option("--api", envvar="INFERIX_API_URL", default="http://127.0.0.1:8000", show_default=True,
+                          help="The manager's API.")
+account_option = click.option("--account", envvar="INFERIX_ACCOUNT", required=True,
+                              help="ape:ALIAS, keystore:PATH or keyfile:PATH: the wallet that pays")
+
+
+@main.command()
+@click.argument("scene", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--frames", "frames", required=True, help="FIRST-LAST")
+@click.option("--samples", type=int, default=64, show_default=True)
+@click.option("--frames-per-task", type=int, default=2, show_default=True)
+@click.option("--max-price", type=float, default=None, help="Highest USD per IBM you accept (default: the quote's).")
+@click.option("--follow/--no-follow", default=True, show_default=True, help="Follow progress until done.")
+@api_option
+@account_option
+def submit(scene, frames, samples, frames_per_task, max_price, follow, api, account) -> None:
+    """Upload SCENE, quote it, create the job (signed locally) and follow it."""
+    from tqdm import tqdm
+
+    from inferix.client import ClientError
+
+    first, last = _frames(frames)
+    client = _client(account, api)
+    try:
+        client.sign_in()
+        with tqdm(total=scene.stat().st_size, unit="B", unit_scale=True, desc="upload") as bar:
+            job = client.submit(scene, first, last, samples, frames_per_task,
+                                int(max_price * 10**18) if max_price else None, progress=bar.update)
+        q = job.quote
+        click.echo(f"job {job.job_id}: {len(q['tasks'])} tasks, {int(q['total_ibm']) / 1e6:.3f} IBM, "
+                   f"≈ ${int(q['total_usd']) / 1e18:.4f} = {int(q['total_ifx']) / 1e18:.4f} IFX "
+                   f"(budget locked {int(q['budget_ifx']) / 1e18:.4f} IFX)")
+        if follow:
+            _follow(client, job.job_id)
+    except ClientError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _follow(client, job_id: int) -> None:
+    from tqdm import tqdm
+
+    bar = None
+    for job in client.follow(job_id):
+        tasks = job.get("tasks", [])
+        done = sum(1 for t in tasks if t.get("state") in ("SETTLED", "FAILED", "CANCELLED"))
+        if bar is None and tasks:
+            bar = tqdm(total=len(tasks), desc=f"job {job_id}", unit="task")
+        if bar is not None:
+            bar.n = done
+            states = {}
+            for t in tasks:
+                states[t.get("state")] = states.get(t.get("state"), 0) + 1
+            bar.set_postfix_str(", ".join(f"{k.lower()} {v}" for k, v in sorted(states.items())))
+            bar.refresh()
+    if bar is not None:
+        bar.close()
+
+
+@main.command()
+@click.argument("job_id", type=int)
+@click.option("--follow", is_flag=True, help="Follow until every task is settled.")
+@api_option
+@account_option
+def status(job_id, follow, api, account) -> None:
+    """Show a job's tasks."""
+    from inferix.client import ClientError
+
+    client = _client(account, api)
+    try:
+        if follow:
+            _follow(client, job_id)
+        job = client.job(job_id)
+    except ClientError as exc:
+        raise click.ClickException(str(exc)) from None
+    for t in job.get("tasks", []):
+        click.echo(f"task {t.get('task_id')}: {t.get('state')} frames {t.get('frame_start')}-{t.get('frame_end')} "
+                   f"worker {t.get('worker') or '-'} result {t.get('result_cid') or '-'}")
+
+
+@main.command()
+@click.argument("job_id", type=int)
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@api_option
+@account_option
+def download(job_id, dest, api, account) -> None:
+    """Download the frames of a job's settled tasks into DEST."""
+    from tqdm import tqdm
+
+    from inferix.client import ClientError
+    from inferix.storage import IPFSStore, StorageError
+
+    settings = Settings()
+    client = _client(account, api)
+    store = IPFSStore(settings.ipfs_api, timeout=settings.ipfs_timeout, max_bytes=settings.max_upload_bytes)
+    try:
+        with tqdm(desc="frames", unit="frame") as bar:
+            files = client.download(job_id, dest, store, progress=bar.update)
+    except (ClientError, StorageError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{len(files)} frames in {dest}")

@@ -1,0 +1,76 @@
+"""``inferix manager run``: the API server, the manager loop and the indexer in one process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import click
+
+from inferix.cli import connect
+
+log = logging.getLogger("inferix.manager")
+
+
+@click.group()
+def manager() -> None:
+    """The manager node (backend API, task preparation, matching, reveals, indexer)."""
+
+
+@manager.command()
+@click.option("--account", envvar="INFERIX_MANAGER_ACCOUNT", required=True,
+              help="ape:ALIAS, keystore:PATH (password in INFERIX_KEY_PASSWORD) or keyfile:PATH")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--stake", type=float, default=1_000.0, show_default=True, help="IFX to keep bonded.")
+@click.option("--render-window", type=int, default=1800, show_default=True, help="Seconds a worker has per task.")
+@click.option("--poll", type=float, default=1.0, show_default=True)
+def run(account: str, host: str, port: int, stake: float, render_window: int, poll: float) -> None:
+    """Serve the API and coordinate jobs until stopped."""
+    import uvicorn
+
+    from backend.app import create_app
+    from backend.db import connect as db_connect
+    from backend.indexer import Indexer
+    from backend.manager import Manager, ManagerConfig, load_seed_key
+    from backend.settings import BackendSettings
+    from inferix.protocol import IFX
+
+    settings = BackendSettings()
+    chain, store = connect(account, settings)
+    reader, _ = connect(None, settings)
+    app = create_app(settings, chain=reader, store=store, manager_address=chain.address)
+    stop = threading.Event()
+    mgr = Manager(chain, store, db_connect(settings.database),
+                  ManagerConfig(stake=int(stake * IFX), seed_key=load_seed_key(settings.seed_key_file),
+                                work_dir=Path(settings.work_dir), render_window=render_window, poll_interval=poll))
+    mgr.ensure_ready()
+    indexer = Indexer(reader, db_connect(settings.database))
+
+    def coordinate() -> None:
+        while not stop.is_set():
+            try:
+                mgr.run_once()
+            except Exception:  # noqa: BLE001 - the loop must survive any single failure
+                log.exception("manager step failed; retrying")
+            stop.wait(poll)
+
+    def index() -> None:
+        while not stop.is_set():
+            try:
+                indexer.poll_once()
+            except Exception:  # noqa: BLE001
+                log.exception("indexer step failed; retrying")
+            stop.wait(poll)
+
+    threads = [threading.Thread(target=coordinate, name="manager", daemon=True),
+               threading.Thread(target=index, name="indexer", daemon=True)]
+    for thread in threads:
+        thread.start()
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
