@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export NO_UPDATE_NOTIFIER := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install test test-contracts deploy gas clean
+.PHONY: install test test-contracts demo deploy gas clean
 
 install: $(PIP_STAMP) $(NPM_STAMP)
 
@@ -25,6 +25,10 @@ $(NPM_STAMP): package.json package-lock.json
 
 test: install
 	$(PY) -m pytest
+
+# the whole network on this machine, end to end (see README): report in out/demo/report.html
+demo: install
+	$(PY) -m scripts.demo
 
 test-contracts: install
 	$(PY) -m pytest tests/contracts

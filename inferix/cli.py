@@ -133,15 +133,16 @@ def _follow(client, job_id: int) -> None:
     bar = None
     for job in client.follow(job_id):
         tasks = job.get("tasks", [])
-        done = sum(1 for t in tasks if t.get("state") in ("SETTLED", "FAILED", "CANCELLED"))
+        done = sum(1 for t in tasks if str(t.get("state")).lower() in ("settled", "failed", "cancelled"))
         if bar is None and tasks:
             bar = tqdm(total=len(tasks), desc=f"job {job_id}", unit="task")
         if bar is not None:
             bar.n = done
             states = {}
             for t in tasks:
-                states[t.get("state")] = states.get(t.get("state"), 0) + 1
-            bar.set_postfix_str(", ".join(f"{k.lower()} {v}" for k, v in sorted(states.items())))
+                state = str(t.get("state")).lower()
+                states[state] = states.get(state, 0) + 1
+            bar.set_postfix_str(", ".join(f"{k} {v}" for k, v in sorted(states.items())))
             bar.refresh()
     if bar is not None:
         bar.close()

@@ -22,6 +22,9 @@ from web3 import Web3
 from inferix.storage import IPFSStore
 
 
+FINAL_STATES = ("settled", "failed", "cancelled")
+
+
 class ClientError(RuntimeError):
     """The manager API or the chain refused a request; the message says why."""
 
@@ -168,7 +171,7 @@ class InferixClient:
                 last = snapshot
                 yield job
             tasks = job.get("tasks", [])
-            if tasks and all(t.get("state") in ("SETTLED", "FAILED", "CANCELLED") for t in tasks):
+            if tasks and all(str(t.get("state")).lower() in FINAL_STATES for t in tasks):
                 return
             if deadline and time.monotonic() > deadline:
                 raise ClientError(f"job {job_id} still running after {timeout:.0f} s")
@@ -181,7 +184,7 @@ class InferixClient:
         dest.mkdir(parents=True, exist_ok=True)
         written = []
         for task in self.job(job_id).get("tasks", []):
-            if task.get("state") != "SETTLED" or not task.get("result_cid"):
+            if str(task.get("state")).lower() != "settled" or not task.get("result_cid"):
                 continue
             for entry in store.ls(task["result_cid"]):
                 target = dest / Path(entry["name"]).name

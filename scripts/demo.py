@@ -1,0 +1,276 @@
+"""`make demo`: the whole Inferix network on this machine, end to end.
+
+anvil and js-ipfs are started here; the contracts are deployed by the real deploy command; the manager
+(API + coordination + indexer), two oracles, two honest workers and one cheating worker (it returns images
+it never rendered) run as separate processes; a creator goes through the SDK: sign in, upload an animated
+scene, quote, create the job by signing as a wallet, follow progress. Then the epoch is closed (time travel
+on the local chain) and everyone claims their minted IFX.
+
+The demo checks its own outcome and exits non-zero if anything is off. Output: a summary on stdout and
+``out/demo/report.html``. Every process is stopped at the end, on failure and on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from inferix.chain import Chain  # noqa: E402
+from inferix.client import InferixClient  # noqa: E402
+from inferix.deployments import load  # noqa: E402
+from inferix.devnet import Anvil, deploy, dev_account, tool_path  # noqa: E402
+from inferix.ipfs_node import LocalIPFSNode, free_port  # noqa: E402
+from inferix.protocol import IFX, TaskState, get_node, get_task  # noqa: E402
+from inferix.storage import IPFSStore  # noqa: E402
+
+DEPLOYER, MANAGER, CREATOR = 0, 1, 2
+HONEST, CHEATER, ORACLES = (3, 4), 5, (6, 7)
+FINAL = {TaskState.SETTLED, TaskState.FAILED, TaskState.CANCELLED}
+
+
+class DemoFailure(RuntimeError):
+    pass
+
+
+@dataclass
+class Stage:
+    name: str
+    seconds: float
+
+
+@dataclass
+class Demo:
+    out: Path
+    frames: int
+    width: int
+    height: int
+    samples: int
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    stages: list[Stage] = field(default_factory=list)
+    anvil: Anvil | None = None
+    ipfs: LocalIPFSNode | None = None
+    _t: float = field(default_factory=time.monotonic)
+
+    # ------------------------------------------------------------ plumbing
+    def stage(self, name: str) -> None:
+        now = time.monotonic()
+        if self.stages or name:
+            self.stages.append(Stage(name, now - self._t))
+        self._t = now
+        print(f"[{sum(s.seconds for s in self.stages):7.1f} s] {name}", flush=True)
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "PATH": tool_path(), "PYTHONPATH": str(ROOT), "NO_UPDATE_NOTIFIER": "1",
+                "INFERIX_RPC_URL": self.anvil.url, "INFERIX_DEPLOYMENTS": str(self.out / "deployments.json"),
+                "INFERIX_IPFS_API": self.ipfs.api_multiaddr, "INFERIX_DATA_DIR": str(self.out / "nodes"),
+                "INFERIX_IPFS_TIMEOUT": "20"}
+
+    def keyfile(self, index: int) -> str:
+        path = self.out / "keys" / f"{index}.key"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(dev_account(index).key.hex())
+        path.chmod(0o600)
+        return f"keyfile:{path}"
+
+    def spawn(self, name: str, args: list[str], env: dict | None = None) -> None:
+        log = open(self.out / "logs" / f"{name}.log", "w")
+        self.processes[name] = subprocess.Popen([sys.executable, "-m", "inferix.cli", *args], cwd=ROOT,
+                                                env=env or self.env(), stdout=log, stderr=subprocess.STDOUT,
+                                                start_new_session=True)
+
+    def check_alive(self) -> None:
+        for name, proc in self.processes.items():
+            if proc.poll() is not None:
+                tail = (self.out / "logs" / f"{name}.log").read_text()[-2000:]
+                raise DemoFailure(f"{name} exited with {proc.returncode}:\n{tail}")
+
+    def wait(self, predicate, timeout: float, what: str):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            self.check_alive()
+            time.sleep(1.0)
+        raise DemoFailure(f"timed out after {timeout:.0f} s waiting for {what}")
+
+    def stop_all(self) -> None:
+        for name, proc in self.processes.items():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for name, proc in self.processes.items():
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        if self.ipfs:
+            self.ipfs.stop()
+        if self.anvil:
+            self.anvil.stop()
+
+
+def run(demo: Demo) -> dict:
+    out = demo.out
+    (out / "logs").mkdir(parents=True, exist_ok=True)
+    demo.stage("start")
+
+    demo.anvil = Anvil(log_path=out / "logs" / "anvil.log").start()
+    demo.ipfs = LocalIPFSNode(out / "ipfs").start()
+    deployment = deploy(demo.anvil.url, out / "deployments.json")
+    demo.stage("chain, IPFS and contracts up")
+
+    admin = Chain(demo.anvil.url, deployment, dev_account(DEPLOYER))
+    chain = Chain(demo.anvil.url, deployment)
+    for index, amount in [(MANAGER, 5_000), (CREATOR, 5_000), (*HONEST[:1], 20_000), (HONEST[1], 20_000),
+                          (CHEATER, 20_000), (ORACLES[0], 2_000), (ORACLES[1], 2_000)]:
+        admin.transact("IFXToken", "transfer", dev_account(index).address, amount * IFX)
+
+    scene = out / "scene.blend"
+    subprocess.run([sys.executable, "-m", "scripts.demo_scene", str(scene), str(demo.width), str(demo.height),
+                    str(demo.frames)], cwd=ROOT, check=True, capture_output=True, env=demo.env())
+    demo.stage(f"accounts funded; scene made ({demo.frames} frames at {demo.width}x{demo.height})")
+
+    api_port = free_port()
+    manager_env = {**demo.env(), "INFERIX_DATABASE": str(out / "manager" / "backend.sqlite"),
+                   "INFERIX_WORK_DIR": str(out / "manager" / "work"), "INFERIX_SEED_KEY_FILE": str(out / "manager" / "seed.key"),
+                   "INFERIX_SIWE_DOMAIN": f"127.0.0.1:{api_port}", "INFERIX_SIWE_URI": f"http://127.0.0.1:{api_port}"}
+    demo.spawn("manager", ["manager", "run", "--account", demo.keyfile(MANAGER), "--port", str(api_port),
+                           "--render-window", "1800", "--poll", "0.5"], manager_env)
+    for index in ORACLES:
+        demo.spawn(f"oracle-{index}", ["oracle", "run", "--account", demo.keyfile(index), "--poll", "0.5"])
+    # the cheater joins first, so that it is matched with tasks before the honest workers exist
+    demo.spawn("worker-cheater", ["worker", "run", "--account", demo.keyfile(CHEATER), "--price", "0.5",
+                                  "--stake", "10000", "--poll", "0.5", "--forge"])
+    api = f"http://127.0.0.1:{api_port}"
+    demo.wait(lambda: _ok(f"{api}/docs"), 120, "the manager API")
+    demo.wait(lambda: get_node(chain, dev_account(CHEATER).address).stake > 0 and all(
+        chain.call("Staking", "isActive", dev_account(i).address, 2) for i in ORACLES), 120, "nodes staked")
+    demo.stage("manager, oracles and the cheating worker running")
+
+    creator = InferixClient(api, dev_account(CREATOR), demo.anvil.url)
+    creator.sign_in()
+    job = creator.submit(scene, 1, demo.frames, samples=demo.samples, frames_per_task=2)
+    job_id = job.job_id
+    demo.stage(f"creator signed in, uploaded, quoted and created job {job_id} ({len(job.quote['tasks'])} tasks)")
+
+    task_ids = demo.wait(lambda: _job_tasks(chain, job_id, len(job.quote["tasks"])), 600, "tasks posted")
+    cheater = dev_account(CHEATER).address
+    demo.wait(lambda: sum(get_task(chain, t).worker == cheater for t in task_ids) >= 1, 120,
+              "a task assigned to the cheater")
+    for index in HONEST:
+        demo.spawn(f"worker-{index}", ["worker", "run", "--account", demo.keyfile(index), "--price", "0.5",
+                                       "--stake", "10000", "--poll", "0.5"])
+    demo.stage("tasks noised and posted; honest workers started")
+
+    # follow progress; jump past challenge windows only when nothing is in flight (deadlines are real)
+    last = None
+    deadline = time.monotonic() + 1800
+    while True:
+        states = {t: get_task(chain, t) for t in task_ids}
+        summary = ", ".join(f"{s.name.lower()} {sum(1 for v in states.values() if v.state == s)}"
+                            for s in TaskState if any(v.state == s for v in states.values()))
+        if summary != last:
+            print(f"           job {job_id}: {summary}", flush=True)
+            last = summary
+        if all(v.state in FINAL for v in states.values()):
+            break
+        busy = any(v.state in (TaskState.ASSIGNED, TaskState.ACCEPTED, TaskState.SUBMITTED, TaskState.REVEALED)
+                   for v in states.values())
+        if not busy and any(v.state == TaskState.VERIFIED for v in states.values()):
+            demo.anvil.time_travel(3601)  # past the challenge window: the manager settles
+        if time.monotonic() > deadline:
+            raise DemoFailure(f"job {job_id} not finished after 30 min: {summary}")
+        demo.check_alive()
+        time.sleep(1.0)
+    demo.stage("every task rendered, verified and settled")
+
+    # the epoch: close it and let everyone claim
+    demo.anvil.time_travel(72 * 3600)
+    admin.transact("MockAggregator", "setAnswer", 50_000_000)
+    epoch = chain.call("BMWIssuance", "currentEpoch")
+    receipts = {"closeEpoch": admin.transact("BMWIssuance", "closeEpoch")}
+    claimed = {}
+    for label, index in [("worker-3", HONEST[0]), ("worker-4", HONEST[1]), ("oracle-6", ORACLES[0]),
+                         ("oracle-7", ORACLES[1]), ("manager", MANAGER)]:
+        node = Chain(demo.anvil.url, deployment, dev_account(index))
+        amount = node.call("BMWIssuance", "claimable", epoch, node.address)
+        if amount:
+            receipts[f"claim {label}"] = node.transact("BMWIssuance", "claim", epoch)
+        claimed[label] = amount
+    receipts["claimTreasury"] = admin.transact("BMWIssuance", "claimTreasury")
+    demo.stage(f"epoch {epoch} closed and claimed")
+
+    frames_dir = out / "frames"
+    shutil.rmtree(frames_dir, ignore_errors=True)
+    store = IPFSStore(demo.ipfs.api_multiaddr, timeout=30)
+    files = creator.download(job_id, frames_dir, store)
+    demo.stage(f"{len(files)} frames downloaded")
+    from scripts.demo_report import collect, check, write_report
+
+    labels = {dev_account(i).address: f"worker-{i}" for i in HONEST}
+    labels[cheater] = "worker-cheater"
+    facts = collect(chain, deployment, job_id, task_ids, epoch, claimed, receipts, out, store, api, labels)
+    failures = check(facts, demo.frames, cheater, [dev_account(i).address for i in HONEST], len(files))
+    facts["stages"] = [(s.name, s.seconds) for s in demo.stages]
+    write_report(facts, out, files)
+    if failures:
+        raise DemoFailure("the outcome is wrong:\n  " + "\n  ".join(failures))
+    return facts
+
+
+def _ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as reply:
+            return reply.status == 200
+    except OSError:
+        return False
+
+
+def _job_tasks(chain: Chain, job_id: int, expected: int) -> list[int] | None:
+    events = chain.events("JobEscrow", ["TaskPosted"], chain.deployments.block_number, chain.block_number())
+    ids = [e.args["taskId"] for e in events if e.args["jobId"] == job_id]
+    return ids if len(ids) >= expected else None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "out" / "demo")
+    parser.add_argument("--frames", type=int, default=8)
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--height", type=int, default=360)
+    parser.add_argument("--samples", type=int, default=16)
+    args = parser.parse_args()
+    shutil.rmtree(args.out, ignore_errors=True)
+    demo = Demo(args.out, args.frames, args.width, args.height, args.samples)
+
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, interrupted)
+    try:
+        run(demo)
+        print(f"\nDEMO PASSED — report: {args.out / 'report.html'}")
+        return 0
+    except DemoFailure as exc:
+        print(f"\nDEMO FAILED: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    finally:
+        demo.stop_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
