@@ -46,8 +46,11 @@ def plan_regions(
     key: FrameKey,
     params: AngvParams,
     accept: Callable[[int, int, int, int, float], bool] | None = None,
+    partial: bool = False,
 ) -> list[RegionPlan]:
-    """Choose the n imprints of one frame; ``preview`` is (H, W, 3) in display levels."""
+    """Choose the n imprints of one frame; ``preview`` is (H, W, 3) in display levels.
+
+    Raises :class:`PlacementError` when fewer than n fit, unless ``partial`` (then returns those found)."""
     img = np.asarray(preview, dtype=np.float32)
     H, W = img.shape[:2]
     lum = img @ LUMA
@@ -88,7 +91,7 @@ def plan_regions(
         region = Region(len(plans), x0, y0, w, h, pol, step, bg)
         plans.append(RegionPlan(region, (float(target[0]), float(target[1]), float(target[2])), u))
         taken.append((vx0, vy0, vx1, vy1))
-    if len(plans) < params.n:
+    if len(plans) < params.n and not partial:
         raise PlacementError(f"angv: only {len(plans)} of {params.n} imprints placed after {params.max_tries} tries")
     return plans
 
@@ -107,11 +110,25 @@ def _ring_mask(w: int, h: int) -> np.ndarray:
     return m
 
 
-def plan_tiles(key: FrameKey, width: int, height: int, params: AngvParams) -> list[tuple[int, int, int]]:
-    """Secret quality tiles (x0, y0, size) of one frame, from the key's ``b"tiles"`` stream."""
+def plan_tiles(key: FrameKey, width: int, height: int, params: AngvParams,
+               preview: np.ndarray | None = None) -> list[tuple[int, int, int]]:
+    """Secret quality tiles (x0, y0, size) of one frame, from the key's ``b"tiles"`` stream.
+
+    Each tile draws ``tile_candidates`` positions (x then y) and keeps the one where the reference render's
+    luminance varies most (texture and edges: where a cheaper render differs most from the ordered one).
+    """
     t = min(params.tile_side(width), width, height)
     s = key.stream(b"tiles")
-    return [(s.randint(0, width - t), s.randint(0, height - t), t) for _ in range(params.tiles)]
+    lum = None if preview is None else np.asarray(preview, np.float32) @ LUMA
+    tiles = []
+    for _ in range(params.tiles):
+        cands = [(s.randint(0, width - t), s.randint(0, height - t)) for _ in range(max(1, params.tile_candidates))]
+        if lum is None:
+            x, y = cands[0]
+        else:
+            x, y = max(cands, key=lambda c: float(lum[c[1] : c[1] + t, c[0] : c[0] + t].std()))
+        tiles.append((x, y, t))
+    return tiles
 
 
 def empty_tile(x0: int, y0: int, size: int) -> Tile:

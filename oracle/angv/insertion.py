@@ -35,7 +35,7 @@ from mathutils import Matrix, Vector
 from .adaptive import RegionPlan, plan_regions, plan_tiles
 from .frames import display_to_linear, load_frame
 from .keys import TASK_FRAME, derive_key, key_commit, scene_digest
-from .manifest import FrameManifest, Manifest, Region, RenderOrder, Tile
+from .manifest import FrameManifest, Manifest, RenderOrder, Tile
 from .noise import AtomicNoise, draw_noises
 from .params import AngvParams
 from .render import apply_settings, open_scene, render_to_file
@@ -107,10 +107,11 @@ def _free_depth(sc, geom: CameraGeom, x0: int, y0: int, w: int, h: int) -> float
     return best
 
 
-def _unique_name(pool, base: str, s) -> str:
+def _unique_name(taken: set[str], base: str, s) -> str:
     while True:
         name = f"{base}.{s.randint(1, 999):03d}"
-        if pool.get(name) is None:
+        if name not in taken:
+            taken.add(name)
             return name
 
 
@@ -119,16 +120,12 @@ def _carrier_names(sc, key, n: int) -> tuple[list[str], list[str]]:
     s = key.stream(b"names")
     obj_bases = sorted({o.name.split(".")[0] for o in sc.objects if o.type == "MESH"} | set(GENERIC_NAMES))
     mat_bases = sorted({m.name.split(".")[0] for m in bpy.data.materials} | {"Material"})
+    taken_objs = {o.name for o in bpy.data.objects} | {m.name for m in bpy.data.meshes}
+    taken_mats = {m.name for m in bpy.data.materials}
     objs, mats = [], []
     for _ in range(n):
-        objs.append(_unique_name(bpy.data.objects, obj_bases[s.randint(0, len(obj_bases) - 1)], s))
-        bpy.data.meshes.new(objs[-1])  # reserve the name; replaced below
-        mats.append(_unique_name(bpy.data.materials, mat_bases[s.randint(0, len(mat_bases) - 1)], s))
-        bpy.data.materials.new(mats[-1])
-    for name in objs:
-        bpy.data.meshes.remove(bpy.data.meshes[name])
-    for name in mats:
-        bpy.data.materials.remove(bpy.data.materials[name])
+        objs.append(_unique_name(taken_objs, obj_bases[s.randint(0, len(obj_bases) - 1)], s))
+        mats.append(_unique_name(taken_mats, mat_bases[s.randint(0, len(mat_bases) - 1)], s))
     return objs, mats
 
 
@@ -224,8 +221,12 @@ def prepare(
     params: AngvParams = AngvParams(),
     workdir: str | None = None,
     tiles: bool = True,
+    previews: dict[int, str] | None = None,
 ) -> tuple[Manifest, dict[str, float]]:
-    """Insert the noise of task ``task_id`` into the scene; return the manifest and timings (seconds)."""
+    """Insert the noise of task ``task_id`` into the scene; return the manifest and timings (seconds).
+
+    ``previews`` maps frames to already rendered reference renders (the same low settings), which are then reused.
+    """
     times = {"load": 0.0, "preview": 0.0, "insert": 0.0, "save": 0.0, "tiles": 0.0}
     work = Path(workdir or Path(out_blend).parent)
     work.mkdir(parents=True, exist_ok=True)
@@ -241,13 +242,17 @@ def prepare(
     gain = 1.0 / (2.0 ** vs.exposure)
 
     plans: dict[int, list[RegionPlan]] = {}
+    previews_px: dict[int, np.ndarray] = {}
     depths: dict[tuple[int, int], float] = {}
     for f in frames:
         t = time.perf_counter()
-        apply_settings(sc, W, H, params.preview_samples, True, PREVIEW_SEED)
-        prev_path = str(work / f"preview_{f}.png")
-        render_to_file(sc, prev_path, f)
+        prev_path = (previews or {}).get(f)
+        if prev_path is None:
+            apply_settings(sc, W, H, params.preview_samples, True, PREVIEW_SEED)
+            prev_path = str(work / f"preview_{f}.png")
+            render_to_file(sc, prev_path, f)
         preview = load_frame(prev_path, (W, H)).pixels
+        previews_px[f] = preview
         times["preview"] += time.perf_counter() - t
         t = time.perf_counter()
         sc.frame_set(f)
@@ -305,7 +310,7 @@ def prepare(
         fkey = derive_key(seed, digest, task_id, f, params.n, W, H)
         ts: list[Tile] = []
         if tiles and params.tiles:
-            for i, (tx, ty, size) in enumerate(plan_tiles(fkey, W, H, params)):
+            for i, (tx, ty, size) in enumerate(plan_tiles(fkey, W, H, params, previews_px[f])):
                 refs = []
                 for s in (order.seed, alt_seed(order.seed)):
                     apply_settings(sc, W, H, order.samples, order.denoise, s)
@@ -335,3 +340,47 @@ def render_tile(sc, out: str, frame: int, x0: int, y0: int, size: int, margin: i
     if img.shape[:2] != (by1 - by0, bx1 - bx0):
         raise InsertionError(f"angv: tile render has shape {img.shape[:2]}, expected {(by1 - by0, bx1 - bx0)}")
     return np.ascontiguousarray(img[y0 - by0 : y0 - by0 + size, x0 - bx0 : x0 - bx0 + size])
+
+
+def check_carriers(sc, names: list[str], frames: list[int]) -> dict[int, list[dict]]:
+    """Re-check every geometric constraint of the carriers of an opened noised scene, frame by frame.
+
+    Per carrier: rotation difference to the camera (radians), projected box and depth range, whether a camera ray
+    through each corner (inset by 0.1 px) and the centre hits the carrier first (not occluded), and the names of
+    scene meshes whose BVH overlaps it (collisions).
+    """
+    from mathutils.bvhtree import BVHTree
+
+    out: dict[int, list[dict]] = {}
+    for f in frames:
+        sc.frame_set(f)
+        dg = bpy.context.evaluated_depsgraph_get()
+        geom = CameraGeom.of(sc)
+        cam_rot = sc.camera.evaluated_get(dg).matrix_world.to_quaternion()
+        def world_bvh(o):
+            ev = o.evaluated_get(dg)
+            mesh = ev.to_mesh()
+            tree = BVHTree.FromPolygons([ev.matrix_world @ v.co for v in mesh.vertices],
+                                        [tuple(p.vertices) for p in mesh.polygons])
+            ev.to_mesh_clear()
+            return tree
+
+        scene_trees = {o.name: world_bvh(o) for o in sc.objects if o.type == "MESH" and o.name not in names}
+        rows = []
+        for name in names:
+            obj = bpy.data.objects[name]
+            ev = obj.evaluated_get(dg)
+            x0, y0, x1, y1, z0, z1 = project_box(sc, obj)
+            visible = []
+            for px, py in ((x0 + 0.1, y0 + 0.1), (x1 - 0.1, y0 + 0.1), (x0 + 0.1, y1 - 0.1), (x1 - 0.1, y1 - 0.1),
+                           ((x0 + x1) / 2, (y0 + y1) / 2)):
+                o, d, _ = geom.ray(px, py)
+                hit, _, _, _, hobj, _ = sc.ray_cast(dg, o, d, distance=geom.clip_end)
+                visible.append(bool(hit and hobj is not None and hobj.name == name))
+            tree = world_bvh(obj)
+            collisions = [n for n, t in scene_trees.items() if tree.overlap(t)]
+            rows.append({"name": name, "rot_diff": ev.matrix_world.to_quaternion().rotation_difference(cam_rot).angle,
+                         "box": [x0, y0, x1, y1], "depth": [z0, z1], "visible": visible, "collisions": collisions,
+                         "clip": [geom.clip_start, geom.clip_end]})
+        out[f] = rows
+    return out

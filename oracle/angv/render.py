@@ -54,6 +54,27 @@ def apply_settings(sc: bpy.types.Scene, width: int, height: int, samples: int, d
     sc.render.use_crop_to_border = False
 
 
+def _set_format(sc: bpy.types.Scene, fmt: str, quality: int) -> None:
+    s = sc.render.image_settings
+    s.file_format = FORMATS[fmt]
+    s.color_mode = "RGB"
+    if fmt == "png":
+        s.color_depth = "8"
+        s.compression = 15
+    elif fmt == "jpeg":
+        s.quality = int(quality)
+    elif fmt == "exr":
+        s.color_depth = "32"
+        s.exr_codec = "ZIP"
+
+
+def save_render_as(sc: bpy.types.Scene, out: str, fmt: str, quality: int = 90) -> str:
+    """Save the last render result again in another format."""
+    _set_format(sc, fmt, quality)
+    bpy.data.images["Render Result"].save_render(filepath=str(out), scene=sc)
+    return str(out)
+
+
 def render_to_file(
     sc: bpy.types.Scene,
     out: str,
@@ -67,25 +88,16 @@ def render_to_file(
     sc.frame_set(int(frame))
     r = sc.render
     r.resolution_percentage = int(percentage)
-    s = r.image_settings
-    s.file_format = FORMATS[fmt]
-    s.color_mode = "RGB"
-    if fmt == "png":
-        s.color_depth = "8"
-        s.compression = 15
-    elif fmt == "jpeg":
-        s.quality = int(quality)
-    elif fmt == "exr":
-        s.color_depth = "32"
-        s.exr_codec = "ZIP"
+    _set_format(sc, fmt, quality)
     if border is not None:
         w = r.resolution_x * percentage // 100
         h = r.resolution_y * percentage // 100
         x0, y0, x1, y1 = border
         r.use_border = True
         r.use_crop_to_border = True
-        r.border_min_x, r.border_max_x = x0 / w, x1 / w
-        r.border_min_y, r.border_max_y = (h - y1) / h, (h - y0) / h
+        # a quarter-pixel nudge: the border is stored as float32 and Blender truncates it to pixels
+        r.border_min_x, r.border_max_x = min(1.0, (x0 + 0.25) / w), min(1.0, (x1 + 0.25) / w)
+        r.border_min_y, r.border_max_y = min(1.0, (h - y1 + 0.25) / h), min(1.0, (h - y0 + 0.25) / h)
     else:
         r.use_border = False
     r.filepath = str(out)

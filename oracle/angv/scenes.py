@@ -108,6 +108,8 @@ def _world(sc, color=(0.05, 0.05, 0.06), strength=1.0, gradient=None) -> None:
         nt.links.new(tc.outputs["Generated"], sep.inputs["Vector"])
         nt.links.new(sep.outputs["Z"], ramp.inputs["Fac"])
         nt.links.new(ramp.outputs["Color"], bg.inputs["Color"])
+        w.cycles.sampling_method = "MANUAL"  # a small importance map: the automatic one dominates tiny renders
+        w.cycles.sample_map_resolution = 64
 
 
 def _light(sc, kind: str, name: str, loc, energy: float, size: float = 1.0, rot=(0, 0, 0)) -> bpy.types.Object:

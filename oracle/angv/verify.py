@@ -14,8 +14,10 @@ pixels of the enveloping regions and of the quality tiles:
    independently, the false-accept probability is at most that tail (reported as ``false_accept_bound``).
 3. **Quality conformity**: each secret tile of the delivered frame is compared with the manager's reference render
    of that tile at the ordered settings: ``RMSE <= tile_ratio_max * sqrt(r0^2 + allowance^2)`` with r0 the RMSE
-   between two reference renders that differ only in sampling seed (the honest spread), allowance the codec's.
-   Fewer samples, a lower resolution, or a spliced cheap render raise the RMSE; every tile must pass.
+   between two reference renders that differ only in sampling seed (the honest spread), allowance the codec's; and
+   its high-frequency energy (mean squared Laplacian, plus a floor of 20 allowance^2) lies within
+   [hf_ratio_min x the smaller, hf_ratio_max x the larger] of the two references'. Fewer samples raise both; a lower resolution, upscaled, lowers the
+   high-frequency energy (it is smooth where the ordered render is grainy); every tile must pass.
 
 A frame is accepted when the calibrated rule and the quality check both pass.
 """
@@ -30,7 +32,7 @@ import numpy as np
 
 from .adaptive import _ring_mask
 from .frames import Frame
-from .manifest import LUMA, FrameManifest, Region, Tile
+from .manifest import LUMA, FrameManifest, Region, Tile, hf_energy
 from .params import AngvParams
 
 
@@ -53,7 +55,8 @@ class TileScore:
     size: int
     rmse: float
     r0: float
-    ratio: float
+    ratio: float  # RMSE / sqrt(r0^2 + allowance^2)
+    hf_ratio: float  # high-frequency energy over the references' range (1 inside it, <1 below, >1 above)
     passed: bool
 
 
@@ -80,8 +83,9 @@ class FrameResult:
         if not self.noise_accepted:
             parts.append(f"noise: {self.passed}/{self.n} regions pass, {self.required} required")
         if not self.quality_accepted:
-            worst = max((t.ratio for t in self.tiles), default=float("nan"))
-            parts.append(f"quality: worst tile ratio {worst:.2f}")
+            bad = [t for t in self.tiles if not t.passed]
+            parts.append("quality: " + ", ".join(f"tile ({t.x0},{t.y0}) rmse ratio {t.ratio:.2f} hf ratio "
+                                                 f"{t.hf_ratio:.2f}" for t in bad))
         return "; ".join(parts)
 
 
@@ -123,15 +127,103 @@ def _score_region(img: np.ndarray, r: Region, params: AngvParams) -> RegionScore
     return RegionScore(r.index, r.box, e, wp, z, ring_std, bg_dev, ok)
 
 
+class _Group:
+    """Regions of one size, scored together: one fancy-index gather and batched arithmetic."""
+
+    def __init__(self, regions: list[Region], w: int, h: int) -> None:
+        self.regions = regions
+        self.w, self.h = w, h
+        ys = np.array([r.y0 - h - 1 for r in regions])[:, None] + np.arange(3 * h + 2)[None, :]
+        xs = np.array([r.x0 - w - 1 for r in regions])[:, None] + np.arange(3 * w + 2)[None, :]
+        self.iy, self.ix = ys[:, :, None], xs[:, None, :]
+        self.ring = _ring_mask(w, h)
+        self.pol = np.array([r.polarity for r in regions], np.float32)
+        self.step = np.array([max(abs(r.step), 1e-6) for r in regions], np.float32)
+        self.bg = np.array([r.bg for r in regions], np.float32)
+
+    def score(self, img: np.ndarray, params: AngvParams) -> list[RegionScore]:
+        w, h = self.w, self.h
+        lum = img[self.iy, self.ix].astype(np.float32) @ LUMA  # (g, 3h + 2, 3w + 2)
+        c = lum[:, 1:-1, 1:-1]
+        lap = lum[:, :-2, 1:-1] + lum[:, 2:, 1:-1] + lum[:, 1:-1, :-2] + lum[:, 1:-1, 2:] - 4.0 * c
+        e = np.abs(lap.mean(axis=(1, 2)) - lap[:, h : 2 * h, w : 2 * w].mean(axis=(1, 2)))
+        ring = c[:, self.ring]
+        ring_mean = ring.mean(axis=1)
+        ring_std = ring.std(axis=1)
+        core = c[:, h + 1 : 2 * h - 1, w + 1 : 2 * w - 1].mean(axis=(1, 2))
+        z = self.pol * (core - ring_mean) / self.step
+        bg_dev = np.abs(ring_mean - self.bg)
+        ok = ((z >= params.z_min) & (z <= params.z_max) & (ring_std <= params.ring_std_max)
+              & (bg_dev <= params.bg_tolerance))
+        wp = e >= params.whitepaper_threshold
+        return [RegionScore(r.index, r.box, float(e[i]), bool(wp[i]), float(z[i]), float(ring_std[i]),
+                            float(bg_dev[i]), bool(ok[i])) for i, r in enumerate(self.regions)]
+
+
+def _groups(fm: FrameManifest, shape: tuple[int, ...]) -> tuple[list[_Group], list[Region]]:
+    """Regions grouped by size (cached on the manifest entry); regions not fully inside the frame apart."""
+    key = ("_angv_groups", shape[0], shape[1])
+    cache = fm.__dict__.setdefault("_cache", {})
+    if key not in cache:
+        inside: dict[tuple[int, int], list[Region]] = {}
+        outside = []
+        for r in fm.regions:
+            if r.x0 - r.w - 1 < 0 or r.y0 - r.h - 1 < 0 or r.x0 + 2 * r.w + 1 > shape[1] or \
+                    r.y0 + 2 * r.h + 1 > shape[0]:
+                outside.append(r)
+            else:
+                inside.setdefault((r.w, r.h), []).append(r)
+        cache[key] = ([_Group(rs, w, h) for (w, h), rs in sorted(inside.items())], outside)
+    return cache[key]
+
+
 def _score_tile(img: np.ndarray, t: Tile, allowance: float, params: AngvParams) -> TileScore:
-    ref, r0 = t.luma_refs()
+    ref, r0, hf_ref = t.luma_refs()
     sub = img[t.y0 : t.y0 + t.size, t.x0 : t.x0 + t.size]
     if sub.shape[:2] != (t.size, t.size):
-        return TileScore(t.x0, t.y0, t.size, float("inf"), r0, float("inf"), False)
-    d = sub.astype(np.float32) @ LUMA - ref
+        return TileScore(t.x0, t.y0, t.size, float("inf"), r0, float("inf"), float("inf"), False)
+    lum = sub.astype(np.float32) @ LUMA
+    d = lum - ref
     rmse = float(np.sqrt(np.mean(d * d)))
     ratio = rmse / math.sqrt(r0 * r0 + allowance * allowance)
-    return TileScore(t.x0, t.y0, t.size, rmse, r0, ratio, ratio <= params.tile_ratio_max)
+    floor = 20.0 * allowance * allowance  # Laplacian energy of i.i.d. noise of std `allowance`
+    e = hf_energy(lum) + floor
+    lo, hi = min(hf_ref) + floor, max(hf_ref) + floor
+    hf = e / lo if e < lo else (e / hi if e > hi else 1.0)  # 1 inside the references' range
+    ok = ratio <= params.tile_ratio_max and params.hf_ratio_min <= hf <= params.hf_ratio_max
+    return TileScore(t.x0, t.y0, t.size, rmse, r0, ratio, hf, ok)
+
+
+def _score_tiles(img: np.ndarray, fm: FrameManifest, allowance: float, params: AngvParams) -> list[TileScore]:
+    """All tiles of one size in one gather; tiles outside the frame fail."""
+    ts = fm.tiles
+    if not ts:
+        return []
+    size = ts[0].size
+    if any(t.size != size or t.x0 < 0 or t.y0 < 0 or t.x0 + size > img.shape[1] or t.y0 + size > img.shape[0]
+           for t in ts):
+        return [_score_tile(img, t, allowance, params) for t in ts]
+    cache = fm.__dict__.setdefault("_cache", {})
+    if "tiles" not in cache:
+        iy = (np.array([t.y0 for t in ts])[:, None] + np.arange(size)[None, :])[:, :, None]
+        ix = (np.array([t.x0 for t in ts])[:, None] + np.arange(size)[None, :])[:, None, :]
+        refs = [t.luma_refs() for t in ts]
+        cache["tiles"] = (iy, ix, np.stack([r[0] for r in refs]), np.array([r[1] for r in refs]),
+                          np.array([min(r[2]) for r in refs]), np.array([max(r[2]) for r in refs]))
+    iy, ix, ref, r0, hf_lo, hf_hi = cache["tiles"]
+    lum = img[iy, ix].astype(np.float32) @ LUMA  # (m, size, size)
+    d = lum - ref
+    rmse = np.sqrt(np.mean(d * d, axis=(1, 2)))
+    ratio = rmse / np.sqrt(r0 * r0 + allowance * allowance)
+    c = lum[:, 1:-1, 1:-1]
+    lap = lum[:, :-2, 1:-1] + lum[:, 2:, 1:-1] + lum[:, 1:-1, :-2] + lum[:, 1:-1, 2:] - 4.0 * c
+    floor = 20.0 * allowance * allowance
+    e = np.mean(lap * lap, axis=(1, 2)) + floor
+    lo, hi = hf_lo + floor, hf_hi + floor
+    hf = np.where(e < lo, e / lo, np.where(e > hi, e / hi, 1.0))
+    ok = (ratio <= params.tile_ratio_max) & (hf >= params.hf_ratio_min) & (hf <= params.hf_ratio_max)
+    return [TileScore(t.x0, t.y0, size, float(rmse[i]), float(r0[i]), float(ratio[i]), float(hf[i]), bool(ok[i]))
+            for i, t in enumerate(ts)]
 
 
 def verify_frame(
@@ -150,13 +242,17 @@ def verify_frame(
         img, codec = frame.pixels, codec or frame.codec
     else:
         img = frame
-    regions = [_score_region(img, r, params) for r in fm.regions]
+    groups, outside = _groups(fm, img.shape)
+    scored = {s.index: s for g in groups for s in g.score(img, params)}
+    for r in outside:
+        scored[r.index] = _score_region(img, r, params)
+    regions = [scored[r.index] for r in fm.regions]
     n = len(regions)
     passed = sum(1 for s in regions if s.passed)
     k, bound = required_passes(n, params.null_pass_bound, params.false_accept_target)
     noise_ok = n > 0 and passed >= k
     allowance = params.allowance_jpeg if codec == "jpeg" else params.allowance_lossless
-    tiles = [_score_tile(img, t, allowance, params) for t in fm.tiles] if quality else []
+    tiles = _score_tiles(img, fm, allowance, params) if quality else []
     quality_ok = all(t.passed for t in tiles)
     return FrameResult(
         frame=fm.frame,

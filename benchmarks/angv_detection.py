@@ -1,0 +1,214 @@
+"""ANGV detection benchmark: false-reject rate of honest renders, false-accept rate of attacks (a)-(g), fidelity.
+
+    .venv/bin/python benchmarks/angv_detection.py            # 2 tasks per scene
+    .venv/bin/python benchmarks/angv_detection.py --quick    # 1 task per scene
+
+For each scene (studio, dark_room, flyby) and task (a fresh secret seed), the scene is prepared for three render
+orders (16 samples denoiser off, 64 samples denoiser on, 256 samples denoiser off) and rendered honestly once per
+order, saved as PNG, EXR and JPEG q90; the 64-sample order is also rendered with another sampling seed (another
+device). Attacks use the 64-sample order. Wrong-key statistics verify every honest frame against regions drawn with
+random keys from the same reference render. The verdict columns: "network" (calibrated rule and quality tiles, the
+network's decision), "noise only" (calibrated rule alone), "whitepaper" (every e_i >= 5). Prints one table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from oracle.angv import AngvParams, Manifest, load_frame, verify_frame  # noqa: E402
+from oracle.angv.adaptive import plan_regions  # noqa: E402
+from oracle.angv.attacks import blank, forge_patches, random_image, splice, upscale  # noqa: E402
+from oracle.angv.blender import render_job, run_jobs  # noqa: E402
+from oracle.angv.keys import FrameKey  # noqa: E402
+from oracle.angv.manifest import FrameManifest  # noqa: E402
+from oracle.angv.verify import required_passes  # noqa: E402
+
+SCENES = {"studio": [1], "dark_room": [1], "flyby": [1, 3]}
+ORDERS = {"s16": (16, False), "s64dn": (64, True), "s256": (256, False)}
+BASE = "s64dn"
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> float:
+    from scipy.ndimage import gaussian_filter
+
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    mu_a, mu_b = gaussian_filter(a, 1.5), gaussian_filter(b, 1.5)
+    saa = gaussian_filter(a * a, 1.5) - mu_a**2
+    sbb = gaussian_filter(b * b, 1.5) - mu_b**2
+    sab = gaussian_filter(a * b, 1.5) - mu_a * mu_b
+    m = ((2 * mu_a * mu_b + c1) * (2 * sab + c2)) / ((mu_a**2 + mu_b**2 + c1) * (saa + sbb + c2))
+    return float(m.mean())
+
+
+def luma(img: np.ndarray) -> np.ndarray:
+    return np.asarray(img, np.float64) @ np.array([0.2126, 0.7152, 0.0722])
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.rows: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # trials, network, noise, whitepaper
+
+    def add(self, case: str, r) -> None:
+        row = self.rows[case]
+        row[0] += 1
+        row[1] += int(r.accepted)
+        row[2] += int(r.noise_accepted)
+        row[3] += int(r.whitepaper_accepted)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="1 task per scene, 200 wrong keys per frame")
+    ap.add_argument("--tasks", type=int, default=2)
+    ap.add_argument("--wrong-keys", type=int, default=1000, help="random keys per honest frame")
+    ap.add_argument("--width", type=int, default=256)
+    ap.add_argument("--height", type=int, default=144)
+    ap.add_argument("--workdir", default=None)
+    args = ap.parse_args()
+    tasks = 1 if args.quick else args.tasks
+    wrong_keys = 200 if args.quick else args.wrong_keys
+    W, H = args.width, args.height
+    params = AngvParams()
+    root = Path(args.workdir or tempfile.mkdtemp(prefix="angv-detect-"))
+    root.mkdir(parents=True, exist_ok=True)
+    t_start = time.time()
+    rng = np.random.default_rng(2026)
+
+    run_jobs([{"op": "make_scene", "name": s, "path": str(root / f"{s}.blend"), "width": W, "height": H}
+              for s in SCENES]
+             + [render_job(root / f"{s}.blend", root / f"stock_{s}.png",
+                           {"width": W, "height": H, "samples": 16, "denoise": True, "seed": 5}) for s in SCENES])
+    names = list(SCENES)
+    tally = Tally()
+    psnrs, ssims = [], []
+    null_regions = null_pass = null_frames = null_frame_pass = 0
+    for scene, frames in SCENES.items():
+        honest_by_task: dict[int, tuple[Manifest, dict[int, np.ndarray]]] = {}
+        for t in range(tasks):
+            seed = rng.bytes(32)
+            task_id = 1000 + t
+            prep, renders = [], []
+            for oname, (samples, dn) in ORDERS.items():
+                order = {"width": W, "height": H, "samples": samples, "denoise": dn, "seed": 11 + t}
+                tag = f"{scene}_{t}_{oname}"
+                prep.append({"op": "prepare", "scene": str(root / f"{scene}.blend"),
+                             "out_blend": str(root / f"{tag}.blend"), "manifest": str(root / f"{tag}.json"),
+                             "seed": seed.hex(), "task_id": task_id, "frames": frames, "order": order,
+                             "workdir": str(root / f"{tag}_work")})
+                for f in frames:
+                    renders.append(render_job(root / f"{tag}.blend", root / f"{tag}_f{f}.png", order, frame=f,
+                                              also={"exr": str(root / f"{tag}_f{f}.exr"),
+                                                    "jpeg": str(root / f"{tag}_f{f}.jpg")}))
+                    if oname == BASE:
+                        renders += [
+                            render_job(root / f"{tag}.blend", root / f"{tag}_f{f}_otherseed.png",
+                                       {**order, "seed": 999}, frame=f),
+                            render_job(root / f"{scene}.blend", root / f"{tag}_f{f}_clean.png", order, frame=f),
+                            render_job(root / f"{tag}.blend", root / f"{tag}_f{f}_quarter.png", order, frame=f,
+                                       percentage=50),
+                            render_job(root / f"{tag}.blend", root / f"{tag}_f{f}_eighth.png",
+                                       {**order, "samples": samples // 8}, frame=f),
+                            render_job(root / f"{tag}.blend", root / f"{tag}_f{f}_stripped.png", order, frame=f,
+                                       strip_heuristic=True),
+                        ]
+            renders.append({"op": "find_carriers", "blend": str(root / f"{scene}_{t}_{BASE}.blend"),
+                            "frames": frames})
+            run_jobs(prep)
+            found = run_jobs(renders)[-1]["boxes"]
+
+            for oname in ORDERS:
+                tag = f"{scene}_{t}_{oname}"
+                m = Manifest.load(root / f"{tag}.json")
+                for f in frames:
+                    fm = m.frames[f]
+                    for ext in ("png", "exr", "jpg"):
+                        fr = load_frame(root / f"{tag}_f{f}.{ext}", (W, H))
+                        tally.add(f"honest {oname} {ext}", verify_frame(fr, fm, params))
+            tag = f"{scene}_{t}_{BASE}"
+            m = Manifest.load(root / f"{tag}.json")
+            frames_px = {}
+            for f in frames:
+                fm = m.frames[f]
+                honest = load_frame(root / f"{tag}_f{f}.png", (W, H)).pixels
+                frames_px[f] = honest
+                tally.add("honest other sampling seed", verify_frame(load_frame(
+                    root / f"{tag}_f{f}_otherseed.png", (W, H)), fm, params))
+                clean = load_frame(root / f"{tag}_f{f}_clean.png", (W, H)).pixels
+                mse = float(np.mean((honest.astype(np.float64) - clean) ** 2))
+                psnrs.append(10 * np.log10(255**2 / max(mse, 1e-12)))
+                ssims.append(ssim(luma(honest), luma(clean)))
+                other = names[(names.index(scene) + 1) % len(names)]  # a picture of another scene
+                stock = load_frame(root / f"stock_{other}.png", (W, H)).pixels
+                tally.add("(a) blank grey", verify_frame(blank(W, H), fm, params))
+                tally.add("(a) random pixels", verify_frame(random_image(W, H, rng), fm, params))
+                tally.add("(a) stock image", verify_frame(stock, fm, params))
+                tally.add("(a') clean render, no noise", verify_frame(clean, fm, params))
+                quarter = upscale(load_frame(root / f"{tag}_f{f}_quarter.png").pixels, W, H)
+                tally.add("(c) 1/4 resolution upscaled", verify_frame(quarter, fm, params, codec="png"))
+                eighth = load_frame(root / f"{tag}_f{f}_eighth.png", (W, H)).pixels
+                tally.add("(d) 1/8 samples", verify_frame(eighth, fm, params, codec="png"))
+                tally.add("(e) carriers removed", verify_frame(load_frame(root / f"{tag}_f{f}_stripped.png",
+                                                                          (W, H)), fm, params))
+                stripped = load_frame(root / f"{tag}_f{f}_stripped.png", (W, H)).pixels
+                for count in (12, 100):
+                    tally.add(f"(f) carriers removed + {count} forged", verify_frame(
+                        forge_patches(stripped, count, rng, params), fm, params, codec="png"))
+                pad = 6
+                patches = [(max(0, x0 - pad), max(0, y0 - pad), honest[max(0, y0 - pad): y1 + pad,
+                                                                       max(0, x0 - pad): x1 + pad])
+                           for x0, y0, x1, y1 in found[str(f)]]
+                tally.add("(g) splice 1/4 res + carrier patches", verify_frame(splice(quarter, patches), fm, params,
+                                                                               codec="png"))
+                tally.add("(g) splice 1/8 samples + carrier patches", verify_frame(splice(eighth, patches), fm,
+                                                                                   params, codec="png"))
+                # null statistics: the same honest frame against random keys' regions on the same reference
+                preview = load_frame(root / f"{tag}_work" / f"preview_{f}.png").pixels
+                for _ in range(wrong_keys):
+                    plans = plan_regions(preview, FrameKey(rng.bytes(32), f), params)
+                    res = verify_frame(honest, FrameManifest(f, [p.region for p in plans], []), params)
+                    null_regions += res.n
+                    null_pass += res.passed
+                    null_frames += 1
+                    null_frame_pass += int(res.noise_accepted)
+            honest_by_task[t] = (m, frames_px)
+        # (b) frames of another task of the same scene
+        for t, (m, _) in honest_by_task.items():
+            for u, (_, px) in honest_by_task.items():
+                if u != t:
+                    for f in SCENES[scene]:
+                        tally.add("(b) frame of another task", verify_frame(px[f], m.frames[f], params))
+        print(f"# {scene} done at {time.time() - t_start:.0f} s", file=sys.stderr)
+
+    k, bound = required_passes(params.n, params.null_pass_bound, params.false_accept_target)
+    p0 = null_pass / max(null_regions, 1)
+    print(f"ANGV detection, n={params.n}, {W}x{H}, scenes={list(SCENES)}, tasks/scene={tasks}, "
+          f"rule: >= {k}/{params.n} regions (bound {bound:.1e} at p0 <= {params.null_pass_bound}) + "
+          f"{params.tiles} quality tiles; wall {time.time() - t_start:.0f} s")
+    print(f"wrong keys: {null_frames} frames, per-region null pass rate {p0:.2e} ({null_pass}/{null_regions}), "
+          f"frames accepted by noise rule {null_frame_pass}; fidelity PSNR mean {np.mean(psnrs):.1f} dB "
+          f"(min {np.min(psnrs):.1f}), SSIM mean {np.mean(ssims):.4f} (min {np.min(ssims):.4f}), {len(psnrs)} frames")
+    print()
+    print(f"| {'case':40s} | {'trials':>6s} | {'network accepts':>15s} | {'noise-only accepts':>18s} | "
+          f"{'whitepaper accepts':>18s} |")
+    print(f"|{'-' * 42}|{'-' * 8}|{'-' * 17}|{'-' * 20}|{'-' * 20}|")
+    for case, (n, acc, noise, wp) in tally.rows.items():
+        print(f"| {case:40s} | {n:6d} | {acc:6d} ({100 * acc / n:5.1f}%) | {noise:9d} ({100 * noise / n:5.1f}%) | "
+              f"{wp:9d} ({100 * wp / n:5.1f}%) |")
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""Key derivation (determinism, binding, commitment), random streams and atomic noises; no Blender."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from oracle.angv.adaptive import plan_regions, plan_tiles
+from oracle.angv.keys import TASK_FRAME, derive_key, key_commit, scene_digest
+from oracle.angv.noise import AtomicNoise, draw_noises
+from oracle.angv.params import KEY_DOMAIN, AngvParams
+
+SEED = bytes(range(32))
+SCENE = hashlib.sha256(b"scene").digest()
+W, H = 320, 180
+
+
+def smooth_preview() -> np.ndarray:
+    y, x = np.mgrid[0:H, 0:W]
+    base = 60 + 120 * (x / W)  # a smooth ramp: everything is eligible
+    return np.repeat(base[..., None], 3, axis=2).astype(np.float32)
+
+
+def boxes(seed=SEED, scene=SCENE, task=1, frame=0, n=12, w=W, h=H):
+    key = derive_key(seed, scene, task, frame, n, w, h)
+    return [p.region.box for p in plan_regions(smooth_preview(), key, AngvParams(n=n))]
+
+
+def test_derivation_matches_the_documented_formula():
+    msg = (KEY_DOMAIN + b"\x00" + SCENE + (5).to_bytes(32, "big") + (3).to_bytes(4, "big") + (12).to_bytes(2, "big")
+           + W.to_bytes(4, "big") + H.to_bytes(4, "big") + (1).to_bytes(2, "big"))
+    assert derive_key(SEED, SCENE, 5, 3, 12, W, H).key == hmac.new(SEED, msg, hashlib.sha256).digest()
+
+
+def test_key_commit_is_keccak256_of_the_seed():
+    from eth_utils import keccak
+
+    assert key_commit(SEED) == keccak(SEED)
+    assert key_commit(SEED) != key_commit(bytes(32))
+    with pytest.raises(ValueError):
+        key_commit(b"short")
+
+
+def test_regions_are_deterministic_and_bound_to_every_input():
+    ref = boxes()
+    assert ref == boxes()
+    assert len(ref) == 12 and len(set(ref)) == 12
+    variants = [boxes(seed=bytes(31) + b"\x01"), boxes(scene=hashlib.sha256(b"other").digest()), boxes(task=2),
+                boxes(frame=1)]
+    for v in variants:
+        assert v != ref
+        assert len(set(v) & set(ref)) <= 2  # not a shifted copy: almost no box in common
+
+
+@settings(max_examples=50, deadline=None)
+@given(seed=st.binary(min_size=32, max_size=32), task=st.integers(0, 2**256 - 1), frame=st.integers(0, 2**32 - 2))
+def test_keys_differ_across_frames_and_tasks(seed, task, frame):
+    k = derive_key(seed, SCENE, task, frame, 12, W, H)
+    assert k == derive_key(seed, SCENE, task, frame, 12, W, H)
+    assert k.key != derive_key(seed, SCENE, task, frame + 1, 12, W, H).key
+    assert k.key != derive_key(seed, SCENE, (task + 1) % 2**256, frame, 12, W, H).key
+    assert k.key != derive_key(seed, SCENE, task, TASK_FRAME, 12, W, H).key
+
+
+def test_bad_inputs_are_rejected():
+    with pytest.raises(ValueError):
+        derive_key(b"x" * 31, SCENE, 1, 0, 12, W, H)
+    with pytest.raises(ValueError):
+        derive_key(SEED, b"short", 1, 0, 12, W, H)
+    with pytest.raises(ValueError):
+        derive_key(SEED, SCENE, -1, 0, 12, W, H)
+    with pytest.raises(ValueError):
+        AngvParams(n=41)
+    with pytest.raises(ValueError):
+        AngvParams(imprint_max=8)
+
+
+def test_stream_draws_are_in_range_and_roughly_uniform():
+    s = derive_key(SEED, SCENE, 1, 0, 12, W, H).stream(b"test")
+    draws = [s.randint(3, 9) for _ in range(7000)]
+    assert min(draws) == 3 and max(draws) == 9
+    counts = np.bincount(draws)[3:]
+    assert counts.min() > 850 and counts.max() < 1150
+    u = np.array([s.uniform() for _ in range(4000)])
+    assert 0 <= u.min() and u.max() < 1 and abs(u.mean() - 0.5) < 0.02
+    z = np.array([s.normal(25, 5) for _ in range(4000)])
+    assert abs(z.mean() - 25) < 0.3 and abs(z.std() - 5) < 0.3
+
+
+def test_scene_digest_of_bytes_and_file(tmp_path):
+    p = tmp_path / "s.blend"
+    p.write_bytes(b"blend bytes")
+    assert scene_digest(p) == scene_digest(b"blend bytes") == hashlib.sha256(b"blend bytes").digest()
+
+
+def test_atomic_noises():
+    p = AngvParams()
+    key = derive_key(SEED, SCENE, 1, TASK_FRAME, p.n, W, H)
+    ws = draw_noises(key, p)
+    assert ws == draw_noises(key, p) and len(ws) == p.n
+    periods = [w.period_x for w in ws] + [w.period_y for w in ws]
+    assert all(p.period_min <= q <= p.period_max for q in periods)
+    assert len(set(periods)) == len(periods)
+    w = AtomicNoise(16.0, 32.0, 0.5, 64, 64)
+    t = w.texture()
+    assert t.shape == (64, 64)
+    assert np.allclose(t[:, :16], t[:, 16:32], atol=1e-5)  # horizontal period X
+    assert np.allclose(t[:32], t[32:], atol=1e-5)  # vertical period Y
+    assert np.isclose(np.abs(w.complex_texture()).max(), 0.5)
+    # the whitepaper's Proposition 1: its DFT energy sits at frequency (M/X, N/Y)
+    f = np.abs(np.fft.fft2(w.complex_texture()))
+    assert np.unravel_index(f.argmax(), f.shape) == (64 // 32, 64 // 16)
+
+
+def test_tiles_are_secret_per_frame():
+    p = AngvParams()
+    a = plan_tiles(derive_key(SEED, SCENE, 1, 0, 12, W, H), W, H, p)
+    b = plan_tiles(derive_key(SEED, SCENE, 1, 1, 12, W, H), W, H, p)
+    assert a != b and len(a) == p.tiles
+    assert all(0 <= x <= W - s and 0 <= y <= H - s for x, y, s in a)

@@ -1,0 +1,186 @@
+"""End to end on tiny Blender renders: honest frames pass, attacks (a)-(g) fail, geometry holds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from oracle.angv import verify_frame
+from oracle.angv.attacks import blank, forge_patches, random_image, splice, upscale
+from oracle.angv.frames import load_frame
+
+W, H = 192, 108  # as in conftest.py
+FLYBY_FRAMES = [1, 3]
+
+
+def _verify(corpus, manifest: str, render: str, frame: int = 1):
+    m = corpus.manifest(manifest)
+    return verify_frame(corpus.frame(render), m.frames[frame], m.params)
+
+
+@pytest.mark.parametrize(
+    "manifest,render,frame",
+    [("studio_t7", "studio_honest", 1), ("dark_room_t7", "dark_room_honest", 1),
+     ("flyby_t7", "flyby_honest_1", 1), ("flyby_t7", "flyby_honest_3", 3),
+     ("studio_t7", "studio_jpeg", 1), ("studio_t7", "studio_exr", 1)],
+)
+def test_honest_frames_pass(corpus, manifest, render, frame):
+    r = _verify(corpus, manifest, render, frame)
+    assert r.accepted, r.reason
+    assert r.passed == r.n == 12
+    assert r.whitepaper_accepted
+    assert all(0.7 < s.z < 1.3 for s in r.regions)
+
+
+def test_honest_render_with_another_sampling_seed_passes(corpus):
+    """A worker whose device gives other sampling noise (e.g. a GPU) is not rejected by the quality tiles."""
+    r = _verify(corpus, "studio_t7", "studio_otherseed")
+    assert r.accepted, r.reason
+    assert max(t.ratio for t in r.tiles) > 0  # the pixels really differ from the reference
+
+
+def test_codec_is_detected(corpus):
+    assert corpus.frame("studio_jpeg").codec == "jpeg"
+    assert corpus.frame("studio_exr").codec == "exr"
+    assert corpus.frame("studio_honest").pixels.dtype == np.uint8
+
+
+def test_attack_a_no_rendering(corpus):
+    m = corpus.manifest("studio_t7")
+    rng = np.random.default_rng(1)
+    stock = load_frame(corpus.renders["dark_room_honest"]).pixels  # an unrelated picture of the right size
+    for img in (blank(W, H), blank(W, H, 30), random_image(W, H, rng), stock):
+        r = verify_frame(img, m.frames[1], m.params)
+        assert not r.accepted
+        assert not r.noise_accepted
+        assert r.passed <= 2
+
+
+def test_attack_b_other_task_and_other_key(corpus):
+    mine, other = corpus.manifest("studio_t7"), corpus.manifest("studio_other")
+    assert {r.box for r in mine.frames[1].regions} != {r.box for r in other.frames[1].regions}
+    r = verify_frame(corpus.frame("studio_other_honest"), mine.frames[1], mine.params)
+    assert not r.accepted and r.passed <= 2
+    # and the other task's own frame is fine under its own key (the attack, not the frame, is wrong)
+    assert verify_frame(corpus.frame("studio_other_honest"), other.frames[1], other.params).accepted
+
+
+@pytest.mark.parametrize("scene", ["studio", "dark_room"])
+def test_attack_c_quarter_resolution_upscaled(corpus, scene):
+    small = load_frame(corpus.renders[f"{scene}_quarter"]).pixels
+    assert small.shape[:2] == (H // 2, W // 2)
+    m = corpus.manifest(f"{scene}_t7")
+    r = verify_frame(upscale(small, W, H), m.frames[1], m.params, codec="png")
+    assert not r.accepted
+    assert not r.quality_accepted or not r.noise_accepted
+
+
+def test_attack_d_eighth_samples_caught_by_quality_check(corpus):
+    for manifest, render, frame in (("studio_t7", "studio_eighth", 1), ("flyby_t7", "flyby_eighth_1", 1)):
+        r = _verify(corpus, manifest, render, frame)
+        if manifest == "studio_t7":  # 4 samples: the imprints are there, the noise test alone cannot tell
+            assert r.noise_accepted
+        assert not r.quality_accepted and not r.accepted
+        assert max(t.ratio for t in r.tiles) > corpus.manifest(manifest).params.tile_ratio_max
+
+
+@pytest.mark.parametrize("manifest,render,frame", [("studio_t7", "studio_stripped", 1),
+                                                   ("dark_room_t7", "dark_room_stripped", 1),
+                                                   ("flyby_t7", "flyby_stripped_3", 3)])
+def test_attack_e_carriers_removed(corpus, manifest, render, frame):
+    assert sorted(corpus.removed[render]) == sorted(corpus.manifest(manifest).carriers)  # the heuristic works...
+    r = _verify(corpus, manifest, render, frame)
+    assert not r.accepted and not r.noise_accepted  # ...and gains nothing
+    assert r.passed == 0
+
+
+def test_attack_f_cheap_render_plus_forged_patches(corpus):
+    """A render without the noise (carriers stripped) plus imprint-like steps where the algorithm could put them."""
+    m = corpus.manifest("studio_t7")
+    rng = np.random.default_rng(5)
+    for base in ("studio_stripped", "studio_eighth"):
+        cheap = corpus.frame(base).pixels
+        for count in (12, 40):
+            forged = forge_patches(cheap, count, rng, m.params)
+            assert np.count_nonzero(np.any(forged != cheap, axis=2)) >= 4 * count
+            r = verify_frame(forged, m.frames[1], m.params)
+            assert not r.accepted
+            if base == "studio_stripped":
+                assert not r.noise_accepted and r.passed <= 3  # guessing positions does not work
+
+
+def test_attack_g_splice_passes_noise_but_fails_quality(corpus):
+    m = corpus.manifest("studio_t7")
+    honest = corpus.frame("studio_honest").pixels
+    cheap = upscale(load_frame(corpus.renders["studio_quarter"]).pixels, W, H)
+    boxes = corpus.found["boxes"]["1"]
+    assert len(boxes) == m.params.n  # the attacker finds every carrier and its imprint in the .blend
+    pad = 6  # re-render each carrier patch with its surround at full quality (here: cut from an honest render)
+    patches = []
+    for x0, y0, x1, y1 in boxes:
+        a, b = max(0, x0 - pad), max(0, y0 - pad)
+        patches.append((a, b, honest[b : y1 + pad, a : x1 + pad]))
+    r = verify_frame(splice(cheap, patches), m.frames[1], m.params)
+    assert r.noise_accepted  # the noise test is fooled by the splice
+    assert not r.quality_accepted and not r.accepted  # the secret tiles are not
+
+
+def test_fidelity_psnr(corpus):
+    clean = corpus.frame("studio_clean").pixels.astype(np.float64)
+    noised = corpus.frame("studio_honest").pixels.astype(np.float64)
+    mse = np.mean((clean - noised) ** 2)
+    assert mse > 0
+    psnr = 10 * np.log10(255**2 / mse)
+    assert psnr > 38.0  # 12 imprints on a 192x108 frame; at 1080p the same imprints give > 60 dB
+
+
+def test_geometry_on_animated_camera(corpus):
+    m = corpus.manifest("flyby_t7")
+    assert set(corpus.geometry) == set(FLYBY_FRAMES)
+    boxes_by_frame = []
+    for f, rows in corpus.geometry.items():
+        assert len(rows) == m.params.n
+        regions = {r.index: r for r in m.frames[f].regions}
+        for i, row in enumerate(rows):
+            assert row["rot_diff"] < 1e-4  # the camera's rotation
+            assert all(row["visible"])  # corners and centre not occluded
+            assert row["collisions"] == []  # no collision with scene geometry
+            x0, y0, x1, y1 = row["box"]
+            assert 0 <= x0 < x1 <= W and 0 <= y0 < y1 <= H  # inside the frustum
+            z0, z1 = row["depth"]
+            assert row["clip"][0] < z0 <= z1 < row["clip"][1]
+            r = regions[i]
+            assert (round(x0), round(y0), round(x1), round(y1)) == (r.x0, r.y0, r.x0 + r.w, r.y0 + r.h)
+            assert 4 <= r.w <= 7 and 4 <= r.h <= 7
+        # imprints do not overlap each other (no carrier hides another)
+        bs = [tuple(row["box"]) for row in rows]
+        for a in range(len(bs)):
+            for b in range(a + 1, len(bs)):
+                A, B = bs[a], bs[b]
+                assert A[2] <= B[0] or B[2] <= A[0] or A[3] <= B[1] or B[3] <= A[1]
+        boxes_by_frame.append(sorted(bs))
+        depths = sorted(row["depth"][0] for row in rows)
+        assert depths[-1] > 1.5 * depths[0]  # varied distances from the camera
+    assert boxes_by_frame[0] != boxes_by_frame[1]  # the carriers follow the camera to each frame's own key
+
+
+def test_preparation_is_deterministic(corpus):
+    """Public re-verification: the same seed, scene, task and order give the same manifest."""
+    assert corpus.digests["studio_t7"] == corpus.digests["studio_again"]
+    assert corpus.digests["studio_t7"] != corpus.digests["studio_other"]
+
+
+def test_gltf_scene(corpus):
+    m = corpus.manifest("glb_t7")
+    assert len(m.frames[1].regions) == m.params.n
+    r = verify_frame(corpus.frame("glb_honest"), m.frames[1], m.params)
+    assert r.noise_accepted and r.passed == r.n
+
+
+def test_carrier_names_blend_in(corpus):
+    m = corpus.manifest("studio_t7")
+    for name in m.carriers:
+        base, _, suffix = name.partition(".")
+        assert suffix.isdigit() and len(suffix) == 3
+        assert "noise" not in name.lower() and "angv" not in name.lower() and "carrier" not in name.lower()
+    assert len(set(n.partition(".")[0] for n in m.carriers)) > 1
