@@ -6,7 +6,6 @@ Run: ``uvicorn --factory backend.app:app_from_env`` (or ``inferix manager run``)
 from __future__ import annotations
 
 import logging
-from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,6 +19,29 @@ from backend.settings import BackendSettings
 
 log = logging.getLogger("inferix.backend")
 
+class BodyLimit:
+    """Refuses request bodies above the limit from their Content-Length (plain ASGI: no per-request cost
+    beyond a header scan). Uploads get their own, larger limit, enforced exactly while streaming."""
+
+    def __init__(self, app, settings: BackendSettings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            upload = scope["path"].startswith("/v1/scenes")
+            # multipart framing adds a little to the file itself
+            limit = self.settings.max_upload_bytes + 64 * 1024 if upload else self.settings.max_request_bytes
+            for name, value in scope["headers"]:
+                if name == b"content-length":
+                    if not value.isdigit() or int(value) > limit:
+                        response = JSONResponse({"detail": f"request body larger than {limit} bytes"}, status_code=413)
+                        await response(scope, receive, send)
+                        return
+                    break
+        await self.app(scope, receive, send)
+
+
 def create_app(settings: BackendSettings | None = None, *, chain=None, store=None,
                manager_address: str | None = None) -> FastAPI:
     settings = settings or BackendSettings()
@@ -30,12 +52,7 @@ def create_app(settings: BackendSettings | None = None, *, chain=None, store=Non
     migrate(conn, "app", app_migrations)
     migrate(conn, "indexer", INDEXER_MIGRATIONS)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        yield
-        conn.close()
-
-    app = FastAPI(title="Inferix manager API", version="1", lifespan=lifespan,
+    app = FastAPI(title="Inferix manager API", version="1",
                   description="Sign in with Ethereum, upload scenes, get quotes, prepare the creator's "
                               "transactions and follow jobs. Creator endpoints need `Authorization: Bearer <token>`.")
     app.state.settings = settings
@@ -48,16 +65,7 @@ def create_app(settings: BackendSettings | None = None, *, chain=None, store=Non
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
                            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"])
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        # uploads have their own, larger limit, enforced while streaming
-        length = request.headers.get("content-length")
-        upload = request.url.path.startswith("/v1/scenes")
-        # multipart framing adds a little to the file itself, whose exact limit is checked while streaming
-        limit = settings.max_upload_bytes + 64 * 1024 if upload else settings.max_request_bytes
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            return JSONResponse({"detail": f"request body larger than {limit} bytes"}, status_code=413)
-        return await call_next(request)
+    app.add_middleware(BodyLimit, settings=settings)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):

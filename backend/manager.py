@@ -205,6 +205,8 @@ class Manager:
                     log.info("task %s: expired in state %s", task_id, task.state.name)
                 elif task.state == TaskState.VERIFIED and now > task.deadline:
                     settle.append(task_id)
+                if task.state == TaskState.VERIFIED:
+                    self._record_scores(row, task)
                 if task.state in (TaskState.POSTED, TaskState.ASSIGNED) and row["revealed"]:
                     self.db.execute("UPDATE seeds SET revealed = 0 WHERE task_id = ?", (task_id,))  # re-queued
             except TransactionReverted as exc:
@@ -215,6 +217,36 @@ class Manager:
                 log.info("settled tasks %s", settle)
             except TransactionReverted as exc:
                 log.warning("settle %s: %s", settle, exc)
+
+    def _record_scores(self, row: sqlite3.Row, task) -> None:
+        """Per-frame, per-region ANGV scores of a verified attempt (for the API), computed with the seed this
+        manager holds exactly as the oracles compute them."""
+        from oracle.verifier import VerificationUnavailable, open_manifest, verify_result
+
+        if self.db.execute("SELECT 1 FROM task_scores WHERE task_id = ? AND attempt = ?",
+                           (task.task_id, task.attempts)).fetchone():
+            return
+        result = [e for e in self.chain.events("JobEscrow", ["ResultSubmitted"], self.chain.deployments.block_number,
+                                               self.chain.block_number()) if e.args["taskId"] == task.task_id]
+        if not result:
+            return
+        cid = result[-1].args["resultCid"]
+        try:
+            seed = unseal(row["sealed_seed"], self.config.seed_key, b"task-seed")
+            manifest = open_manifest(self.store, row["package_cid"], seed, bytes.fromhex(row["key_commit"]))
+            verdict = verify_result(self.store, cid, manifest, self.config.work_dir)
+            cids = {e["name"]: e["cid"] for e in self.store.ls(cid)}
+        except (VerificationUnavailable, StorageError) as exc:
+            log.warning("task %s: scores not recorded: %s", task.task_id, exc)
+            return
+        from inferix.protocol import frame_name
+
+        for frame in manifest.frames:
+            detail = verdict.frames.get(frame, {})
+            scores = [{"region": i, "e": e} for i, e in enumerate(detail.get("regions", []))]
+            self.db.execute("INSERT OR IGNORE INTO task_scores (task_id, attempt, frame, scores_json, frame_cid) "
+                            "VALUES (?, ?, ?, ?, ?)", (task.task_id, task.attempts, frame, json.dumps(scores),
+                                                      cids.get(frame_name(frame))))
 
     def _assign(self, task) -> None:
         job = get_job(self.chain, task.job_id)

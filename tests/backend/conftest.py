@@ -1,0 +1,144 @@
+"""Fixtures of the backend tests.
+
+``idx_lifecycle``: a job's whole life scripted on the session's anvil with plain transactions (no node
+processes): the job is created, three tasks are posted, one assignment expires, two tasks are accepted,
+rendered (result CIDs), revealed and judged by two registered oracles with EIP-712 verdicts (one passes, one
+fails and is re-queued with a slash), settled, one task is cancelled, the BMW epoch is closed, the creator closes
+the job and cancels the re-queued task, and the nodes unbond (so that no matcher of another test picks them).
+It records the last block of every stage so that an indexer can be stopped at any stage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from eth_utils import keccak
+
+from inferix.devnet import dev_account
+from inferix.eip712 import Verdict, sign_verdict
+from inferix.protocol import IBM, IFX, ROLE_ORACLE, ROLE_WORKER, USD, ensure_staked, get_node
+from tests.conftest import fund, manager
+
+IDX_CREATOR, IDX_WORKER, IDX_ORACLES = 12, 13, (14, 15)
+IDX_STAGES = ("nodes", "created", "posted", "expired", "accepted", "submitted", "revealed", "verdicts", "settled",
+              "epoch", "closed", "unbonded")
+
+
+@dataclass
+class IdxLifecycle:
+    job_id: int
+    passed_task: int
+    failed_task: int
+    cancelled_task: int
+    creator: str
+    worker: str
+    oracles: list[str]
+    manager: str
+    seeds: dict[int, bytes]
+    result_cids: dict[int, str]
+    scores: dict[tuple[int, str], int]
+    epoch: int
+    stages: dict[str, int] = field(default_factory=dict)  # stage -> its last block
+
+
+def idx_refresh_price(devnet) -> None:
+    """The mock IFX/USD feed goes stale after a long time travel: publish the same price again."""
+    devnet.chain(0).transact("MockAggregator", "setAnswer", devnet.deployment.parameters["mock_price_8dec"])
+
+
+def idx_run_lifecycle(devnet) -> IdxLifecycle:
+    chain = devnet.chain()
+    mgr = manager(devnet)
+    creator = devnet.chain(IDX_CREATOR)
+    worker = devnet.chain(IDX_WORKER)
+    oracles = [devnet.chain(i) for i in IDX_ORACLES]
+    escrow = devnet.deployment.address("JobEscrow")
+    por = devnet.deployment.address("ProofOfRender")
+    stages: dict[str, int] = {}
+
+    def stage(name: str) -> None:
+        stages[name] = chain.block_number()
+
+    idx_refresh_price(devnet)
+    fund(devnet, creator.address, 200 * IFX)
+    if get_node(chain, worker.address).role == 0:
+        fund(devnet, worker.address, 20_000 * IFX)
+    ensure_staked(worker, ROLE_WORKER, 10_000 * IFX, USD // 2)
+    for oracle in oracles:
+        if get_node(chain, oracle.address).role == 0:
+            fund(devnet, oracle.address, 2_000 * IFX)
+        ensure_staked(oracle, ROLE_ORACLE, 1_000 * IFX)
+    stage("nodes")
+
+    creator.transact("IFXToken", "approve", escrow, 100 * IFX)
+    creator.transact("JobEscrow", "createJob", mgr.address, "bafyidxscene", 1, 6, "192x108 16spp png", USD, 100 * IFX)
+    job_id = chain.call("JobEscrow", "jobCount")
+    stage("created")
+
+    first = chain.call("JobEscrow", "taskCount") + 1
+    a, b, c = first, first + 1, first + 2
+    seeds = {t: keccak(text=f"idx seed {t} {job_id}") for t in (a, b, c)}
+    specs = [(1 * IBM, keccak(seeds[t]), 1 + 2 * i, 2 + 2 * i, 900, f"bafyidxpackage{t}") for i, t in enumerate((a, b, c))]
+    mgr.transact("JobEscrow", "postTasks", job_id, specs)
+    stage("posted")
+
+    mgr.transact("JobEscrow", "assign", a, worker.address)
+    devnet.anvil.time_travel(901)
+    creator.transact("JobEscrow", "expire", a)
+    stage("expired")
+
+    for t in (a, b):
+        mgr.transact("JobEscrow", "assign", t, worker.address)
+        worker.transact("JobEscrow", "accept", t)
+    stage("accepted")
+
+    results = {a: f"bafyidxresult{a}", b: f"bafyidxresult{b}"}
+    for t in (a, b):
+        worker.transact("JobEscrow", "submitResult", t, results[t])
+    stage("submitted")
+
+    for t in (a, b):
+        mgr.transact("JobEscrow", "revealKey", t, seeds[t])
+    stage("revealed")
+
+    scores: dict[tuple[int, str], int] = {}
+    for t, passed, values in ((a, True, (9100, 9300)), (b, False, (1200, 800))):
+        for index, oracle, score in zip(IDX_ORACLES, oracles, values):
+            signature = sign_verdict(dev_account(index).key, devnet.deployment.chain_id, por,
+                                     Verdict(t, 0, results[t], passed, score))
+            oracle.transact("ProofOfRender", "submitVerdict", t, passed, score, [signature])
+            scores[(t, oracle.address)] = score
+    stage("verdicts")
+
+    devnet.anvil.time_travel(3601)
+    creator.transact("JobEscrow", "settle", [a, b])
+    mgr.transact("JobEscrow", "cancelTask", c)
+    stage("settled")
+
+    epoch = chain.call("BMWIssuance", "currentEpoch")
+    devnet.anvil.time_travel(72 * 3600 + 1)
+    idx_refresh_price(devnet)
+    creator.transact("BMWIssuance", "closeEpoch")
+    stage("epoch")
+
+    creator.transact("JobEscrow", "closeJob", job_id)
+    creator.transact("JobEscrow", "cancelTask", b)
+    stage("closed")
+
+    node = get_node(chain, worker.address)
+    worker.transact("Staking", "requestUnbond", node.stake - node.locked - node.unbonding)
+    for oracle in oracles:
+        node = get_node(chain, oracle.address)
+        oracle.transact("Staking", "requestUnbond", node.stake - node.locked - node.unbonding)
+    stage("unbonded")
+
+    assert tuple(stages) == IDX_STAGES
+    return IdxLifecycle(job_id=job_id, passed_task=a, failed_task=b, cancelled_task=c, creator=creator.address,
+                        worker=worker.address, oracles=[o.address for o in oracles], manager=mgr.address,
+                        seeds=seeds, result_cids=results, scores=scores, epoch=epoch, stages=stages)
+
+
+@pytest.fixture(scope="session")
+def idx_lifecycle(devnet) -> IdxLifecycle:
+    return idx_run_lifecycle(devnet)

@@ -1,0 +1,282 @@
+"""The indexer against a real chain: a scripted job lifecycle on anvil (``idx_lifecycle``), indexed stage by
+stage, then checked against the contracts' own state; re-indexing, restarting from the cursor and crashing in
+the middle of a block range never count an event twice."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from eth_utils import keccak
+
+from backend.db import connect
+from backend.indexer import Indexer
+from inferix.protocol import IBM, IFX, USD, TaskState, get_job, get_node, get_task
+from tests.backend.conftest import IDX_STAGES
+
+ZERO = "0x" + "0" * 40
+FEE = 1 * IFX  # 1 IBM at $0.50/IBM with IFX at $0.50
+RESERVED = 2 * IFX  # 1 IBM at the job's $1/IBM maximum
+COLLATERAL = 2 * FEE
+SLASH = COLLATERAL // 10
+
+
+def rows(conn, sql, *params):
+    return [dict(r) for r in conn.execute(sql, params).fetchall()]
+
+
+def one(conn, sql, *params):
+    row = conn.execute(sql, params).fetchone()
+    return dict(row) if row is not None else None
+
+
+def snapshot(conn) -> dict:
+    """Every table of the index, in a stable order (the cursor's wall-clock time left out)."""
+    tables = {"events": "block, log_index", "jobs": "job_id", "tasks": "task_id", "task_attempts": "task_id, attempt",
+              "verdicts": "task_id, attempt, oracle", "workers": "address", "epochs": "epoch",
+              "task_scores": "task_id, attempt, frame"}
+    data = {name: rows(conn, f"SELECT * FROM {name} ORDER BY {order}") for name, order in tables.items()}
+    data["cursor"] = rows(conn, "SELECT next_block FROM indexer_cursor")
+    return data
+
+
+@pytest.fixture
+def idx_db(tmp_path):
+    conn = connect(tmp_path / "index.sqlite")
+    yield conn
+    conn.close()
+
+
+def test_lifecycle_indexed_stage_by_stage(devnet, idx_lifecycle, idx_db):
+    life = idx_lifecycle
+    db = idx_db
+    a, b, c = life.passed_task, life.failed_task, life.cancelled_task
+    # small ranges: many transactions, as a long-running indexer on a busy chain
+    indexer = Indexer(devnet.chain(), db, max_blocks=7)
+
+    def task(t):
+        return one(db, "SELECT * FROM tasks WHERE task_id = ?", t)
+
+    def job():
+        return one(db, "SELECT * FROM jobs WHERE job_id = ?", life.job_id)
+
+    def node(address):
+        return one(db, "SELECT * FROM workers WHERE address = ?", address)
+
+    def until(name):
+        n = indexer.poll_once(to_block=life.stages[name])
+        assert indexer.next_block() == life.stages[name] + 1
+        return n
+
+    assert until("nodes") > 0
+    assert node(life.worker)["role"] == "worker" and node(life.worker)["price_per_ibm"] == str(USD // 2)
+    assert node(life.worker)["stake"] == str(10_000 * IFX)
+    for oracle in life.oracles:
+        assert node(oracle)["role"] == "oracle" and node(oracle)["stake"] == str(1_000 * IFX)
+    assert node(life.manager)["role"] == "manager"
+    assert one(db, "SELECT * FROM epochs WHERE epoch = 0") is not None
+
+    assert until("created") >= 1
+    j = job()
+    assert (j["creator"], j["manager"], j["scene_cid"], j["frame_start"], j["frame_end"]) == (
+        life.creator, life.manager, "bafyidxscene", 1, 6)
+    assert j["output_settings"] == "192x108 16spp png"
+    assert j["budget"] == j["budget_left"] == str(100 * IFX)
+    assert j["usd_per_ifx"] == str(USD // 2) and j["max_price_per_ibm"] == str(USD)
+    assert j["status"] == "created" and j["tasks_total"] == 0 and j["closed"] == 0
+    block_time = devnet.chain().w3.eth.get_block(j["created_block"])["timestamp"]
+    assert j["created_at"] == block_time
+
+    assert until("posted") == 3
+    for i, t in enumerate((a, b, c)):
+        row = task(t)
+        assert row["state"] == "posted" and row["job_id"] == life.job_id and row["worker"] is None
+        assert (row["frame_start"], row["frame_end"]) == (1 + 2 * i, 2 + 2 * i)
+        assert row["package_cid"] == f"bafyidxpackage{t}"
+        assert row["key_commit"] == "0x" + keccak(life.seeds[t]).hex()
+        assert row["ibm"] == str(IBM) and row["reserved"] == str(RESERVED) and row["render_window"] == 900
+    j = job()
+    assert j["status"] == "running" and j["open_tasks"] == 3 and j["tasks_total"] == 3
+    assert j["budget_left"] == str(100 * IFX - 3 * RESERVED)
+
+    until("expired")
+    assert task(a)["state"] == "posted" and task(a)["worker"] is None and task(a)["attempts"] == 0
+    names = [r["name"] for r in rows(db, "SELECT name FROM events WHERE task_id = ? ORDER BY block, log_index", a)]
+    assert names == ["TaskPosted", "TaskAssigned", "TaskExpired"]
+
+    until("accepted")
+    for t in (a, b):
+        row = task(t)
+        assert row["state"] == "accepted" and row["worker"] == life.worker
+        assert row["fee"] == str(FEE) and row["collateral"] == str(COLLATERAL) and row["deadline"] > 0
+        attempt = one(db, "SELECT * FROM task_attempts WHERE task_id = ? AND attempt = 0", t)
+        assert attempt["worker"] == life.worker and attempt["fee"] == str(FEE) and attempt["outcome"] is None
+    assert node(life.worker)["locked"] == str(2 * COLLATERAL)
+
+    until("submitted")
+    for t in (a, b):
+        assert task(t)["state"] == "submitted" and task(t)["result_cid"] == life.result_cids[t]
+
+    until("revealed")
+    for t in (a, b):
+        assert task(t)["state"] == "revealed" and task(t)["key_revealed"] == 1
+    # the revealed seeds are public on chain, but the index keeps none
+    dump = json.dumps([r["args"] for r in rows(db, "SELECT args FROM events")])
+    assert all(life.seeds[t].hex() not in dump for t in (a, b, c))
+
+    assert until("verdicts") >= 4 * 2  # VerdictSigned + VerdictCredited per vote, then finals
+    votes = rows(db, "SELECT * FROM verdicts WHERE task_id IN (?, ?) ORDER BY block, log_index", a, b)
+    assert [(v["task_id"], v["attempt"], v["oracle"], v["passed"], v["score"]) for v in votes] == [
+        (t, 0, o, int(t == a), life.scores[(t, o)]) for t in (a, b) for o in life.oracles]
+    assert task(a)["state"] == "verified" and task(a)["passed"] == 1
+    assert task(b)["state"] == "verified" and task(b)["passed"] == 0
+    for oracle in life.oracles:
+        assert node(oracle)["verdicts"] == 2
+
+    until("settled")
+    ta, tb, tc = task(a), task(b), task(c)
+    assert ta["state"] == "settled" and ta["settled_fee"] == str(FEE)
+    assert ta["burned"] == str(FEE * 8 // 10) and ta["to_treasury"] == str(FEE * 2 // 10)
+    assert one(db, "SELECT outcome FROM task_attempts WHERE task_id = ? AND attempt = 0", a)["outcome"] == "settled"
+    # the failing verdict: collateral slashed, re-queued for a second attempt
+    assert tb["state"] == "posted" and tb["attempts"] == 1 and tb["worker"] is None and tb["fee"] == "0"
+    assert tb["slashed"] == str(SLASH) and tb["result_cid"] is None and tb["passed"] is None
+    failed = one(db, "SELECT * FROM task_attempts WHERE task_id = ? AND attempt = 0", b)
+    assert (failed["outcome"], failed["slashed"], failed["passed"]) == ("rejected", str(SLASH), 0)
+    assert tc["state"] == "cancelled"
+    j = job()
+    assert (j["tasks_settled"], j["tasks_failed"], j["tasks_cancelled"], j["open_tasks"]) == (1, 0, 1, 1)
+    assert j["status"] == "running" and j["fees_paid"] == str(FEE)
+    assert j["budget_left"] == str(100 * IFX - 3 * RESERVED + (RESERVED - FEE) + RESERVED)
+    w = node(life.worker)
+    assert (w["completed"], w["failed"], w["locked"]) == (1, 1, "0")
+    assert w["stake"] == str(10_000 * IFX - SLASH) and w["slashed"] == str(SLASH)
+    assert w["last_failure_block"] == life.stages["settled"] - 1  # settle, then the cancel
+    assert w["work_ibm"] == str(IBM) and w["fee_usd"] == str(USD // 2)
+
+    until("epoch")
+    e = one(db, "SELECT * FROM epochs WHERE epoch = ?", life.epoch)
+    assert e["closed"] == 1 and int(e["work_ibm"]) >= IBM and int(e["minted"]) > 0 and e["tasks"] >= 1
+    assert one(db, "SELECT * FROM epochs WHERE epoch = ?", life.epoch + 1)["started_at"] == e["closed_at"]
+
+    until("closed")
+    j = job()
+    assert j["closed"] == 1 and j["status"] == "closed" and j["open_tasks"] == 0
+    assert (j["tasks_settled"], j["tasks_cancelled"], j["tasks_failed"]) == (1, 2, 0)
+    assert j["budget_left"] == "0" and j["refunded"] == str(100 * IFX - FEE)
+    assert task(b)["state"] == "cancelled"
+
+    until("unbonded")
+    w = node(life.worker)
+    assert w["unbonding"] == w["stake"] and w["unbonding_at"] > 0
+    names = [r["name"] for r in rows(db, "SELECT name FROM events WHERE job_id = ? ORDER BY block, log_index",
+                                     life.job_id)]
+    assert names[:4] == ["JobCreated", "TaskPosted", "TaskPosted", "TaskPosted"]
+    assert names.count("VerdictSigned") == 4 and names.count("TaskSettled") == 1 and names[-1] == "TaskCancelled"
+    assert "KeyRevealed" in names and "JobClosed" in names
+
+    indexer.poll_once()  # up to the head: other tests of the session may have used the chain since
+    assert_matches_chain(devnet, db)
+
+
+def assert_matches_chain(devnet, db) -> None:
+    """Every job, task, node and epoch of the index equals what the contracts hold now."""
+    chain = devnet.chain()
+    jobs = rows(db, "SELECT * FROM jobs")
+    assert len(jobs) == chain.call("JobEscrow", "jobCount")
+    for j in jobs:
+        view = get_job(chain, j["job_id"])
+        assert (j["creator"], j["manager"], int(j["budget_left"]), j["open_tasks"], bool(j["closed"])) == (
+            view.creator, view.manager, view.budget, view.open_tasks, view.closed), j["job_id"]
+    tasks = rows(db, "SELECT * FROM tasks")
+    assert len(tasks) == chain.call("JobEscrow", "taskCount")
+    for t in tasks:
+        view = get_task(chain, t["task_id"])
+        assert (t["state"], t["job_id"], t["worker"] or ZERO, t["attempts"], int(t["fee"]), int(t["collateral"]),
+                int(t["ibm"]), int(t["reserved"])) == (
+            view.state.name.lower(), view.job_id, view.worker, view.attempts, view.fee, view.collateral, view.ibm,
+            view.reserved), t["task_id"]
+        if view.state in (TaskState.VERIFIED, TaskState.SETTLED):
+            assert bool(t["passed"]) == view.passed
+        if view.state in (TaskState.ASSIGNED, TaskState.ACCEPTED, TaskState.VERIFIED):
+            assert t["deadline"] == view.deadline
+    for n in rows(db, "SELECT * FROM workers"):
+        view = get_node(chain, n["address"])
+        assert (n["role"], int(n["stake"]), int(n["locked"]), int(n["unbonding"]), int(n["price_per_ibm"]),
+                int(n["ib"])) == ({1: "worker", 2: "oracle", 3: "manager"}[view.role], view.stake, view.locked,
+                                  view.unbonding, view.price_per_ibm, view.ib), n["address"]
+    current = chain.call("BMWIssuance", "currentEpoch")
+    epochs = rows(db, "SELECT * FROM epochs ORDER BY epoch")
+    assert [e["epoch"] for e in epochs] == list(range(current + 1))
+    for e in epochs:
+        (start, _length, work, fee_usd, verdicts, tasks_, penalty, _apparent, minted, worker_pool, oracle_pool,
+         manager_pool, closed) = chain.call("BMWIssuance", "epochs", e["epoch"])
+        assert (int(e["work_ibm"]), int(e["fee_usd"]), e["verdicts"], e["tasks"], int(e["penalty"]), int(e["minted"]),
+                int(e["worker_pool"]), int(e["oracle_pool"]), int(e["manager_pool"]), bool(e["closed"]),
+                e["started_at"]) == (work, fee_usd, verdicts, tasks_, penalty, minted, worker_pool, oracle_pool,
+                                     manager_pool, closed, start), e["epoch"]
+
+
+def test_reindexing_and_restarts_never_double_count(devnet, idx_lifecycle, tmp_path):
+    end = idx_lifecycle.stages[IDX_STAGES[-1]]
+    reference_db = connect(tmp_path / "reference.sqlite")
+    applied = Indexer(devnet.chain(), reference_db).poll_once(to_block=end)
+    reference = snapshot(reference_db)
+    assert applied == len(reference["events"]) > 0
+
+    # polling again, and replaying everything from the deployment block, change nothing
+    indexer = Indexer(devnet.chain(), reference_db)
+    assert indexer.poll_once(to_block=end) == 0
+    reference_db.execute("UPDATE indexer_cursor SET next_block = ?", (devnet.deployment.block_number,))
+    assert indexer.poll_once(to_block=end) == 0
+    assert snapshot(reference_db) == reference
+
+    # stop at every stage and start a new indexer (new connection) from the cursor each time
+    path = tmp_path / "restarts.sqlite"
+    for stage in IDX_STAGES:
+        conn = connect(path)
+        Indexer(devnet.chain(), conn, max_blocks=3).poll_once(to_block=idx_lifecycle.stages[stage])
+        conn.close()
+    conn = connect(path)
+    assert snapshot(conn) == reference
+
+    # a crash in the middle of a block range: nothing of that range stays, and the rerun completes it
+    def crash_on_settlement(indexer: Indexer) -> list:
+        settled = indexer._on_JobEscrow_TaskSettled
+        calls = []
+
+        def crash(*args):
+            calls.append(1)
+            settled(*args)  # applied in the open transaction, then the process "dies"
+            raise KeyboardInterrupt("killed mid-range")
+
+        indexer._on_JobEscrow_TaskSettled = crash
+        return calls
+
+    crashing_db = connect(tmp_path / "crash.sqlite")
+    crashing = Indexer(devnet.chain(), crashing_db, max_blocks=10_000)
+    calls = crash_on_settlement(crashing)
+    with pytest.raises(KeyboardInterrupt):
+        crashing.poll_once(to_block=end)
+    assert calls
+    assert crashing_db.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 0
+    assert crashing_db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 0
+    assert crashing.next_block() == devnet.deployment.block_number
+    del crashing._on_JobEscrow_TaskSettled  # the restarted process has no fault
+    assert crashing.poll_once(to_block=end) == len(reference["events"])
+    assert snapshot(crashing_db) == reference
+
+    # a crash in a later range keeps the ranges committed before it
+    partial_db = connect(tmp_path / "partial.sqlite")
+    partial = Indexer(devnet.chain(), partial_db, max_blocks=5)
+    calls = crash_on_settlement(partial)
+    with pytest.raises(KeyboardInterrupt):
+        partial.poll_once(to_block=end)
+    assert calls
+    kept = partial.next_block()
+    assert devnet.deployment.block_number < kept <= idx_lifecycle.stages["settled"]
+    assert partial_db.execute("SELECT COUNT(*) FROM events WHERE block >= ?", (kept,)).fetchone()[0] == 0
+    restarted = Indexer(devnet.chain(), partial_db, max_blocks=5)
+    assert restarted.next_block() == kept
+    restarted.poll_once(to_block=end)
+    assert snapshot(partial_db) == reference
