@@ -183,7 +183,7 @@ def write_report(facts: dict, out: Path, files: list[Path]) -> None:
     stages = [[name, f"{seconds:.1f}"] for name, seconds in facts["stages"] if name != "start"]
     text = "\n\n".join([
         f"Job {facts['job_id']}: tasks", _table(task_rows, ["task", "frames", "attempt", "worker", "outcome",
-                                                            "fee IFX", "slashed IFX", "verdicts (first attempt)"]),
+                                                            "fee IFX", "slashed IFX", "verdicts"]),
         "Workers", _table(worker_rows, ["worker", "node", "tasks settled", "tasks failed", "slashed IFX",
                                         "minted IFX claimed"]),
         "Gas per step (average)", _table(gas_rows, ["step", "txs", "gas"]),
