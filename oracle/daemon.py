@@ -15,17 +15,15 @@ attests the worker's IB: the task's work in IBM is, by definition, the standard 
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from eth_utils import keccak
 
-from inferix.chain import Chain, ChainError, TransactionReverted
+from inferix.chain import ChainError, TransactionReverted
 from inferix.eip712 import Verdict, sign_ib_attestation, sign_verdict
-from inferix.nodedb import NodeDB
+from inferix.service import PollingNode
 from inferix.protocol import IB_ONE, IBM, ROLE_ORACLE, TaskState, ensure_staked, get_task
-from inferix.storage import IPFSStore
 from oracle.verifier import VerificationUnavailable, open_manifest, verify_result
 
 log = logging.getLogger("inferix.oracle")
@@ -42,14 +40,8 @@ class OracleConfig:
     poll_interval: float = 1.0
 
 
-class OracleDaemon:
-    def __init__(self, chain: Chain, store: IPFSStore, db: NodeDB, config: OracleConfig) -> None:
-        self.chain = chain
-        self.store = store
-        self.db = db
-        self.config = config
-        self.me = chain.address
-        self.stopping = False
+class OracleDaemon(PollingNode):
+    log = log
 
     def ensure_ready(self) -> None:
         node = ensure_staked(self.chain, ROLE_ORACLE, self.config.stake)
@@ -156,13 +148,3 @@ class OracleDaemon:
                 self.db.set_task(task_id, attempt, "rejected", reason=exc.reason)
             except ChainError as exc:
                 log.warning("task %s: chain error, will retry: %s", task_id, exc)
-
-    def run(self) -> None:
-        self.ensure_ready()
-        while not self.stopping:
-            try:
-                self.poll_events()
-                self.advance()
-            except ChainError as exc:
-                log.warning("chain unavailable, retrying: %s", exc)
-            time.sleep(self.config.poll_interval)

@@ -13,7 +13,6 @@ The demo checks its own outcome and exits non-zero if anything is off. Output: a
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal
@@ -29,7 +28,6 @@ sys.path.insert(0, str(ROOT))
 
 from inferix.chain import Chain  # noqa: E402
 from inferix.client import InferixClient  # noqa: E402
-from inferix.deployments import load  # noqa: E402
 from inferix.devnet import Anvil, deploy, dev_account, tool_path  # noqa: E402
 from inferix.ipfs_node import LocalIPFSNode, free_port  # noqa: E402
 from inferix.protocol import IFX, TaskState, get_node, get_task  # noqa: E402

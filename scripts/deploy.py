@@ -21,9 +21,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
+
+if TYPE_CHECKING:
+    from inferix.deployments import Deployment
 from ape.cli import ConnectedProviderCommand, network_option
 
 IFX = 10**18

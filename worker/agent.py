@@ -17,15 +17,14 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from inferix.chain import Chain, ChainError, TransactionReverted
-from inferix.nodedb import NodeDB
+from inferix.chain import ChainError, TransactionReverted
+from inferix.service import PollingNode
 from inferix.protocol import (IB_ONE, IBM, PACKAGE_ORDER, PACKAGE_SCENE, ROLE_WORKER, TaskState, ensure_staked,
                               get_node, get_task)
-from inferix.storage import IPFSStore, StorageError
+from inferix.storage import StorageError
 
 log = logging.getLogger("inferix.worker")
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,14 +42,8 @@ class WorkerConfig:
     extra: dict = field(default_factory=dict)
 
 
-class WorkerAgent:
-    def __init__(self, chain: Chain, store: IPFSStore, db: NodeDB, config: WorkerConfig) -> None:
-        self.chain = chain
-        self.store = store
-        self.db = db
-        self.config = config
-        self.me = chain.address
-        self.stopping = False
+class WorkerAgent(PollingNode):
+    log = log
 
     # ------------------------------------------------------------ set-up
     def ensure_ready(self) -> None:
@@ -175,13 +168,3 @@ class WorkerAgent:
                     self.db.set_task(task_id, attempt, "missed", reason=str(exc)[:300])
                 else:
                     log.warning("task %s: %s failed, will retry: %s", task_id, status, exc)
-
-    def run(self) -> None:
-        self.ensure_ready()
-        while not self.stopping:
-            try:
-                self.poll_events()
-                self.advance()
-            except ChainError as exc:
-                log.warning("chain unavailable, retrying: %s", exc)
-            time.sleep(self.config.poll_interval)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool

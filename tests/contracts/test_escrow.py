@@ -220,6 +220,7 @@ def test_failed_verdict_slashes_and_requeues_then_refunds_after_max_attempts(s):
     job = s.create_job(budget=100 * IFX)
     (task,) = s.post(job)
     reserved = s.escrow.tasks(task).reserved
+    assert s.escrow.jobs(job).budget == 100 * IFX - reserved
     for attempt in range(3):
         worker = s.workers[attempt]
         s.run_task(task, worker, passed=False)
