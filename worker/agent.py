@@ -46,10 +46,30 @@ class WorkerAgent(PollingNode):
     log = log
 
     # ------------------------------------------------------------ set-up
+    def target_stake(self) -> int:
+        """The configured stake, raised to the minimum S(n) = 2 × E × IB × P at today's IFX price plus a 10 %
+        margin (a job locks its own rate, so a falling IFX price must not leave the node below S(n))."""
+        try:
+            rate = self.chain.call("PriceFeedAdapter", "price")
+        except TransactionReverted as exc:
+            log.warning("price feed unavailable (%s): staking the configured amount", exc.reason)
+            return self.config.stake
+        node = get_node(self.chain, self.me)
+        ib = node.ib or IB_ONE
+        epoch_minutes = self.chain.call("Staking", "epochMinutes")
+        multiplier = self.chain.call("Staking", "stakeMultiplier")
+        minimum = multiplier * epoch_minutes * ib * self.config.price_per_ibm // IB_ONE * 10**18 // rate
+        return max(self.config.stake, minimum * 11 // 10)
+
     def ensure_ready(self) -> None:
-        node = ensure_staked(self.chain, ROLE_WORKER, self.config.stake, self.config.price_per_ibm)
+        node = ensure_staked(self.chain, ROLE_WORKER, 0, self.config.price_per_ibm)
         if node.price_per_ibm != self.config.price_per_ibm:
             self.chain.transact("Staking", "setPrice", self.config.price_per_ibm)
+        target = self.target_stake()
+        if target > self.config.stake:
+            log.info("raising the stake to %.2f IFX: the minimum S(n) for $%.4f/IBM", target / 1e18,
+                     self.config.price_per_ibm / 1e18)
+        node = ensure_staked(self.chain, ROLE_WORKER, target, self.config.price_per_ibm)
         log.info("worker %s ready: stake %.2f IFX, price $%.4f/IBM, IB %s", self.me, node.stake / 1e18,
                  self.config.price_per_ibm / 1e18, node.ib / IB_ONE if node.ib else "not attested")
 

@@ -27,7 +27,7 @@ def scene(tmp_path_factory):
     return path
 
 
-def start_network(devnet, node_factory, worker_index=WORKER, forge=False):
+def start_network(devnet, node_factory, worker_index=WORKER, forge=False, stake="10000"):
     for index in ORACLES:
         if get_node(devnet.chain(), dev_account(index).address).stake == 0:
             fund(devnet, dev_account(index).address, 2_000 * IFX)
@@ -35,10 +35,11 @@ def start_network(devnet, node_factory, worker_index=WORKER, forge=False):
     address = dev_account(worker_index).address
     if get_node(devnet.chain(), address).stake == 0:
         fund(devnet, address, 20_000 * IFX)
-    args = ["--price", "0.5", "--stake", "10000", *(["--forge"] if forge else [])]
+    args = ["--price", "0.5", "--stake", stake, *(["--forge"] if forge else [])]
+    expected = max(int(stake), 9_504) * IFX  # S(n) = 2 x 4320 x 1.0 x $0.50 / $0.50 = 8,640 IFX, +10 %
     worker = node_factory("worker", worker_index, *args)
     chain = devnet.chain()
-    wait(lambda: get_node(chain, address).stake >= 10_000 * IFX and all(
+    wait(lambda: get_node(chain, address).stake >= expected and all(
         chain.call("Staking", "isActive", dev_account(i).address, 2) for i in ORACLES), 120,
         "nodes registered and staked", [*oracles, worker])
     return oracles, worker
@@ -148,9 +149,11 @@ def test_kill_and_restart_every_daemon_mid_task(devnet, node_factory, store, sce
 
 def test_forged_frames_fail_and_slash(devnet, node_factory, store, scene, tmp_path):
     """A worker that returns images it never rendered gets a failing verdict and loses collateral."""
-    oracles, forger = start_network(devnet, node_factory, worker_index=FORGER, forge=True)
+    # asked to stake 1 IFX, the agent stakes the minimum S(n) plus 10 % instead
+    oracles, forger = start_network(devnet, node_factory, worker_index=FORGER, forge=True, stake="1")
     chain = devnet.chain()
     address = dev_account(FORGER).address
+    assert get_node(chain, address).stake == 9_504 * IFX
     mgr, creator, job_id, task_id, prepared = post_one_task(devnet, store, scene, tmp_path, address)
     wait(lambda: get_task(chain, task_id).state == TaskState.SUBMITTED, 120, "the forged result",
          [*oracles, forger])
