@@ -67,9 +67,10 @@ MAX_JOBS, MAX_TASKS = 4, 8
 # recorded its work (with claims)
 EPOCH_CLOSED = 100
 STAGES = [POSTED, ASSIGNED, ACCEPTED, SUBMITTED, REVEALED, VERIFIED, SETTLED, SETTLED, EPOCH_CLOSED, EPOCH_CLOSED]
-# epoch caps small enough to bind (a task's work is worth up to 50 IBM x E_p), or the default
-caps = st.one_of(st.integers(0, 2_000 * IFX), st.just(EPOCH_CAP))
-rates = st.one_of(st.just(EMISSION_RATE), st.integers(0, 100 * IFX))
+# epoch caps small enough to bind (a task's work is worth up to 50 IBM x E_p), or the default; both
+# non-zero, so that runs have rewards to claim (governance may still zero them)
+caps = st.one_of(st.just(EPOCH_CAP), st.integers(IFX, 2_000 * IFX))
+rates = st.one_of(st.just(EMISSION_RATE), st.integers(IFX // 10, 100 * IFX))
 amounts = st.one_of(st.integers(1, 5_000).map(lambda n: n * IFX), st.integers(1, 10**22))
 
 
@@ -212,8 +213,10 @@ class ProtocolMachine(RuleBasedStateMachine):
 
     @initialize(node=st.integers(1, 6), share=st.integers(1, 10_000))
     def first_unbond(self, node: int, share: int) -> None:
-        """Every run has a worker or an oracle unbonding part of its stake."""
-        account = stakers(self.s)[node]
+        """Every run has a node unbonding part of its stake: a worker with collateral locked if there is
+        one (when the first job's tasks were driven first), else a worker or an oracle."""
+        locked = [a for a in stakers(self.s) if self.m.node(a).locked]
+        account = locked[node % len(locked)] if locked else stakers(self.s)[node]
         n = self.m.nodes[account]
         self._unbond(account, max(1, (n.stake - n.locked - n.unbonding) * share // 10_000))
 
@@ -493,20 +496,24 @@ class ProtocolMachine(RuleBasedStateMachine):
         with expect(self.m.stake(account, amount)), boa.env.prank(account):
             self.s.staking.stake(amount)
 
-    @rule(data=st.data(), share=st.one_of(st.integers(1, 1_000), st.integers(1, 10_000)),
-          extra=st.sampled_from([False, False, False, True]))
-    def request_unbond(self, data: st.DataObject, share: int, extra: bool) -> None:
-        """Unbond a share of the free stake, or (``extra``) one wei more than is free; mostly by a worker
-        with collateral locked, whose free stake excludes it."""
+    @rule(data=st.data(), share=st.one_of(st.integers(1, 1_000), st.integers(1, 10_000)))
+    def request_unbond(self, data: st.DataObject, share: int) -> None:
+        """Unbond a share of the free stake, mostly by a worker with collateral locked (which is not free)."""
         locked = [a for a in stakers(self.s) if self.m.node(a).locked]
         account = self.pick(data, locked, stakers(self.s), "node")
         n = self.m.node(account)
-        free = n.stake - n.locked - n.unbonding
-        self._unbond(account, free + 1 if extra else max(1, free * share // 10_000))
+        self._unbond(account, max(1, (n.stake - n.locked - n.unbonding) * share // 10_000))
 
     def _unbond(self, account: str, amount: int) -> None:
-        """Request an unbond; once it is accepted, look ahead (and roll back) to check that the stake
-        cannot leave one second before ``unbondingAt`` and leaves in full at ``unbondingAt``."""
+        """Request an unbond (after checking that one wei more than the free stake is refused); once it is
+        accepted, look ahead (and roll back) to check that the stake cannot leave one second before
+        ``unbondingAt`` and leaves in full at ``unbondingAt``."""
+        n = self.m.node(account)
+        # one wei more than the free stake (what is neither locked as collateral nor unbonding) is refused
+        too_much = n.stake - n.locked - n.unbonding + 1
+        assert self.m.request_unbond(account, too_much, self.now) == "staking: amount exceeds free stake"
+        with expect("staking: amount exceeds free stake"), boa.env.prank(account):
+            self.s.staking.requestUnbond(too_much)
         reason = self.m.request_unbond(account, amount, self.now)
         with expect(reason), boa.env.prank(account):
             self.s.staking.requestUnbond(amount)
@@ -605,7 +612,8 @@ class ProtocolMachine(RuleBasedStateMachine):
         if param == "burnBps":
             self._set_burn_bps(data.draw(st.integers(5_000, 10_000), label=param))
         else:
-            self._set_issuance(param, data.draw(caps if param == "epochCap" else rates, label=param))
+            values = caps if param == "epochCap" else rates
+            self._set_issuance(param, data.draw(st.one_of(values, st.just(0)), label=param))
 
     def _set_burn_bps(self, bps: int) -> None:
         with boa.env.prank(self.s.governance):
