@@ -45,13 +45,13 @@ def start_network(devnet, node_factory, worker_index=WORKER, forge=False, stake=
     return oracles, worker
 
 
-def post_one_task(devnet, store, scene, tmp_path, worker_address):
+def post_one_task(devnet, store, scene, tmp_path, worker_address, settings="192x108 16spp png"):
     mgr = manager(devnet)
     creator = devnet.chain(CREATOR)
     fund(devnet, creator.address, 100 * IFX)
     creator.transact("IFXToken", "approve", devnet.deployment.address("JobEscrow"), 100 * IFX)
     scene_cid = store.add_file(scene)
-    creator.transact("JobEscrow", "createJob", mgr.address, scene_cid, 1, 2, "192x108 16spp png", USD, 100 * IFX)
+    creator.transact("JobEscrow", "createJob", mgr.address, scene_cid, 1, 2, settings, USD, 100 * IFX)
     job_id = creator.call("JobEscrow", "jobCount")
     task_id = mgr.call("JobEscrow", "taskCount") + 1
     prepared = prepare_task(store, scene, tmp_path / f"prep-{task_id}", task_id, (1, 2), ORDER)
@@ -165,3 +165,22 @@ def test_forged_frames_fail_and_slash(devnet, node_factory, store, scene, tmp_pa
     task = get_task(chain, task_id)
     assert task.state == TaskState.POSTED and task.attempts == 1  # re-queued for another worker
     assert stake0 - get_node(chain, address).stake == 2 * FEE // 10  # 10 % of the collateral
+
+
+def test_benchmark_task_gets_the_worker_ib_attested(devnet, node_factory, store, scene, tmp_path):
+    """After a passing verdict on a benchmark job's task, each oracle attests IB = W_t / minutes taken; at
+    quorum the worker's IB is set on chain (and with it its minimum stake)."""
+    oracles, worker = start_network(devnet, node_factory)
+    chain = devnet.chain()
+    address = dev_account(WORKER).address
+    mgr, creator, job_id, task_id, prepared = post_one_task(devnet, store, scene, tmp_path, address,
+                                                            settings="benchmark 192x108 16spp png")
+    wait(lambda: get_task(chain, task_id).state == TaskState.SUBMITTED, 300, "the benchmark result",
+         [*oracles, worker])
+    nonce = chain.call("ProofOfRender", "ibNonce", address)
+    mgr.transact("JobEscrow", "revealKey", task_id, prepared.seed)
+    wait(lambda: chain.call("ProofOfRender", "ibNonce", address) == nonce + 1, 120, "an IB attestation quorum",
+         [*oracles, worker])
+    ib = get_node(chain, address).ib
+    assert 10_000 <= ib <= 1_000 * 10**6  # clamped to [0.01, 1000]
+    assert chain.call("Staking", "minStake", address, USD // 2) == 2 * 4320 * ib * (USD // 2) // 10**6 * 10**18 // (USD // 2)
