@@ -617,7 +617,9 @@ def onDisputeResolved(taskId: uint256, passed: bool):
         self.tasks[taskId].challenger = empty(address)
     self.tasks[taskId].state = VERIFIED
     self.tasks[taskId].passed = passed
-    self.tasks[taskId].deadline = block.timestamp
+    # the arbiter's decision is final: the challenge window is already closed (no re-challenge, even in
+    # this block) and the task can be settled at once
+    self.tasks[taskId].deadline = block.timestamp - 1
     log DisputeResolved(taskId=taskId, passed=passed)
 
 

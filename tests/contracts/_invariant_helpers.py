@@ -512,7 +512,7 @@ class Model:
         if task.challenger is not None:
             self._return_bond(task, to_challenger=passed != task.passed)
             task.challenger = None
-        task.state, task.passed, task.deadline = VERIFIED, passed, now
+        task.state, task.passed, task.deadline = VERIFIED, passed, now - 1  # final: no re-challenge
         return None
 
     def _revoke_verdict(self, oracle: str, epoch: int) -> None:

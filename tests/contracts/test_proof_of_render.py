@@ -134,8 +134,12 @@ def test_conflict_goes_to_dispute_and_arbiter_slashes_the_losing_side(s, reveale
     assert s.staking.nodes(o1.address).stake == MIN_ORACLE_STAKE
     assert s.issuance.oracleVerdicts(0, o2.address) == 0  # credit revoked
     assert s.issuance.oracleVerdicts(0, o1.address) == 1
-    # the arbiter's decision is final: settle-able at once
-    warp(1)
+    # the arbiter's decision is final: it cannot be challenged again, even in the same block, and settles at once
+    s.fund(s.creator, 100 * IFX)
+    with boa.env.prank(s.creator):
+        s.token.approve(s.escrow.address, 100 * IFX)
+        with boa.reverts("escrow: challenge window closed"):
+            s.escrow.challenge(revealed)
     s.escrow.settle([revealed])
     assert s.escrow.tasks(revealed).state == SETTLED
 
