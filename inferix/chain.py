@@ -7,7 +7,6 @@ web3.py directly (not Ape) because the services are long-running processes that 
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -164,13 +163,3 @@ class Chain:
         found.sort(key=lambda e: (e.block, e.log_index))
         return found
 
-
-def wait_for(predicate, timeout: float, interval: float = 0.5, what: str = "condition"):
-    """Poll ``predicate`` until it returns a truthy value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")

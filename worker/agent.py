@@ -17,7 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from inferix.chain import ChainError, TransactionReverted
@@ -39,7 +39,6 @@ class WorkerConfig:
     minutes_per_ibm: float = 1.0  # this node's wall minutes per IBM = 1 / IB; refined by the attested IB
     safety: float = 2.0  # accept only if the estimated render time × safety fits the render window
     forge: bool = False  # demo only: a cheating node that returns images without rendering
-    extra: dict = field(default_factory=dict)
 
 
 class WorkerAgent(PollingNode):
