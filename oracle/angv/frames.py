@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,9 @@ class FrameError(ValueError):
 class Frame:
     pixels: np.ndarray  # (H, W, 3), uint8 for PNG/JPEG, float32 display levels for EXR
     codec: str  # "png" | "jpeg" | "exr"
+    #: a JPEG's quantisation tables and chroma subsampling (Pillow's ``qtables`` / ``subsampling`` save options), so
+    #: that the verifier can measure what this encoder does to the reference tiles; None for other codecs.
+    jpeg_options: dict | None = field(default=None, compare=False)
 
     @property
     def width(self) -> int:
@@ -99,6 +102,7 @@ def _load_pillow(data: bytes, max_pixels: int, expected: tuple[int, int] | None)
             _check_size(im.width, im.height, max_pixels, expected)  # header only: before any pixel is decoded
             codec = "png" if im.format == "PNG" else "jpeg"
             im.load()
+            jpeg_options = _jpeg_options(im) if codec == "jpeg" else None
             if im.mode in ("I;16", "I;16B", "I;16L", "I"):
                 arr = np.asarray(im, dtype=np.float32)
                 arr = np.repeat((arr / 257.0)[..., None], 3, axis=2)
@@ -112,7 +116,17 @@ def _load_pillow(data: bytes, max_pixels: int, expected: tuple[int, int] | None)
         raise FrameError(f"frame: malformed or truncated image ({type(e).__name__}: {e})") from e
     if arr.ndim != 3 or arr.shape[2] != 3:
         raise FrameError("frame: unexpected channel layout")
-    return Frame(arr, codec)
+    return Frame(arr, codec, jpeg_options)
+
+
+def _jpeg_options(im) -> dict | None:
+    from PIL import JpegImagePlugin
+
+    tables = getattr(im, "quantization", None)
+    if not tables:
+        return None
+    sampling = JpegImagePlugin.get_sampling(im)
+    return {"qtables": [list(tables[k]) for k in sorted(tables)], "subsampling": max(sampling, 0)}
 
 
 def _load_exr(data: bytes, max_pixels: int, expected: tuple[int, int] | None) -> Frame:

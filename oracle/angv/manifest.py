@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,23 +70,6 @@ class Tile:
     size: int
     ref_a: np.ndarray  # uint8 (size, size, 3), the ordered seed
     ref_b: np.ndarray  # uint8 (size, size, 3), another seed
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
-
-    def luma_refs(self) -> tuple[np.ndarray, float, tuple[float, float]]:
-        """Reference luminance, r0 = RMSE between the two references, and their high-frequency energies."""
-        if "l" not in self._cache:
-            la = self.ref_a.astype(np.float32) @ LUMA
-            lb = self.ref_b.astype(np.float32) @ LUMA
-            hf = (hf_energy(la), hf_energy(lb))
-            self._cache["l"] = (la, float(np.sqrt(np.mean((la - lb) ** 2))), hf)
-        return self._cache["l"]
-
-
-def hf_energy(lum: np.ndarray) -> float:
-    """Mean squared 4-neighbour Laplacian over the interior: the high-frequency (sampling-noise) energy."""
-    c = lum[1:-1, 1:-1]
-    lap = lum[:-2, 1:-1] + lum[2:, 1:-1] + lum[1:-1, :-2] + lum[1:-1, 2:] - 4.0 * c
-    return float(np.mean(lap * lap))
 
 
 @dataclass

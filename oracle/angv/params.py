@@ -13,7 +13,7 @@ from typing import Any
 #: Domain-separation string of the key derivation; bump it when the derivation or its inputs change.
 KEY_DOMAIN = b"inferix-angv-v1"
 #: Version of the manifest format and of the selection algorithm.
-ANGV_VERSION = 1
+ANGV_VERSION = 2
 
 N_MIN, N_MAX = 2, 40
 IMPRINT_MIN, IMPRINT_MAX = 4, 7
@@ -88,22 +88,32 @@ class AngvParams:
     false_accept_target: float = 1e-6
 
     # --- quality conformity: spot tiles re-rendered at the ordered settings -------------------------------------------
-    #: number of secret tiles per frame [4] and their side in pixels [24 at <= 640 px wide frames, else 48].
-    tiles: int = 4
+    #: number of secret tiles per frame [8] and their side in pixels [32 at <= 640 px wide frames, else 48].
+    tiles: int = 8
     tile_size: int = 0
     #: positions drawn per tile; the most textured one in the reference render is kept [8].
     tile_candidates: int = 8
     #: pixels rendered around a tile and discarded, so that the denoiser sees the same neighbourhood [8].
     tile_margin: int = 8
-    #: a tile passes when RMSE(delivered, reference) <= tile_ratio_max * sqrt(r0^2 + allowance^2), r0 the RMSE
-    #: between two reference renders with different sampling seeds [1.5].
-    tile_ratio_max: float = 1.5
-    #: and its high-frequency energy (mean squared Laplacian) must lie in [hf_ratio_min x the smaller, hf_ratio_max x
-    #: the larger] of the two references' [0.5, 2.0]: 1/8 of the samples multiplies it by up to 8, a
-    #: 1/4-resolution upscale divides it by 4 to 100.
+    #: pooled quality score Q = trimmed mean over all tile pixels of (delivered - mean of the two references)^2,
+    #: divided by what an honest render gives: (3/2) x trimmed mean of (ref_a - ref_b)^2 / 2, plus the codec's
+    #: allowance and quality_floor. Honest renders give Q ~ 0.9 (measured maximum 1.35), 1/8 of the samples 1.1-5.5
+    #: (median 3.2) with the denoiser on and ~6 without. The frame passes when Q <= quality_max [1.5].
+    quality_max: float = 1.5
+    #: fraction of the largest values left out of every trimmed mean (squared differences, squared Laplacians)
+    #: [0.05]: Cycles' fireflies (kurtosis 300-2,300 measured) make plain means useless on a few tiles.
+    quality_trim: float = 0.05
+    #: floor added to the denominator, in squared levels [0.1]: flat tiles where both references agree to the level.
+    quality_floor: float = 0.1
+    #: pooled high-frequency energy (sum over tiles of the trimmed mean squared Laplacian, plus a floor of
+    #: 20 x allowance^2 per tile) must lie within [hf_ratio_min x the smaller, hf_ratio_max x the larger] of the two
+    #: references' sums [0.5, 2.0]: a 1/4-resolution upscale divides it by 3 to 10, fewer samples without the
+    #: denoiser multiply it by up to 8.
     hf_ratio_min: float = 0.5
     hf_ratio_max: float = 2.0
-    #: codec allowance in levels [0.75 for PNG/EXR (quantisation, dither), 2.5 for JPEG q>=90].
+    #: noise allowance of the codec for the high-frequency floor, in levels [0.75 for PNG/EXR, 2.5 for JPEG]. The
+    #: JPEG's own error in the quality score is measured by re-encoding the reference tiles with the delivered
+    #: file's quantisation tables.
     allowance_lossless: float = 0.75
     allowance_jpeg: float = 2.5
 
@@ -123,7 +133,7 @@ class AngvParams:
             raise ValueError("angv: step must be > 0 and tiles >= 0")
 
     def tile_side(self, width: int) -> int:
-        return self.tile_size or (24 if width <= 640 else 48)
+        return self.tile_size or (32 if width <= 640 else 48)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

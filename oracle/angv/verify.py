@@ -12,12 +12,15 @@ pixels of the enveloping regions and of the quality tiles:
    when at least ``k`` of n regions pass, ``k`` the smallest integer with ``P[Bin(n, p0) >= k] <= target``: if a
    region of a frame without the right noise passes with probability at most p0 (``null_pass_bound``),
    independently, the false-accept probability is at most that tail (reported as ``false_accept_bound``).
-3. **Quality conformity**: each secret tile of the delivered frame is compared with the manager's reference render
-   of that tile at the ordered settings: ``RMSE <= tile_ratio_max * sqrt(r0^2 + allowance^2)`` with r0 the RMSE
-   between two reference renders that differ only in sampling seed (the honest spread), allowance the codec's; and
-   its high-frequency energy (mean squared Laplacian, plus a floor of 20 allowance^2) lies within
-   [hf_ratio_min x the smaller, hf_ratio_max x the larger] of the two references'. Fewer samples raise both; a lower resolution, upscaled, lowers the
-   high-frequency energy (it is smooth where the ordered render is grainy); every tile must pass.
+3. **Quality conformity**: the secret tiles of the delivered frame are compared with the manager's two reference
+   renders of each tile at the ordered settings (sampling seeds s and s'). Pooled over all tile pixels,
+   ``Q = tmean((D - M)^2) / ((3/2) tmean((A - B)^2 / 2) + jpeg + floor)``: D delivered, A and B the references, M their
+   mean, ``tmean`` the mean after leaving out the largest ``quality_trim`` of the values (fireflies), ``jpeg`` the
+   error the delivered file's own JPEG tables put on the reference tiles (0 for PNG and EXR). An honest render is a
+   third independent draw, so Q is about 1; fewer samples raise the numerator, with the denoiser on as well. The
+   frame passes when ``Q <= quality_max`` and the pooled high-frequency energy (trimmed mean squared Laplacian, plus a floor
+   of 20 allowance^2 per tile) lies within [hf_ratio_min x the smaller, hf_ratio_max x the larger] of the
+   references' sums: a lower resolution, upscaled, is smooth where the ordered render is grainy.
 
 A frame is accepted when the calibrated rule and the quality check both pass.
 """
@@ -32,7 +35,7 @@ import numpy as np
 
 from .adaptive import _ring_mask
 from .frames import Frame
-from .manifest import LUMA, FrameManifest, Region, Tile, hf_energy
+from .manifest import LUMA, FrameManifest, Region, Tile
 from .params import AngvParams
 
 
@@ -50,14 +53,15 @@ class RegionScore:
 
 @dataclass(frozen=True)
 class TileScore:
+    """Per-tile diagnostics; the decision is taken on the pooled scores of :class:`FrameResult`."""
+
     x0: int
     y0: int
     size: int
-    rmse: float
-    r0: float
-    ratio: float  # RMSE / sqrt(r0^2 + allowance^2)
+    rmse: float  # RMSE(delivered, mean of the two references)
+    r0: float  # RMSE between the two references (the honest spread)
+    ratio: float  # this tile's plain-mean quality score (1 ~ honest)
     hf_ratio: float  # high-frequency energy over the references' range (1 inside it, <1 below, >1 above)
-    passed: bool
 
 
 @dataclass
@@ -72,6 +76,9 @@ class FrameResult:
     n: int
     score: float  # passed / n
     false_accept_bound: float
+    quality: float = 0.0  # pooled quality score Q (<= quality_max passes); 0 when not checked
+    hf: float = 1.0  # pooled high-frequency energy ratio (1 inside the references' range)
+    quality_reason: str = ""
     regions: list[RegionScore] = field(default_factory=list)
     tiles: list[TileScore] = field(default_factory=list)
 
@@ -83,9 +90,7 @@ class FrameResult:
         if not self.noise_accepted:
             parts.append(f"noise: {self.passed}/{self.n} regions pass, {self.required} required")
         if not self.quality_accepted:
-            bad = [t for t in self.tiles if not t.passed]
-            parts.append("quality: " + ", ".join(f"tile ({t.x0},{t.y0}) rmse ratio {t.ratio:.2f} hf ratio "
-                                                 f"{t.hf_ratio:.2f}" for t in bad))
+            parts.append("quality: " + self.quality_reason)
         return "; ".join(parts)
 
 
@@ -177,53 +182,113 @@ def _groups(fm: FrameManifest, shape: tuple[int, ...]) -> tuple[list[_Group], li
     return cache[key]
 
 
-def _score_tile(img: np.ndarray, t: Tile, allowance: float, params: AngvParams) -> TileScore:
-    ref, r0, hf_ref = t.luma_refs()
-    sub = img[t.y0 : t.y0 + t.size, t.x0 : t.x0 + t.size]
-    if sub.shape[:2] != (t.size, t.size):
-        return TileScore(t.x0, t.y0, t.size, float("inf"), r0, float("inf"), float("inf"), False)
-    lum = sub.astype(np.float32) @ LUMA
-    d = lum - ref
-    rmse = float(np.sqrt(np.mean(d * d)))
-    ratio = rmse / math.sqrt(r0 * r0 + allowance * allowance)
-    floor = 20.0 * allowance * allowance  # Laplacian energy of i.i.d. noise of std `allowance`
-    e = hf_energy(lum) + floor
-    lo, hi = min(hf_ref) + floor, max(hf_ref) + floor
-    hf = e / lo if e < lo else (e / hi if e > hi else 1.0)  # 1 inside the references' range
-    ok = ratio <= params.tile_ratio_max and params.hf_ratio_min <= hf <= params.hf_ratio_max
-    return TileScore(t.x0, t.y0, t.size, rmse, r0, ratio, hf, ok)
+def trimmed_mean(x: np.ndarray, trim: float) -> float:
+    """Mean of ``x`` (flattened) without its largest ``trim`` fraction."""
+    x = np.ravel(x)
+    keep = len(x) - int(len(x) * trim)
+    if keep <= 0:
+        return 0.0
+    if keep < len(x):
+        x = np.partition(x, keep - 1)[:keep]
+    return float(x.mean())
 
 
-def _score_tiles(img: np.ndarray, fm: FrameManifest, allowance: float, params: AngvParams) -> list[TileScore]:
-    """All tiles of one size in one gather; tiles outside the frame fail."""
+def _laplacian_energy(lum: np.ndarray, trim: float) -> np.ndarray:
+    """Trimmed mean squared 4-neighbour Laplacian of each (tiles, h, w) tile over its interior."""
+    c = lum[:, 1:-1, 1:-1]
+    lap = lum[:, :-2, 1:-1] + lum[:, 2:, 1:-1] + lum[:, 1:-1, :-2] + lum[:, 1:-1, 2:] - 4.0 * c
+    sq = (lap * lap).reshape(len(lum), -1)
+    keep = sq.shape[1] - int(sq.shape[1] * trim)
+    if keep < sq.shape[1]:
+        sq = np.partition(sq, keep - 1, axis=1)[:, :keep]
+    return sq.mean(axis=1)
+
+
+class _TileSet:
+    """A frame's tiles gathered with one fancy index; the references' statistics computed once per manifest."""
+
+    def __init__(self, tiles: list[Tile], params: AngvParams) -> None:
+        self.tiles = tiles
+        size = tiles[0].size
+        self.iy = (np.array([t.y0 for t in tiles])[:, None] + np.arange(size)[None, :])[:, :, None]
+        self.ix = (np.array([t.x0 for t in tiles])[:, None] + np.arange(size)[None, :])[:, None, :]
+        la = np.stack([t.ref_a.astype(np.float32) @ LUMA for t in tiles])
+        lb = np.stack([t.ref_b.astype(np.float32) @ LUMA for t in tiles])
+        self.mean = (la + lb) / 2
+        half_sq = (la - lb) ** 2 / 2  # per-pixel estimate of one render's noise variance
+        self.r0 = np.sqrt(np.mean(2 * half_sq, axis=(1, 2)))
+        self.sigma2 = np.mean(half_sq, axis=(1, 2))
+        self.sigma2_trim = trimmed_mean(half_sq, params.quality_trim)
+        ea, eb = _laplacian_energy(la, params.quality_trim), _laplacian_energy(lb, params.quality_trim)
+        self.hf_lo, self.hf_hi = np.minimum(ea, eb), np.maximum(ea, eb)
+        self.jpeg: dict[str, float] = {}
+
+    def jpeg_error(self, options: dict | None, trim: float) -> float:
+        """Trimmed mean squared luminance error that the delivered file's JPEG encoding puts on the reference tiles.
+
+        Each reference tile is placed at its position modulo 16 (the frame's block grid), encoded with the
+        delivered file's quantisation tables and subsampling (Pillow's quality 90 when unknown) and decoded.
+        """
+        import io
+        import json
+
+        from PIL import Image
+
+        key = json.dumps(options, sort_keys=True)
+        if key not in self.jpeg:
+            errs = []
+            for t in self.tiles:
+                ox, oy = t.x0 % 16, t.y0 % 16
+                h, w = oy + t.size, ox + t.size
+                canvas = np.pad(t.ref_a, ((oy, -h % 16), (ox, -w % 16), (0, 0)), mode="edge")
+                buf = io.BytesIO()
+                Image.fromarray(canvas).save(buf, "JPEG", **(options or {"quality": 90}))
+                dec = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+                back = dec[oy:h, ox:w].astype(np.float32) @ LUMA
+                errs.append((back - t.ref_a.astype(np.float32) @ LUMA) ** 2)
+            self.jpeg[key] = trimmed_mean(np.stack(errs), trim)
+        return self.jpeg[key]
+
+
+def _score_quality(img: np.ndarray, fm: FrameManifest, params: AngvParams, codec: str | None,
+                   jpeg_options: dict | None) -> tuple[bool, float, float, str, list[TileScore]]:
+    """Pooled quality score and high-frequency ratio of the delivered tiles (see the module docstring)."""
     ts = fm.tiles
     if not ts:
-        return []
+        return True, 0.0, 1.0, "", []
     size = ts[0].size
     if any(t.size != size or t.x0 < 0 or t.y0 < 0 or t.x0 + size > img.shape[1] or t.y0 + size > img.shape[0]
            for t in ts):
-        return [_score_tile(img, t, allowance, params) for t in ts]
+        return False, float("inf"), 0.0, "quality tiles outside the frame", []
     cache = fm.__dict__.setdefault("_cache", {})
-    if "tiles" not in cache:
-        iy = (np.array([t.y0 for t in ts])[:, None] + np.arange(size)[None, :])[:, :, None]
-        ix = (np.array([t.x0 for t in ts])[:, None] + np.arange(size)[None, :])[:, None, :]
-        refs = [t.luma_refs() for t in ts]
-        cache["tiles"] = (iy, ix, np.stack([r[0] for r in refs]), np.array([r[1] for r in refs]),
-                          np.array([min(r[2]) for r in refs]), np.array([max(r[2]) for r in refs]))
-    iy, ix, ref, r0, hf_lo, hf_hi = cache["tiles"]
-    lum = img[iy, ix].astype(np.float32) @ LUMA  # (m, size, size)
-    d = lum - ref
-    rmse = np.sqrt(np.mean(d * d, axis=(1, 2)))
-    ratio = rmse / np.sqrt(r0 * r0 + allowance * allowance)
-    c = lum[:, 1:-1, 1:-1]
-    lap = lum[:, :-2, 1:-1] + lum[:, 2:, 1:-1] + lum[:, 1:-1, :-2] + lum[:, 1:-1, 2:] - 4.0 * c
-    floor = 20.0 * allowance * allowance
-    e = np.mean(lap * lap, axis=(1, 2)) + floor
-    lo, hi = hf_lo + floor, hf_hi + floor
-    hf = np.where(e < lo, e / lo, np.where(e > hi, e / hi, 1.0))
-    ok = (ratio <= params.tile_ratio_max) & (hf >= params.hf_ratio_min) & (hf <= params.hf_ratio_max)
-    return [TileScore(t.x0, t.y0, size, float(rmse[i]), float(r0[i]), float(ratio[i]), float(hf[i]), bool(ok[i]))
-            for i, t in enumerate(ts)]
+    if "tileset" not in cache:
+        cache["tileset"] = _TileSet(ts, params)
+    s: _TileSet = cache["tileset"]
+    lum = img[s.iy, s.ix].astype(np.float32) @ LUMA  # (tiles, size, size)
+    sq = (lum - s.mean) ** 2
+    jpeg = s.jpeg_error(jpeg_options, params.quality_trim) if codec == "jpeg" else 0.0
+    q = trimmed_mean(sq, params.quality_trim) / (1.5 * s.sigma2_trim + jpeg + params.quality_floor)
+    allowance = params.allowance_jpeg if codec == "jpeg" else params.allowance_lossless
+    floor = 20.0 * allowance * allowance  # Laplacian energy of i.i.d. noise of std `allowance`
+    e = _laplacian_energy(lum, params.quality_trim)
+    lo, hi = s.hf_lo + floor, s.hf_hi + floor
+    tile_hf = np.where(e + floor < lo, (e + floor) / lo, np.where(e + floor > hi, (e + floor) / hi, 1.0))
+    te, tlo, thi = float(e.sum() + floor * len(ts)), float(lo.sum()), float(hi.sum())
+    hf = te / tlo if te < tlo else (te / thi if te > thi else 1.0)
+    ok_q = q <= params.quality_max
+    ok_hf = params.hf_ratio_min <= hf <= params.hf_ratio_max
+    reasons = []
+    if not ok_q:
+        reasons.append(f"score {q:.2f} > {params.quality_max} (the tiles differ from the ordered settings' renders "
+                       "more than another honest render does)")
+    if not ok_hf:
+        reasons.append(f"high-frequency energy {hf:.2f}x the references' (outside [{params.hf_ratio_min}, "
+                       f"{params.hf_ratio_max}])")
+    mse = sq.mean(axis=(1, 2))
+    tiles = [TileScore(t.x0, t.y0, size, float(np.sqrt(mse[i])), float(s.r0[i]),
+                       float(mse[i] / (1.5 * s.sigma2[i] + jpeg + params.quality_floor)), float(tile_hf[i]))
+             for i, t in enumerate(ts)]
+    return ok_q and ok_hf, float(q), float(hf), "; ".join(reasons), tiles
 
 
 def verify_frame(
@@ -238,8 +303,9 @@ def verify_frame(
     ``frame`` is a :class:`Frame` or an (H, W, 3) array of display levels; ``codec`` ("png", "jpeg", "exr") sets the
     quality check's allowance (taken from the Frame when omitted). ``quality=False`` skips the tiles.
     """
+    jpeg_options = None
     if isinstance(frame, Frame):
-        img, codec = frame.pixels, codec or frame.codec
+        img, codec, jpeg_options = frame.pixels, codec or frame.codec, frame.jpeg_options
     else:
         img = frame
     groups, outside = _groups(fm, img.shape)
@@ -251,9 +317,10 @@ def verify_frame(
     passed = sum(1 for s in regions if s.passed)
     k, bound = required_passes(n, params.null_pass_bound, params.false_accept_target)
     noise_ok = n > 0 and passed >= k
-    allowance = params.allowance_jpeg if codec == "jpeg" else params.allowance_lossless
-    tiles = _score_tiles(img, fm, allowance, params) if quality else []
-    quality_ok = all(t.passed for t in tiles)
+    if quality:
+        quality_ok, q, hf, why, tiles = _score_quality(img, fm, params, codec, jpeg_options)
+    else:
+        quality_ok, q, hf, why, tiles = True, 0.0, 1.0, "", []
     return FrameResult(
         frame=fm.frame,
         accepted=noise_ok and quality_ok,
@@ -265,6 +332,9 @@ def verify_frame(
         n=n,
         score=passed / n if n else 0.0,
         false_accept_bound=bound,
+        quality=q,
+        hf=hf,
+        quality_reason=why,
         regions=regions,
         tiles=tiles,
     )

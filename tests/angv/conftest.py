@@ -17,6 +17,8 @@ ORDERS = {
     "flyby": {"width": W, "height": H, "samples": 16, "denoise": False, "seed": 3},
 }
 FRAMES = {"studio": [1], "dark_room": [1], "flyby": [1, 3]}
+#: an order with the denoiser on, where 1/8 of the samples is hardest to tell from the ordered count
+DENOISED = {"width": W, "height": H, "samples": 32, "denoise": True, "seed": 3}
 
 
 @dataclass
@@ -61,6 +63,7 @@ def corpus(tmp_path_factory) -> Corpus:
         _prepare(root / "studio.blend", root, "studio_other", OTHER_SEED, TASK + 1, [1], ORDERS["studio"]),
         _prepare(root / "studio.blend", root, "studio_again", SEED, TASK, [1], ORDERS["studio"]),
         _prepare(root / "studio.glb", root, "glb_t7", SEED, TASK, [1], ORDERS["studio"], tiles=False),
+        _prepare(root / "studio.blend", root, "studio_dn", SEED, TASK, [1], DENOISED),
     ]
     res = run_jobs(prep)
     for job, r in zip(prep, res):
@@ -88,6 +91,8 @@ def corpus(tmp_path_factory) -> Corpus:
     add("studio_stripped", "studio_t7.blend", st, strip_heuristic=True)
     add("studio_other_honest", "studio_other.blend", st)
     add("glb_honest", "glb_t7.blend", st)
+    add("studio_dn_otherseed", "studio_dn.blend", {**DENOISED, "seed": 99})
+    add("studio_dn_eighth", "studio_dn.blend", {**DENOISED, "samples": DENOISED["samples"] // 8, "seed": 99})
     dk = ORDERS["dark_room"]
     add("dark_room_honest", "dark_room_t7.blend", dk)
     add("dark_room_quarter", "dark_room_t7.blend", dk, percentage=50)

@@ -15,7 +15,7 @@ from oracle.angv.frames import FrameError, load_frame
 from oracle.angv.keys import derive_key
 from oracle.angv.manifest import FrameManifest, Manifest, RenderOrder, Tile
 from oracle.angv.params import AngvParams
-from oracle.angv.verify import binom_tail, required_passes, verify_frame, whitepaper_full_frame
+from oracle.angv.verify import binom_tail, required_passes, trimmed_mean, verify_frame, whitepaper_full_frame
 
 W, H = 320, 180
 
@@ -157,3 +157,65 @@ def test_region_at_frame_edge_does_not_crash(setup):
     edge = FrameManifest(1, [replace(r, x0=W - r.w, y0=0)] + fm.regions[1:], [])
     res = verify_frame(noised, edge, p)
     assert not res.regions[0].passed and res.passed == 11
+
+
+def test_trimmed_mean():
+    x = np.arange(100, dtype=np.float64)
+    assert trimmed_mean(x, 0.0) == pytest.approx(49.5)
+    assert trimmed_mean(x, 0.1) == pytest.approx(44.5)  # the 10 largest left out
+    assert trimmed_mean(np.array([1.0, 1e9]), 0.5) == 1.0
+
+
+def _noisy_tiles(rng, sigma: float, count: int = 8, size: int = 32, texture: bool = True):
+    """A frame, two reference renders of its tiles and the truth, with Gaussian sampling noise."""
+    truth = scene_image().astype(np.float64)
+    if texture:
+        truth[:, ::3] += 25
+    draw = lambda s: np.clip(np.rint(truth + rng.normal(0, s, truth.shape[:2])[..., None]), 0, 255).astype(np.uint8)
+    a, b = draw(sigma), draw(sigma)
+    pos = [(int(x), int(y)) for x, y in zip(rng.integers(0, W - size, count), rng.integers(0, H - size, count))]
+    tiles = [Tile(x, y, size, a[y : y + size, x : x + size].copy(), b[y : y + size, x : x + size].copy())
+             for x, y in pos]
+    return truth, draw, FrameManifest(1, [], tiles)
+
+
+def test_quality_score_separates_fewer_samples_and_ignores_fireflies():
+    p = AngvParams()
+    rng = np.random.default_rng(3)
+    sigma = 4.0
+    _, draw, fm = _noisy_tiles(rng, sigma)
+    honest = [verify_frame(draw(sigma), fm, p) for _ in range(20)]
+    assert all(r.quality_accepted for r in honest)
+    assert 0.8 < np.mean([r.quality for r in honest]) < 1.2  # a third independent draw: Q ~ 1
+    eighth = [verify_frame(draw(sigma * np.sqrt(8)), fm, p) for _ in range(20)]  # 1/8 of the samples
+    assert all(not r.quality_accepted and r.quality > 3 * p.quality_max for r in eighth)
+    half = verify_frame(draw(sigma * 1.6), fm, p)  # 0.4x the samples, variance x2.56: Q ~ 2
+    assert not half.quality_accepted
+    # an honest render with fireflies in 2 % of its pixels passes thanks to the trimmed means...
+    spiky = draw(sigma)
+    mask = rng.random(spiky.shape[:2]) < 0.02
+    spiky[mask] = 255
+    assert verify_frame(spiky, fm, p).quality_accepted
+    # ...and would not with plain means
+    from dataclasses import replace
+
+    assert not verify_frame(spiky, fm, replace(p, quality_trim=0.0)).quality_accepted
+
+
+def test_quality_rejects_a_smooth_upscale_by_high_frequency_energy():
+    p = AngvParams()
+    rng = np.random.default_rng(4)
+    truth, _, fm = _noisy_tiles(rng, 6.0, texture=False)
+    smooth = np.clip(np.rint(truth), 0, 255).astype(np.uint8)  # no grain at all: closer to the mean than a render
+    r = verify_frame(smooth, fm, p)
+    assert r.quality <= p.quality_max  # the score alone is fooled...
+    assert not r.quality_accepted and r.hf < p.hf_ratio_min  # ...the high-frequency energy is not
+    assert "high-frequency energy" in r.reason
+
+
+def test_tiles_outside_the_frame_fail_clearly():
+    p = AngvParams()
+    _, draw, fm = _noisy_tiles(np.random.default_rng(5), 3.0)
+    small = draw(3.0)[: H // 2, : W // 2]
+    r = verify_frame(small, fm, p)
+    assert not r.quality_accepted and "outside the frame" in r.reason

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from oracle.angv.adaptive import plan_regions, plan_tiles
 from oracle.angv.keys import TASK_FRAME, derive_key, key_commit, scene_digest
 from oracle.angv.noise import AtomicNoise, draw_noises
-from oracle.angv.params import KEY_DOMAIN, AngvParams
+from oracle.angv.params import ANGV_VERSION, KEY_DOMAIN, AngvParams
 
 SEED = bytes(range(32))
 SCENE = hashlib.sha256(b"scene").digest()
@@ -33,7 +33,7 @@ def boxes(seed=SEED, scene=SCENE, task=1, frame=0, n=12, w=W, h=H):
 
 def test_derivation_matches_the_documented_formula():
     msg = (KEY_DOMAIN + b"\x00" + SCENE + (5).to_bytes(32, "big") + (3).to_bytes(4, "big") + (12).to_bytes(2, "big")
-           + W.to_bytes(4, "big") + H.to_bytes(4, "big") + (1).to_bytes(2, "big"))
+           + W.to_bytes(4, "big") + H.to_bytes(4, "big") + ANGV_VERSION.to_bytes(2, "big"))
     assert derive_key(SEED, SCENE, 5, 3, 12, W, H).key == hmac.new(SEED, msg, hashlib.sha256).digest()
 
 
