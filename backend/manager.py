@@ -20,7 +20,7 @@ from backend.api.scenes import scene_path
 from backend.matcher import Candidate, choose
 from backend.taskprep import prepare_task
 from inferix.chain import Chain, ChainError, TransactionReverted
-from inferix.protocol import ROLE_MANAGER, TaskState, ensure_staked, get_job, get_node, get_task
+from inferix.protocol import ROLE_MANAGER, ROLE_WORKER, TaskState, ensure_staked, get_job, get_node, get_task
 from inferix.sealing import seal, unseal
 from inferix.storage import IPFSStore, StorageError
 
@@ -73,22 +73,30 @@ class Manager:
         return row[0] if row else self.chain.deployments.block_number
 
     def poll_events(self) -> None:
+        """Read new escrow and staking events once (a cursor in the database) into the manager's tables."""
         start, head = self._cursor(), self.chain.block_number()
         if start > head:
             return
-        for ev in self.chain.events("JobEscrow", ["JobCreated", "TaskPosted", "TaskFailed", "TaskSettled"], start,
-                                    head):
+        events = (self.chain.events("JobEscrow", ["JobCreated", "TaskPosted", "ResultSubmitted", "TaskFailed",
+                                                  "TaskSettled"], start, head)
+                  + self.chain.events("Staking", ["Registered"], start, head))
+        for ev in sorted(events, key=lambda e: (e.block, e.log_index)):
             a = ev.args
             if ev.name == "JobCreated" and a["manager"] == self.me:
-                self.db.execute("INSERT OR IGNORE INTO prepared_jobs (job_id, status, updated_at) VALUES (?, ?, ?)",
-                                (a["jobId"], "pending", time.time()))
+                job = {k: a[k] for k in ("sceneCid", "frameStart", "frameEnd", "outputSettings")}
+                self.db.execute("INSERT OR IGNORE INTO prepared_jobs (job_id, status, updated_at, event) "
+                                "VALUES (?, ?, ?, ?)", (a["jobId"], "pending", time.time(), json.dumps(job)))
             elif ev.name == "TaskPosted":
                 self.db.execute("UPDATE seeds SET task_id = ? WHERE key_commit = ?",
                                 (a["taskId"], a["keyCommit"].hex()))
+            elif ev.name == "ResultSubmitted":
+                self.db.execute("UPDATE seeds SET result_cid = ? WHERE task_id = ?", (a["resultCid"], a["taskId"]))
             elif ev.name in ("TaskFailed", "TaskSettled") and a["worker"] != "0x" + "00" * 20:
                 column = "failures" if ev.name == "TaskFailed" else "completed"
                 self.db.execute(f"INSERT INTO worker_record (address, {column}) VALUES (?, 1) ON CONFLICT(address) "
                                 f"DO UPDATE SET {column} = {column} + 1", (a["worker"],))
+            elif ev.name == "Registered" and a["role"] == ROLE_WORKER:
+                self.db.execute("INSERT OR IGNORE INTO known_workers (address) VALUES (?)", (a["account"],))
         self.db.execute("INSERT INTO manager_cursor (name, block) VALUES ('escrow', ?) "
                         "ON CONFLICT(name) DO UPDATE SET block = excluded.block", (head + 1,))
 
@@ -106,11 +114,10 @@ class Manager:
                                 "WHERE job_id = ?", (str(exc)[:500], time.time(), job_id))
 
     def _job_event(self, job_id: int) -> dict:
-        for ev in self.chain.events("JobEscrow", ["JobCreated"], self.chain.deployments.block_number,
-                                    self.chain.block_number()):
-            if ev.args["jobId"] == job_id:
-                return ev.args
-        raise RuntimeError(f"JobCreated of job {job_id} not found")
+        row = self.db.execute("SELECT event FROM prepared_jobs WHERE job_id = ?", (job_id,)).fetchone()
+        if row is None or row["event"] is None:
+            raise RuntimeError(f"JobCreated of job {job_id} not recorded")
+        return json.loads(row["event"])
 
     def _prepare_job(self, job_id: int) -> None:
         event = self._job_event(job_id)
@@ -166,19 +173,9 @@ class Manager:
     def _my_tasks(self) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM seeds WHERE task_id IS NOT NULL ORDER BY task_id").fetchall()
 
-    def _candidates(self, usd_per_ifx: int) -> list[Candidate]:
-        events = self.chain.events("Staking", ["Registered"], self.chain.deployments.block_number,
-                                   self.chain.block_number())
-        in_flight: dict[str, int] = {}
-        for row in self._my_tasks():
-            t = get_task(self.chain, row["task_id"])
-            if t.state in (TaskState.ASSIGNED, TaskState.ACCEPTED):
-                in_flight[t.worker] = in_flight.get(t.worker, 0) + 1
+    def _candidates(self, usd_per_ifx: int, in_flight: dict[str, int]) -> list[Candidate]:
         out = []
-        for ev in events:
-            if ev.args["role"] != 1:
-                continue
-            address = ev.args["account"]
+        for (address,) in self.db.execute("SELECT address FROM known_workers").fetchall():
             node = get_node(self.chain, address)
             record = self.db.execute("SELECT failures FROM worker_record WHERE address = ?", (address,)).fetchone()
             out.append(Candidate(address, node.price_per_ibm, node.stake - node.unbonding, node.locked,
@@ -189,12 +186,18 @@ class Manager:
     def step_tasks(self) -> None:
         settle: list[int] = []
         now = self.chain.w3.eth.get_block("latest")["timestamp"]
-        for row in self._my_tasks():
-            task_id = row["task_id"]
-            task = get_task(self.chain, task_id)
+        mine = [(row, get_task(self.chain, row["task_id"])) for row in self._my_tasks()]
+        in_flight: dict[str, int] = {}
+        for _, task in mine:
+            if task.state in (TaskState.ASSIGNED, TaskState.ACCEPTED):
+                in_flight[task.worker] = in_flight.get(task.worker, 0) + 1
+        for row, task in mine:
+            task_id = task.task_id
             try:
                 if task.state == TaskState.POSTED:
-                    self._assign(task)
+                    worker = self._assign(task, in_flight)
+                    if worker:
+                        in_flight[worker] = in_flight.get(worker, 0) + 1
                 elif task.state == TaskState.SUBMITTED and not row["revealed"]:
                     seed = unseal(row["sealed_seed"], self.config.seed_key, b"task-seed")
                     self.chain.transact("JobEscrow", "revealKey", task_id, seed)
@@ -226,15 +229,13 @@ class Manager:
         if self.db.execute("SELECT 1 FROM task_scores WHERE task_id = ? AND attempt = ?",
                            (task.task_id, task.attempts)).fetchone():
             return
-        result = [e for e in self.chain.events("JobEscrow", ["ResultSubmitted"], self.chain.deployments.block_number,
-                                               self.chain.block_number()) if e.args["taskId"] == task.task_id]
-        if not result:
+        cid = row["result_cid"]
+        if not cid:
             return
-        cid = result[-1].args["resultCid"]
         try:
             seed = unseal(row["sealed_seed"], self.config.seed_key, b"task-seed")
             manifest = open_manifest(self.store, row["package_cid"], seed, bytes.fromhex(row["key_commit"]))
-            verdict = verify_result(self.store, cid, manifest, self.config.work_dir)
+            verdict = verify_result(self.store, cid, manifest)
             cids = {e["name"]: e["cid"] for e in self.store.ls(cid)}
         except (VerificationUnavailable, StorageError) as exc:
             log.warning("task %s: scores not recorded: %s", task.task_id, exc)
@@ -248,15 +249,17 @@ class Manager:
                             "VALUES (?, ?, ?, ?, ?)", (task.task_id, task.attempts, frame, json.dumps(scores),
                                                       cids.get(frame_name(frame))))
 
-    def _assign(self, task) -> None:
+    def _assign(self, task, in_flight: dict[str, int]) -> str | None:
         job = get_job(self.chain, task.job_id)
-        choice = choose(self._candidates(job.usd_per_ifx), task.ibm, job.max_price_per_ibm, job.usd_per_ifx,
-                        self.config.max_failures, self.config.max_in_flight)
+        choice = choose(self._candidates(job.usd_per_ifx, in_flight), task.ibm, job.max_price_per_ibm,
+                        job.usd_per_ifx, self.config.max_failures, self.config.max_in_flight,
+                        collateral_bps=self.chain.call("JobEscrow", "collateralBps"))
         if choice is None:
             log.debug("task %s: no qualified worker available", task.task_id)
-            return
+            return None
         self.chain.transact("JobEscrow", "assign", task.task_id, choice.address)
         log.info("task %s assigned to %s (price $%.4f/IBM)", task.task_id, choice.address, choice.price_per_ibm / 1e18)
+        return choice.address
 
     def run_once(self) -> None:
         self.poll_events()

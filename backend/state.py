@@ -32,4 +32,10 @@ APP_MIGRATIONS: list[str] = [
     CREATE TABLE worker_record (address TEXT PRIMARY KEY, failures INTEGER NOT NULL DEFAULT 0,
                                 completed INTEGER NOT NULL DEFAULT 0, last_failure REAL);
     """,
+    # 3: what the manager reads from its own event cursor instead of re-scanning the chain
+    """
+    ALTER TABLE prepared_jobs ADD COLUMN event TEXT;
+    ALTER TABLE seeds ADD COLUMN result_cid TEXT;
+    CREATE TABLE known_workers (address TEXT PRIMARY KEY);
+    """,
 ]

@@ -4,9 +4,10 @@
     .venv/bin/python benchmarks/angv_detection.py --quick    # 1 task per scene
 
 For each scene (studio, dark_room, flyby) and task (a fresh secret seed), the scene is prepared for three render
-orders (16 samples denoiser off, 64 samples denoiser on, 256 samples denoiser off) and rendered honestly once per
-order, saved as PNG, EXR and JPEG q90; the 64-sample order is also rendered with another sampling seed (another
-device). Attacks use the 64-sample order. Wrong-key statistics verify every honest frame against regions drawn with
+orders (16 samples denoiser off, 64 samples denoiser on, 256 samples denoiser off) and rendered honestly per order
+with the ordered sampling seed and with ``--honest-seeds`` other seeds (what another device produces), each saved by
+Blender as PNG, EXR and JPEG q90. Attack (d) renders every order with 1/8 of the samples (``--cheat-seeds`` sampling
+seeds each); the other attacks use the 64-sample denoised order, the hardest for the quality check. Wrong-key statistics verify every honest frame against regions drawn with
 random keys from the same reference render. The verdict columns: "network" (calibrated rule and quality tiles, the
 network's decision), "noise only" (calibrated rule alone), "whitepaper" (every e_i >= 5). Prints one table.
 """
@@ -56,9 +57,17 @@ def luma(img: np.ndarray) -> np.ndarray:
     return np.asarray(img, np.float64) @ np.array([0.2126, 0.7152, 0.0722])
 
 
+def clopper_pearson_upper(k: int, n: int, conf: float = 0.95) -> float:
+    """One-sided upper confidence bound on a rate after k events in n trials."""
+    from scipy.stats import beta
+
+    return 1.0 if k >= n else float(beta.ppf(conf, k + 1, n - k))
+
+
 class Tally:
     def __init__(self) -> None:
         self.rows: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # trials, network, noise, whitepaper
+        self.quality: dict[str, list[float]] = defaultdict(list)
 
     def add(self, case: str, r) -> None:
         row = self.rows[case]
@@ -66,6 +75,7 @@ class Tally:
         row[1] += int(r.accepted)
         row[2] += int(r.noise_accepted)
         row[3] += int(r.whitepaper_accepted)
+        self.quality[case].append(r.quality)
 
 
 def main() -> int:
@@ -73,12 +83,20 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="1 task per scene, 200 wrong keys per frame")
     ap.add_argument("--tasks", type=int, default=2)
     ap.add_argument("--wrong-keys", type=int, default=1000, help="random keys per honest frame")
+    ap.add_argument("--honest-seeds", type=int, default=4, help="other sampling seeds per order and frame")
+    ap.add_argument("--cheat-seeds", type=int, default=3, help="sampling seeds of each 1/8-sample render")
+    ap.add_argument("--denoised-cheat-seeds", type=int, default=38,
+                    help="sampling seeds of the 1/8-sample render of the denoised order (the hardest case)")
     ap.add_argument("--width", type=int, default=256)
     ap.add_argument("--height", type=int, default=144)
     ap.add_argument("--workdir", default=None)
+    ap.add_argument("--scenes", nargs="+", choices=list(SCENES), default=list(SCENES))
     args = ap.parse_args()
     tasks = 1 if args.quick else args.tasks
     wrong_keys = 200 if args.quick else args.wrong_keys
+    hseeds = 1 if args.quick else args.honest_seeds
+    cseeds = 1 if args.quick else args.cheat_seeds
+    dseeds = 1 if args.quick else max(args.denoised_cheat_seeds, cseeds)
     W, H = args.width, args.height
     params = AngvParams()
     root = Path(args.workdir or tempfile.mkdtemp(prefix="angv-detect-"))
@@ -86,6 +104,7 @@ def main() -> int:
     t_start = time.time()
     rng = np.random.default_rng(2026)
 
+    scenes = {s: SCENES[s] for s in args.scenes}
     run_jobs([{"op": "make_scene", "name": s, "path": str(root / f"{s}.blend"), "width": W, "height": H}
               for s in SCENES]
              + [render_job(root / f"{s}.blend", root / f"stock_{s}.png",
@@ -94,7 +113,7 @@ def main() -> int:
     tally = Tally()
     psnrs, ssims = [], []
     null_regions = null_pass = null_frames = null_frame_pass = 0
-    for scene, frames in SCENES.items():
+    for scene, frames in scenes.items():
         honest_by_task: dict[int, tuple[Manifest, dict[int, np.ndarray]]] = {}
         for t in range(tasks):
             seed = rng.bytes(32)
@@ -108,43 +127,52 @@ def main() -> int:
                              "seed": seed.hex(), "task_id": task_id, "frames": frames, "order": order,
                              "workdir": str(root / f"{tag}_work")})
                 for f in frames:
-                    renders.append(render_job(root / f"{tag}.blend", root / f"{tag}_f{f}.png", order, frame=f,
-                                              also={"exr": str(root / f"{tag}_f{f}.exr"),
-                                                    "jpeg": str(root / f"{tag}_f{f}.jpg")}))
+                    for h in range(hseeds + 1):  # h = 0: the ordered sampling seed; then other devices' seeds
+                        name = f"{tag}_f{f}_h{h}"
+                        renders.append(render_job(root / f"{tag}.blend", root / f"{name}.png",
+                                                  {**order, "seed": order["seed"] + 1000 * h}, frame=f,
+                                                  also={"exr": str(root / f"{name}.exr"),
+                                                        "jpeg": str(root / f"{name}.jpg")}))
+                    for c in range(dseeds if oname == BASE else cseeds):
+                        renders.append(render_job(root / f"{tag}.blend", root / f"{tag}_f{f}_eighth{c}.png",
+                                                  {**order, "samples": samples // 8, "seed": 500 + c}, frame=f))
                     if oname == BASE:
                         renders += [
-                            render_job(root / f"{tag}.blend", root / f"{tag}_f{f}_otherseed.png",
-                                       {**order, "seed": 999}, frame=f),
                             render_job(root / f"{scene}.blend", root / f"{tag}_f{f}_clean.png", order, frame=f),
                             render_job(root / f"{tag}.blend", root / f"{tag}_f{f}_quarter.png", order, frame=f,
                                        percentage=50),
-                            render_job(root / f"{tag}.blend", root / f"{tag}_f{f}_eighth.png",
-                                       {**order, "samples": samples // 8}, frame=f),
                             render_job(root / f"{tag}.blend", root / f"{tag}_f{f}_stripped.png", order, frame=f,
                                        strip_heuristic=True),
-                        ]
+                        ] + [render_job(root / f"{tag}.blend", root / f"{tag}_f{f}_fourth{c}.png",
+                                        {**order, "samples": samples // 4, "seed": 700 + c}, frame=f)
+                             for c in range(cseeds)]
             renders.append({"op": "find_carriers", "blend": str(root / f"{scene}_{t}_{BASE}.blend"),
                             "frames": frames})
-            run_jobs(prep)
-            found = run_jobs(renders)[-1]["boxes"]
+            # a --workdir from an earlier run is reused: preparation is deterministic (same seeds from the same rng)
+            todo = [j for j in prep if not Path(j["manifest"]).exists()]
+            if todo:
+                run_jobs(todo)
+            found = run_jobs([j for j in renders if "out" not in j or not Path(j["out"]).exists()])[-1]["boxes"]
 
-            for oname in ORDERS:
+            for oname, (samples, dn) in ORDERS.items():
                 tag = f"{scene}_{t}_{oname}"
                 m = Manifest.load(root / f"{tag}.json")
                 for f in frames:
                     fm = m.frames[f]
-                    for ext in ("png", "exr", "jpg"):
-                        fr = load_frame(root / f"{tag}_f{f}.{ext}", (W, H))
-                        tally.add(f"honest {oname} {ext}", verify_frame(fr, fm, params))
+                    for h in range(hseeds + 1):
+                        for ext in ("png", "exr", "jpg"):
+                            fr = load_frame(root / f"{tag}_f{f}_h{h}.{ext}", (W, H))
+                            tally.add(f"honest {oname} {ext}", verify_frame(fr, fm, params))
+                    for c in range(dseeds if oname == BASE else cseeds):
+                        tally.add(f"(d) 1/8 samples, {oname} order ({samples // 8}{' dn' if dn else ''})",
+                                  verify_frame(load_frame(root / f"{tag}_f{f}_eighth{c}.png", (W, H)), fm, params))
             tag = f"{scene}_{t}_{BASE}"
             m = Manifest.load(root / f"{tag}.json")
             frames_px = {}
             for f in frames:
                 fm = m.frames[f]
-                honest = load_frame(root / f"{tag}_f{f}.png", (W, H)).pixels
+                honest = load_frame(root / f"{tag}_f{f}_h0.png", (W, H)).pixels
                 frames_px[f] = honest
-                tally.add("honest other sampling seed", verify_frame(load_frame(
-                    root / f"{tag}_f{f}_otherseed.png", (W, H)), fm, params))
                 clean = load_frame(root / f"{tag}_f{f}_clean.png", (W, H)).pixels
                 mse = float(np.mean((honest.astype(np.float64) - clean) ** 2))
                 psnrs.append(10 * np.log10(255**2 / max(mse, 1e-12)))
@@ -157,8 +185,9 @@ def main() -> int:
                 tally.add("(a') clean render, no noise", verify_frame(clean, fm, params))
                 quarter = upscale(load_frame(root / f"{tag}_f{f}_quarter.png").pixels, W, H)
                 tally.add("(c) 1/4 resolution upscaled", verify_frame(quarter, fm, params, codec="png"))
-                eighth = load_frame(root / f"{tag}_f{f}_eighth.png", (W, H)).pixels
-                tally.add("(d) 1/8 samples", verify_frame(eighth, fm, params, codec="png"))
+                for c in range(cseeds):
+                    tally.add("(d') 1/4 samples, s64dn order (16 dn)", verify_frame(
+                        load_frame(root / f"{tag}_f{f}_fourth{c}.png", (W, H)), fm, params))
                 tally.add("(e) carriers removed", verify_frame(load_frame(root / f"{tag}_f{f}_stripped.png",
                                                                           (W, H)), fm, params))
                 stripped = load_frame(root / f"{tag}_f{f}_stripped.png", (W, H)).pixels
@@ -171,8 +200,10 @@ def main() -> int:
                            for x0, y0, x1, y1 in found[str(f)]]
                 tally.add("(g) splice 1/4 res + carrier patches", verify_frame(splice(quarter, patches), fm, params,
                                                                                codec="png"))
-                tally.add("(g) splice 1/8 samples + carrier patches", verify_frame(splice(eighth, patches), fm,
-                                                                                   params, codec="png"))
+                for c in range(dseeds):
+                    eighth = load_frame(root / f"{tag}_f{f}_eighth{c}.png", (W, H)).pixels
+                    tally.add("(g) splice 1/8 samples + carrier patches", verify_frame(splice(eighth, patches), fm,
+                                                                                       params, codec="png"))
                 # null statistics: the same honest frame against random keys' regions on the same reference
                 preview = load_frame(root / f"{tag}_work" / f"preview_{f}.png").pixels
                 for _ in range(wrong_keys):
@@ -193,7 +224,8 @@ def main() -> int:
 
     k, bound = required_passes(params.n, params.null_pass_bound, params.false_accept_target)
     p0 = null_pass / max(null_regions, 1)
-    print(f"ANGV detection, n={params.n}, {W}x{H}, scenes={list(SCENES)}, tasks/scene={tasks}, "
+    print(f"ANGV detection, n={params.n}, {W}x{H}, scenes={list(scenes)}, tasks/scene={tasks}, "
+          f"honest sampling seeds/order/frame={hseeds + 1}, 1/8-sample seeds={cseeds} ({dseeds} for {BASE}), "
           f"rule: >= {k}/{params.n} regions (bound {bound:.1e} at p0 <= {params.null_pass_bound}) + "
           f"{params.tiles} quality tiles; wall {time.time() - t_start:.0f} s")
     print(f"wrong keys: {null_frames} frames, per-region null pass rate {p0:.2e} ({null_pass}/{null_regions}), "
@@ -201,11 +233,22 @@ def main() -> int:
           f"(min {np.min(psnrs):.1f}), SSIM mean {np.mean(ssims):.4f} (min {np.min(ssims):.4f}), {len(psnrs)} frames")
     print()
     print(f"| {'case':40s} | {'trials':>6s} | {'network accepts':>15s} | {'noise-only accepts':>18s} | "
-          f"{'whitepaper accepts':>18s} |")
-    print(f"|{'-' * 42}|{'-' * 8}|{'-' * 17}|{'-' * 20}|{'-' * 20}|")
+          f"{'whitepaper accepts':>18s} | {'quality score Q':>15s} |")
+    print(f"|{'-' * 42}|{'-' * 8}|{'-' * 17}|{'-' * 20}|{'-' * 20}|{'-' * 17}|")
     for case, (n, acc, noise, wp) in tally.rows.items():
+        q = tally.quality[case]
+        qs = f"{min(q):5.2f} - {max(q):5.2f}" if np.all(np.isfinite(q)) else "  (inf)"
         print(f"| {case:40s} | {n:6d} | {acc:6d} ({100 * acc / n:5.1f}%) | {noise:9d} ({100 * noise / n:5.1f}%) | "
-              f"{wp:9d} ({100 * wp / n:5.1f}%) |")
+              f"{wp:9d} ({100 * wp / n:5.1f}%) | {qs:>15s} |")
+    honest = [c for c in tally.rows if c.startswith("honest")]
+    n_h = sum(tally.rows[c][0] for c in honest)
+    rej = n_h - sum(tally.rows[c][1] for c in honest)
+    print(f"\nhonest frames: {n_h}, rejected {rej}; 95 % upper bound on the false-reject rate "
+          f"{clopper_pearson_upper(rej, n_h):.2%}")
+    for c in tally.rows:
+        if c.startswith("(d)"):
+            n, acc = tally.rows[c][0], tally.rows[c][1]
+            print(f"{c}: accepted {acc}/{n}, 95 % upper bound {clopper_pearson_upper(acc, n):.1%}")
     return 0
 
 

@@ -135,7 +135,7 @@ def main() -> int:
     def ms(t, digits=3):
         return "-" if t is None else f"{t[0] * 1e3:.{digits}f} ({t[1] * 1e3:.{digits}f})"
 
-    print("| n  | insertion (s) | verify decoded, regions | + 4 quality tiles | whitepaper rule, full frame "
+    print(f"| n  | insertion (s) | verify decoded, regions | + {params.tiles} quality tiles | whitepaper rule, full frame "
           "| PNG decode | end to end from PNG | e2e / decode | App. D insertion (s) | App. D verification (s) |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n, ins, v, vt, wp, dec, e2e, d in rows:

@@ -89,7 +89,7 @@ class OracleDaemon(PollingNode):
             raise VerificationUnavailable("the result CID seen does not match the chain's")
         seed = bytes.fromhex(data["seed"])
         manifest = open_manifest(self.store, posted["sceneCid"], seed, task.key_commit)
-        verdict = verify_result(self.store, result["cid"], manifest, Path(self.config.work_dir))
+        verdict = verify_result(self.store, result["cid"], manifest)
         log.info("task %s attempt %s: %s, score %s (%s)", task_id, attempt, "PASS" if verdict.passed else "FAIL",
                  verdict.score, verdict.reason)
         message = Verdict(task_id, attempt, result["cid"], verdict.passed, verdict.score)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from eth_utils import keccak
 
@@ -64,7 +63,7 @@ def _cat_path(store: IPFSStore, package_cid: str) -> bytes:
     raise VerificationUnavailable(f"the task package {package_cid} has no {PACKAGE_MANIFEST}")
 
 
-def verify_result(store: IPFSStore, result_cid: str, manifest: Manifest, work_dir: Path) -> TaskVerdict:
+def verify_result(store: IPFSStore, result_cid: str, manifest: Manifest) -> TaskVerdict:
     order = manifest.order
     expected = (order.width, order.height)
     try:
@@ -101,7 +100,8 @@ def verify_result(store: IPFSStore, result_cid: str, manifest: Manifest, work_di
             continue
         result = verify_frame(decoded, fm, manifest.params)
         results[frame] = {"accepted": result.accepted, "score": round(result.score, 4),
-                          "regions": [round(r.e, 2) for r in result.regions], "reason": result.reason}
+                          "regions": [round(r.e, 2) for r in result.regions], "quality": round(result.quality, 3),
+                          "reason": result.reason}
         scores.append(result.score)
         if not result.accepted:
             failures.append(f"frame {frame}: {result.reason}")

@@ -100,17 +100,15 @@ class AngvParams:
     #: allowance and quality_floor. Honest renders give Q ~ 0.9 (measured maximum 1.35), 1/8 of the samples 1.1-5.5
     #: (median 3.2) with the denoiser on and ~6 without. The frame passes when Q <= quality_max [1.5].
     quality_max: float = 1.5
-    #: fraction of the largest values left out of every trimmed mean (squared differences, squared Laplacians)
-    #: [0.05]: Cycles' fireflies (kurtosis 300-2,300 measured) make plain means useless on a few tiles.
+    #: fraction of the largest squared differences left out of both trimmed means [0.05]: Cycles' fireflies
+    #: (kurtosis 300-2,300 measured) make plain means useless on a few tiles.
     quality_trim: float = 0.05
     #: floor added to the denominator, in squared levels [0.1]: flat tiles where both references agree to the level.
     quality_floor: float = 0.1
-    #: pooled high-frequency energy (sum over tiles of the trimmed mean squared Laplacian, plus a floor of
-    #: 20 x allowance^2 per tile) must lie within [hf_ratio_min x the smaller, hf_ratio_max x the larger] of the two
-    #: references' sums [0.5, 2.0]: a 1/4-resolution upscale divides it by 3 to 10, fewer samples without the
-    #: denoiser multiply it by up to 8.
+    #: pooled high-frequency energy (mean squared Laplacian over the tiles, plus a floor of 20 x allowance^2) must be
+    #: at least hf_ratio_min x the smaller reference's [0.5]: a 1/4-resolution upscale divides it by 3 to 10. There
+    #: is no upper bound: fireflies add energy to honest renders, and fewer samples, which add it too, raise Q.
     hf_ratio_min: float = 0.5
-    hf_ratio_max: float = 2.0
     #: noise allowance of the codec for the high-frequency floor, in levels [0.75 for PNG/EXR, 2.5 for JPEG]. The
     #: JPEG's own error in the quality score is measured by re-encoding the reference tiles with the delivered
     #: file's quantisation tables.

@@ -18,9 +18,10 @@ pixels of the enveloping regions and of the quality tiles:
    mean, ``tmean`` the mean after leaving out the largest ``quality_trim`` of the values (fireflies), ``jpeg`` the
    error the delivered file's own JPEG tables put on the reference tiles (0 for PNG and EXR). An honest render is a
    third independent draw, so Q is about 1; fewer samples raise the numerator, with the denoiser on as well. The
-   frame passes when ``Q <= quality_max`` and the pooled high-frequency energy (trimmed mean squared Laplacian, plus a floor
-   of 20 allowance^2 per tile) lies within [hf_ratio_min x the smaller, hf_ratio_max x the larger] of the
-   references' sums: a lower resolution, upscaled, is smooth where the ordered render is grainy.
+   frame passes when ``Q <= quality_max`` and the pooled high-frequency energy (mean squared Laplacian, plus a floor
+   of 20 allowance^2) is at least hf_ratio_min x the smaller reference's: a lower resolution, upscaled, is smooth
+   where the ordered render is grainy. (More energy is not a fault: fireflies add it, and fewer samples, which add
+   it too, already raise Q.)
 
 A frame is accepted when the calibrated rule and the quality check both pass.
 """
@@ -61,7 +62,7 @@ class TileScore:
     rmse: float  # RMSE(delivered, mean of the two references)
     r0: float  # RMSE between the two references (the honest spread)
     ratio: float  # this tile's plain-mean quality score (1 ~ honest)
-    hf_ratio: float  # high-frequency energy over the references' range (1 inside it, <1 below, >1 above)
+    hf_ratio: float  # high-frequency energy over the smaller reference's
 
 
 @dataclass
@@ -77,7 +78,7 @@ class FrameResult:
     score: float  # passed / n
     false_accept_bound: float
     quality: float = 0.0  # pooled quality score Q (<= quality_max passes); 0 when not checked
-    hf: float = 1.0  # pooled high-frequency energy ratio (1 inside the references' range)
+    hf: float = 1.0  # pooled high-frequency energy over the smaller reference's
     quality_reason: str = ""
     regions: list[RegionScore] = field(default_factory=list)
     tiles: list[TileScore] = field(default_factory=list)
@@ -151,11 +152,13 @@ class _Group:
         lum = img[self.iy, self.ix].astype(np.float32) @ LUMA  # (g, 3h + 2, 3w + 2)
         c = lum[:, 1:-1, 1:-1]
         lap = lum[:, :-2, 1:-1] + lum[:, 2:, 1:-1] + lum[:, 1:-1, :-2] + lum[:, 1:-1, 2:] - 4.0 * c
-        e = np.abs(lap.mean(axis=(1, 2)) - lap[:, h : 2 * h, w : 2 * w].mean(axis=(1, 2)))
-        ring = c[:, self.ring]
-        ring_mean = ring.mean(axis=1)
-        ring_std = ring.std(axis=1)
-        core = c[:, h + 1 : 2 * h - 1, w + 1 : 2 * w - 1].mean(axis=(1, 2))
+        # sums over counts rather than .mean/.std: numpy's wrappers cost more than the arithmetic on ~200 pixels
+        e = np.abs(lap.sum(axis=(1, 2)) / (9 * w * h) - lap[:, h : 2 * h, w : 2 * w].sum(axis=(1, 2)) / (w * h))
+        ring = c[:, self.ring].astype(np.float64)
+        m = ring.shape[1]
+        ring_mean = ring.sum(axis=1) / m
+        ring_std = np.sqrt(np.maximum((ring * ring).sum(axis=1) / m - ring_mean * ring_mean, 0.0))
+        core = c[:, h + 1 : 2 * h - 1, w + 1 : 2 * w - 1].sum(axis=(1, 2)) / ((w - 2) * (h - 2))
         z = self.pol * (core - ring_mean) / self.step
         bg_dev = np.abs(ring_mean - self.bg)
         ok = ((z >= params.z_min) & (z <= params.z_max) & (ring_std <= params.ring_std_max)
@@ -193,25 +196,20 @@ def trimmed_mean(x: np.ndarray, trim: float) -> float:
     return float(x.mean())
 
 
-def _laplacian_energy(lum: np.ndarray, trim: float) -> np.ndarray:
-    """Trimmed mean squared 4-neighbour Laplacian of each (tiles, h, w) tile over its interior."""
+def _laplacian_sq(lum: np.ndarray) -> np.ndarray:
+    """Squared 4-neighbour Laplacian of each (tiles, h, w) tile over its interior."""
     c = lum[:, 1:-1, 1:-1]
     lap = lum[:, :-2, 1:-1] + lum[:, 2:, 1:-1] + lum[:, 1:-1, :-2] + lum[:, 1:-1, 2:] - 4.0 * c
-    sq = (lap * lap).reshape(len(lum), -1)
-    keep = sq.shape[1] - int(sq.shape[1] * trim)
-    if keep < sq.shape[1]:
-        sq = np.partition(sq, keep - 1, axis=1)[:, :keep]
-    return sq.mean(axis=1)
+    return lap * lap
 
 
 class _TileSet:
-    """A frame's tiles gathered with one fancy index; the references' statistics computed once per manifest."""
+    """A frame's tiles; the references' statistics computed once per manifest."""
 
     def __init__(self, tiles: list[Tile], params: AngvParams) -> None:
         self.tiles = tiles
         size = tiles[0].size
-        self.iy = (np.array([t.y0 for t in tiles])[:, None] + np.arange(size)[None, :])[:, :, None]
-        self.ix = (np.array([t.x0 for t in tiles])[:, None] + np.arange(size)[None, :])[:, None, :]
+        self.windows = [(slice(t.y0, t.y0 + size), slice(t.x0, t.x0 + size)) for t in tiles]
         la = np.stack([t.ref_a.astype(np.float32) @ LUMA for t in tiles])
         lb = np.stack([t.ref_b.astype(np.float32) @ LUMA for t in tiles])
         self.mean = (la + lb) / 2
@@ -219,8 +217,9 @@ class _TileSet:
         self.r0 = np.sqrt(np.mean(2 * half_sq, axis=(1, 2)))
         self.sigma2 = np.mean(half_sq, axis=(1, 2))
         self.sigma2_trim = trimmed_mean(half_sq, params.quality_trim)
-        ea, eb = _laplacian_energy(la, params.quality_trim), _laplacian_energy(lb, params.quality_trim)
-        self.hf_lo, self.hf_hi = np.minimum(ea, eb), np.maximum(ea, eb)
+        ta, tb = _laplacian_sq(la).mean(axis=(1, 2)), _laplacian_sq(lb).mean(axis=(1, 2))
+        self.tile_hf = np.minimum(ta, tb)  # per tile, for diagnostics
+        self.hf = float(min(ta.mean(), tb.mean()))  # pooled: the smaller reference's
         self.jpeg: dict[str, float] = {}
 
     def jpeg_error(self, options: dict | None, trim: float) -> float:
@@ -264,29 +263,29 @@ def _score_quality(img: np.ndarray, fm: FrameManifest, params: AngvParams, codec
     if "tileset" not in cache:
         cache["tileset"] = _TileSet(ts, params)
     s: _TileSet = cache["tileset"]
-    lum = img[s.iy, s.ix].astype(np.float32) @ LUMA  # (tiles, size, size)
+    # (tiles, size, size); stacking slices copies 20x faster than one fancy-index gather of large tiles
+    lum = np.stack([img[w] for w in s.windows]).astype(np.float32) @ LUMA
     sq = (lum - s.mean) ** 2
     jpeg = s.jpeg_error(jpeg_options, params.quality_trim) if codec == "jpeg" else 0.0
     q = trimmed_mean(sq, params.quality_trim) / (1.5 * s.sigma2_trim + jpeg + params.quality_floor)
     allowance = params.allowance_jpeg if codec == "jpeg" else params.allowance_lossless
     floor = 20.0 * allowance * allowance  # Laplacian energy of i.i.d. noise of std `allowance`
-    e = _laplacian_energy(lum, params.quality_trim)
-    lo, hi = s.hf_lo + floor, s.hf_hi + floor
-    tile_hf = np.where(e + floor < lo, (e + floor) / lo, np.where(e + floor > hi, (e + floor) / hi, 1.0))
-    te, tlo, thi = float(e.sum() + floor * len(ts)), float(lo.sum()), float(hi.sum())
-    hf = te / tlo if te < tlo else (te / thi if te > thi else 1.0)
+    lap_sq = _laplacian_sq(lum)
+    tile_e = lap_sq.sum(axis=(1, 2)) / lap_sq[0].size
+    hf = (float(tile_e.mean()) + floor) / (s.hf + floor)
     ok_q = q <= params.quality_max
-    ok_hf = params.hf_ratio_min <= hf <= params.hf_ratio_max
+    ok_hf = hf >= params.hf_ratio_min
     reasons = []
     if not ok_q:
         reasons.append(f"score {q:.2f} > {params.quality_max} (the tiles differ from the ordered settings' renders "
                        "more than another honest render does)")
     if not ok_hf:
-        reasons.append(f"high-frequency energy {hf:.2f}x the references' (outside [{params.hf_ratio_min}, "
-                       f"{params.hf_ratio_max}])")
-    mse = sq.mean(axis=(1, 2))
-    tiles = [TileScore(t.x0, t.y0, size, float(np.sqrt(mse[i])), float(s.r0[i]),
-                       float(mse[i] / (1.5 * s.sigma2[i] + jpeg + params.quality_floor)), float(tile_hf[i]))
+        reasons.append(f"high-frequency energy {hf:.2f}x the smaller reference's (< {params.hf_ratio_min}: smoother "
+                       "than the ordered settings render, e.g. a lower resolution upscaled)")
+    mse = sq.sum(axis=(1, 2)) / (size * size)
+    ratio = mse / (1.5 * s.sigma2 + jpeg + params.quality_floor)
+    tile_hf = (tile_e + floor) / (s.tile_hf + floor)
+    tiles = [TileScore(t.x0, t.y0, size, float(np.sqrt(mse[i])), float(s.r0[i]), float(ratio[i]), float(tile_hf[i]))
              for i, t in enumerate(ts)]
     return ok_q and ok_hf, float(q), float(hf), "; ".join(reasons), tiles
 

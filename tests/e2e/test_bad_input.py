@@ -78,7 +78,7 @@ def test_frames_at_fault_get_a_failing_verdict(prepared, store, case):
     data = {"truncated": good[: len(good) // 2], "garbage": os.urandom(2000),
             "wrong_size": _png(64, 64), "missing": None, "flat": good}[case]
     cid = _result(store, root, case, data)
-    verdict = verify_result(store, cid, manifest, root)
+    verdict = verify_result(store, cid, manifest)
     assert not verdict.passed
     assert verdict.score < 5000
     expected = {"truncated": "frame 1", "garbage": "not a PNG", "wrong_size": "64x64", "missing": "missing",
@@ -87,16 +87,16 @@ def test_frames_at_fault_get_a_failing_verdict(prepared, store, case):
 
 
 def test_invalid_result_cid_is_the_workers_fault(prepared, store):
-    task, manifest, root = prepared
-    verdict = verify_result(store, "not-a-cid", manifest, root)
+    _, manifest, _ = prepared
+    verdict = verify_result(store, "not-a-cid", manifest)
     assert not verdict.passed and "not a CID" in verdict.reason
 
 
 def test_unreachable_content_is_not_the_workers_fault(prepared):
-    task, manifest, root = prepared
+    task, manifest, _ = prepared
     offline = IPFSStore(f"/ip4/127.0.0.1/tcp/{free_port()}", timeout=2)
     with pytest.raises(VerificationUnavailable):
-        verify_result(offline, task.package_cid, manifest, root)
+        verify_result(offline, task.package_cid, manifest)
 
 
 def test_wrong_seed_cannot_open_the_manifest(prepared, store):
