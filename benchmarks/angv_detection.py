@@ -85,7 +85,7 @@ def main() -> int:
     ap.add_argument("--wrong-keys", type=int, default=1000, help="random keys per honest frame")
     ap.add_argument("--honest-seeds", type=int, default=4, help="other sampling seeds per order and frame")
     ap.add_argument("--cheat-seeds", type=int, default=3, help="sampling seeds of each 1/8-sample render")
-    ap.add_argument("--denoised-cheat-seeds", type=int, default=38,
+    ap.add_argument("--denoised-cheat-seeds", type=int, default=60,
                     help="sampling seeds of the 1/8-sample render of the denoised order (the hardest case)")
     ap.add_argument("--width", type=int, default=256)
     ap.add_argument("--height", type=int, default=144)

@@ -233,7 +233,7 @@ class _TileSet:
 
         from PIL import Image
 
-        key = json.dumps(options, sort_keys=True)
+        key = json.dumps([options, trim], sort_keys=True)
         if key not in self.jpeg:
             errs = []
             for t in self.tiles:
@@ -260,9 +260,10 @@ def _score_quality(img: np.ndarray, fm: FrameManifest, params: AngvParams, codec
            for t in ts):
         return False, float("inf"), 0.0, "quality tiles outside the frame", []
     cache = fm.__dict__.setdefault("_cache", {})
-    if "tileset" not in cache:
-        cache["tileset"] = _TileSet(ts, params)
-    s: _TileSet = cache["tileset"]
+    key = ("tileset", params.quality_trim)  # the references' trimmed statistics depend on the trim
+    if key not in cache:
+        cache[key] = _TileSet(ts, params)
+    s: _TileSet = cache[key]
     # (tiles, size, size); stacking slices copies 20x faster than one fancy-index gather of large tiles
     lum = np.stack([img[w] for w in s.windows]).astype(np.float32) @ LUMA
     sq = (lum - s.mean) ** 2
