@@ -105,10 +105,14 @@ def main() -> int:
     rng = np.random.default_rng(2026)
 
     scenes = {s: SCENES[s] for s in args.scenes}
-    run_jobs([{"op": "make_scene", "name": s, "path": str(root / f"{s}.blend"), "width": W, "height": H}
-              for s in SCENES]
-             + [render_job(root / f"{s}.blend", root / f"stock_{s}.png",
-                           {"width": W, "height": H, "samples": 16, "denoise": True, "seed": 5}) for s in SCENES])
+    # scenes are made once per --workdir: a new .blend has a new digest, hence new keys, and would orphan the renders
+    setup = [{"op": "make_scene", "name": s, "path": str(root / f"{s}.blend"), "width": W, "height": H}
+             for s in SCENES if not (root / f"{s}.blend").exists()]
+    setup += [render_job(root / f"{s}.blend", root / f"stock_{s}.png",
+                         {"width": W, "height": H, "samples": 16, "denoise": True, "seed": 5})
+              for s in SCENES if not (root / f"stock_{s}.png").exists()]
+    if setup:
+        run_jobs(setup)
     names = list(SCENES)
     tally = Tally()
     psnrs, ssims = [], []

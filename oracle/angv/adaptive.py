@@ -114,15 +114,26 @@ def plan_tiles(key: FrameKey, width: int, height: int, params: AngvParams,
                preview: np.ndarray | None = None) -> list[tuple[int, int, int]]:
     """Secret quality tiles (x0, y0, size) of one frame, from the key's ``b"tiles"`` stream.
 
-    Each tile draws ``tile_candidates`` positions (x then y) and keeps the one where the reference render's
-    luminance varies most (texture and edges: where a cheaper render differs most from the ordered one).
+    For each tile, positions (x then y) are drawn until ``tile_candidates`` of them do not overlap the tiles already
+    chosen (at most 8 x tile_candidates draws; if none is free, the last draw is used), and the one where the
+    reference render's luminance varies most is kept (texture and edges: where a cheaper render differs most from
+    the ordered one). Separate tiles give the quality score more independent pixels than overlapping ones.
     """
     t = min(params.tile_side(width), width, height)
     s = key.stream(b"tiles")
     lum = None if preview is None else np.asarray(preview, np.float32) @ LUMA
-    tiles = []
+    want = max(1, params.tile_candidates)
+    tiles: list[tuple[int, int, int]] = []
     for _ in range(params.tiles):
-        cands = [(s.randint(0, width - t), s.randint(0, height - t)) for _ in range(max(1, params.tile_candidates))]
+        cands: list[tuple[int, int]] = []
+        for _ in range(8 * want):
+            c = (s.randint(0, width - t), s.randint(0, height - t))
+            if all(abs(c[0] - x) >= t or abs(c[1] - y) >= t for x, y, _ in tiles):
+                cands.append(c)
+                if len(cands) == want:
+                    break
+        if not cands:  # the frame is too small for that many separate tiles
+            cands = [c]
         if lum is None:
             x, y = cands[0]
         else:
