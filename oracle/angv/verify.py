@@ -112,25 +112,9 @@ def required_passes(n: int, p0: float, target: float) -> tuple[int, float]:
     return n, binom_tail(n, n, p0)
 
 
-def _score_region(img: np.ndarray, r: Region, params: AngvParams) -> RegionScore:
-    w, h = r.w, r.h
-    x0, y0 = r.x0 - w - 1, r.y0 - h - 1
-    if x0 < 0 or y0 < 0 or r.x0 + 2 * w + 1 > img.shape[1] or r.y0 + 2 * h + 1 > img.shape[0]:
-        return RegionScore(r.index, r.box, 0.0, False, 0.0, float("inf"), float("inf"), False)
-    patch = img[y0 : r.y0 + 2 * h + 1, x0 : r.x0 + 2 * w + 1]
-    lum = patch.astype(np.float32) @ LUMA  # (3h + 2, 3w + 2): v padded by one pixel
-    c = lum[1:-1, 1:-1]
-    lap = lum[:-2, 1:-1] + lum[2:, 1:-1] + lum[1:-1, :-2] + lum[1:-1, 2:] - 4.0 * c
-    e = abs(float(lap.mean()) - float(lap[h : 2 * h, w : 2 * w].mean()))
-    wp = e >= params.whitepaper_threshold
-    ring = c[_ring_mask(w, h)]
-    ring_mean = float(ring.mean())
-    ring_std = float(ring.std())
-    core = float(c[h + 1 : 2 * h - 1, w + 1 : 2 * w - 1].mean())
-    z = r.polarity * (core - ring_mean) / max(abs(r.step), 1e-6)
-    bg_dev = abs(ring_mean - r.bg)
-    ok = params.z_min <= z <= params.z_max and ring_std <= params.ring_std_max and bg_dev <= params.bg_tolerance
-    return RegionScore(r.index, r.box, e, wp, z, ring_std, bg_dev, ok)
+def _outside(r: Region) -> RegionScore:
+    """A region whose padded envelope leaves the frame (a frame of another size): it fails."""
+    return RegionScore(r.index, r.box, 0.0, False, 0.0, float("inf"), float("inf"), False)
 
 
 class _Group:
@@ -311,7 +295,7 @@ def verify_frame(
     groups, outside = _groups(fm, img.shape)
     scored = {s.index: s for g in groups for s in g.score(img, params)}
     for r in outside:
-        scored[r.index] = _score_region(img, r, params)
+        scored[r.index] = _outside(r)
     regions = [scored[r.index] for r in fm.regions]
     n = len(regions)
     passed = sum(1 for s in regions if s.passed)
