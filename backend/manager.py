@@ -54,6 +54,33 @@ class ManagerConfig:
     max_in_flight: int = 2
 
 
+class _StepReads:
+    """Chain state that matching reads, fetched at most once per step: assignments do not change it (stake is
+    locked when the worker accepts), so every posted task of a step is matched against the same reads."""
+
+    def __init__(self, chain: Chain) -> None:
+        self.chain = chain
+        self._cache: dict[tuple, object] = {}
+
+    def _get(self, key: tuple, read):
+        if key not in self._cache:
+            self._cache[key] = read()
+        return self._cache[key]
+
+    def job(self, job_id: int):
+        return self._get(("job", job_id), lambda: get_job(self.chain, job_id))
+
+    def node(self, address: str):
+        return self._get(("node", address), lambda: get_node(self.chain, address))
+
+    def min_stake(self, address: str, usd_per_ifx: int) -> int:
+        return self._get(("minStake", address, usd_per_ifx),
+                         lambda: self.chain.call("Staking", "minStake", address, usd_per_ifx))
+
+    def collateral_bps(self) -> int:
+        return self._get(("collateralBps",), lambda: self.chain.call("JobEscrow", "collateralBps"))
+
+
 class Manager:
     def __init__(self, chain: Chain, store: IPFSStore, conn: sqlite3.Connection, config: ManagerConfig) -> None:
         self.chain = chain
@@ -173,14 +200,14 @@ class Manager:
     def _my_tasks(self) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM seeds WHERE task_id IS NOT NULL ORDER BY task_id").fetchall()
 
-    def _candidates(self, usd_per_ifx: int, in_flight: dict[str, int]) -> list[Candidate]:
+    def _candidates(self, usd_per_ifx: int, in_flight: dict[str, int], reads: _StepReads) -> list[Candidate]:
         out = []
         for (address,) in self.db.execute("SELECT address FROM known_workers").fetchall():
-            node = get_node(self.chain, address)
+            node = reads.node(address)
             record = self.db.execute("SELECT failures FROM worker_record WHERE address = ?", (address,)).fetchone()
             out.append(Candidate(address, node.price_per_ibm, node.stake - node.unbonding, node.locked,
-                                 self.chain.call("Staking", "minStake", address, usd_per_ifx),
-                                 record[0] if record else 0, in_flight.get(address, 0)))
+                                 reads.min_stake(address, usd_per_ifx), record[0] if record else 0,
+                                 in_flight.get(address, 0)))
         return out
 
     def step_tasks(self) -> None:
@@ -188,6 +215,7 @@ class Manager:
         now = self.chain.w3.eth.get_block("latest")["timestamp"]
         mine = [(row, get_task(self.chain, row["task_id"])) for row in self._my_tasks()]
         in_flight: dict[str, int] = {}
+        reads = _StepReads(self.chain)
         for _, task in mine:
             if task.state in (TaskState.ASSIGNED, TaskState.ACCEPTED):
                 in_flight[task.worker] = in_flight.get(task.worker, 0) + 1
@@ -195,7 +223,7 @@ class Manager:
             task_id = task.task_id
             try:
                 if task.state == TaskState.POSTED:
-                    worker = self._assign(task, in_flight)
+                    worker = self._assign(task, in_flight, reads)
                     if worker:
                         in_flight[worker] = in_flight.get(worker, 0) + 1
                 elif task.state == TaskState.SUBMITTED and not row["revealed"]:
@@ -249,11 +277,11 @@ class Manager:
                             "VALUES (?, ?, ?, ?, ?)", (task.task_id, task.attempts, frame, json.dumps(scores),
                                                       cids.get(frame_name(frame))))
 
-    def _assign(self, task, in_flight: dict[str, int]) -> str | None:
-        job = get_job(self.chain, task.job_id)
-        choice = choose(self._candidates(job.usd_per_ifx, in_flight), task.ibm, job.max_price_per_ibm,
+    def _assign(self, task, in_flight: dict[str, int], reads: _StepReads) -> str | None:
+        job = reads.job(task.job_id)
+        choice = choose(self._candidates(job.usd_per_ifx, in_flight, reads), task.ibm, job.max_price_per_ibm,
                         job.usd_per_ifx, self.config.max_failures, self.config.max_in_flight,
-                        collateral_bps=self.chain.call("JobEscrow", "collateralBps"))
+                        collateral_bps=reads.collateral_bps())
         if choice is None:
             log.debug("task %s: no qualified worker available", task.task_id)
             return None
