@@ -20,6 +20,7 @@ from inferix.deployments import Deployment
 log = logging.getLogger(__name__)
 
 GAS_MARGIN = 1.25
+RESENDS = 2
 
 
 class ChainError(RuntimeError):
@@ -95,11 +96,31 @@ class Chain:
     def transact(self, contract: str, function: str, *args: Any, gas: int | None = None,
                  timeout: float = 120.0) -> dict:
         """Sign and send; returns the receipt. Reverts are raised *before* sending (gas estimation),
-        so a refused call costs nothing and leaves no pending transaction."""
+        so a refused call costs nothing and leaves no pending transaction.
+
+        The gas limit is estimated against the latest block. When a transaction mined before ours changes the
+        path the call takes (another oracle's vote makes ours the one that reaches the quorum and settles), the
+        estimate falls short and ours reverts on chain out of gas, without a reason. A transaction that reverted
+        on chain is therefore estimated again on the new state: if the call is still valid it is resent (up to
+        ``RESENDS`` times); if not, the contract's reason on the new state is raised (e.g. ``por: oracle
+        already voted``)."""
         if self.account is None:
             raise ChainError("no account loaded")
         call = f"{contract}.{function}"
         fn = getattr(self.contract(contract).functions, function)(*args)
+        for attempt in range(RESENDS + 1):
+            limit, receipt = self._send(fn, call, gas, timeout)
+            if receipt["status"] == 1:
+                log.debug("%s mined in block %s, gas %s", call, receipt["blockNumber"], receipt["gasUsed"])
+                return receipt
+            if gas is not None or attempt == RESENDS:
+                break
+            log.warning("%s reverted on chain in block %s (gas used %s of %s); estimating again on the new state",
+                        call, receipt["blockNumber"], receipt["gasUsed"], limit)
+        raise TransactionReverted(self._replay_reason(fn, receipt), call)
+
+    def _send(self, fn, call: str, gas: int | None, timeout: float) -> tuple[int, dict]:
+        """One signed transaction: (its gas limit, its receipt)."""
         try:
             # a margin over the estimate: state read by the call (cold/warm slots, zero/non-zero) can change
             # between estimation and inclusion
@@ -117,17 +138,13 @@ class Chain:
         signed = self.account.sign_transaction(tx)
         try:
             tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout)
+            return limit, self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout)
         except TimeExhausted:
             raise ChainError(f"{call}: no receipt within {timeout:.0f} s") from None
         except ContractLogicError as exc:
             raise TransactionReverted(_reason(exc), call) from None
         except (Web3Exception, OSError) as exc:
             raise ChainUnavailable(f"{call}: {exc.__class__.__name__}: {exc}") from None
-        if receipt["status"] != 1:
-            raise TransactionReverted(self._replay_reason(fn, receipt), call)
-        log.debug("%s mined in block %s, gas %s", call, receipt["blockNumber"], receipt["gasUsed"])
-        return receipt
 
     def _replay_reason(self, fn, receipt) -> str:
         """Why a mined transaction reverted: the same call replayed on the parent block."""

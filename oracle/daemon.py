@@ -3,8 +3,8 @@
 It follows the escrow's events from a cursor kept in SQLite; when a task's key is revealed it fetches the
 frames, verifies them with ANGV, signs an EIP-712 ``Verdict`` and submits its own signature: signatures of
 independent oracles accumulate on chain until the quorum, with no coordinator. Each (task, attempt) moves
-through ``to_verify → signed → submitted`` (or ``closed`` when the quorum was reached without us), and each
-state is written before the next step, so a restart never signs or submits twice: the contract also
+through ``to_verify → signed → submitted`` (``signed → attest → submitted`` for a passed benchmark task; or
+``closed`` when the quorum was reached without us), and each state is written before the next step, so a restart never signs or submits twice: the contract also
 refuses a second vote by the same oracle.
 
 After a passing verdict on a *benchmark* task (its job's output settings contain ``benchmark``), the oracle
@@ -110,15 +110,16 @@ class OracleDaemon(PollingNode):
                 return
             raise
         log.info("task %s: verdict submitted (tx %s)", task_id, receipt["transactionHash"].hex())
-        self.db.set_task(task_id, attempt, "submitted", tx=receipt["transactionHash"].hex())
-        if data["passed"]:
-            self._maybe_attest_ib(task_id)
-
-    def _maybe_attest_ib(self, task_id: int) -> None:
         posted = self.db.get(f"posted:{task_id}") or {}
         job = self.db.get(f"job:{posted.get('jobId')}") or {}
-        if "benchmark" not in job.get("settings", ""):
-            return
+        benchmark = data["passed"] and "benchmark" in job.get("settings", "")
+        self.db.set_task(task_id, attempt, "attest" if benchmark else "submitted",
+                         tx=receipt["transactionHash"].hex())
+
+    def _attest_ib(self, task_id: int, attempt: int, data: dict) -> None:
+        """Attest the worker's IB after our passing verdict on its benchmark task; retried until the chain
+        answers (a ``ChainError`` leaves the state as it is)."""
+        posted = self.db.get(f"posted:{task_id}")
         accepted_at = self.db.get(f"accepted:{task_id}")
         result = self.db.get(f"result:{task_id}")
         minutes = max(result["at"] - accepted_at, 1) / 60
@@ -133,9 +134,10 @@ class OracleDaemon(PollingNode):
             log.info("attested IB %.3f for worker %s (benchmark task %s)", ib / IB_ONE, worker, task_id)
         except TransactionReverted as exc:
             log.warning("IB attestation for %s refused: %s", worker, exc.reason)
+        self.db.set_task(task_id, attempt, "submitted")
 
     def advance(self) -> None:
-        steps = {"to_verify": self._verify, "signed": self._submit}
+        steps = {"to_verify": self._verify, "signed": self._submit, "attest": self._attest_ib}
         for task_id, attempt, status, data in self.db.tasks(*steps):
             if self.stopping:
                 return

@@ -1,0 +1,62 @@
+"""Transactions whose gas estimate goes stale before inclusion are resent, not reported as refused."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from inferix.eip712 import sign_ib_attestation
+from inferix.protocol import IB_ONE, IFX, ROLE_ORACLE, ROLE_WORKER, ensure_staked, get_node
+
+from ..conftest import fund
+
+ORACLES, WORKER = (16, 17), 18
+
+
+def test_a_vote_that_reaches_the_quorum_after_its_estimate_is_resent(devnet):
+    """Two oracles estimate their IB attestation on the same state (neither vote reaches the quorum of 2), then
+    both land in one block: the second one in becomes the quorum vote, which also sets the IB in Staking and
+    needs more gas than estimated. It runs out of gas on chain; ``transact`` re-estimates and resends it."""
+    oracles = [devnet.chain(i) for i in ORACLES]
+    worker = devnet.chain(WORKER)
+    for chain, role, price in ((oracles[0], ROLE_ORACLE, 0), (oracles[1], ROLE_ORACLE, 0), (worker, ROLE_WORKER, 10**8)):
+        fund(devnet, chain.address, 2_000 * IFX)
+        ensure_staked(chain, role, 1_000 * IFX, price)
+    assert oracles[0].call("ProofOfRender", "quorum") == 2
+    por = devnet.deployment.address("ProofOfRender")
+    nonce = worker.call("ProofOfRender", "ibNonce", worker.address)
+    ib = 7 * IB_ONE
+    sent_before = [c.w3.eth.get_transaction_count(c.address) for c in oracles]
+    outcomes: dict[int, object] = {}
+
+    def attest(i: int) -> None:
+        signature = sign_ib_attestation(oracles[i].account.key, devnet.deployment.chain_id, por, worker.address,
+                                        ib, nonce)
+        try:
+            outcomes[i] = oracles[i].transact("ProofOfRender", "attestIB", worker.address, ib, [signature])
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            outcomes[i] = exc
+
+    rpc = worker.w3.provider.make_request
+    rpc("evm_setAutomine", [False])
+    try:
+        threads = [threading.Thread(target=attest, args=(i,)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 30
+        while int(rpc("txpool_status", [])["result"]["pending"], 16) < 2:
+            assert time.monotonic() < deadline, "the two attestations never reached the pool"
+            time.sleep(0.05)
+        rpc("evm_setIntervalMining", [1])  # both in the next block, then the resent one in a later block
+        for thread in threads:
+            thread.join(60)
+    finally:
+        rpc("evm_setIntervalMining", [0])
+        rpc("evm_setAutomine", [True])
+    failed = {i: o for i, o in outcomes.items() if isinstance(o, Exception)}
+    assert not failed and len(outcomes) == 2, failed
+    assert [outcomes[i]["status"] for i in range(2)] == [1, 1]
+    assert worker.call("ProofOfRender", "ibNonce", worker.address) == nonce + 1
+    assert get_node(worker, worker.address).ib == ib
+    sent = [c.w3.eth.get_transaction_count(c.address) - before for c, before in zip(oracles, sent_before)]
+    assert sorted(sent) == [1, 2]  # one attestation ran out of gas on chain and was sent again
