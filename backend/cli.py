@@ -34,6 +34,7 @@ def run(account: str, host: str, port: int, stake: float, render_window: int, po
     from backend.db import connect as db_connect
     from backend.indexer import Indexer
     from backend.manager import Manager, ManagerConfig, load_seed_key
+    from backend.workerbench import BenchmarkOrder
     from backend.settings import BackendSettings
     from inferix.protocol import IFX
 
@@ -44,7 +45,11 @@ def run(account: str, host: str, port: int, stake: float, render_window: int, po
     stop = threading.Event()
     mgr = Manager(chain, store, db_connect(settings.database),
                   ManagerConfig(stake=int(stake * IFX), seed_key=load_seed_key(settings.seed_key_file),
-                                work_dir=Path(settings.work_dir), render_window=render_window, poll_interval=poll))
+                                work_dir=Path(settings.work_dir), render_window=render_window, poll_interval=poll,
+                                manager_ib=settings.manager_ib,
+                                benchmark=BenchmarkOrder(settings.benchmark_width, settings.benchmark_height,
+                                                         settings.benchmark_samples, settings.benchmark_frames)
+                                if settings.benchmark_workers else None))
     mgr.ensure_ready()
     indexer = Indexer(reader, db_connect(settings.database))
 

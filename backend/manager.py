@@ -16,17 +16,22 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from web3.logs import DISCARD
+
 from backend.api.scenes import scene_path
 from backend.matcher import Candidate, choose
 from backend.taskprep import prepare_task
+from backend.workerbench import BenchmarkOrder, BenchmarkScene, benchmark_budget, make_benchmark_scene
 from inferix.chain import Chain, ChainError, TransactionReverted
-from inferix.protocol import ROLE_MANAGER, ROLE_WORKER, TaskState, ensure_staked, get_job, get_node, get_task
+from inferix.protocol import (IFX, ROLE_MANAGER, ROLE_WORKER, TaskState, ensure_staked, get_job, get_node,
+                              get_task)
 from inferix.sealing import seal, unseal
 from inferix.storage import IPFSStore, StorageError
 
 log = logging.getLogger("inferix.manager")
 
 POST_BATCH = 32
+UNFUNDED_RETRY_S = 300
 
 
 def load_seed_key(path: Path) -> bytes:
@@ -52,6 +57,8 @@ class ManagerConfig:
     poll_interval: float = 1.0
     max_failures: int = 2
     max_in_flight: int = 2
+    benchmark: BenchmarkOrder | None = None  # post a paid benchmark task to each worker without an attested IB
+    manager_ib: float = 1.0  # this machine's IB, for the benchmark's W_t
 
 
 class _StepReads:
@@ -89,6 +96,7 @@ class Manager:
         self.config = config
         self.me = chain.address
         self.stopping = False
+        self._unfunded_until: dict[str, float] = {}  # benchmarks postponed for lack of IFX, retried after this
 
     def ensure_ready(self) -> None:
         node = ensure_staked(self.chain, ROLE_MANAGER, self.config.stake)
@@ -113,6 +121,7 @@ class Manager:
                 job = {k: a[k] for k in ("sceneCid", "frameStart", "frameEnd", "outputSettings")}
                 self.db.execute("INSERT OR IGNORE INTO prepared_jobs (job_id, status, updated_at, event) "
                                 "VALUES (?, ?, ?, ?)", (a["jobId"], "pending", time.time(), json.dumps(job)))
+                self._link_benchmark(a["jobId"], a["outputSettings"])
             elif ev.name == "TaskPosted":
                 self.db.execute("UPDATE seeds SET task_id = ? WHERE key_commit = ?",
                                 (a["taskId"], a["keyCommit"].hex()))
@@ -180,6 +189,9 @@ class Manager:
             log.info("job %s: task %s/%s prepared (package %s)", job_id, index + 1, len(quote["tasks"]),
                      prepared.package_cid)
         self._post(job_id)
+        if self._benchmarked_worker(job_id) and not get_job(self.chain, job_id).closed:
+            # closed at once: a failed or expired benchmark is not re-queued, and what is left is refunded
+            self.chain.transact("JobEscrow", "closeJob", job_id)
         self.db.execute("UPDATE prepared_jobs SET status = 'posted', updated_at = ? WHERE job_id = ?",
                         (time.time(), job_id))
 
@@ -278,6 +290,11 @@ class Manager:
                                                       cids.get(frame_name(frame))))
 
     def _assign(self, task, in_flight: dict[str, int], reads: _StepReads) -> str | None:
+        worker = self._benchmarked_worker(task.job_id)
+        if worker:
+            self.chain.transact("JobEscrow", "assign", task.task_id, worker)
+            log.info("task %s: benchmark assigned to %s", task.task_id, worker)
+            return worker
         job = reads.job(task.job_id)
         choice = choose(self._candidates(job.usd_per_ifx, in_flight, reads), task.ibm, job.max_price_per_ibm,
                         job.usd_per_ifx, self.config.max_failures, self.config.max_in_flight,
@@ -289,8 +306,100 @@ class Manager:
         log.info("task %s assigned to %s (price $%.4f/IBM)", task.task_id, choice.address, choice.price_per_ibm / 1e18)
         return choice.address
 
+    # ------------------------------------------------------------ benchmarks of new workers
+    def _benchmarked_worker(self, job_id: int) -> str | None:
+        row = self.db.execute("SELECT worker FROM benchmarks WHERE job_id = ?", (job_id,)).fetchone()
+        return row[0] if row else None
+
+    def _link_benchmark(self, job_id: int, settings: str) -> None:
+        try:
+            quote_id = json.loads(settings).get("q")
+        except (ValueError, AttributeError):
+            return
+        self.db.execute("UPDATE benchmarks SET job_id = ? WHERE quote_id = ? AND job_id IS NULL", (job_id, quote_id))
+
+    def _benchmark_scene(self) -> BenchmarkScene:
+        order = self.config.benchmark
+        key = json.dumps({**order.to_dict(), "manager_ib": self.config.manager_ib}, sort_keys=True)
+        row = self.db.execute("SELECT body FROM benchmark_scenes WHERE order_key = ?", (key,)).fetchone()
+        if row:
+            return BenchmarkScene(**json.loads(row[0]))
+        scene = make_benchmark_scene(self.store, self.config.work_dir, order, self.config.manager_ib)
+        log.info("benchmark scene %s: W_t = %.4f IBM for %s", scene.cid, scene.ibm / 1e6, order)
+        self.db.execute("INSERT OR REPLACE INTO benchmark_scenes (order_key, body) VALUES (?, ?)",
+                        (key, json.dumps(scene.__dict__)))
+        return scene
+
+    def step_benchmarks(self) -> None:
+        """Post one benchmark task (at most one per step) to a registered worker that has no attested IB, has
+        bonded its minimum stake, and has not been benchmarked by this manager yet. The manager is the job's
+        creator and pays the worker's own price for it."""
+        if self.config.benchmark is None:
+            return
+        waiting = self.db.execute("SELECT address FROM known_workers WHERE address NOT IN "
+                                  "(SELECT worker FROM benchmarks)").fetchall()
+        if not waiting:
+            return
+        rate = self.chain.call("PriceFeedAdapter", "price")
+        for (address,) in waiting:
+            if time.monotonic() < self._unfunded_until.get(address, 0):
+                continue
+            node = get_node(self.chain, address)
+            if node.ib:  # attested already (by another manager's benchmark): nothing to do for this worker
+                self.db.execute("INSERT INTO benchmarks (worker, created_at) VALUES (?, ?)", (address, time.time()))
+                continue
+            if node.stake - node.unbonding < self.chain.call("Staking", "minStake", address, rate):
+                continue  # not ready to accept yet
+            self._post_benchmark(address, node.price_per_ibm, rate)
+            return
+
+    def _post_benchmark(self, worker: str, price_per_ibm: int, rate: int) -> None:
+        scene = self._benchmark_scene()
+        order = self.config.benchmark
+        budget = benchmark_budget(scene.ibm, price_per_ibm, rate)
+        escrow = self.chain.deployments.address("JobEscrow")
+        if self.chain.call("JobEscrow", "claimable", self.me) > 0:
+            self.chain.transact("JobEscrow", "withdraw")  # refunds of earlier benchmarks
+        balance = self.chain.call("IFXToken", "balanceOf", self.me)
+        if balance < budget:
+            log.warning("benchmark of %s postponed for %d s: it needs %.4f IFX, the manager holds %.4f", worker,
+                        UNFUNDED_RETRY_S, budget / IFX, balance / IFX)
+            self._unfunded_until[worker] = time.monotonic() + UNFUNDED_RETRY_S
+            return
+        quote_id = os.urandom(8).hex()
+        body = {"scene_cid": scene.cid, "frame_start": 1, "frame_end": order.frames, "width": order.width,
+                "height": order.height, "samples": order.samples, "denoise": False, "benchmark": True,
+                "tasks": [{"frame_start": 1, "frame_end": order.frames, "ibm": scene.ibm}]}
+        self.db.execute("INSERT INTO quotes (id, owner, scene_cid, body, created_at) VALUES (?, ?, ?, ?, ?)",
+                        (quote_id, self.me, scene.cid, json.dumps(body), time.time()))
+        self.db.execute("INSERT OR IGNORE INTO scenes (cid, owner, filename, size, kind, metadata, created_at) "
+                        "VALUES (?, ?, ?, ?, 'blend', '{}', ?)", (scene.cid, self.me, "benchmark.blend", scene.size,
+                                                                   time.time()))
+        # recorded before the job exists: a crash after createJob still links the job (poll_events), and the
+        # worker is never benchmarked twice by this manager
+        self.db.execute("INSERT INTO benchmarks (worker, quote_id, created_at) VALUES (?, ?, ?)",
+                        (worker, quote_id, time.time()))
+        try:
+            if self.chain.call("IFXToken", "allowance", self.me, escrow) < budget:
+                self.chain.transact("IFXToken", "approve", escrow, budget)
+            settings = json.dumps({"q": quote_id, "benchmark": True, "w": order.width, "h": order.height,
+                                   "spp": order.samples, "dn": False, "fpt": order.frames})
+            receipt = self.chain.transact("JobEscrow", "createJob", self.me, scene.cid, 1, order.frames, settings,
+                                          price_per_ibm, budget)
+        except TransactionReverted:
+            self.db.execute("DELETE FROM benchmarks WHERE worker = ?", (worker,))  # surely no job: try again later
+            raise
+        for ev in self.chain.contract("JobEscrow").events.JobCreated().process_receipt(receipt, errors=DISCARD):
+            self.db.execute("UPDATE benchmarks SET job_id = ? WHERE worker = ?", (ev["args"]["jobId"], worker))
+            log.info("job %s: benchmark of %s (%.4f IBM at $%.4f/IBM)", ev["args"]["jobId"], worker, scene.ibm / 1e6,
+                     price_per_ibm / 1e18)
+
     def run_once(self) -> None:
         self.poll_events()
+        try:
+            self.step_benchmarks()
+        except (TransactionReverted, StorageError, RuntimeError, OSError) as exc:
+            log.warning("benchmark not posted, will retry: %s", exc)
         self.prepare_jobs()
         self.step_tasks()
 

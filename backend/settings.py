@@ -26,4 +26,10 @@ class BackendSettings(Settings):
     seed_key_file: Path = Field(Path(".inferix/seed.key"), description="32-byte key encrypting task seeds at rest")
     work_dir: Path = Field(Path(".inferix/manager"), description="scratch space for uploads and noise embedding")
     manager_ib: float = Field(1.0, gt=0, description="IB of the machine rendering quote references (1.0 = standard node)")
+    benchmark_workers: bool = Field(True, description="post a benchmark task, paid by the manager, to each worker "
+                                                       "without an attested IB")
+    benchmark_width: int = Field(320, ge=16, le=3840, description="benchmark task resolution, width")
+    benchmark_height: int = Field(180, ge=16, le=2160, description="benchmark task resolution, height")
+    benchmark_samples: int = Field(32, ge=1, le=4096, description="benchmark task samples per pixel")
+    benchmark_frames: int = Field(2, ge=1, le=50, description="benchmark task frames")
     manager_account: str | None = Field(None, description="account spec of the manager (ape:/keystore:/keyfile:)")

@@ -38,4 +38,11 @@ APP_MIGRATIONS: list[str] = [
     ALTER TABLE seeds ADD COLUMN result_cid TEXT;
     CREATE TABLE known_workers (address TEXT PRIMARY KEY);
     """,
+    # 4: benchmark tasks the manager pays for, one per worker without an attested IB
+    """
+    CREATE TABLE benchmarks (
+        worker TEXT PRIMARY KEY, quote_id TEXT, job_id INTEGER, created_at REAL NOT NULL
+    );
+    CREATE TABLE benchmark_scenes (order_key TEXT PRIMARY KEY, body TEXT NOT NULL);
+    """,
 ]
