@@ -172,27 +172,31 @@ def run(demo: Demo) -> dict:
                                        "--stake", "10000", "--poll", "0.5"])
     demo.stage("tasks noised and posted; honest workers started")
 
-    # follow progress; jump past challenge windows only when nothing is in flight (deadlines are real)
+    # follow progress, the job's tasks and the benchmark task the manager pays for each new worker; jump past
+    # challenge windows only when nothing is in flight (deadlines are real)
+    manager_address = dev_account(MANAGER).address
+    workers = 1 + len(HONEST)
+    busy_states = (TaskState.ASSIGNED, TaskState.ACCEPTED, TaskState.SUBMITTED, TaskState.REVEALED)
     last = None
     deadline = time.monotonic() + 1800
     while True:
+        bench_ids = _benchmark_tasks(chain, manager_address)
         states = {t: get_task(chain, t) for t in task_ids}
-        summary = ", ".join(f"{s.name.lower()} {sum(1 for v in states.values() if v.state == s)}"
-                            for s in TaskState if any(v.state == s for v in states.values()))
+        bench = {t: get_task(chain, t) for t in bench_ids}
+        summary = f"job {job_id}: {_states(states)}; benchmarks {len(bench)}/{workers}: {_states(bench)}"
         if summary != last:
-            print(f"           job {job_id}: {summary}", flush=True)
+            print(f"           {summary}", flush=True)
             last = summary
-        if all(v.state in FINAL for v in states.values()):
+        if all(v.state in FINAL for v in (*states.values(), *bench.values())) and len(bench) >= workers:
             break
-        busy = any(v.state in (TaskState.ASSIGNED, TaskState.ACCEPTED, TaskState.SUBMITTED, TaskState.REVEALED)
-                   for v in states.values())
-        if not busy and any(v.state == TaskState.VERIFIED for v in states.values()):
+        busy = any(v.state in busy_states for v in (*states.values(), *bench.values()))
+        if not busy and any(v.state == TaskState.VERIFIED for v in (*states.values(), *bench.values())):
             demo.anvil.time_travel(3601)  # past the challenge window: the manager settles
         if time.monotonic() > deadline:
-            raise DemoFailure(f"job {job_id} not finished after 30 min: {summary}")
+            raise DemoFailure(f"not finished after 30 min: {summary}")
         demo.check_alive()
         time.sleep(1.0)
-    demo.stage("every task rendered, verified and settled")
+    demo.stage("every task (and every worker's benchmark) rendered, verified and settled")
 
     # the epoch: close it and let everyone claim
     demo.anvil.time_travel(72 * 3600)
@@ -219,7 +223,8 @@ def run(demo: Demo) -> dict:
 
     labels = {dev_account(i).address: f"worker-{i}" for i in HONEST}
     labels[cheater] = "worker-cheater"
-    facts = collect(chain, deployment, job_id, task_ids, epoch, claimed, receipts, out, store, api, labels)
+    facts = collect(chain, deployment, job_id, task_ids, epoch, claimed, receipts, out, store, api, labels,
+                    bench_ids)
     failures = check(facts, demo.frames, cheater, [dev_account(i).address for i in HONEST], len(files))
     facts["stages"] = [(s.name, s.seconds) for s in demo.stages]
     write_report(facts, out, files)
@@ -234,6 +239,19 @@ def _ok(url: str) -> bool:
             return reply.status == 200
     except OSError:
         return False
+
+
+def _states(tasks: dict) -> str:
+    return ", ".join(f"{s.name.lower()} {sum(1 for v in tasks.values() if v.state == s)}"
+                     for s in TaskState if any(v.state == s for v in tasks.values())) or "none yet"
+
+
+def _benchmark_tasks(chain: Chain, manager: str) -> list[int]:
+    """The tasks of the jobs the manager created itself: one benchmark task per worker without an IB."""
+    events = chain.events("JobEscrow", ["JobCreated", "TaskPosted"], chain.deployments.block_number,
+                          chain.block_number())
+    jobs = {e.args["jobId"] for e in events if e.name == "JobCreated" and e.args["creator"] == manager}
+    return [e.args["taskId"] for e in events if e.name == "TaskPosted" and e.args["jobId"] in jobs]
 
 
 def _job_tasks(chain: Chain, job_id: int, expected: int) -> list[int] | None:

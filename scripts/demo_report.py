@@ -29,7 +29,7 @@ def ifx(wei: int) -> str:
 
 def collect(chain: Chain, deployment: Deployment, job_id: int, task_ids: list[int], epoch: int,
             claimed: dict[str, int], receipts: dict, out: Path, store: IPFSStore, api: str,
-            labels: dict[str, str]) -> dict:
+            labels: dict[str, str], bench_ids: list[int] = ()) -> dict:
     start, head = deployment.block_number, chain.block_number()
     escrow = chain.events("JobEscrow", ["JobCreated", "TaskPosted", "TaskAssigned", "TaskAccepted",
                                         "ResultSubmitted", "KeyRevealed", "TaskSettled", "TaskFailed"], start, head)
@@ -72,11 +72,21 @@ def collect(chain: Chain, deployment: Deployment, job_id: int, task_ids: list[in
         tasks.append({"id": t, "state": view.state.name, "frames": (posted.args["frameStart"], posted.args["frameEnd"]),
                       "attempts": view.attempts, "history": history,
                       "package": posted.args["sceneCid"], "key_commit": posted.args["keyCommit"]})
+    benchmarks = []
+    for t in bench_ids:  # the benchmark task the manager paid for each worker, and the IB attested from it
+        view = get_task(chain, t)
+        settled = [e for e in escrow if e.name in ("TaskSettled", "TaskFailed") and e.args["taskId"] == t]
+        assigned = [e.args["worker"] for e in escrow if e.name == "TaskAssigned" and e.args["taskId"] == t]
+        worker = assigned[0] if assigned else ZERO
+        benchmarks.append({"id": t, "worker": worker, "state": view.state.name, "fee": view.fee,
+                           "burned": sum(e.args.get("burned", 0) for e in settled),
+                           "slashed": sum(e.args.get("slashed", 0) for e in settled),
+                           "ib": chain.call("Staking", "nodes", worker)[6]})
     ep = chain.call("BMWIssuance", "epochs", epoch)
     actors = {"treasury": deployment.parameters.get("treasury") or deployment.deployer}
     balances = {name: chain.call("IFXToken", "balanceOf", deployment.address(name))
                 for name in ("JobEscrow", "Staking", "BMWIssuance")}
-    return {"job_id": job_id, "tasks": tasks, "labels": labels, "gas": {k: v for k, v in gas.items()},
+    return {"job_id": job_id, "tasks": tasks, "benchmarks": benchmarks, "labels": labels, "gas": {k: v for k, v in gas.items()},
             "burned_onchain": sum(e.args[list(e.args)[2]] for e in burns),
             "epoch": epoch, "minted": ep[8], "pools": {"workers": ep[9], "oracles": ep[10], "managers": ep[11]},
             "claimed": claimed, "balances": balances, "actors": actors, "out": str(out), "api": api,
@@ -138,9 +148,17 @@ def check(facts: dict, frames: int, cheater: str, honest: list[str], downloaded:
                 treasury += h["toTreasury"]
                 if h["burned"] != h["fee"] * 8000 // 10_000 or h["toTreasury"] != h["fee"] - h["burned"]:
                     failures.append(f"task {t['id']}: burn/treasury split is not 80/20")
-    if burned + treasury != fees or facts["burned_onchain"] != burned:
+    bench_burned = sum(b["burned"] for b in facts["benchmarks"])
+    if burned + treasury != fees or facts["burned_onchain"] != burned + bench_burned:
         failures.append(f"burned {burned} + treasury {treasury} != fees {fees}, or on-chain burns "
-                        f"{facts['burned_onchain']} differ")
+                        f"{facts['burned_onchain']} differ from the job's and the benchmarks' {burned + bench_burned}")
+    for b in facts["benchmarks"]:
+        if b["worker"] in honest and (b["state"] != TaskState.SETTLED.name or b["ib"] <= 0):
+            failures.append(f"benchmark task {b['id']} of honest {b['worker']}: {b['state']}, IB {b['ib']}")
+        if b["worker"] == cheater and (b["state"] != TaskState.FAILED.name or not b["slashed"] or b["ib"]):
+            failures.append(f"the cheater's benchmark task {b['id']} was not failed and slashed, or gave an IB")
+    if sorted(b["worker"] for b in facts["benchmarks"]) != sorted([*honest, cheater]):
+        failures.append("not exactly one benchmark task per worker")
     facts.update(fees=fees, burned=burned, to_treasury=treasury)
     if facts["minted"] <= 0:
         failures.append("nothing minted for the epoch")
@@ -180,11 +198,16 @@ def write_report(facts: dict, out: Path, files: list[Path]) -> None:
              ["to treasury (20 %)", ifx(facts["to_treasury"])], ["minted (epoch)", ifx(facts["minted"])],
              *[[f"claimed by {k}", ifx(v)] for k, v in facts["claimed"].items()]]
     balances = [[k, ifx(v)] for k, v in facts["balances"].items()]
+    bench_rows = [[b["id"], short(b["worker"]), facts["labels"].get(b["worker"], ""), b["state"].lower(),
+                   ifx(b["fee"]), ifx(b["slashed"]), f"{b['ib'] / 1e6:.3f}" if b["ib"] else "-"]
+                  for b in facts["benchmarks"]]
     stages = [[name, f"{seconds:.1f}"] for name, seconds in facts["stages"] if name != "start"]
     text = "\n\n".join([
         f"Job {facts['job_id']}: tasks", _table(task_rows, ["task", "frames", "attempt", "worker", "outcome",
                                                             "fee IFX", "slashed IFX", "verdicts"]),
-        "Workers", _table(worker_rows, ["worker", "node", "tasks settled", "tasks failed", "slashed IFX",
+        "Benchmark tasks (paid by the manager; IB attested by the oracles)",
+        _table(bench_rows, ["task", "worker", "node", "outcome", "fee IFX", "slashed IFX", "IB"]),
+        "Workers (the job)", _table(worker_rows, ["worker", "node", "tasks settled", "tasks failed", "slashed IFX",
                                         "minted IFX claimed"]),
         "Gas per step (average)", _table(gas_rows, ["step", "txs", "gas"]),
         "IFX", _table(money, ["", "IFX"]),
