@@ -70,7 +70,7 @@ class WorkerAgent(PollingNode):
                      self.config.price_per_ibm / 1e18)
         node = ensure_staked(self.chain, ROLE_WORKER, target, self.config.price_per_ibm)
         log.info("worker %s ready: stake %.2f IFX, price $%.4f/IBM, IB %s", self.me, node.stake / 1e18,
-                 self.config.price_per_ibm / 1e18, node.ib / IB_ONE if node.ib else "not attested")
+                 self.config.price_per_ibm / 1e18, node.ib / IB_ONE if node.ib else "not attested yet (1.0 until a manager's benchmark task is verified)")
 
     # ------------------------------------------------------------ events
     def poll_events(self) -> None:
