@@ -120,7 +120,9 @@ def test_attack_e_carriers_removed(corpus, manifest, render, frame):
     assert sorted(corpus.removed[render]) == sorted(corpus.manifest(manifest).carriers)  # the heuristic works...
     r = _verify(corpus, manifest, render, frame)
     assert not r.accepted and not r.noise_accepted  # ...and gains nothing
-    assert r.passed == 0
+    # a region can pass by chance (the measured null rate is ~1 % per region, and the keys change with the scene
+    # file's digest, which differs between runs): far from the 9 of 12 needed
+    assert r.passed <= 3
 
 
 def test_attack_f_cheap_render_plus_forged_patches(corpus):
