@@ -16,6 +16,12 @@ W, H = 192, 108  # as in conftest.py
 FLYBY_FRAMES = [1, 3]
 
 
+# Regions of a frame without the right imprints still pass now and then: the measured null rate is ~1 % per
+# region (docs/angv.md), and the keys change from run to run with the scene file's digest (a saved .blend differs
+# byte for byte). At up to 5 % per region, 5 or more of 12 happen with probability < 3e-4; 9 are needed.
+CHANCE_PASSES = 4
+
+
 def _verify(corpus, manifest: str, render: str, frame: int = 1):
     m = corpus.manifest(manifest)
     return verify_frame(corpus.frame(render), m.frames[frame], m.params)
@@ -56,14 +62,14 @@ def test_attack_a_no_rendering(corpus):
         r = verify_frame(img, m.frames[1], m.params)
         assert not r.accepted
         assert not r.noise_accepted
-        assert r.passed <= 2
+        assert r.passed <= CHANCE_PASSES
 
 
 def test_attack_b_other_task_and_other_key(corpus):
     mine, other = corpus.manifest("studio_t7"), corpus.manifest("studio_other")
     assert {r.box for r in mine.frames[1].regions} != {r.box for r in other.frames[1].regions}
     r = verify_frame(corpus.frame("studio_other_honest"), mine.frames[1], mine.params)
-    assert not r.accepted and r.passed <= 2
+    assert not r.accepted and r.passed <= CHANCE_PASSES
     # and the other task's own frame is fine under its own key (the attack, not the frame, is wrong)
     assert verify_frame(corpus.frame("studio_other_honest"), other.frames[1], other.params).accepted
 
@@ -120,9 +126,7 @@ def test_attack_e_carriers_removed(corpus, manifest, render, frame):
     assert sorted(corpus.removed[render]) == sorted(corpus.manifest(manifest).carriers)  # the heuristic works...
     r = _verify(corpus, manifest, render, frame)
     assert not r.accepted and not r.noise_accepted  # ...and gains nothing
-    # a region can pass by chance (the measured null rate is ~1 % per region, and the keys change with the scene
-    # file's digest, which differs between runs): far from the 9 of 12 needed
-    assert r.passed <= 3
+    assert r.passed <= CHANCE_PASSES
 
 
 def test_attack_f_cheap_render_plus_forged_patches(corpus):
@@ -137,7 +141,7 @@ def test_attack_f_cheap_render_plus_forged_patches(corpus):
             r = verify_frame(forged, m.frames[1], m.params)
             assert not r.accepted
             if base == "studio_stripped":
-                assert not r.noise_accepted and r.passed <= 3  # guessing positions does not work
+                assert not r.noise_accepted and r.passed <= CHANCE_PASSES  # guessing positions does not work
 
 
 def test_attack_g_splice_passes_noise_but_fails_quality(corpus):
