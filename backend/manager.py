@@ -151,9 +151,16 @@ class Manager:
 
     def _job_event(self, job_id: int) -> dict:
         row = self.db.execute("SELECT event FROM prepared_jobs WHERE job_id = ?", (job_id,)).fetchone()
-        if row is None or row["event"] is None:
-            raise RuntimeError(f"JobCreated of job {job_id} not recorded")
-        return json.loads(row["event"])
+        if row is not None and row["event"] is not None:
+            return json.loads(row["event"])
+        # a job recorded before its arguments were kept (app migration 3): read its JobCreated once, by topic
+        found = self.chain.events("JobEscrow", ["JobCreated"], self.chain.deployments.block_number,
+                                  self.chain.block_number(), where={"jobId": job_id})
+        if not found:
+            raise RuntimeError(f"JobCreated of job {job_id} not found on chain")
+        job = {k: found[0].args[k] for k in ("sceneCid", "frameStart", "frameEnd", "outputSettings")}
+        self.db.execute("UPDATE prepared_jobs SET event = ? WHERE job_id = ?", (json.dumps(job), job_id))
+        return job
 
     def _prepare_job(self, job_id: int) -> None:
         event = self._job_event(job_id)
