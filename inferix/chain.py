@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 GAS_MARGIN = 1.25
 RESENDS = 2
+LOG_RANGE = 5_000  # blocks per eth_getLogs call
 
 
 class ChainError(RuntimeError):
@@ -167,18 +168,21 @@ class Chain:
     def events(self, contract: str, names: Iterable[str], from_block: int, to_block: int,
                where: dict[str, Any] | None = None) -> list[Event]:
         """Every event ``names`` of ``contract`` in [from_block, to_block], in chain order; ``where`` filters on
-        indexed arguments (a topic filter: the node does the work)."""
+        indexed arguments (a topic filter: the node does the work). Asked in ranges of at most ``LOG_RANGE``
+        blocks, as public RPC providers cap ``eth_getLogs`` ranges."""
         c = self.contract(contract)
         found: list[Event] = []
         for name in names:
             event = getattr(c.events, name)
-            try:
-                logs = event.get_logs(from_block=from_block, to_block=to_block, argument_filters=where)
-            except (Web3Exception, OSError) as exc:
-                raise ChainUnavailable(f"get_logs {contract}.{name}: {exc}") from None
-            for entry in logs:
-                found.append(Event(name, contract, entry["blockNumber"], entry["logIndex"],
-                                   entry["transactionHash"].hex(), dict(entry["args"])))
+            for start in range(from_block, to_block + 1, LOG_RANGE):
+                end = min(start + LOG_RANGE - 1, to_block)
+                try:
+                    logs = event.get_logs(from_block=start, to_block=end, argument_filters=where)
+                except (Web3Exception, OSError) as exc:
+                    raise ChainUnavailable(f"get_logs {contract}.{name} [{start}, {end}]: {exc}") from None
+                for entry in logs:
+                    found.append(Event(name, contract, entry["blockNumber"], entry["logIndex"],
+                                       entry["transactionHash"].hex(), dict(entry["args"])))
         found.sort(key=lambda e: (e.block, e.log_index))
         return found
 

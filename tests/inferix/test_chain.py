@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+from inferix.devnet import dev_account
 from inferix.eip712 import sign_ib_attestation
 from inferix.protocol import IB_ONE, IFX, ROLE_ORACLE, ROLE_WORKER, ensure_staked, get_node
 
@@ -60,3 +61,30 @@ def test_a_vote_that_reaches_the_quorum_after_its_estimate_is_resent(devnet):
     assert get_node(worker, worker.address).ib == ib
     sent = [c.w3.eth.get_transaction_count(c.address) - before for c, before in zip(oracles, sent_before)]
     assert sorted(sent) == [1, 2]  # one attestation ran out of gas on chain and was sent again
+
+
+def test_events_are_asked_in_bounded_block_ranges(devnet, monkeypatch):
+    """Public RPC providers cap eth_getLogs ranges: a long scan is split, and finds exactly the same events."""
+    import inferix.chain
+
+    chain = devnet.chain()
+    start, head = devnet.deployment.block_number, chain.block_number()
+    whole = chain.events("Staking", ["Registered", "Staked"], start, head)
+    assert len(whole) >= 4 and head - start > 20
+    asked: list[tuple[int, int]] = []
+    get_logs = chain.w3.eth.get_logs
+
+    def recording(params):
+        asked.append((int(params["fromBlock"], 16) if isinstance(params["fromBlock"], str) else params["fromBlock"],
+                      int(params["toBlock"], 16) if isinstance(params["toBlock"], str) else params["toBlock"]))
+        return get_logs(params)
+
+    monkeypatch.setattr(chain.w3.eth, "get_logs", recording)
+    monkeypatch.setattr(inferix.chain, "LOG_RANGE", 7)
+    split = chain.events("Staking", ["Registered", "Staked"], start, head)
+    assert [(e.name, e.block, e.log_index, e.args) for e in split] == \
+        [(e.name, e.block, e.log_index, e.args) for e in whole]
+    assert asked and all(end - begin < 7 for begin, end in asked)
+    assert len(asked) == 2 * -(-(head - start + 1) // 7)  # every range, for each of the two events
+    registered = chain.events("Staking", ["Registered"], start, head, where={"account": dev_account(WORKER).address})
+    assert [e.args["account"] for e in registered] == [dev_account(WORKER).address]  # a topic filter
