@@ -32,6 +32,7 @@ log = logging.getLogger("inferix.manager")
 
 POST_BATCH = 32
 UNFUNDED_RETRY_S = 300
+BENCHMARK_RETRY_S = 60
 
 
 def load_seed_key(path: Path) -> bytes:
@@ -97,6 +98,7 @@ class Manager:
         self.me = chain.address
         self.stopping = False
         self._unfunded_until: dict[str, float] = {}  # benchmarks postponed for lack of IFX, retried after this
+        self._benchmarks_after = 0.0  # after a failure (stale price, render error), benchmarks wait until then
 
     def ensure_ready(self) -> None:
         node = ensure_staked(self.chain, ROLE_MANAGER, self.config.stake)
@@ -403,10 +405,12 @@ class Manager:
 
     def run_once(self) -> None:
         self.poll_events()
-        try:
-            self.step_benchmarks()
-        except (TransactionReverted, StorageError, RuntimeError, OSError) as exc:
-            log.warning("benchmark not posted, will retry: %s", exc)
+        if time.monotonic() >= self._benchmarks_after:
+            try:
+                self.step_benchmarks()
+            except (StorageError, RuntimeError, OSError) as exc:  # ChainError is a RuntimeError
+                log.warning("benchmark not posted, will retry in %d s: %s", BENCHMARK_RETRY_S, exc)
+                self._benchmarks_after = time.monotonic() + BENCHMARK_RETRY_S
         self.prepare_jobs()
         self.step_tasks()
 
