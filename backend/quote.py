@@ -11,6 +11,7 @@ The sample is ``max(1, ceil(1 %))`` of the frames, evenly spaced (the whitepaper
 from __future__ import annotations
 
 import math
+import sqlite3
 import statistics
 from dataclasses import asdict, dataclass, field
 
@@ -63,8 +64,13 @@ def sample_frames(first: int, last: int) -> list[int]:
     return sorted({first + int(step * i + step / 2) for i in range(n)})
 
 
-def worker_prices(chain: Chain) -> list[int]:
-    """Prices of workers registered and bonded now (from Staking events, then their current state)."""
+def worker_prices(chain: Chain, db: sqlite3.Connection | None = None) -> list[int]:
+    """Prices of workers registered and bonded now. From the index (``db``) once the indexer has run: no chain
+    scan, at most the indexer's poll behind; otherwise from Staking's ``Registered`` events and each worker's
+    current state."""
+    if db is not None and db.execute("SELECT 1 FROM indexer_cursor").fetchone():
+        rows = db.execute("SELECT price_per_ibm, stake, unbonding FROM workers WHERE role = 'worker'").fetchall()
+        return [int(price) for price, stake, unbonding in rows if int(stake) - int(unbonding) > 0]
     head = chain.block_number()
     events = chain.events("Staking", ["Registered"], chain.deployments.block_number, head)
     prices = []

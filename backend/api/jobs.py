@@ -105,7 +105,7 @@ async def quote(body: QuoteIn, request: Request, address: str = Depends(current_
     except RuntimeError as exc:
         raise HTTPException(422, f"the reference render failed: {exc}") from None
     try:
-        prices = await run_in_threadpool(worker_prices, chain)
+        prices = await run_in_threadpool(worker_prices, chain, request.app.state.db)
         rate = chain.call("PriceFeedAdapter", "price")
     except TransactionReverted as exc:
         raise HTTPException(503, f"price unavailable: {exc.reason}") from None

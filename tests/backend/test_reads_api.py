@@ -18,12 +18,14 @@ from backend.api.reads import Epoch, EpochPage, JobDetail, JobPage, StreamEvent,
 from backend.app import create_app
 from backend.db import connect
 from backend.indexer import Indexer
+from backend.quote import worker_prices
 from backend.settings import BackendSettings
-from inferix.protocol import IBM, IFX, USD
+from inferix.protocol import IBM, IFX, ROLE_WORKER, USD, ensure_staked
 from tests.backend.conftest import IDX_CREATOR, idx_refresh_price
-from tests.conftest import manager
+from tests.conftest import fund, manager
 
 FEE = 1 * IFX
+QUOTED_WORKER = 19
 SLASH = 2 * FEE // 10
 
 
@@ -57,6 +59,24 @@ def idx_indexed(devnet, idx_lifecycle, tmp_path_factory):
                      (a, frame, json.dumps(regions), f"bafyidxframe{a}x{frame}"))
     conn.close()
     return path
+
+
+def test_quote_prices_from_the_index_match_the_chain(devnet, tmp_path):
+    """Quotes price from the indexed workers (no chain scan per quote): the same prices as the chain's state,
+    a worker counted while bonded and not once it unbonds."""
+    conn = connect(tmp_path / "index.sqlite")  # its own index: the shared one stays as the tests below expect
+    chain = devnet.chain()
+    worker, price = devnet.chain(QUOTED_WORKER), 77 * USD // 100
+    fund(devnet, worker.address, 100 * IFX)
+    ensure_staked(worker, ROLE_WORKER, 50 * IFX, price)
+    for bonded in (True, False):
+        Indexer(chain, conn).poll_once()
+        from_index, from_chain = worker_prices(chain, conn), worker_prices(chain)
+        assert sorted(from_index) == sorted(from_chain)
+        assert (price in from_index) is bonded
+        if bonded:
+            worker.transact("Staking", "requestUnbond", 50 * IFX)
+    conn.close()
 
 
 @pytest.fixture
