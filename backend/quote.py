@@ -16,7 +16,7 @@ import statistics
 from dataclasses import asdict, dataclass, field
 
 from inferix.chain import Chain
-from inferix.protocol import IBM
+from inferix.protocol import IBM, task_ifx
 
 LOW_SCALE = 4
 LOW_SAMPLES = 8
@@ -106,6 +106,6 @@ def build_quote(scene_cid: str, first: int, last: int, width: int, height: int, 
     quote.total_usd = quote.total_ibm * quote.price_per_ibm // IBM
     quote.total_ifx = quote.total_usd * 10**18 // usd_per_ifx
     # the escrow reserves each task at the job's maximum price (rounded per task, as the contract does)
-    quote.budget_ifx = sum(t.ibm * quote.max_price_per_ibm // IBM * 10**18 // usd_per_ifx for t in quote.tasks)
+    quote.budget_ifx = sum(task_ifx(t.ibm, quote.max_price_per_ibm, usd_per_ifx) for t in quote.tasks)
     quote.workers = len(prices)
     return quote

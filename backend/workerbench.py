@@ -17,7 +17,7 @@ from pathlib import Path
 
 from backend.quote import MIN_TASK_IBM
 from backend.reference import reference_times
-from inferix.protocol import IBM
+from inferix.protocol import IBM, task_ifx
 from inferix.storage import IPFSStore
 
 SCENE = "studio"
@@ -62,5 +62,5 @@ def make_benchmark_scene(store: IPFSStore, work_dir: Path, order: BenchmarkOrder
 def benchmark_budget(ibm: int, price_per_ibm: int, usd_per_ifx: int) -> int:
     """IFX wei to lock for a task of ``ibm`` at ``price_per_ibm``: the escrow's reservation (rounded as the
     contract rounds) plus 1 % for a price move before the job is created; the rest is refunded."""
-    reserved = ibm * price_per_ibm // IBM * 10**18 // usd_per_ifx
+    reserved = task_ifx(ibm, price_per_ibm, usd_per_ifx)
     return reserved + reserved // 100 + 1

@@ -20,6 +20,12 @@ PACKAGE_ORDER = "order.json"
 PACKAGE_MANIFEST = "manifest.sealed"
 
 
+def task_ifx(ibm: int, price_per_ibm: int, usd_per_ifx: int) -> int:
+    """IFX wei for ``ibm`` micro-IBM at ``price_per_ibm`` USD (18 decimals), rounded down as the escrow rounds a
+    task's fee and its reservation."""
+    return ibm * price_per_ibm // IBM * 10**18 // usd_per_ifx
+
+
 def frame_name(frame: int, fmt: str = "png") -> str:
     return f"frame_{frame:04d}.{ 'jpg' if fmt == 'jpeg' else fmt }"
 
