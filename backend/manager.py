@@ -18,6 +18,7 @@ from pathlib import Path
 
 from web3.logs import DISCARD
 
+from backend.api.jobs import output_settings
 from backend.api.scenes import scene_path
 from backend.matcher import Candidate, choose
 from backend.taskprep import prepare_task
@@ -60,6 +61,11 @@ class ManagerConfig:
     max_in_flight: int = 2
     benchmark: BenchmarkOrder | None = None  # post a paid benchmark task to each worker without an attested IB
     manager_ib: float = 1.0  # this machine's IB, for the benchmark's W_t
+
+
+def _job_args(args: dict) -> dict:
+    """What preparing a job needs of its ``JobCreated`` event."""
+    return {k: args[k] for k in ("sceneCid", "frameStart", "frameEnd", "outputSettings")}
 
 
 class _StepReads:
@@ -120,9 +126,8 @@ class Manager:
         for ev in sorted(events, key=lambda e: (e.block, e.log_index)):
             a = ev.args
             if ev.name == "JobCreated" and a["manager"] == self.me:
-                job = {k: a[k] for k in ("sceneCid", "frameStart", "frameEnd", "outputSettings")}
                 self.db.execute("INSERT OR IGNORE INTO prepared_jobs (job_id, status, updated_at, event) "
-                                "VALUES (?, ?, ?, ?)", (a["jobId"], "pending", time.time(), json.dumps(job)))
+                                "VALUES (?, ?, ?, ?)", (a["jobId"], "pending", time.time(), json.dumps(_job_args(a))))
                 self._link_benchmark(a["jobId"], a["outputSettings"])
             elif ev.name == "TaskPosted":
                 self.db.execute("UPDATE seeds SET task_id = ? WHERE key_commit = ?",
@@ -160,7 +165,7 @@ class Manager:
                                   self.chain.block_number(), where={"jobId": job_id})
         if not found:
             raise RuntimeError(f"JobCreated of job {job_id} not found on chain")
-        job = {k: found[0].args[k] for k in ("sceneCid", "frameStart", "frameEnd", "outputSettings")}
+        job = _job_args(found[0].args)
         self.db.execute("UPDATE prepared_jobs SET event = ? WHERE job_id = ?", (json.dumps(job), job_id))
         return job
 
@@ -377,8 +382,8 @@ class Manager:
             return
         quote_id = os.urandom(8).hex()
         body = {"scene_cid": scene.cid, "frame_start": 1, "frame_end": order.frames, "width": order.width,
-                "height": order.height, "samples": order.samples, "denoise": False, "benchmark": True,
-                "tasks": [{"frame_start": 1, "frame_end": order.frames, "ibm": scene.ibm}]}
+                "height": order.height, "samples": order.samples, "denoise": False, "frames_per_task": order.frames,
+                "benchmark": True, "tasks": [{"frame_start": 1, "frame_end": order.frames, "ibm": scene.ibm}]}
         self.db.execute("INSERT INTO quotes (id, owner, scene_cid, body, created_at) VALUES (?, ?, ?, ?, ?)",
                         (quote_id, self.me, scene.cid, json.dumps(body), time.time()))
         self.db.execute("INSERT OR IGNORE INTO scenes (cid, owner, filename, size, kind, metadata, created_at) "
@@ -391,10 +396,8 @@ class Manager:
         try:
             if self.chain.call("IFXToken", "allowance", self.me, escrow) < budget:
                 self.chain.transact("IFXToken", "approve", escrow, budget)
-            settings = json.dumps({"q": quote_id, "benchmark": True, "w": order.width, "h": order.height,
-                                   "spp": order.samples, "dn": False, "fpt": order.frames})
-            receipt = self.chain.transact("JobEscrow", "createJob", self.me, scene.cid, 1, order.frames, settings,
-                                          price_per_ibm, budget)
+            receipt = self.chain.transact("JobEscrow", "createJob", self.me, scene.cid, 1, order.frames,
+                                          output_settings(quote_id, body), price_per_ibm, budget)
         except TransactionReverted:
             self.db.execute("DELETE FROM benchmarks WHERE worker = ?", (worker,))  # surely no job: try again later
             raise

@@ -148,8 +148,11 @@ class PrepareOut(BaseModel):
 
 
 def output_settings(quote_id: str, q: dict) -> str:
-    return json.dumps({"q": quote_id, "w": q["width"], "h": q["height"], "spp": q["samples"],
-                       "dn": int(q["denoise"]), "fpt": q["frames_per_task"]}, separators=(",", ":"))
+    """The job's ``outputSettings``: the quote and its order; ``benchmark`` marks the manager's benchmark tasks,
+    whose passing verdicts make the oracles attest the worker's IB."""
+    settings = {"q": quote_id, "w": q["width"], "h": q["height"], "spp": q["samples"], "dn": int(q["denoise"]),
+                "fpt": q["frames_per_task"], **({"benchmark": True} if q.get("benchmark") else {})}
+    return json.dumps(settings, separators=(",", ":"))
 
 
 def _load_quote(request: Request, quote_id: str, address: str) -> dict:
