@@ -4,8 +4,8 @@ It follows the escrow's events from a cursor kept in SQLite; when a task's key i
 frames, verifies them with ANGV, signs an EIP-712 ``Verdict`` and submits its own signature: signatures of
 independent oracles accumulate on chain until the quorum, with no coordinator. Each (task, attempt) moves
 through ``to_verify → signed → submitted`` (``signed → attest → submitted`` for a passed benchmark task; or
-``closed`` when the quorum was reached without us), and each state is written before the next step, so a restart never signs or submits twice: the contract also
-refuses a second vote by the same oracle.
+``closed`` when the quorum was reached without us), and each state is written before the next step, so a
+restart never signs or submits twice: the contract also refuses a second vote by the same oracle.
 
 After a passing verdict on a *benchmark* task (its job's output settings contain ``benchmark``), the oracle
 attests the worker's IB: the task's work in IBM is, by definition, the standard node's minutes, so
