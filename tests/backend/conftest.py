@@ -10,7 +10,10 @@ It records the last block of every stage so that an indexer can be stopped at an
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import pytest
 from eth_utils import keccak
@@ -40,6 +43,31 @@ class IdxLifecycle:
     scores: dict[tuple[int, str], int]
     epoch: int
     stages: dict[str, int] = field(default_factory=dict)  # stage -> its last block
+
+
+@contextmanager
+def manager_running(manager, interval: float = 0.5) -> Iterator[list[BaseException]]:
+    """The manager's loop in a thread while the block runs; yields the errors it raised (the first one stops the
+    loop, so that the test sees it)."""
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def loop():
+        while not stop.is_set():
+            try:
+                manager.run_once()
+            except BaseException as exc:  # noqa: BLE001 - surfaced by the test
+                errors.append(exc)
+                return
+            stop.wait(interval)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield errors
+    finally:
+        stop.set()
+        thread.join(timeout=30)
 
 
 def idx_refresh_price(devnet) -> None:

@@ -5,7 +5,7 @@ oracles as separate processes."""
 from __future__ import annotations
 
 import json
-import threading
+import time
 
 from backend.db import connect, migrate
 from backend.indexer import INDEXER_MIGRATIONS
@@ -15,6 +15,7 @@ from backend.workerbench import BenchmarkOrder
 from inferix.devnet import dev_account
 from inferix.protocol import IFX, TaskState, get_job, get_node, get_task
 from inferix.storage import IPFSStore
+from tests.backend.conftest import manager_running
 from tests.conftest import fund, wait
 from tests.e2e.test_nodes import start_network
 
@@ -58,53 +59,42 @@ def test_manager_benchmarks_a_new_worker_and_its_ib_is_attested(devnet, ipfs_nod
     manager = make_manager(devnet, store, tmp_path, MANAGER)
     manager.ensure_ready()
     balance0 = chain.call("IFXToken", "balanceOf", mgr_chain.address)
-    stop = threading.Event()
-    errors: list[BaseException] = []
-
-    def loop():
-        while not stop.is_set():
-            try:
-                manager.run_once()
-            except BaseException as exc:  # noqa: BLE001 - surfaced by the test
-                errors.append(exc)
-                return
-            stop.wait(0.5)
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
     try:
-        wait(lambda: get_node(chain, address).ib > 0, 400, "the worker's IB attested after its benchmark", nodes)
+        with manager_running(manager) as errors:
+            wait(lambda: get_node(chain, address).ib > 0, 400, "the worker's IB attested after its benchmark",
+                 nodes)
+            assert not errors, errors
+            row = manager.db.execute("SELECT job_id FROM benchmarks WHERE worker = ?", (address,)).fetchone()
+            job = get_job(chain, row["job_id"])
+            assert job.creator == job.manager == mgr_chain.address and job.closed
+            event = manager.db.execute("SELECT event FROM prepared_jobs WHERE job_id = ?",
+                                       (row["job_id"],)).fetchone()
+            assert json.loads(json.loads(event[0])["outputSettings"])["benchmark"] is True  # what the oracles look for
+            tasks = [r[0] for r in manager.db.execute("SELECT task_id FROM seeds WHERE job_id = ?",
+                                                      (row["job_id"],))]
+            assert len(tasks) == 1
+            task = get_task(chain, tasks[0])
+            assert task.worker == address and task.passed and task.state == TaskState.VERIFIED
+            ib = get_node(chain, address).ib
+            assert 10_000 <= ib <= 1_000 * 10**6
+
+            # one benchmark per worker: more steps post nothing else
+            jobs_after = chain.call("JobEscrow", "jobCount")
+            time.sleep(3)
+            assert chain.call("JobEscrow", "jobCount") == jobs_after
+
+            devnet.anvil.time_travel(3601)
+            wait(lambda: get_task(chain, tasks[0]).state == TaskState.SETTLED, 60, "settlement by the manager",
+                 nodes)
+            fee = get_task(chain, tasks[0]).fee
+            assert fee > 0
+            paid = balance0 - chain.call("IFXToken", "balanceOf", mgr_chain.address) \
+                - chain.call("JobEscrow", "claimable", mgr_chain.address)
+            assert paid == fee  # the manager paid the worker's fee and nothing else: the rest is refundable
         assert not errors, errors
-        row = manager.db.execute("SELECT job_id FROM benchmarks WHERE worker = ?", (address,)).fetchone()
-        job = get_job(chain, row["job_id"])
-        assert job.creator == job.manager == mgr_chain.address and job.closed
-        event = manager.db.execute("SELECT event FROM prepared_jobs WHERE job_id = ?", (row["job_id"],)).fetchone()
-        assert json.loads(json.loads(event[0])["outputSettings"])["benchmark"] is True  # what the oracles look for
-        tasks = [r[0] for r in manager.db.execute("SELECT task_id FROM seeds WHERE job_id = ?", (row["job_id"],))]
-        assert len(tasks) == 1
-        task = get_task(chain, tasks[0])
-        assert task.worker == address and task.passed and task.state == TaskState.VERIFIED
-        ib = get_node(chain, address).ib
-        assert 10_000 <= ib <= 1_000 * 10**6
-
-        # one benchmark per worker: more steps post nothing else
-        jobs_after = chain.call("JobEscrow", "jobCount")
-        stop.wait(3)
-        assert chain.call("JobEscrow", "jobCount") == jobs_after
-
-        devnet.anvil.time_travel(3601)
-        wait(lambda: get_task(chain, tasks[0]).state == TaskState.SETTLED, 60, "settlement by the manager", nodes)
-        fee = get_task(chain, tasks[0]).fee
-        assert fee > 0
-        paid = balance0 - chain.call("IFXToken", "balanceOf", mgr_chain.address) \
-            - chain.call("JobEscrow", "claimable", mgr_chain.address)
-        assert paid == fee  # the manager paid the worker's fee and nothing else: the rest is refundable
     finally:
-        stop.set()
-        thread.join(timeout=30)
         store.close()
         worker.stop()
         # out of the running for later tests' matching: a worker with no bonded stake is never a candidate
         node = get_node(chain, address)
         devnet.chain(WORKER).transact("Staking", "requestUnbond", node.stake - node.locked - node.unbonding)
-    assert not errors, errors

@@ -4,8 +4,6 @@ the manager loop prepares, posts, matches, reveals and settles."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from eth_account import Account
 from fastapi.testclient import TestClient
@@ -17,6 +15,7 @@ from backend.settings import BackendSettings
 from inferix.devnet import dev_account
 from inferix.protocol import IFX, TaskState, get_task
 from inferix.storage import IPFSStore
+from tests.backend.conftest import manager_running
 from tests.conftest import fund, wait
 from tests.e2e.test_nodes import start_network
 
@@ -59,49 +58,35 @@ def test_creator_flow_end_to_end(devnet, ipfs_node, node_factory, blend, tmp_pat
     app = create_app(settings, chain=devnet.chain(), store=store, manager_address=manager_chain.address)
     manager.db = connect(settings.database)  # the app migrated the schema
     manager.ensure_ready()
-    stop = threading.Event()
-    errors: list[BaseException] = []
-
-    def loop():
-        while not stop.is_set():
-            try:
-                manager.run_once()
-            except BaseException as exc:  # noqa: BLE001 - surfaced by the test
-                errors.append(exc)
-                return
-            stop.wait(0.5)
-
-    thread = threading.Thread(target=loop, daemon=True)
     creator = dev_account(CREATOR)
     fund(devnet, creator.address, 1_000 * IFX)
-    try:
-        with TestClient(app) as client:
-            auth = {"Authorization": f"Bearer {sign_in(client, creator)}"}
-            scene = client.post("/v1/scenes", files={"file": ("studio.blend", blend.read_bytes())}, headers=auth)
-            assert scene.status_code == 201, scene.text
-            cid = scene.json()["cid"]
-            quote = client.post("/v1/quotes", json={"scene_cid": cid, "frame_start": 1, "frame_end": 2,
-                                                    "samples": 16, "frames_per_task": 1}, headers=auth)
-            assert quote.status_code == 201, quote.text
-            q = quote.json()
-            assert len(q["tasks"]) == 2 and int(q["total_ibm"]) > 0 and q["workers"] >= 1
-            assert int(q["budget_ifx"]) >= int(q["total_ifx"]) > 0
+    with TestClient(app) as client:
+        auth = {"Authorization": f"Bearer {sign_in(client, creator)}"}
+        scene = client.post("/v1/scenes", files={"file": ("studio.blend", blend.read_bytes())}, headers=auth)
+        assert scene.status_code == 201, scene.text
+        cid = scene.json()["cid"]
+        quote = client.post("/v1/quotes", json={"scene_cid": cid, "frame_start": 1, "frame_end": 2,
+                                                "samples": 16, "frames_per_task": 1}, headers=auth)
+        assert quote.status_code == 201, quote.text
+        q = quote.json()
+        assert len(q["tasks"]) == 2 and int(q["total_ibm"]) > 0 and q["workers"] >= 1
+        assert int(q["budget_ifx"]) >= int(q["total_ifx"]) > 0
 
-            # another creator cannot use this quote
-            other = {"Authorization": f"Bearer {sign_in(client, Account.create())}"}
-            assert client.post("/v1/jobs/prepare", json={"quote_id": q["id"]}, headers=other).status_code == 404
+        # another creator cannot use this quote
+        other = {"Authorization": f"Bearer {sign_in(client, Account.create())}"}
+        assert client.post("/v1/jobs/prepare", json={"quote_id": q["id"]}, headers=other).status_code == 404
 
-            prepared = client.post("/v1/jobs/prepare", json={"quote_id": q["id"]}, headers=auth)
-            assert prepared.status_code == 200, prepared.text
-            txs = prepared.json()["transactions"]
-            assert [t["description"].split()[0] for t in txs] == ["approve", "create"]
-            balance0 = devnet.chain().call("IFXToken", "balanceOf", creator.address)
-            for tx in txs:
-                send_as_wallet(devnet, creator, tx)
-            budget = int(prepared.json()["budget_ifx"])
-            assert balance0 - devnet.chain().call("IFXToken", "balanceOf", creator.address) == budget
+        prepared = client.post("/v1/jobs/prepare", json={"quote_id": q["id"]}, headers=auth)
+        assert prepared.status_code == 200, prepared.text
+        txs = prepared.json()["transactions"]
+        assert [t["description"].split()[0] for t in txs] == ["approve", "create"]
+        balance0 = devnet.chain().call("IFXToken", "balanceOf", creator.address)
+        for tx in txs:
+            send_as_wallet(devnet, creator, tx)
+        budget = int(prepared.json()["budget_ifx"])
+        assert balance0 - devnet.chain().call("IFXToken", "balanceOf", creator.address) == budget
 
-            thread.start()
+        with manager_running(manager) as errors:
             chain = devnet.chain()
             job_id = chain.call("JobEscrow", "jobCount")
             nodes = [*oracles, worker]
@@ -120,7 +105,4 @@ def test_creator_flow_end_to_end(devnet, ipfs_node, node_factory, blend, tmp_pat
                  "settlement by the manager", nodes)
             fees = sum(get_task(chain, t).fee for t in tasks())
             assert chain.call("JobEscrow", "jobs", job_id)[2] == budget - fees
-    finally:
-        stop.set()
-        thread.join(timeout=30) if thread.is_alive() else None
-    assert not errors, errors
+        assert not errors, errors
