@@ -16,7 +16,7 @@ import statistics
 from dataclasses import asdict, dataclass, field
 
 from inferix.chain import Chain
-from inferix.protocol import IBM, task_ifx
+from inferix.protocol import IBM, ROLE_WORKER, get_node, task_ifx
 
 LOW_SCALE = 4
 LOW_SAMPLES = 8
@@ -75,11 +75,11 @@ def worker_prices(chain: Chain, db: sqlite3.Connection | None = None) -> list[in
     events = chain.events("Staking", ["Registered"], chain.deployments.block_number, head)
     prices = []
     for ev in events:
-        if ev.args["role"] != 1:
+        if ev.args["role"] != ROLE_WORKER:
             continue
-        node = chain.call("Staking", "nodes", ev.args["account"])
-        if node[1] - node[3] > 0:  # bonded stake
-            prices.append(node[5])
+        node = get_node(chain, ev.args["account"])
+        if node.stake - node.unbonding > 0:  # bonded stake
+            prices.append(node.price_per_ibm)
     return prices
 
 

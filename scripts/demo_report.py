@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw
 
 from inferix.chain import Chain
 from inferix.deployments import Deployment
-from inferix.protocol import IFX, TaskState, frame_name, get_task
+from inferix.protocol import IFX, TaskState, frame_name, get_node, get_task
 from inferix.sealing import unseal
 from inferix.storage import IPFSStore
 
@@ -81,7 +81,7 @@ def collect(chain: Chain, deployment: Deployment, job_id: int, task_ids: list[in
         benchmarks.append({"id": t, "worker": worker, "state": view.state.name, "fee": view.fee,
                            "burned": sum(e.args.get("burned", 0) for e in settled),
                            "slashed": sum(e.args.get("slashed", 0) for e in settled),
-                           "ib": chain.call("Staking", "nodes", worker)[6]})
+                           "ib": get_node(chain, worker).ib})
     ep = chain.call("BMWIssuance", "epochs", epoch)
     actors = {"treasury": deployment.parameters.get("treasury") or deployment.deployer}
     balances = {name: chain.call("IFXToken", "balanceOf", deployment.address(name))
