@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
+from backend.api.deps import SIGN_IN_FIRST, session_address
 from backend.db import connect, migrate
 from backend.indexer import INDEXER_MIGRATIONS
 from backend.ratelimit import RateLimiter
@@ -19,27 +20,70 @@ from backend.settings import BackendSettings
 
 log = logging.getLogger("inferix.backend")
 
+class BodyTooLarge(Exception):
+    pass
+
+
 class BodyLimit:
-    """Refuses request bodies above the limit from their Content-Length (plain ASGI: no per-request cost
-    beyond a header scan). Uploads get their own, larger limit, enforced exactly while streaming."""
+    """Refuses request bodies above the limit (plain ASGI). A declared ``Content-Length`` above it is answered 413
+    at once; any other body, chunked ones included, is counted as it streams and answered 413 as soon as it
+    passes the limit, before more of it is read or spooled. Uploads get their own, larger limit, and an upload
+    without a valid session is answered 401 before its body is read."""
 
     def __init__(self, app, settings: BackendSettings) -> None:
         self.app = app
         self.settings = settings
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http":
-            upload = scope["path"].startswith("/v1/scenes")
-            # multipart framing adds a little to the file itself
-            limit = self.settings.max_upload_bytes + 64 * 1024 if upload else self.settings.max_request_bytes
-            for name, value in scope["headers"]:
-                if name == b"content-length":
-                    if not value.isdigit() or int(value) > limit:
-                        response = JSONResponse({"detail": f"request body larger than {limit} bytes"}, status_code=413)
-                        await response(scope, receive, send)
-                        return
-                    break
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        upload = scope["path"].startswith("/v1/scenes") and scope["method"] == "POST"
+        # multipart framing adds a little to the file itself
+        limit = self.settings.max_upload_bytes + 64 * 1024 if upload else self.settings.max_request_bytes
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            return await _reply(scope, receive, send, 413, f"request body larger than {limit} bytes")
+        if upload:
+            scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+            if scheme.lower() != "bearer" or session_address(scope["app"].state.db, token.strip()) is None:
+                return await _reply(scope, receive, send, 401, SIGN_IN_FIRST, {"WWW-Authenticate": "Bearer"})
+        seen = 0
+        exceeded = False
+        started = False
+
+        async def counting_receive():
+            nonlocal seen, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    exceeded = True
+                    raise BodyTooLarge()
+            return message
+
+        async def guarded_send(message):
+            nonlocal started
+            if exceeded:
+                return  # the 413 below replaces whatever the app makes of the cut body
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except BodyTooLarge:
+            pass
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded and not started:
+            response = JSONResponse({"detail": f"request body larger than {limit} bytes"}, status_code=413,
+                                    headers={"Connection": "close"})
+            await response(scope, receive, send)
+
+
+async def _reply(scope, receive, send, status: int, detail: str, headers: dict | None = None) -> None:
+    await JSONResponse({"detail": detail}, status_code=status, headers=headers)(scope, receive, send)
 
 
 def create_app(settings: BackendSettings | None = None, *, chain=None, store=None,
@@ -60,7 +104,8 @@ def create_app(settings: BackendSettings | None = None, *, chain=None, store=Non
     app.state.chain = chain
     app.state.store = store
     app.state.manager_address = manager_address
-    app.state.limiters = {"signin": RateLimiter(settings.signin_rate), "upload": RateLimiter(settings.upload_rate)}
+    app.state.limiters = {"signin": RateLimiter(settings.signin_rate), "upload": RateLimiter(settings.upload_rate),
+                          "quote": RateLimiter(settings.quote_rate)}
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
                            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from inferix.cli import connect
+from inferix.cli import connect, sandbox_option
 
 log = logging.getLogger("inferix.manager")
 
@@ -26,6 +26,7 @@ def manager() -> None:
 @click.option("--stake", type=float, default=1_000.0, show_default=True, help="IFX to keep bonded.")
 @click.option("--render-window", type=int, default=1800, show_default=True, help="Seconds a worker has per task.")
 @click.option("--poll", type=float, default=1.0, show_default=True)
+@sandbox_option
 def run(account: str, host: str, port: int, stake: float, render_window: int, poll: float) -> None:
     """Serve the API and coordinate jobs until stopped."""
     import uvicorn
@@ -46,7 +47,7 @@ def run(account: str, host: str, port: int, stake: float, render_window: int, po
     mgr = Manager(chain, store, db_connect(settings.database),
                   ManagerConfig(stake=int(stake * IFX), seed_key=load_seed_key(settings.seed_key_file),
                                 work_dir=Path(settings.work_dir), render_window=render_window, poll_interval=poll,
-                                manager_ib=settings.manager_ib,
+                                manager_ib=settings.manager_ib, prepare_timeout=settings.prepare_timeout,
                                 benchmark=BenchmarkOrder(settings.benchmark_width, settings.benchmark_height,
                                                          settings.benchmark_samples, settings.benchmark_frames)
                                 if settings.benchmark_workers else None))

@@ -24,6 +24,7 @@ from backend.matcher import Candidate, choose
 from backend.taskprep import prepare_task
 from backend.workerbench import BenchmarkOrder, BenchmarkScene, benchmark_budget, make_benchmark_scene
 from inferix.chain import Chain, ChainError, TransactionReverted
+from inferix.render import RenderLimitError, SceneRefused
 from inferix.protocol import (IFX, ROLE_MANAGER, ROLE_WORKER, TaskState, ensure_staked, get_job, get_node,
                               get_task)
 from inferix.sealing import seal, unseal
@@ -61,6 +62,7 @@ class ManagerConfig:
     max_in_flight: int = 2
     benchmark: BenchmarkOrder | None = None  # post a paid benchmark task to each worker without an attested IB
     manager_ib: float = 1.0  # this machine's IB, for the benchmark's W_t
+    prepare_timeout: float = 3600.0  # seconds of Blender for one task's noise insertion
 
 
 def _job_args(args: dict) -> dict:
@@ -149,6 +151,10 @@ class Manager:
             job_id = row[0]
             try:
                 self._prepare_job(job_id)
+            except (SceneRefused, RenderLimitError) as exc:  # the scene's fault: retrying would fail again
+                log.error("job %s cannot be prepared: %s", job_id, exc)
+                self.db.execute("UPDATE prepared_jobs SET status = 'rejected', error = ?, updated_at = ? "
+                                "WHERE job_id = ?", (str(exc)[:500], time.time(), job_id))
             except (StorageError, ChainError, RuntimeError, OSError) as exc:
                 log.warning("job %s: preparation failed, will retry: %s", job_id, exc)
             except ValueError as exc:
@@ -195,7 +201,8 @@ class Manager:
                 continue
             predicted = self.chain.call("JobEscrow", "taskCount") + 1 + index
             prepared = prepare_task(self.store, scene, self.config.work_dir / "tasks" / f"job-{job_id}" / f"task-{index}",
-                                    predicted, (task["frame_start"], task["frame_end"]), order)
+                                    predicted, (task["frame_start"], task["frame_end"]), order,
+                                    timeout=self.config.prepare_timeout)
             self.db.execute("INSERT INTO seeds (key_commit, job_id, task_index, sealed_seed, package_cid, ibm, "
                             "frame_start, frame_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                             (prepared.key_commit.hex(), job_id, index, seal(prepared.seed, self.config.seed_key,

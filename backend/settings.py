@@ -32,4 +32,13 @@ class BackendSettings(Settings):
     benchmark_height: int = Field(180, ge=16, le=2160, description="benchmark task resolution, height")
     benchmark_samples: int = Field(32, ge=1, le=4096, description="benchmark task samples per pixel")
     benchmark_frames: int = Field(2, ge=1, le=50, description="benchmark task frames")
+    scene_info_timeout: float = Field(120.0, gt=0, description="seconds allowed to open an uploaded scene and read "
+                                                                "its metadata (in the sandbox)")
+    quote_rate: str = Field("30/hour", description="quotes (each renders reference frames) per signed-in address")
+    quote_timeout: float = Field(600.0, gt=0, description="seconds allowed for a quote's reference render")
+    quote_render_budget: int = Field(200_000_000, gt=0, description="largest reference render of one quote, in "
+                                                                    "frames x pixels x samples")
+    max_frame_pixels: int = Field(8192 * 8192, gt=0, description="largest frame (width x height) this manager "
+                                                                  "quotes and renders")
+    prepare_timeout: float = Field(3600.0, gt=0, description="seconds allowed to embed the noise in one task")
     manager_account: str | None = Field(None, description="account spec of the manager (ape:/keystore:/keyfile:)")

@@ -18,7 +18,7 @@ from eth_utils import keccak
 from inferix.protocol import PACKAGE_MANIFEST, PACKAGE_ORDER, PACKAGE_SCENE
 from inferix.sealing import seal
 from inferix.storage import IPFSStore
-from oracle.angv.blender import BlenderJobError, run_jobs
+from inferix.render import BlenderJobError, run_jobs
 
 PLACEMENT_ATTEMPTS = 3
 
@@ -34,17 +34,20 @@ class PreparedTask:
 
 
 def prepare_task(store: IPFSStore, scene: Path, work_dir: Path, task_id: int, frames: tuple[int, int],
-                 order: dict, seed: bytes | None = None, params: dict | None = None) -> PreparedTask:
+                 order: dict, seed: bytes | None = None, params: dict | None = None,
+                 timeout: float | None = None) -> PreparedTask:
     """``order``: width, height, samples, denoise, seed (the Cycles sampling seed) — what the creator ordered.
 
     Without a given ``seed``, a placement that fails for one random seed (too few smooth regions for the
-    imprints it draws) is retried with a fresh one.
+    imprints it draws) is retried with a fresh one. ``timeout``: seconds of Blender (sandboxed) per attempt; a
+    scene that breaks it or another limit raises :class:`inferix.render.RenderLimitError`.
     """
     if seed is not None:
-        return _prepare(store, scene, Path(work_dir), task_id, frames, order, seed, params)
+        return _prepare(store, scene, Path(work_dir), task_id, frames, order, seed, params, timeout)
     for attempt in range(PLACEMENT_ATTEMPTS):
         try:
-            return _prepare(store, scene, Path(work_dir), task_id, frames, order, os.urandom(32), params)
+            return _prepare(store, scene, Path(work_dir), task_id, frames, order, os.urandom(32), params,
+                            timeout)
         except BlenderJobError as exc:
             if "PlacementError" not in str(exc) or attempt == PLACEMENT_ATTEMPTS - 1:
                 raise
@@ -52,7 +55,7 @@ def prepare_task(store: IPFSStore, scene: Path, work_dir: Path, task_id: int, fr
 
 
 def _prepare(store: IPFSStore, scene: Path, work_dir: Path, task_id: int, frames: tuple[int, int], order: dict,
-             seed: bytes, params: dict | None) -> PreparedTask:
+             seed: bytes, params: dict | None, timeout: float | None) -> PreparedTask:
     package = work_dir / "package"
     shutil.rmtree(package, ignore_errors=True)
     package.mkdir(parents=True)
@@ -62,7 +65,7 @@ def _prepare(store: IPFSStore, scene: Path, work_dir: Path, task_id: int, frames
            "manifest": str(manifest_path), "seed": seed.hex(), "task_id": task_id,
            "frames": list(range(first, last + 1)), "order": order, "params": params or {},
            "workdir": str(work_dir / "prep"), "tiles": True}
-    (result,) = run_jobs([job])
+    (result,) = run_jobs([job], timeout=timeout)
     (package / PACKAGE_ORDER).write_text(json.dumps({**order, "frames": [first, last], "format": "png"}))
     (package / PACKAGE_MANIFEST).write_bytes(seal(manifest_path.read_bytes(), seed))
     manifest_path.unlink()  # only the sealed copy is kept

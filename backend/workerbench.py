@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from backend.quote import MIN_TASK_IBM
-from backend.reference import reference_times
 from inferix.protocol import IBM, task_ifx
+from inferix.render import run_jobs, time_frames
 from inferix.storage import IPFSStore
 
 SCENE = "studio"
@@ -45,8 +45,6 @@ class BenchmarkScene:
 
 def make_benchmark_scene(store: IPFSStore, work_dir: Path, order: BenchmarkOrder, manager_ib: float) -> BenchmarkScene:
     """Generate G at the order's resolution, pin it, and measure ``W_t`` by rendering the task here."""
-    from oracle.angv.blender import run_jobs
-
     path = Path(work_dir) / "benchmark" / f"{SCENE}-{order.width}x{order.height}.blend"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -54,7 +52,7 @@ def make_benchmark_scene(store: IPFSStore, work_dir: Path, order: BenchmarkOrder
                    "height": order.height}])
     cid = store.add_file(path)
     started = time.perf_counter()
-    reference_times(path, list(range(1, order.frames + 1)), order.width, order.height, order.samples)
+    time_frames(path, list(range(1, order.frames + 1)), order.width, order.height, order.samples)
     minutes = (time.perf_counter() - started) / 60
     return BenchmarkScene(cid, max(MIN_TASK_IBM, math.ceil(minutes * manager_ib * IBM)), path.stat().st_size)
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from oracle.angv import AngvParams, Manifest, load_frame, verify_frame  # noqa: E402
 from oracle.angv.adaptive import plan_regions  # noqa: E402
 from oracle.angv.attacks import blank, forge_patches, random_image, splice, upscale  # noqa: E402
-from oracle.angv.blender import render_job, run_jobs  # noqa: E402
+from inferix.render import render_job, run_jobs  # noqa: E402
 from oracle.angv.keys import FrameKey  # noqa: E402
 from oracle.angv.manifest import FrameManifest  # noqa: E402
 from oracle.angv.verify import required_passes  # noqa: E402
@@ -146,7 +146,7 @@ def main() -> int:
                             render_job(root / f"{tag}.blend", root / f"{tag}_f{f}_quarter.png", order, frame=f,
                                        percentage=50),
                             render_job(root / f"{tag}.blend", root / f"{tag}_f{f}_stripped.png", order, frame=f,
-                                       strip_heuristic=True),
+                                       op="render_stripped"),
                         ] + [render_job(root / f"{tag}.blend", root / f"{tag}_f{f}_fourth{c}.png",
                                         {**order, "samples": samples // 4, "seed": 700 + c}, frame=f)
                              for c in range(cseeds)]

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from oracle.angv import AngvParams, Manifest, load_frame, verify_frame  # noqa: E402
-from oracle.angv.blender import render_job, run_jobs  # noqa: E402
+from inferix.render import render_job, run_jobs  # noqa: E402
 from oracle.angv.verify import whitepaper_full_frame  # noqa: E402
 
 # Appendix D: n -> (insertion s, verification s) for Coca-Cola, Grease Pencil Bike, Blender 3.5 Splash, Bathroom

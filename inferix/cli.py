@@ -43,6 +43,27 @@ def connect(account_spec: str | None, settings: Settings):
     return chain, store
 
 
+def _sandbox(ctx, param, unsandboxed: bool) -> bool:
+    """``--unsandboxed``: the operator's explicit, loudly logged choice; without it a node with no usable
+    sandbox refuses to start (it would refuse every untrusted scene anyway)."""
+    from inferix.render import sandbox
+
+    if unsandboxed:
+        sandbox.allow_unsandboxed()
+    else:
+        why = sandbox.probe()
+        if why is not None:
+            raise click.UsageError(f"no usable sandbox for untrusted scenes: {why}. Fix that, or pass "
+                                   "--unsandboxed to render scenes with this node's full rights (not recommended)")
+    logging.getLogger("inferix").info("scene sandbox: %s", sandbox.describe())
+    return unsandboxed
+
+
+sandbox_option = click.option("--unsandboxed", is_flag=True, expose_value=False, callback=_sandbox,
+                              is_eager=False, help="Render untrusted scenes WITHOUT the bubblewrap sandbox "
+                                                   "(logged loudly; see docs/security.md).")
+
+
 class PluginGroup(click.Group):
     def list_commands(self, ctx):
         return sorted({*super().list_commands(ctx), *(ep.name for ep in entry_points(group="inferix.commands"))})
@@ -63,9 +84,6 @@ def main(verbose: bool) -> None:
     """Inferix: decentralized GPU rendering with proof of rendering."""
     setup_logging(verbose)
 
-
-if __name__ == "__main__":
-    main()
 
 
 # ---------------------------------------------------------------- creator commands
@@ -190,3 +208,45 @@ def download(job_id, dest, api, account) -> None:
     except (ClientError, StorageError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{len(files)} frames in {dest}")
+
+
+
+@main.command()
+@click.argument("scene", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the packed scene [default: SCENE-packed.blend beside it].")
+def pack(scene: Path, out: Path | None) -> None:
+    """Pack every external file of SCENE into a copy of it, then run the checks the manager runs at upload.
+
+    Textures, sounds, fonts, volumes and linked libraries are packed into the .blend; what cannot be packed
+    (movie clips, caches) is named, and the scene would be refused. Exits non-zero unless the packed scene
+    passes. glTF scenes are only checked (use .glb, or data: URIs).
+    """
+    from inferix.render import BlenderJobError, SceneRefused, run_jobs, scene_info
+    from inferix.render.hygiene import SceneRefusedError, check_gltf
+
+    scene = scene.resolve()
+    try:
+        if scene.suffix.lower() in (".glb", ".gltf"):
+            check_gltf(scene)
+            meta = scene_info(scene)
+            click.echo(f"{scene}: ok ({meta['width']}x{meta['height']}, frames {meta['frame_start']}-"
+                       f"{meta['frame_end']})")
+            return
+        out = (out or scene.with_name(f"{scene.stem}-packed.blend")).resolve()
+        (refs,) = run_jobs([{"op": "references", "scene": str(scene)}])
+        readable = sorted({r["absolute"] for r in refs["references"] if Path(r["absolute"]).exists()})
+        (packed,) = run_jobs([{"op": "pack", "scene": str(scene), "out": str(out)}], inputs=readable)
+        for r in packed["left"]:
+            click.echo(f"cannot be packed: {r['kind']} {r['name']!r} at {r['path']!r}", err=True)
+        meta = scene_info(out)
+    except (SceneRefused, SceneRefusedError) as exc:
+        raise click.ClickException(f"the scene would be refused: {exc}") from None
+    except BlenderJobError as exc:
+        raise click.ClickException(str(exc).strip().splitlines()[-1]) from None
+    click.echo(f"{out}: {packed['packed']} external files packed; ready to upload ({meta['width']}x"
+               f"{meta['height']}, frames {meta['frame_start']}-{meta['frame_end']})")
+
+
+if __name__ == "__main__":
+    main()

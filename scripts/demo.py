@@ -30,6 +30,7 @@ from inferix.chain import Chain  # noqa: E402
 from inferix.client import InferixClient  # noqa: E402
 from inferix.devnet import Anvil, deploy, dev_account, tool_path  # noqa: E402
 from inferix.ipfs_node import LocalIPFSNode, free_port  # noqa: E402
+from inferix.render import run_jobs  # noqa: E402
 from inferix.protocol import IFX, TaskState, get_node, get_task  # noqa: E402
 from inferix.storage import IPFSStore  # noqa: E402
 
@@ -136,8 +137,8 @@ def run(demo: Demo) -> dict:
         admin.transact("IFXToken", "transfer", dev_account(index).address, amount * IFX)
 
     scene = out / "scene.blend"
-    subprocess.run([sys.executable, "-m", "scripts.demo_scene", str(scene), str(demo.width), str(demo.height),
-                    str(demo.frames)], cwd=ROOT, check=True, capture_output=True, env=demo.env())
+    run_jobs([{"op": "make_scene", "name": "flyby", "path": str(scene), "width": demo.width, "height": demo.height,
+               "frames": demo.frames}])
     demo.stage(f"accounts funded; scene made ({demo.frames} frames at {demo.width}x{demo.height})")
 
     api_port = free_port()

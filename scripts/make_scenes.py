@@ -4,7 +4,7 @@
     .venv/bin/python scripts/make_scenes.py scenes --out out/scenes-1080p --width 1920 --height 1080 --glb
     .venv/bin/python scripts/make_scenes.py render out/scenes/studio.blend out/studio.png --samples 64 --denoise
 
-Scenes (oracle/angv/scenes.py): ``studio`` (checker floor, flat wall, diffuse/metal/glass spheres, dark box),
+Scenes (inferix/render/scenes.py): ``studio`` (checker floor, flat wall, diffuse/metal/glass spheres, dark box),
 ``dark_room`` (dim room, noise-textured floor, glossy strip, glass monkey), ``flyby`` (textured ground, columns,
 gradient sky, camera animated over frames 1..3). Rendering uses Cycles on the CPU with a fixed sampling seed,
 adaptive sampling and dither off, so renders are pixel-deterministic for one Blender build. Blender runs in a child
@@ -23,7 +23,7 @@ if str(ROOT) not in sys.path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from oracle.angv.blender import render_job, run_jobs
+    from inferix.render import render_job, run_jobs
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd")

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,10 +21,12 @@ from inferix.chain import ChainError, TransactionReverted
 from inferix.service import PollingNode
 from inferix.protocol import (IB_ONE, IBM, PACKAGE_ORDER, PACKAGE_SCENE, ROLE_WORKER, TaskState, ensure_staked,
                               get_node, get_task)
+from inferix.render import RenderLimitError, SceneRefused, find_devices, render_frames, sandbox
+from inferix.render.devices import choose
 from inferix.storage import StorageError
 
 log = logging.getLogger("inferix.worker")
-ROOT = Path(__file__).resolve().parents[1]
+SUBMIT_MARGIN = 10  # seconds of the render window kept for pinning and submitting the frames
 
 
 @dataclass
@@ -39,6 +38,7 @@ class WorkerConfig:
     minutes_per_ibm: float = 1.0  # this node's wall minutes per IBM = 1 / IB; refined by the attested IB
     safety: float = 2.0  # accept only if the estimated render time × safety fits the render window
     forge: bool = False  # demo only: a cheating node that returns images without rendering
+    device: str | None = None  # Cycles device type to render on (--device); None: the best this machine has
 
 
 class WorkerAgent(PollingNode):
@@ -60,7 +60,17 @@ class WorkerAgent(PollingNode):
         minimum = multiplier * epoch_minutes * ib * self.config.price_per_ibm // IB_ONE * 10**18 // rate
         return max(self.config.stake, minimum * 11 // 10)
 
+    def choose_device(self) -> str:
+        """The best Cycles device this machine has (or ``--device``), recorded in the node's status."""
+        found = {} if self.config.forge else find_devices()
+        device = choose(found, self.config.device)
+        gpus = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in found.items()) or "no GPU"
+        log.info("render device: %s (Cycles finds %s); scene sandbox: %s", device, gpus, sandbox.describe())
+        self.db.put("status", {"device": device, "devices": found, "sandbox": sandbox.describe()})
+        return device
+
     def ensure_ready(self) -> None:
+        self.device = self.choose_device()
         node = ensure_staked(self.chain, ROLE_WORKER, 0, self.config.price_per_ibm)
         if node.price_per_ibm != self.config.price_per_ibm:
             self.chain.transact("Staking", "setPrice", self.config.price_per_ibm)
@@ -140,19 +150,15 @@ class WorkerAgent(PollingNode):
         self.db.set_task(task_id, attempt, "rendered", resultCid=cid)
 
     def _run_blender(self, blend: Path, out_dir: Path, first: int, last: int, order: dict, deadline) -> None:
-        job = out_dir.parent / "render.json"
-        job.write_text(json.dumps({"blend": str(blend), "out_dir": str(out_dir), "frames": [first, last],
-                                   "order": order, "format": order.get("format", "png")}))
-        env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        proc = subprocess.Popen([sys.executable, "-m", "worker.render_frames", str(job)], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=env, cwd=str(ROOT))
-        for line in proc.stdout:
-            if line.startswith("progress "):
-                done, frame, seconds = line.split()[1:4]
-                log.info("rendering: %s frames (frame %s in %s s)", done, frame, seconds)
-        err = proc.stderr.read()
-        if proc.wait() != 0:
-            raise RuntimeError(f"render process failed (rc {proc.returncode}): {err.strip()[-800:]}")
+        """Render in the sandbox on this node's device, bounded by what is left of the task's render window."""
+        timeout = None
+        if deadline:
+            timeout = deadline - self.chain.w3.eth.get_block("latest")["timestamp"] - SUBMIT_MARGIN
+
+        def progress(done: str, frame: str, seconds: str) -> None:
+            log.info("rendering on %s: %s frames (frame %s in %s s)", self.device, done, frame, seconds)
+
+        render_frames(blend, out_dir, first, last, order, device=self.device, timeout=timeout, on_progress=progress)
 
     def _submit(self, task_id: int, attempt: int, data: dict) -> None:
         task = get_task(self.chain, task_id)
@@ -175,6 +181,9 @@ class WorkerAgent(PollingNode):
                 return
             try:
                 steps[status](task_id, attempt, data)
+            except (RenderLimitError, SceneRefused) as exc:  # rendering again would break it again
+                log.error("task %s FAILED: %s", task_id, exc)
+                self.db.set_task(task_id, attempt, "failed", reason=str(exc)[:300])
             except TransactionReverted as exc:
                 log.error("task %s: %s", task_id, exc)
                 if status == "assigned":

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from inferix.cli import connect, install_stop_handler
+from inferix.cli import connect, install_stop_handler, sandbox_option
 from inferix.nodedb import NodeDB
 from inferix.protocol import IFX, USD
 from inferix.settings import Settings
@@ -27,8 +27,11 @@ def worker() -> None:
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="State directory.")
 @click.option("--poll", type=float, default=1.0, show_default=True, help="Seconds between polls.")
 @click.option("--forge", is_flag=True, hidden=True, help="Demo only: return forged frames without rendering.")
+@click.option("--device", type=click.Choice(["OPTIX", "CUDA", "HIP", "ONEAPI", "METAL", "CPU"], case_sensitive=False),
+              default=None, help="Cycles device to render on [default: the best this machine has].")
+@sandbox_option
 def run(account: str, price: float, stake: float, minutes_per_ibm: float, data_dir: Path | None, poll: float,
-        forge: bool) -> None:
+        forge: bool, device: str | None) -> None:
     """Accept, render and submit assigned tasks until stopped."""
     from worker.agent import WorkerAgent, WorkerConfig
 
@@ -37,7 +40,25 @@ def run(account: str, price: float, stake: float, minutes_per_ibm: float, data_d
     data_dir = data_dir or settings.data_dir / f"worker-{chain.address.lower()}"
     db = NodeDB(data_dir / "worker.sqlite")
     config = WorkerConfig(price_per_ibm=int(price * USD), stake=int(stake * IFX), work_dir=data_dir / "work",
-                          poll_interval=poll, minutes_per_ibm=minutes_per_ibm, forge=forge)
+                          poll_interval=poll, minutes_per_ibm=minutes_per_ibm, forge=forge,
+                          device=device.upper() if device else None)
     agent = WorkerAgent(chain, store, db, config)
     install_stop_handler(agent)
     agent.run()
+
+
+@worker.command()
+@click.option("--device", default=None, help="The device you would pass to `worker run --device`.")
+def devices(device: str | None) -> None:
+    """The Cycles devices this machine has, and the one a worker would render on."""
+    from inferix.render import find_devices, sandbox
+    from inferix.render.devices import DeviceError, choose
+
+    found = find_devices()
+    for kind, names in found.items():
+        click.echo(f"{kind}: {', '.join(names)}")
+    try:
+        click.echo(f"render device: {choose(found, device)}")
+    except DeviceError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"scene sandbox: {sandbox.describe()}")

@@ -15,14 +15,23 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+SIGN_IN_FIRST = "sign in first: Authorization: Bearer <token>"
+SESSION_EXPIRED = "session unknown or expired: sign in again"
+
+
+def session_address(db, token: str) -> str | None:
+    """The address signed in with ``token``, or None (unknown or expired)."""
+    row = db.execute("SELECT address, expires_at FROM sessions WHERE token_hash = ?", (token_hash(token),)).fetchone()
+    return None if row is None or row["expires_at"] < time.time() else row["address"]
+
+
 def current_address(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise HTTPException(401, "sign in first: Authorization: Bearer <token>", {"WWW-Authenticate": "Bearer"})
-    row = request.app.state.db.execute("SELECT address, expires_at FROM sessions WHERE token_hash = ?",
-                                       (token_hash(credentials.credentials),)).fetchone()
-    if row is None or row["expires_at"] < time.time():
-        raise HTTPException(401, "session unknown or expired: sign in again", {"WWW-Authenticate": "Bearer"})
-    return row["address"]
+        raise HTTPException(401, SIGN_IN_FIRST, {"WWW-Authenticate": "Bearer"})
+    address = session_address(request.app.state.db, credentials.credentials)
+    if address is None:
+        raise HTTPException(401, SESSION_EXPIRED, {"WWW-Authenticate": "Bearer"})
+    return address
 
 
 def rate_limit(request: Request, limiter_name: str, key: str) -> None:

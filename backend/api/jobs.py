@@ -12,11 +12,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from backend.api.deps import current_address
+from backend.api.deps import current_address, rate_limit
 from backend.api.scenes import scene_path
 from backend.quote import LOW_SAMPLES, LOW_SCALE, build_quote, sample_frames, worker_prices
-from backend.reference import reference_times
 from inferix.chain import ChainError, TransactionReverted
+from inferix.render import BlenderJobError, RenderLimitError, SandboxUnavailable, time_frames
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
 
@@ -79,8 +79,11 @@ def _chain(request: Request):
 
 @router.post("/quotes", response_model=QuoteOut, status_code=201, summary="Quote a job on one of your scenes",
              responses={404: {"description": "unknown scene"}, 409: {"description": "no worker available"},
+                        422: {"description": "frames, resolution or reference render beyond this manager's limits"},
+                        429: {"description": "too many quotes"},
                         503: {"description": "price feed or chain unavailable"}})
 async def quote(body: QuoteIn, request: Request, address: str = Depends(current_address)) -> QuoteOut:
+    rate_limit(request, "quote", address)
     db = request.app.state.db
     row = db.execute("SELECT * FROM scenes WHERE cid = ? AND owner = ?", (body.scene_cid, address)).fetchone()
     if row is None:
@@ -93,17 +96,28 @@ async def quote(body: QuoteIn, request: Request, address: str = Depends(current_
     if last - first + 1 > 100_000:
         raise HTTPException(422, "at most 100,000 frames per job")
     width, height = body.width or meta["width"], body.height or meta["height"]
-    chain = _chain(request)
     settings = request.app.state.settings
+    if width * height > settings.max_frame_pixels:
+        raise HTTPException(422, f"frames of {width}x{height} ({width * height:,} pixels) are larger than this "
+                                 f"manager renders ({settings.max_frame_pixels:,} pixels per frame)")
+    chain = _chain(request)
     local = scene_path(settings.work_dir, row["cid"], row["kind"])
     if not local.exists():
         raise HTTPException(409, "the scene's local copy is gone: upload it again")
-    frames = sample_frames(first, last)
+    low_w, low_h, low_samples = max(16, width // LOW_SCALE), max(16, height // LOW_SCALE), min(LOW_SAMPLES,
+                                                                                              body.samples)
+    frames = reference_frames(sample_frames(first, last), low_w * low_h * low_samples,
+                              settings.quote_render_budget)
     try:
-        seconds = await run_in_threadpool(reference_times, local, frames, max(16, width // LOW_SCALE),
-                                          max(16, height // LOW_SCALE), min(LOW_SAMPLES, body.samples))
-    except RuntimeError as exc:
-        raise HTTPException(422, f"the reference render failed: {exc}") from None
+        seconds = await run_in_threadpool(time_frames, local, frames, low_w, low_h, low_samples,
+                                          timeout=settings.quote_timeout)
+    except RenderLimitError as exc:
+        raise HTTPException(422, f"the reference render broke the {exc.limit} limit: {exc}") from None
+    except SandboxUnavailable as exc:
+        raise HTTPException(503, str(exc)) from None
+    except BlenderJobError as exc:
+        reason = (str(exc).strip().splitlines() or ["failed"])[-1][:300]
+        raise HTTPException(422, f"the reference render failed: {reason}") from None
     try:
         prices = await run_in_threadpool(worker_prices, chain, request.app.state.db)
         rate = chain.call("PriceFeedAdapter", "price")
@@ -121,6 +135,19 @@ async def quote(body: QuoteIn, request: Request, address: str = Depends(current_
     db.execute("INSERT INTO quotes (id, owner, scene_cid, body, created_at) VALUES (?, ?, ?, ?, ?)",
                (quote_id, address, row["cid"], json.dumps(data), time.time()))
     return _quote_out(quote_id, data)
+
+
+def reference_frames(frames: list[int], cost_per_frame: int, budget: int) -> list[int]:
+    """The sampled frames the quote's reference render can afford (frames x pixels x samples within ``budget``),
+    spread over the job; none affordable is the creator's error (422)."""
+    fits = budget // cost_per_frame
+    if fits < 1:
+        raise HTTPException(422, f"one reference frame would cost {cost_per_frame:,} pixel-samples, more than "
+                                 f"this manager's quote budget of {budget:,}")
+    if len(frames) <= fits:
+        return frames
+    step = len(frames) / fits
+    return [frames[int(i * step)] for i in range(fits)]
 
 
 class PrepareIn(BaseModel):

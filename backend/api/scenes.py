@@ -1,4 +1,6 @@
-"""Scene uploads: size limit while streaming, a content check, metadata read with bpy, pinned to IPFS."""
+"""Scene uploads: size limit while streaming, a content check, the scene hygiene checks and its metadata (read
+in the render layer's sandbox), pinned to IPFS. A scene that breaks a hygiene rule is refused here, before
+anyone pays for it, with the offending path named (docs/security.md)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from backend.api.deps import current_address, rate_limit
-from backend.sceneinfo import SceneError, read_metadata
+from inferix.render import BlenderJobError, RenderLimitError, SandboxUnavailable, SceneRefused, scene_info
+from inferix.render.hygiene import SceneRefusedError, check_gltf
 from inferix.storage import ContentTooLarge, StorageError
 
 router = APIRouter(prefix="/v1/scenes", tags=["scenes"])
@@ -77,10 +80,12 @@ async def upload(request: Request, file: UploadFile, address: str = Depends(curr
             raise HTTPException(422, "empty file")
         with open(target, "rb") as f:
             kind = sniff(f.read(4096), filename)
-        try:
-            meta = await run_in_threadpool(read_metadata, target)
-        except SceneError as exc:
-            raise HTTPException(422, str(exc)) from None
+        if kind in ("glb", "gltf"):
+            try:
+                check_gltf(target)
+            except SceneRefusedError as exc:
+                raise HTTPException(422, f"scene refused: {exc}") from None
+        meta = await run_in_threadpool(read_scene, target, settings.scene_info_timeout)
         try:
             cid = await run_in_threadpool(request.app.state.store.add_file, target)
         except ContentTooLarge as exc:
@@ -106,6 +111,21 @@ def get_scene(cid: str, request: Request, address: str = Depends(current_address
     if row is None:
         raise HTTPException(404, "no such scene among yours")
     return _out(row)
+
+
+def read_scene(path: Path, timeout: float) -> dict:
+    """The scene's metadata, or the HTTP error a creator should read."""
+    try:
+        return scene_info(path, timeout=timeout)
+    except SceneRefused as exc:
+        raise HTTPException(422, f"scene refused: {exc}") from None
+    except RenderLimitError as exc:
+        raise HTTPException(422, f"the scene could not be read within the {exc.limit} limit: {exc}") from None
+    except SandboxUnavailable as exc:
+        raise HTTPException(503, str(exc)) from None
+    except BlenderJobError as exc:
+        reason = (str(exc).strip().splitlines() or ["unreadable"])[-1][:300]
+        raise HTTPException(422, f"the file could not be opened as a scene: {reason}") from None
 
 
 def scene_path(work_dir: Path, cid: str, kind: str) -> Path:

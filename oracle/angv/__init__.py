@@ -1,8 +1,8 @@
 """ANGV (Active Noise Generation and Verification): Inferix's proof of rendering.
 
-Pure algorithm: the modules below import numpy, Pillow, OpenEXR and hashing only, except :mod:`.insertion`,
-:mod:`.render`, :mod:`.scenes` and :mod:`.bjobs`, which import bpy and are loaded only where a scene is touched
-(run them in a child process through :mod:`.blender`). See docs/angv.md.
+Pure algorithm: the modules below import numpy, Pillow, OpenEXR and hashing only, except :mod:`.insertion` (noise
+placement), :mod:`.attacks` and :mod:`.ops`, which import bpy and run only in the render layer's sandboxed child
+(:func:`inferix.render.run_jobs`; ``ops`` registers ANGV's ops there). See docs/angv.md.
 """
 
 from .frames import Frame, FrameError, load_frame

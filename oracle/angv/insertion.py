@@ -38,7 +38,7 @@ from .keys import TASK_FRAME, derive_key, key_commit, scene_digest
 from .manifest import FrameManifest, Manifest, RenderOrder, Tile
 from .noise import AtomicNoise, draw_noises
 from .params import AngvParams
-from .render import apply_settings, open_scene, render_to_file
+from inferix.render.blend import apply_settings, open_scene, render_to_file
 
 PREVIEW_SEED = 0
 GENERIC_NAMES = ("Plane", "Cube", "Mesh", "Object")

@@ -50,7 +50,7 @@ def _prepare(scene: Path, root: Path, tag: str, seed: bytes, task: int, frames, 
 
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory) -> Corpus:
-    from oracle.angv.blender import render_job, run_jobs
+    from inferix.render import render_job, run_jobs
 
     root = tmp_path_factory.mktemp("angv")
     c = Corpus(root)
@@ -88,7 +88,7 @@ def corpus(tmp_path_factory) -> Corpus:
     add("studio_clean", "studio.blend", st)
     add("studio_quarter", "studio_t7.blend", st, percentage=50)
     add("studio_eighth", "studio_t7.blend", {**st, "samples": st["samples"] // 8})
-    add("studio_stripped", "studio_t7.blend", st, strip_heuristic=True)
+    add("studio_stripped", "studio_t7.blend", st, op="render_stripped")
     add("studio_other_honest", "studio_other.blend", st)
     add("glb_honest", "glb_t7.blend", st)
     add("studio_dn_otherseed", "studio_dn.blend", {**DENOISED, "seed": 99})
@@ -96,11 +96,11 @@ def corpus(tmp_path_factory) -> Corpus:
     dk = ORDERS["dark_room"]
     add("dark_room_honest", "dark_room_t7.blend", dk)
     add("dark_room_quarter", "dark_room_t7.blend", dk, percentage=50)
-    add("dark_room_stripped", "dark_room_t7.blend", dk, strip_heuristic=True)
+    add("dark_room_stripped", "dark_room_t7.blend", dk, op="render_stripped")
     fb = ORDERS["flyby"]
     for f in FRAMES["flyby"]:
         add(f"flyby_honest_{f}", "flyby_t7.blend", fb, frame=f)
-    add("flyby_stripped_3", "flyby_t7.blend", fb, frame=3, strip_heuristic=True)
+    add("flyby_stripped_3", "flyby_t7.blend", fb, frame=3, op="render_stripped")
     add("flyby_eighth_1", "flyby_t7.blend", {**fb, "samples": 2})
     jobs.append({"op": "find_carriers", "blend": str(root / "studio_t7.blend"), "frames": [1]})
     jobs.append({"op": "check_carriers", "blend": str(root / "flyby_t7.blend"),

@@ -129,7 +129,7 @@ def test_sign_in_rate_limit(settings, ipfs_node):
 
 @pytest.fixture(scope="module")
 def tiny_blend(tmp_path_factory):
-    from oracle.angv.blender import run_jobs
+    from inferix.render import run_jobs
 
     path = tmp_path_factory.mktemp("scene") / "studio.blend"
     run_jobs([{"op": "make_scene", "name": "studio", "path": str(path), "width": 192, "height": 108}])

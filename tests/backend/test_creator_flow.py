@@ -38,7 +38,7 @@ def send_as_wallet(devnet, account, tx: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def blend(tmp_path_factory):
-    from oracle.angv.blender import run_jobs
+    from inferix.render import run_jobs
 
     path = tmp_path_factory.mktemp("flow") / "studio.blend"
     run_jobs([{"op": "make_scene", "name": "studio", "path": str(path), "width": 192, "height": 108}])

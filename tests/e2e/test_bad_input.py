@@ -44,7 +44,7 @@ def test_wrong_chain_id_is_refused(devnet):
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory, ipfs_node):
-    from oracle.angv.blender import run_jobs
+    from inferix.render import run_jobs
 
     root = tmp_path_factory.mktemp("badinput")
     scene = root / "studio.blend"

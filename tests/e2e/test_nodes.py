@@ -19,7 +19,7 @@ FEE = 1 * IFX  # 1 IBM at $0.50/IBM, IFX at $0.50
 
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory):
-    from oracle.angv.blender import run_jobs
+    from inferix.render import run_jobs
 
     path = tmp_path_factory.mktemp("scene") / "studio.blend"
     run_jobs([{"op": "make_scene", "name": "studio", "path": str(path), "width": ORDER["width"],

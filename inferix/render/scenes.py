@@ -1,4 +1,4 @@
-"""Test scenes for ANGV, built with bpy (run inside a Blender process, see :mod:`oracle.angv.blender`).
+"""Generated test scenes (the tests, the demo and the benchmark scene G), built with bpy (run inside a Blender process, see :mod:`inferix.render.runner`).
 
 Each scene mixes textured and flat surfaces, dark areas, glossy and glass materials:
 
@@ -177,13 +177,27 @@ def build_flyby(sc) -> None:
         cam.keyframe_insert("location", frame=f)
 
 
-def make_scene(name: str, path: str, width: int, height: int) -> str:
-    """Build scene ``name`` and save it to ``path`` (.blend, or .glb through the glTF exporter)."""
+def camera_path(sc: bpy.types.Scene, frames: int) -> None:
+    """The demo's flyby: the camera moves along a smooth path over ``frames`` frames."""
+    cam = sc.camera
+    cam.animation_data_clear()
+    sc.frame_start, sc.frame_end = 1, frames
+    for f in range(1, frames + 1):
+        t = (f - 1) / max(frames - 1, 1)
+        cam.location = (-6.0 + 5.0 * t, -9.0 - 1.5 * math.sin(math.pi * t), 3.0 + 0.6 * t)
+        cam.keyframe_insert("location", frame=f)
+
+
+def make_scene(name: str, path: str, width: int, height: int, frames: int | None = None) -> str:
+    """Build scene ``name`` and save it to ``path`` (.blend, or .glb through the glTF exporter); ``frames``
+    gives the camera a smooth path over that many frames (the demo's scene)."""
     sc = _reset()
     builder = {"studio": build_studio, "dark_room": build_dark_room, "flyby": build_flyby}.get(name)
     if builder is None:
-        raise ValueError(f"angv: unknown scene {name!r}; known: {SCENES}")
+        raise ValueError(f"unknown scene {name!r}; known: {SCENES}")
     builder(sc)
+    if frames:
+        camera_path(sc, frames)
     sc.render.resolution_x, sc.render.resolution_y, sc.render.resolution_percentage = width, height, 100
     sc.frame_set(sc.frame_start)
     if path.endswith((".glb", ".gltf")):

@@ -1,8 +1,9 @@
-"""Rendering with bpy: open a scene, apply a render order, render a frame or a tile (bpy only).
+"""Rendering with bpy: open a scene (with its hygiene checks), apply a render order, render a frame or a tile.
 
-Used by noise insertion (reference render, quality tiles), the tests, the benchmarks and the worker node. Renders
-are pixel-deterministic for a given Blender build, sampling seed and settings: adaptive sampling and 8-bit dither
-are off, and the seed is fixed.
+Runs only in the sandboxed child (:mod:`inferix.render.child`). Used by noise insertion (reference render,
+quality tiles), the quote's reference render, the worker node, the tests and the benchmarks. Renders are
+pixel-deterministic for a given Blender build, sampling seed and settings: adaptive sampling and 8-bit dither are
+off, the seed is fixed, and the denoiser is OpenImageDenoise on the CPU whatever the render device.
 """
 
 from __future__ import annotations
@@ -12,32 +13,45 @@ from pathlib import Path
 
 import bpy
 
+from inferix.render import devices, hygiene
+
 FORMATS = {"png": "PNG", "exr": "OPEN_EXR", "jpeg": "JPEG"}
 
 
-def open_scene(path: str) -> bpy.types.Scene:
-    """Open a .blend, or import a glTF/GLB into an empty file (its first camera becomes the scene camera)."""
+def open_scene(path: str, bundle: str | None = None) -> bpy.types.Scene:
+    """Open a .blend, or import a glTF/GLB into an empty file (its first camera becomes the scene camera), with
+    Python auto-execution off; refuse external references outside ``bundle`` (default: none allowed) and remove
+    compositor File Output nodes (see :mod:`inferix.render.hygiene`)."""
     p = str(path)
+    if hygiene.autoexec_enabled():
+        raise RuntimeError("Python auto-execution is on: refusing to open a scene")
     if p.endswith((".glb", ".gltf")):
+        hygiene.check_gltf(p)
         bpy.ops.wm.read_factory_settings(use_empty=True)
         bpy.ops.import_scene.gltf(filepath=p)
         sc = bpy.context.scene
         cams = [o for o in sc.objects if o.type == "CAMERA"]
         if not cams:
-            raise ValueError("angv: the glTF scene has no camera")
+            raise hygiene.SceneRefusedError("the glTF scene has no camera")
         sc.camera = cams[0]
         sc.render.engine = "CYCLES"
     else:
-        bpy.ops.wm.open_mainfile(filepath=p)
+        bpy.ops.wm.open_mainfile(filepath=p, load_ui=False, use_scripts=False)
         sc = bpy.context.scene
+    hygiene.check_references(bundle)
+    hygiene.remove_file_outputs()
     if sc.camera is None:
-        raise ValueError("angv: the scene has no camera")
+        raise hygiene.SceneRefusedError("the scene has no camera")
     return sc
 
 
-def apply_settings(sc: bpy.types.Scene, width: int, height: int, samples: int, denoise: bool, seed: int) -> None:
+def apply_settings(sc: bpy.types.Scene, width: int, height: int, samples: int, denoise: bool, seed: int,
+                   device: str | None = None) -> None:
+    """The render order; ``device`` (a Cycles device type, default ``INFERIX_RENDER_DEVICE`` or CPU) renders on it.
+    The denoiser is pinned to OpenImageDenoise on the CPU so that every device gives comparable pixels."""
     sc.render.engine = "CYCLES"
-    sc.cycles.device = "CPU"
+    devices.use(sc, device or os.environ.get("INFERIX_RENDER_DEVICE", "CPU"))
+    sc.cycles.shading_system = False  # no OSL
     sc.render.resolution_x, sc.render.resolution_y = int(width), int(height)
     sc.render.resolution_percentage = 100
     sc.render.pixel_aspect_x = sc.render.pixel_aspect_y = 1.0
@@ -48,6 +62,8 @@ def apply_settings(sc: bpy.types.Scene, width: int, height: int, samples: int, d
     sc.cycles.use_denoising = bool(denoise)
     if denoise:
         sc.cycles.denoiser = "OPENIMAGEDENOISE"
+        if hasattr(sc.cycles, "denoising_use_gpu"):
+            sc.cycles.denoising_use_gpu = False
     sc.render.dither_intensity = 0.0
     sc.render.use_motion_blur = False
     sc.render.use_border = False
@@ -107,5 +123,5 @@ def render_to_file(
     r.use_border = False
     r.resolution_percentage = 100
     if not os.path.exists(out):
-        raise RuntimeError(f"angv: render did not write {out}")
+        raise RuntimeError(f"render did not write {out}")
     return str(out)
