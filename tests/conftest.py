@@ -148,3 +148,6 @@ def manager(devnet: Devnet, index: int = 1) -> Chain:
         fund(devnet, chain.address, 5_000 * IFX)
         ensure_staked(chain, ROLE_MANAGER, 1_000 * IFX)
     return chain
+
+
+from tests.render.fixtures import hostile  # noqa: E402,F401 - the hostile scenes, one build per session

@@ -112,7 +112,7 @@ async def quote(body: QuoteIn, request: Request, address: str = Depends(current_
         seconds = await run_in_threadpool(time_frames, local, frames, low_w, low_h, low_samples,
                                           timeout=settings.quote_timeout)
     except RenderLimitError as exc:
-        raise HTTPException(422, f"the reference render broke the {exc.limit} limit: {exc}") from None
+        raise HTTPException(422, f"the reference render was stopped: {exc}") from None
     except SandboxUnavailable as exc:
         raise HTTPException(503, str(exc)) from None
     except BlenderJobError as exc:

@@ -120,7 +120,7 @@ def read_scene(path: Path, timeout: float) -> dict:
     except SceneRefused as exc:
         raise HTTPException(422, f"scene refused: {exc}") from None
     except RenderLimitError as exc:
-        raise HTTPException(422, f"the scene could not be read within the {exc.limit} limit: {exc}") from None
+        raise HTTPException(422, f"reading the scene was stopped: {exc}") from None
     except SandboxUnavailable as exc:
         raise HTTPException(503, str(exc)) from None
     except BlenderJobError as exc:

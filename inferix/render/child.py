@@ -15,7 +15,8 @@ process; each job is a dict with an ``op``:
 * ``devices``: the GPU devices Cycles finds, and Python auto-execution's state
 
 Other ops come from modules registered under the ``inferix.render_ops`` entry-point group (each has an ``OPS``
-dict of name -> function(job) -> dict): ANGV's noise insertion registers ``prepare`` and its attack tooling.
+dict of name -> function(job) -> dict): ANGV's noise insertion registers ``prepare`` and its attack tooling. An
+op ``module:function`` calls that function (the tests' hostile scenes).
 """
 
 from __future__ import annotations
@@ -145,6 +146,9 @@ OPS = {f.__name__: f for f in (make_scene, scene_info, references, pack, render,
 def _op(name: str):
     if name in OPS:
         return OPS[name]
+    if ":" in name:  # module:function -- the module must be importable in the sandbox (bind it with ``inputs``)
+        module, _, function = name.partition(":")
+        return getattr(import_module(module), function)
     for ep in entry_points(group="inferix.render_ops"):
         ops = getattr(import_module(ep.value), "OPS", {})
         if name in ops:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -45,7 +46,7 @@ class RenderLimitError(BlenderJobError):
     ``file size``, ``processes``)."""
 
     def __init__(self, limit: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(f"{limit} limit: {message}")
         self.limit = limit
 
 
@@ -59,26 +60,53 @@ def _bind_paths(jobs: list[dict], inputs: Iterable[str], outputs: Iterable[str])
         rw += [str(job[k]) for k in OUTPUT_DIRS if job.get(k)]
     for d in rw:
         Path(d).mkdir(parents=True, exist_ok=True)
-    missing = [p for p in ro if not os.path.exists(p)]
+    # an input an earlier job of the list writes lies in a writable directory: no bind of its own
+    later = [p for p in ro if not os.path.exists(p)]
+    missing = [p for p in later if not any(Path(d) in Path(p).parents for d in rw)]
     if missing:
         raise BlenderJobError(f"input not found: {missing[0]}")
-    return ro, rw
+    return [p for p in ro if p not in later], rw
 
 
-def _limit_of(rc: int, stderr: str, limits: Limits, cgroup: sandbox.PidsCgroup) -> RenderLimitError | None:
+MEMORY_SIGNS = ("MemoryError", "failed to map segment", "Cannot allocate memory", "bad_alloc",
+                "Memory allocation failed", "out of memory")
+
+
+def _limit_of(rc: int, stderr: str, limits: Limits, cgroup: sandbox.PidsCgroup, written: list[str]
+              ) -> RenderLimitError | None:
+    """The limit a failed or suspicious run broke, from its exit status, its errors and what it wrote."""
     sig = -rc if rc < 0 else rc - 128 if rc > 128 else 0
-    if sig in (signal.SIGXCPU, signal.SIGKILL) and "CPU time limit" in stderr or sig == signal.SIGXCPU:
+    if sig == signal.SIGXCPU or sig == signal.SIGKILL and "CPU time limit" in stderr:
         return RenderLimitError("CPU time", f"the render used more than its {limits.cpu_seconds} CPU seconds")
     if cgroup.hit() or "Resource temporarily unavailable" in stderr or "can't start new thread" in stderr:
         return RenderLimitError("processes", f"the render tried to run more than {limits.processes} processes "
                                              "or threads")
-    if sig == signal.SIGXFSZ or "File too large" in stderr:
+    big = [p for p in written if os.path.getsize(p) >= limits.file_size]
+    if sig == signal.SIGXFSZ or "File too large" in stderr or big:
+        where = f" ({big[0]})" if big else ""
         return RenderLimitError("file size", f"the render tried to write a file larger than {limits.file_size:,} "
-                                             "bytes")
-    if "MemoryError" in stderr or "alloc" in stderr.lower() and ("fail" in stderr.lower() or "bad_alloc" in stderr):
-        return RenderLimitError("address space", f"the render needed more than {limits.address_space / 2**30:g} "
-                                                 "GiB of memory")
+                                             f"bytes{where}")
+    if any(sign in stderr for sign in MEMORY_SIGNS):
+        return RenderLimitError("address space", f"the render needed more than {limits.address_space / 2**30:.3g} "
+                                                 "GiB of address space")
+    if sig == signal.SIGKILL:
+        return RenderLimitError("memory", "Blender was killed by the system (out of memory?)")
     return None
+
+
+def _written(dirs: list[str], since: float) -> list[str]:
+    """Files in ``dirs`` modified since ``since`` (what the run wrote)."""
+    out = []
+    for d in dirs:
+        for base, _, names in os.walk(d):
+            for n in names:
+                path = os.path.join(base, n)
+                try:
+                    if os.stat(path).st_mtime >= since:
+                        out.append(path)
+                except OSError:
+                    pass
+    return out
 
 
 def run_jobs(jobs: list[dict[str, Any]], *, limits: Limits | None = None, timeout: float | None = None,
@@ -132,6 +160,7 @@ def run_jobs(jobs: list[dict[str, Any]], *, limits: Limits | None = None, timeou
 
             timer = threading.Timer(limits.wall_seconds, stop)
             timer.start()
+            started = time.time() - 1
             try:
                 for line in proc.stdout:
                     if on_line is not None:
@@ -147,10 +176,10 @@ def run_jobs(jobs: list[dict[str, Any]], *, limits: Limits | None = None, timeou
                                                      "wall-clock limit and was stopped")
             rpath = Path(ctl, "results.json")
             results = json.loads(rpath.read_text()) if rpath.exists() else None
-            limit = _limit_of(rc, err + json.dumps(results or []), limits, cgroup)
+            limit = _limit_of(rc, err + json.dumps(results or []), limits, cgroup, _written(rw, started))
         finally:
             cgroup.close()
-    if limit is not None and (results is None or not all(r.get("ok") for r in results)):
+    if limit is not None:
         raise limit
     if results is None:
         raise BlenderJobError(f"Blender crashed (rc={rc}): {err.strip()[-1500:]}")
