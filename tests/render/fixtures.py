@@ -23,7 +23,8 @@ class Hostile:
     texture: Path  # a PNG outside any bundle
 
     def path(self, name: str) -> Path:
-        return self.root / name
+        """``name``: a scene name (``forever``) or a file name (``forever.blend``)."""
+        return self.root / (name if "." in name else f"{name}.blend")
 
     def canary_state(self) -> dict[str, str]:
         return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(self.canary.iterdir())}
