@@ -10,9 +10,15 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export NO_UPDATE_NOTIFIER := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install test test-contracts demo deploy gas clean
+.PHONY: install system test test-contracts demo deploy gas clean
 
-install: $(PIP_STAMP) $(NPM_STAMP)
+install: system $(PIP_STAMP) $(NPM_STAMP)
+
+# Debian packages: bubblewrap, the sandbox every Blender run on a creator's scene goes through (docs/security.md)
+system:
+	@command -v bwrap >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq bubblewrap; }
 
 $(PIP_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
