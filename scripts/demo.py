@@ -227,6 +227,10 @@ def run(demo: Demo) -> dict:
     facts = collect(chain, deployment, job_id, task_ids, epoch, claimed, receipts, out, store, api, labels,
                     bench_ids)
     failures = check(facts, demo.frames, cheater, [dev_account(i).address for i in HONEST], len(files))
+    # the manager and the honest workers opened every scene in the bubblewrap sandbox (docs/security.md)
+    for name in ("manager", *(f"worker-{i}" for i in HONEST)):
+        if "scene sandbox: bubblewrap" not in (out / "logs" / f"{name}.log").read_text():
+            failures.append(f"{name} did not run its scenes in the sandbox")
     facts["stages"] = [(s.name, s.seconds) for s in demo.stages]
     write_report(facts, out, files)
     if failures:

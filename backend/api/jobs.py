@@ -13,10 +13,10 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from backend.api.deps import current_address, rate_limit
-from backend.api.scenes import scene_path
+from backend.api.scenes import render_error, scene_path
 from backend.quote import LOW_SAMPLES, LOW_SCALE, build_quote, sample_frames, worker_prices
 from inferix.chain import ChainError, TransactionReverted
-from inferix.render import BlenderJobError, RenderLimitError, SandboxUnavailable, time_frames
+from inferix.render import BlenderJobError, SandboxUnavailable, time_frames
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
 
@@ -111,13 +111,8 @@ async def quote(body: QuoteIn, request: Request, address: str = Depends(current_
     try:
         seconds = await run_in_threadpool(time_frames, local, frames, low_w, low_h, low_samples,
                                           timeout=settings.quote_timeout)
-    except RenderLimitError as exc:
-        raise HTTPException(422, f"the reference render was stopped: {exc}") from None
-    except SandboxUnavailable as exc:
-        raise HTTPException(503, str(exc)) from None
-    except BlenderJobError as exc:
-        reason = (str(exc).strip().splitlines() or ["failed"])[-1][:300]
-        raise HTTPException(422, f"the reference render failed: {reason}") from None
+    except (BlenderJobError, SandboxUnavailable) as exc:
+        raise render_error(exc, "the reference render", "the reference render failed") from None
     try:
         prices = await run_in_threadpool(worker_prices, chain, request.app.state.db)
         rate = chain.call("PriceFeedAdapter", "price")

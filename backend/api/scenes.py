@@ -113,19 +113,25 @@ def get_scene(cid: str, request: Request, address: str = Depends(current_address
     return _out(row)
 
 
+def render_error(exc: Exception, doing: str, failed: str) -> HTTPException:
+    """The answer to a failed Blender run on a creator's scene: the hygiene rule or the limit it broke (422),
+    no sandbox (503), or what Blender said (422)."""
+    if isinstance(exc, SceneRefused):
+        return HTTPException(422, f"scene refused: {exc}")
+    if isinstance(exc, RenderLimitError):
+        return HTTPException(422, f"{doing} was stopped: {exc}")
+    if isinstance(exc, SandboxUnavailable):
+        return HTTPException(503, str(exc))
+    reason = (str(exc).strip().splitlines() or ["unknown error"])[-1][:300]
+    return HTTPException(422, f"{failed}: {reason}")
+
+
 def read_scene(path: Path, timeout: float) -> dict:
     """The scene's metadata, or the HTTP error a creator should read."""
     try:
         return scene_info(path, timeout=timeout)
-    except SceneRefused as exc:
-        raise HTTPException(422, f"scene refused: {exc}") from None
-    except RenderLimitError as exc:
-        raise HTTPException(422, f"reading the scene was stopped: {exc}") from None
-    except SandboxUnavailable as exc:
-        raise HTTPException(503, str(exc)) from None
-    except BlenderJobError as exc:
-        reason = (str(exc).strip().splitlines() or ["unreadable"])[-1][:300]
-        raise HTTPException(422, f"the file could not be opened as a scene: {reason}") from None
+    except (BlenderJobError, SandboxUnavailable) as exc:
+        raise render_error(exc, "reading the scene", "the file could not be opened as a scene") from None
 
 
 def scene_path(work_dir: Path, cid: str, kind: str) -> Path:

@@ -11,6 +11,7 @@ Every path a job names is bound into the sandbox at the same path: the files it 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -72,20 +73,23 @@ MEMORY_SIGNS = ("MemoryError", "failed to map segment", "Cannot allocate memory"
                 "Memory allocation failed", "out of memory")
 
 
-def _limit_of(rc: int, stderr: str, limits: Limits, cgroup: sandbox.PidsCgroup, written: list[str]
-              ) -> RenderLimitError | None:
-    """The limit a failed or suspicious run broke, from its exit status, its errors and what it wrote."""
+def _limit_of(rc: int, stderr: str, limits: Limits, cgroup: sandbox.PidsCgroup, written: list[str],
+              failed: bool) -> RenderLimitError | None:
+    """The limit a run broke, from its exit status, its errors and what it wrote. A run that succeeded can only
+    have broken the file-size limit (Blender ignores the write error and leaves a truncated file)."""
+    big = [p for p in written if os.path.getsize(p) >= limits.file_size]
+    too_big = RenderLimitError("file size", f"the render tried to write a file larger than {limits.file_size:,} "
+                                            f"bytes{f' ({big[0]})' if big else ''}")
+    if not failed:
+        return too_big if big else None
     sig = -rc if rc < 0 else rc - 128 if rc > 128 else 0
     if sig == signal.SIGXCPU or sig == signal.SIGKILL and "CPU time limit" in stderr:
         return RenderLimitError("CPU time", f"the render used more than its {limits.cpu_seconds} CPU seconds")
     if cgroup.hit() or "Resource temporarily unavailable" in stderr or "can't start new thread" in stderr:
         return RenderLimitError("processes", f"the render tried to run more than {limits.processes} processes "
                                              "or threads")
-    big = [p for p in written if os.path.getsize(p) >= limits.file_size]
     if sig == signal.SIGXFSZ or "File too large" in stderr or big:
-        where = f" ({big[0]})" if big else ""
-        return RenderLimitError("file size", f"the render tried to write a file larger than {limits.file_size:,} "
-                                             f"bytes{where}")
+        return too_big
     if any(sign in stderr for sign in MEMORY_SIGNS):
         return RenderLimitError("address space", f"the render needed more than {limits.address_space / 2**30:.3g} "
                                                  "GiB of address space")
@@ -124,6 +128,9 @@ def run_jobs(jobs: list[dict[str, Any]], *, limits: Limits | None = None, timeou
         limits = limits.with_wall(timeout)
     if limits.wall_seconds <= 0:
         raise RenderLimitError("wall-clock", "no time left to render (the deadline has passed)")
+    gpu = device.upper() != "CPU"
+    if gpu:  # GPU drivers reserve more virtual memory than any address-space limit allows
+        limits = dataclasses.replace(limits, address_space=0)
     ro, rw = _bind_paths(jobs, inputs, outputs)
     why = sandbox.probe()
     if why is not None and not sandbox.unsandboxed_allowed():
@@ -136,7 +143,7 @@ def run_jobs(jobs: list[dict[str, Any]], *, limits: Limits | None = None, timeou
         env = {"PYTHONPATH": str(sandbox.ROOT), "HOME": "/tmp/home", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
                "PYTHONDONTWRITEBYTECODE": "1", "INFERIX_RENDER_DEVICE": device}
         if why is None:
-            argv = sandbox.command(argv, inputs=ro, outputs=[*rw, ctl], env=env, gpu=device.upper() != "CPU")
+            argv = sandbox.command(argv, inputs=ro, outputs=[*rw, ctl], env=env, gpu=gpu)
         else:
             log.warning("UNSANDBOXED Blender run (--unsandboxed): the scene runs with this node's full rights")
             env = {**os.environ, **env}
@@ -176,7 +183,8 @@ def run_jobs(jobs: list[dict[str, Any]], *, limits: Limits | None = None, timeou
                                                      "wall-clock limit and was stopped")
             rpath = Path(ctl, "results.json")
             results = json.loads(rpath.read_text()) if rpath.exists() else None
-            limit = _limit_of(rc, err + json.dumps(results or []), limits, cgroup, _written(rw, started))
+            failed = rc != 0 or results is None or not all(r.get("ok") for r in results)
+            limit = _limit_of(rc, err + json.dumps(results or []), limits, cgroup, _written(rw, started), failed)
         finally:
             cgroup.close()
     if limit is not None:

@@ -46,7 +46,8 @@ class Limits:
 
     wall_seconds: float = 1800.0
     cpu_seconds: int = 4 * 3600  # CPU time of the whole run, all threads together
-    address_space: int = 32 * GIB  # virtual memory of each process (Blender reserves much more than it touches)
+    address_space: int = 32 * GIB  # virtual memory of each process (Blender reserves much more than it touches);
+    # not applied to GPU runs: CUDA, OptiX and HIP reserve virtual address space beyond any such limit
     file_size: int = 4 * GIB  # largest file the run may write
     processes: int = 512  # processes and threads (Cycles starts one per core)
 
@@ -203,7 +204,8 @@ def set_limits(limits: Limits, per_user_processes: bool = True) -> None:
     process of the node's user, so it is set only where no cgroup caps the run (run nodes as a dedicated user)."""
     cpu = max(1, int(limits.cpu_seconds))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-    resource.setrlimit(resource.RLIMIT_AS, (limits.address_space, limits.address_space))
+    if limits.address_space:
+        resource.setrlimit(resource.RLIMIT_AS, (limits.address_space, limits.address_space))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size, limits.file_size))
     if per_user_processes:
         resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
