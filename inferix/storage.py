@@ -17,6 +17,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+# How content is imported, passed on every add: a CID depends on these, so a node configured with other defaults
+# (CIDv1, raw leaves, another chunker) still computes the CIDs the chain records. Kubo's and js-ipfs's defaults.
+IMPORT = {"cid_version": 0, "raw_leaves": False, "chunker": "size-262144"}
 
 
 class StorageError(RuntimeError):
@@ -93,12 +96,14 @@ class IPFSStore:
 
     def add_bytes(self, data: bytes) -> str:
         self._check_size(len(data), "upload")
-        return self._call("add", self._client.add_bytes, data)
+        opts = {"cid-version": IMPORT["cid_version"], "raw-leaves": str(IMPORT["raw_leaves"]).lower(),
+                "chunker": IMPORT["chunker"]}
+        return self._call("add", self._client.add_bytes, data, opts=opts)
 
     def add_file(self, path: Path) -> str:
         path = Path(path)
         self._check_size(path.stat().st_size, str(path))
-        result = self._call("add", self._client.add, str(path), pin=True)
+        result = self._call("add", self._client.add, str(path), pin=True, **IMPORT)
         return result["Hash"]
 
     def add_directory(self, path: Path) -> str:
@@ -108,7 +113,7 @@ class IPFSStore:
             raise StorageError(f"{path} is not a directory")
         total = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
         self._check_size(total, str(path))
-        results = self._call("add", self._client.add, str(path), recursive=True, pin=True)
+        results = self._call("add", self._client.add, str(path), recursive=True, pin=True, **IMPORT)
         if isinstance(results, dict):
             results = [results]
         root = [r for r in results if r["Name"] == path.name]

@@ -78,3 +78,20 @@ def test_unreachable_node():
     assert not store.alive()
     with pytest.raises(StorageUnavailable):
         store.add_bytes(b"data")
+
+
+def test_cids_follow_the_projects_import_settings_not_the_daemons(store, tmp_path, monkeypatch):
+    import inferix.storage as storage
+
+    # Kubo's CID for these bytes with CIDv0, 256 KiB chunks, no raw leaves
+    assert store.add_bytes(b"hello world\n") == "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
+    (tmp_path / "f.txt").write_bytes(b"hello world\n")
+    assert store.add_file(tmp_path / "f.txt") == "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
+    # the settings are sent with every add (not left to the daemon): other settings, other CIDs
+    monkeypatch.setitem(storage.IMPORT, "cid_version", 1)
+    monkeypatch.setitem(storage.IMPORT, "raw_leaves", True)
+    import cid as cidlib
+
+    for made in (store.add_bytes(b"hello world\n"), store.add_file(tmp_path / "f.txt")):
+        parsed = cidlib.make_cid(made)
+        assert parsed.version == 1 and parsed.codec == "raw"  # a raw leaf, CIDv1
