@@ -64,7 +64,27 @@ sandbox_option = click.option("--unsandboxed", is_flag=True, expose_value=False,
                                                    "(logged loudly; see docs/security.md).")
 
 
+def _configuration_errors() -> tuple[type[BaseException], ...]:
+    """What a command answers with one line: the operator's configuration or environment, not a bug."""
+    from inferix.accounts import AccountError
+    from inferix.chain import ChainError
+    from inferix.deployments import DeploymentError
+    from inferix.render import SandboxUnavailable
+    from inferix.storage import StorageError
+
+    return AccountError, DeploymentError, ChainError, StorageError, SandboxUnavailable, PermissionError
+
+
 class PluginGroup(click.Group):
+    def invoke(self, ctx):
+        """Every command fails the same way: one line saying what is wrong, exit 1; the traceback with -v."""
+        try:
+            return super().invoke(ctx)
+        except _configuration_errors() as exc:
+            if ctx.params.get("verbose"):
+                raise
+            raise click.ClickException(f"{exc} (run with -v for the traceback)") from None
+
     def list_commands(self, ctx):
         return sorted({*super().list_commands(ctx), *(ep.name for ep in entry_points(group="inferix.commands"))})
 
