@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from inferix.cli import connect, sandbox_option
+from inferix.service import run_loop
 
 log = logging.getLogger("inferix.manager")
 
@@ -54,24 +55,9 @@ def run(account: str, host: str, port: int, stake: float, render_window: int, po
     mgr.ensure_ready()
     indexer = Indexer(reader, db_connect(settings.database))
 
-    def coordinate() -> None:
-        while not stop.is_set():
-            try:
-                mgr.run_once()
-            except Exception:  # noqa: BLE001 - the loop must survive any single failure
-                log.exception("manager step failed; retrying")
-            stop.wait(poll)
-
-    def index() -> None:
-        while not stop.is_set():
-            try:
-                indexer.poll_once()
-            except Exception:  # noqa: BLE001
-                log.exception("indexer step failed; retrying")
-            stop.wait(poll)
-
-    threads = [threading.Thread(target=coordinate, name="manager", daemon=True),
-               threading.Thread(target=index, name="indexer", daemon=True)]
+    threads = [threading.Thread(target=run_loop, args=(mgr.run_once, poll, stop, log, "manager"), name="manager",
+                                daemon=True),
+               threading.Thread(target=indexer.run, args=(stop, poll), name="indexer", daemon=True)]
     for thread in threads:
         thread.start()
     try:

@@ -44,6 +44,7 @@ from typing import Any, Iterable
 from eth_utils import event_abi_to_log_topic
 
 from inferix.chain import ChainError, Event
+from inferix.service import run_loop
 
 log = logging.getLogger("inferix.indexer")
 
@@ -364,16 +365,9 @@ class Indexer:
         return applied
 
     def run(self, stop_event: threading.Event, interval: float = 1.0) -> None:
-        """Poll until ``stop_event`` is set; chain errors are logged and retried after ``interval``."""
+        """Poll until ``stop_event`` is set; a failure (a chain outage, a bug) is logged and retried."""
         log.info("indexer starting at block %d", self.next_block())
-        while not stop_event.is_set():
-            try:
-                self.poll_once()
-            except ChainError as exc:
-                log.warning("indexer: chain unavailable, will retry: %s", exc)
-            except Exception:  # noqa: BLE001 - a bug must not kill the API process; it is retried and logged
-                log.exception("indexer: failed to apply a block range, will retry")
-            stop_event.wait(interval)
+        run_loop(self.poll_once, interval, stop_event, log, "indexer")
         log.info("indexer stopped at block %d", self.next_block())
 
     def _first_run(self) -> None:

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from inferix.render import RenderLimitError, SceneRefused
 from inferix.protocol import (IFX, ROLE_MANAGER, ROLE_WORKER, TaskState, ensure_staked, get_job, get_node,
                               get_task)
 from inferix.sealing import seal, unseal
+from inferix.service import run_loop
 from inferix.storage import IPFSStore, StorageError
 
 log = logging.getLogger("inferix.manager")
@@ -104,7 +106,7 @@ class Manager:
         self.db = conn
         self.config = config
         self.me = chain.address
-        self.stopping = False
+        self.stop = threading.Event()
         self._unfunded_until: dict[str, float] = {}  # benchmarks postponed for lack of IFX, retried after this
         self._benchmarks_after = 0.0  # after a failure (stale price, render error), benchmarks wait until then
 
@@ -426,10 +428,4 @@ class Manager:
 
     def run(self) -> None:
         self.ensure_ready()
-        while not self.stopping:
-            try:
-                self.run_once()
-            except ChainError as exc:
-                log.warning("chain unavailable, retrying: %s", exc)
-            time.sleep(self.config.poll_interval)
-
+        run_loop(self.run_once, self.config.poll_interval, self.stop, log, "manager")

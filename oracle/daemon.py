@@ -136,17 +136,17 @@ class OracleDaemon(PollingNode):
             log.warning("IB attestation for %s refused: %s", worker, exc.reason)
         self.db.set_task(task_id, attempt, "submitted")
 
-    def advance(self) -> None:
-        steps = {"to_verify": self._verify, "signed": self._submit, "attest": self._attest_ib}
-        for task_id, attempt, status, data in self.db.tasks(*steps):
-            if self.stopping:
-                return
-            try:
-                steps[status](task_id, attempt, data)
-            except VerificationUnavailable as exc:
-                log.warning("task %s: cannot verify yet: %s", task_id, exc)
-            except TransactionReverted as exc:
-                log.error("task %s: %s", task_id, exc)
-                self.db.set_task(task_id, attempt, "rejected", reason=exc.reason)
-            except ChainError as exc:
-                log.warning("task %s: chain error, will retry: %s", task_id, exc)
+    def task_steps(self) -> dict:
+        return {"to_verify": self._verify, "signed": self._submit, "attest": self._attest_ib}
+
+    def task_failed(self, task_id: int, attempt: int, status: str, data: dict, exc: Exception) -> bool:
+        if isinstance(exc, VerificationUnavailable):
+            log.warning("task %s: cannot verify yet: %s", task_id, exc)
+        elif isinstance(exc, TransactionReverted):
+            log.error("task %s: %s", task_id, exc)
+            self.db.set_task(task_id, attempt, "rejected", reason=exc.reason)
+        elif isinstance(exc, ChainError):
+            log.warning("task %s: chain error, will retry: %s", task_id, exc)
+        else:
+            return False
+        return True

@@ -174,25 +174,25 @@ class WorkerAgent(PollingNode):
         log.info("task %s submitted (tx %s)", task_id, receipt["transactionHash"].hex())
         self.db.set_task(task_id, attempt, "submitted", tx=receipt["transactionHash"].hex())
 
-    def advance(self) -> None:
-        steps = {"assigned": self._accept, "accepted": self._render, "rendered": self._submit}
-        for task_id, attempt, status, data in self.db.tasks(*steps):
-            if self.stopping:
-                return
-            try:
-                steps[status](task_id, attempt, data)
-            except (RenderLimitError, SceneRefused) as exc:  # rendering again would break it again
-                log.error("task %s FAILED: %s", task_id, exc)
-                self.db.set_task(task_id, attempt, "failed", reason=str(exc)[:300])
-            except TransactionReverted as exc:
-                log.error("task %s: %s", task_id, exc)
-                if status == "assigned":
-                    self.db.set_task(task_id, attempt, "declined", reason=exc.reason)
-            except (StorageError, ChainError, RuntimeError, OSError) as exc:
-                deadline = data.get("deadline") or data.get("acceptBy") or 0
-                now = self.chain.w3.eth.get_block("latest")["timestamp"]
-                if deadline and now > deadline:
-                    log.error("task %s MISSED its deadline while %s: %s", task_id, status, exc)
-                    self.db.set_task(task_id, attempt, "missed", reason=str(exc)[:300])
-                else:
-                    log.warning("task %s: %s failed, will retry: %s", task_id, status, exc)
+    def task_steps(self) -> dict:
+        return {"assigned": self._accept, "accepted": self._render, "rendered": self._submit}
+
+    def task_failed(self, task_id: int, attempt: int, status: str, data: dict, exc: Exception) -> bool:
+        if isinstance(exc, (RenderLimitError, SceneRefused)):  # rendering again would break it again
+            log.error("task %s FAILED: %s", task_id, exc)
+            self.db.set_task(task_id, attempt, "failed", reason=str(exc)[:300])
+        elif isinstance(exc, TransactionReverted):
+            log.error("task %s: %s", task_id, exc)
+            if status == "assigned":
+                self.db.set_task(task_id, attempt, "declined", reason=exc.reason)
+        elif isinstance(exc, (StorageError, ChainError, RuntimeError, OSError)):
+            deadline = data.get("deadline") or data.get("acceptBy") or 0
+            now = self.chain.w3.eth.get_block("latest")["timestamp"]
+            if deadline and now > deadline:
+                log.error("task %s MISSED its deadline while %s: %s", task_id, status, exc)
+                self.db.set_task(task_id, attempt, "missed", reason=str(exc)[:300])
+            else:
+                log.warning("task %s: %s failed, will retry: %s", task_id, status, exc)
+        else:
+            return False
+        return True

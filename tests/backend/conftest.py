@@ -10,6 +10,7 @@ It records the last block of every stage so that an indexer can be stopped at an
 
 from __future__ import annotations
 
+import logging
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from eth_utils import keccak
 
 from inferix.devnet import dev_account
 from inferix.eip712 import Verdict, sign_verdict
+from inferix.service import run_loop
 from inferix.protocol import IBM, IFX, ROLE_ORACLE, ROLE_WORKER, USD, ensure_staked, get_node
 from tests.conftest import fund, manager
 
@@ -52,16 +54,12 @@ def manager_running(manager, interval: float = 0.5) -> Iterator[list[BaseExcepti
     stop = threading.Event()
     errors: list[BaseException] = []
 
-    def loop():
-        while not stop.is_set():
-            try:
-                manager.run_once()
-            except BaseException as exc:  # noqa: BLE001 - surfaced by the test
-                errors.append(exc)
-                return
-            stop.wait(interval)
+    def surface(exc: BaseException) -> bool:
+        errors.append(exc)
+        return False  # stop the loop
 
-    thread = threading.Thread(target=loop, daemon=True)
+    thread = threading.Thread(target=run_loop, args=(manager.run_once, interval, stop, logging.getLogger("test"),
+                                                     "manager", surface), daemon=True)
     thread.start()
     try:
         yield errors
