@@ -44,6 +44,7 @@ from typing import Any, Iterable
 from eth_utils import event_abi_to_log_topic
 
 from inferix.chain import ChainError, Event
+from inferix.protocol import ROLE_NAMES, TASK_STATE_NAMES, TaskState
 from inferix.service import run_loop
 
 log = logging.getLogger("inferix.indexer")
@@ -203,12 +204,9 @@ INDEXER_MIGRATIONS: list[str] = [
 
 CONTRACTS = ("JobEscrow", "ProofOfRender", "Staking", "BMWIssuance")
 
-# escrow task states (contracts/JobEscrow.vy) and the names the index stores
-STATE_NAMES = {1: "posted", 2: "assigned", 3: "accepted", 4: "submitted", 5: "revealed", 6: "verified",
-               7: "disputed", 8: "settled", 9: "failed", 10: "cancelled"}
+# the names the index stores for the escrow's task states (one definition: inferix.protocol)
+STATE_NAMES = TASK_STATE_NAMES
 TASK_STATES = tuple(STATE_NAMES.values())
-ACCEPTED = 3
-ROLE_NAMES = {1: "worker", 2: "oracle", 3: "manager"}
 JOB_STATUSES = ("created", "running", "completed", "partial", "failed", "closing", "closed")
 ATTEMPT_OUTCOMES = ("settled", "rejected", "missed_deadline", "timed_out")
 ZERO_ADDRESS = "0x" + "0" * 40
@@ -576,7 +574,7 @@ class Indexer:
         # out later (no reveal, no quorum, dispute unresolved) is not
         if expired is None:
             outcome, fault = "rejected", True
-        elif expired == ACCEPTED:
+        elif expired == TaskState.ACCEPTED:
             outcome, fault = "missed_deadline", True
         else:
             outcome, fault = "timed_out", False

@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-IFX = 10**18
-USD = 10**18
-STATES = ("posted", "assigned", "accepted", "submitted", "revealed", "verified", "settled", "failed", "cancelled")
+from inferix.protocol import IFX, TASK_STATE_NAMES, USD  # noqa: E402
+
+STATES = tuple(label for label in TASK_STATE_NAMES.values() if label != "disputed")
 
 
 def _address(rng: random.Random) -> str:

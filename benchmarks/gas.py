@@ -162,18 +162,12 @@ class Bench:
         return self.escrow.jobCount(), approve, receipt
 
     def create_job_with_permit(self, budget: int = 10_000 * IFX):
-        from eth_account import Account
+        from inferix.eip712 import sign_permit
 
         deadline = self.ape.chain.blocks.head.timestamp + 3600
         nonce = self.token.nonces(self.creator)
-        domain = {"name": "Inferix", "version": "1", "chainId": self.chain_id,
-                  "verifyingContract": self.token.address}
-        types = {"Permit": [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"},
-                            {"name": "value", "type": "uint256"}, {"name": "nonce", "type": "uint256"},
-                            {"name": "deadline", "type": "uint256"}]}
-        message = {"owner": self.creator.address, "spender": self.escrow.address, "value": budget,
-                   "nonce": nonce, "deadline": deadline}
-        signed = Account.sign_typed_data(self.creator.private_key, domain, types, message)
+        signed = sign_permit(self.creator.private_key, self.chain_id, self.token.address, self.creator.address,
+                             self.escrow.address, budget, nonce, deadline)
         receipt = self.escrow.createJobWithPermit(
             self.manager, SCENE_CID, 1, 10 * FRAMES, "1920x1080@128spp png", USD, budget, deadline,
             signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big"), sender=self.creator,

@@ -1,8 +1,10 @@
-"""EIP-712 typed data of the proof-of-render contract, signed exactly as an oracle signs.
+"""Every EIP-712 typed data of the protocol, signed exactly as the contracts check it.
 
-The domain is ``{name: "Inferix Proof of Render", version: "1", chainId, verifyingContract}``;
-a signature is therefore worthless on another chain or another deployment. A verdict binds the
-task, its attempt number (a re-queued task starts a new attempt) and the result CID.
+* Proof of render (oracles): the domain is ``{name: "Inferix Proof of Render", version: "1", chainId,
+  verifyingContract}``, so a signature is worthless on another chain or another deployment. A verdict binds the task,
+  its attempt number (a re-queued task starts a new attempt) and the result CID; an IB attestation binds the worker,
+  its IB and its nonce.
+* The IFX token's EIP-2612 ``Permit`` (creators): domain ``{name: "Inferix", version: "1", chainId, token}``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,17 @@ IB_TYPES = {
         {"name": "worker", "type": "address"},
         {"name": "ib", "type": "uint256"},
         {"name": "nonce", "type": "uint256"},
+    ]
+}
+
+TOKEN_DOMAIN_NAME = "Inferix"
+PERMIT_TYPES = {
+    "Permit": [
+        {"name": "owner", "type": "address"},
+        {"name": "spender", "type": "address"},
+        {"name": "value", "type": "uint256"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
     ]
 }
 
@@ -92,3 +105,21 @@ def sign_ib_attestation(
     message = {"worker": worker, "ib": ib, "nonce": nonce}
     signed = Account.sign_typed_data(private_key, domain(chain_id, contract), IB_TYPES, message)
     return bytes(signed.signature)
+
+
+def permit_typed_data(chain_id: int, token: str, owner: str, spender: str, value: int, nonce: int,
+                      deadline: int) -> dict:
+    """The IFX token's EIP-2612 permit as a wallet signs it (``eth_signTypedData_v4``; uint256 as decimal strings,
+    which wallets and eth-account both accept)."""
+    return {"domain": {"name": TOKEN_DOMAIN_NAME, "version": "1", "chainId": chain_id, "verifyingContract": token},
+            "types": PERMIT_TYPES, "primaryType": "Permit",
+            "message": {"owner": owner, "spender": spender, "value": str(value), "nonce": str(nonce),
+                        "deadline": str(deadline)}}
+
+
+def sign_permit(private_key: bytes | str, chain_id: int, token: str, owner: str, spender: str, value: int, nonce: int,
+                deadline: int):
+    """A signed permit (``v``, ``r``, ``s``, ``signature``) for ``IFXToken.permit`` / ``createJobWithPermit``."""
+    data = permit_typed_data(chain_id, token, owner, spender, value, nonce, deadline)
+    message = {**data["message"], "value": value, "nonce": nonce, "deadline": deadline}
+    return Account.sign_typed_data(private_key, data["domain"], PERMIT_TYPES, message)

@@ -13,6 +13,7 @@ IBM = 10**6  # work is counted in micro-IBM
 IB_ONE = 10**6
 
 ROLE_WORKER, ROLE_ORACLE, ROLE_MANAGER = 1, 2, 3
+ROLE_NAMES = {ROLE_WORKER: "worker", ROLE_ORACLE: "oracle", ROLE_MANAGER: "manager"}
 
 # the task package the manager pins (its CID is the task's sceneCid) and the result layout
 PACKAGE_SCENE = "scene.blend"
@@ -42,6 +43,15 @@ class TaskState(IntEnum):
     SETTLED = 8
     FAILED = 9
     CANCELLED = 10
+
+    @property
+    def label(self) -> str:
+        """The state's name as the API and the index write it (``posted``, ``settled``, …)."""
+        return self.name.lower()
+
+
+# the escrow's task states (contracts/JobEscrow.vy), value -> label
+TASK_STATE_NAMES = {state.value: state.label for state in TaskState if state is not TaskState.NONE}
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from eth_utils import keccak
 
+from inferix.eip712 import MAX_SCORE
 from inferix.protocol import PACKAGE_MANIFEST, frame_name
 from inferix.sealing import SealError, unseal
 from inferix.storage import ContentTooLarge, InvalidCID, IPFSStore, StorageError
@@ -23,7 +24,6 @@ from oracle.angv.verify import verify_frame
 
 log = logging.getLogger("inferix.oracle")
 
-MAX_SCORE = 10_000
 
 
 class VerificationUnavailable(RuntimeError):

@@ -16,6 +16,7 @@ from backend.api.deps import current_address, rate_limit
 from backend.api.scenes import render_error, scene_path
 from backend.quote import LOW_SAMPLES, LOW_SCALE, build_quote, sample_frames, worker_prices
 from inferix.chain import ChainError, TransactionReverted
+from inferix.eip712 import permit_typed_data
 from inferix.render import BlenderJobError, SandboxUnavailable, time_frames
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
@@ -223,13 +224,7 @@ def prepare(body: PrepareIn, request: Request, address: str = Depends(current_ad
             TransactionOut(description="create the job (locks the budget and the IFX/USD rate)", to=escrow.address,
                            chain_id=chain_id, data=escrow.encode_abi("createJob", args=list(args))),
         ],
-        permit={"domain": {"name": "Inferix", "version": "1", "chainId": chain_id, "verifyingContract": token.address},
-                "types": {"Permit": [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"},
-                                     {"name": "value", "type": "uint256"}, {"name": "nonce", "type": "uint256"},
-                                     {"name": "deadline", "type": "uint256"}]},
-                "primaryType": "Permit",
-                "message": {"owner": address, "spender": escrow.address, "value": str(budget), "nonce": str(nonce),
-                            "deadline": str(deadline)}},
+        permit=permit_typed_data(chain_id, token.address, address, escrow.address, budget, nonce, deadline),
     )
 
 

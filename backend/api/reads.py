@@ -52,11 +52,10 @@ Amount = Annotated[str, Field(pattern=r"^[0-9]+$", description="uint256 as a dec
 Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", description="checksummed address",
                                examples=["0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"])]
 JobStatus = Literal["created", "running", "completed", "partial", "failed", "closing", "closed"]
-TaskState = Literal["posted", "assigned", "accepted", "submitted", "revealed", "verified", "disputed", "settled",
-                    "failed", "cancelled"]
+TaskState = Literal[TASK_STATES]
 Outcome = Literal["settled", "rejected", "missed_deadline", "timed_out"]
 Role = Literal["worker", "oracle", "manager"]
-assert set(JobStatus.__args__) == set(JOB_STATUSES) and set(TaskState.__args__) == set(TASK_STATES)
+assert set(JobStatus.__args__) == set(JOB_STATUSES)
 assert set(Outcome.__args__) == set(ATTEMPT_OUTCOMES)
 
 

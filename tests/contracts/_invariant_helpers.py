@@ -8,6 +8,8 @@ every success is checked against independently computed balances, pools and mint
 
 from __future__ import annotations
 
+from inferix.protocol import TaskState
+
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from boa.contracts.base_evm_contract import BoaError
 
 # task states (JobEscrow)
-POSTED, ASSIGNED, ACCEPTED, SUBMITTED, REVEALED, VERIFIED, DISPUTED, SETTLED, FAILED, CANCELLED = range(1, 11)
+POSTED, ASSIGNED, ACCEPTED, SUBMITTED, REVEALED, VERIFIED, DISPUTED, SETTLED, FAILED, CANCELLED = tuple(TaskState)[1:]
 LIVE_STATES = frozenset(range(POSTED, SETTLED))  # their reservation is still held by the escrow
 
 ROLE_WORKER, ROLE_ORACLE, ROLE_MANAGER = 1, 2, 3

@@ -3,6 +3,9 @@
 import boa
 import pytest
 
+from inferix.eip712 import sign_permit
+from inferix.protocol import TaskState
+
 from .conftest import IBM, IFX, USD, warp
 
 
@@ -10,7 +13,7 @@ def task_state(s, task_id):
     return s.escrow.tasks(task_id).state
 
 
-POSTED, ASSIGNED, ACCEPTED, SUBMITTED, REVEALED, VERIFIED, DISPUTED, SETTLED, FAILED, CANCELLED = range(1, 11)
+POSTED, ASSIGNED, ACCEPTED, SUBMITTED, REVEALED, VERIFIED, DISPUTED, SETTLED, FAILED, CANCELLED = tuple(TaskState)[1:]
 
 
 # ---------------------------------------------------------------- jobs
@@ -56,14 +59,8 @@ def test_create_job_with_permit(s):
     creator = Account.from_key(b"\x77" * 32)
     s.fund(creator.address, 50 * IFX)
     deadline = boa.env.evm.patch.timestamp + 600
-    signed = Account.sign_typed_data(
-        creator.key,
-        {"name": "Inferix", "version": "1", "chainId": s.chain_id, "verifyingContract": s.token.address},
-        {"Permit": [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"},
-                    {"name": "value", "type": "uint256"}, {"name": "nonce", "type": "uint256"},
-                    {"name": "deadline", "type": "uint256"}]},
-        {"owner": creator.address, "spender": s.escrow.address, "value": 50 * IFX, "nonce": 0, "deadline": deadline},
-    )
+    signed = sign_permit(creator.key, s.chain_id, s.token.address, creator.address, s.escrow.address, 50 * IFX, 0,
+                         deadline)
     with boa.env.prank(creator.address):
         job = s.escrow.createJobWithPermit(s.manager, "bafy", 1, 8, "", USD, 50 * IFX, deadline, signed.v,
                                            signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big"))

@@ -4,6 +4,8 @@ import boa
 import pytest
 from eth_account import Account
 
+from inferix.eip712 import sign_permit
+
 from .conftest import IFX
 
 MAX_SUPPLY = 10**9 * IFX
@@ -67,14 +69,7 @@ def test_permit(s, replay):
     spender = boa.env.generate_address()
     deadline = boa.env.evm.patch.timestamp + 3600
     nonce = s.token.nonces(owner.address)
-    signed = Account.sign_typed_data(
-        owner.key,
-        {"name": "Inferix", "version": "1", "chainId": s.chain_id, "verifyingContract": s.token.address},
-        {"Permit": [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"},
-                    {"name": "value", "type": "uint256"}, {"name": "nonce", "type": "uint256"},
-                    {"name": "deadline", "type": "uint256"}]},
-        {"owner": owner.address, "spender": spender, "value": 7 * IFX, "nonce": nonce, "deadline": deadline},
-    )
+    signed = sign_permit(owner.key, s.chain_id, s.token.address, owner.address, spender, 7 * IFX, nonce, deadline)
     args = (owner.address, spender, 7 * IFX, deadline, signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big"))
     s.token.permit(*args)
     assert s.token.allowance(owner.address, spender) == 7 * IFX
