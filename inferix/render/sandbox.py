@@ -141,8 +141,9 @@ def _gpu_binds() -> list[str]:
 def command(argv: list[str], *, inputs: list[str], outputs: list[str], env: dict[str, str],
             gpu: bool = False) -> list[str]:
     """``argv`` wrapped in bubblewrap: inputs read-only, outputs writable, at the same paths as outside."""
-    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", *_system_binds(), *_code_binds(),
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/tmp/home"]
+    # the private /tmp first: the binds below may lie under the host's /tmp (a checkout, a job's directories)
+    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--tmpfs", "/tmp", "--dir", "/tmp/home",
+            *_system_binds(), *_code_binds(), "--proc", "/proc", "--dev", "/dev"]
     if gpu:
         args += _gpu_binds()
     binds = [(os.path.abspath(p), "--ro-bind") for p in inputs] + [(os.path.abspath(p), "--bind") for p in outputs]
