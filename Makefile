@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export NO_UPDATE_NOTIFIER := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install system test test-contracts demo deploy gas clean
+.PHONY: install system test test-fast test-contracts demo deploy gas clean
 
 install: system $(PIP_STAMP) $(NPM_STAMP)
 
@@ -31,6 +31,10 @@ $(NPM_STAMP): package.json package-lock.json
 
 test: install
 	$(PY) -m pytest
+
+# the unit tests only (nothing started: no anvil, IPFS, Blender or node processes); see tests/README.md
+test-fast: install
+	$(PY) -m pytest -m unit -q
 
 # the whole network on this machine, end to end (see README): report in out/demo/report.html
 demo: install

@@ -24,6 +24,25 @@ from inferix.protocol import IFX, ROLE_MANAGER, ensure_staked
 from inferix.storage import IPFSStore
 
 
+# What a test needs decides its marker (tests/README.md): ``unit`` (nothing started: pure Python, titanoboa's
+# in-process EVM), ``integration`` (anvil, js-ipfs or Blender), ``e2e`` (node processes, the demo).
+NEEDS_SERVICES = {"devnet", "ipfs_node", "store", "node_factory", "hostile", "corpus", "idx_lifecycle"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects on the markers
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if any(item.get_closest_marker(name) for name in ("unit", "integration", "e2e")):
+            continue
+        path = item.path.as_posix()
+        if "/tests/e2e/" in path or "node_factory" in item.fixturenames:
+            item.add_marker(pytest.mark.e2e)
+        elif NEEDS_SERVICES & set(item.fixturenames):
+            item.add_marker(pytest.mark.integration)
+        else:
+            item.add_marker(pytest.mark.unit)
+
+
 @pytest.fixture(scope="session")
 def ipfs_node(tmp_path_factory):
     """A real js-ipfs daemon with its own repo, stopped at the end of the session."""

@@ -31,6 +31,7 @@ ZERO32 = b"\x00" * 32
 IFX = 10**18
 
 pytestmark = [
+    pytest.mark.integration,  # starts anvil itself
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
     pytest.mark.filterwarnings("ignore:Field 'import_remapping'"),
 ]

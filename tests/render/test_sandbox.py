@@ -18,6 +18,8 @@ from inferix.render.devices import PREFERENCE, DeviceError, choose
 from inferix.render.sandbox import ROOT
 from tests.render.fixtures import TESTS, gltf_with_uri
 
+pytestmark = pytest.mark.integration  # runs Blender or anvil in the test itself
+
 ORDER = {"width": 32, "height": 18, "samples": 1, "denoise": False}
 
 
