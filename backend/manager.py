@@ -19,8 +19,8 @@ from pathlib import Path
 
 from web3.logs import DISCARD
 
-from backend.api.jobs import output_settings
-from backend.api.scenes import scene_path
+from backend.quote import output_settings
+from backend.state import scene_path
 from backend.matcher import Candidate, choose
 from backend.taskprep import prepare_task
 from backend.workerbench import BenchmarkOrder, BenchmarkScene, benchmark_budget, make_benchmark_scene
@@ -287,7 +287,7 @@ class Manager:
     def _record_scores(self, row: sqlite3.Row, task) -> None:
         """Per-frame, per-region ANGV scores of a verified attempt (for the API), computed with the seed this
         manager holds exactly as the oracles compute them."""
-        from oracle.verifier import VerificationUnavailable, open_manifest, verify_result
+        from oracle.angv.task import VerificationUnavailable, open_manifest, verify_result
 
         if self.db.execute("SELECT 1 FROM task_scores WHERE task_id = ? AND attempt = ?",
                            (task.task_id, task.attempts)).fetchone():

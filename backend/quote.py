@@ -10,6 +10,8 @@ The sample is ``max(1, ceil(1 %))`` of the frames, evenly spaced (the whitepaper
 
 from __future__ import annotations
 
+import json
+
 import math
 import sqlite3
 import statistics
@@ -109,3 +111,11 @@ def build_quote(scene_cid: str, first: int, last: int, width: int, height: int, 
     quote.budget_ifx = sum(task_ifx(t.ibm, quote.max_price_per_ibm, usd_per_ifx) for t in quote.tasks)
     quote.workers = len(prices)
     return quote
+
+
+def output_settings(quote_id: str, q: dict) -> str:
+    """The job's ``outputSettings``: the quote and its order; ``benchmark`` marks the manager's benchmark tasks,
+    whose passing verdicts make the oracles attest the worker's IB."""
+    settings = {"q": quote_id, "w": q["width"], "h": q["height"], "spp": q["samples"], "dn": int(q["denoise"]),
+                "fpt": q["frames_per_task"], **({"benchmark": True} if q.get("benchmark") else {})}
+    return json.dumps(settings, separators=(",", ":"))

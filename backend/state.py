@@ -1,7 +1,9 @@
-"""The backend's own tables (component ``app``): sign-in nonces, sessions, uploaded scenes, quotes, and the
-manager's task seeds (encrypted at rest)."""
+"""The backend's own state: its tables (component ``app``: sign-in nonces, sessions, uploaded scenes, quotes, and
+the manager's task seeds, encrypted at rest) and where it keeps scenes on disk."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 APP_MIGRATIONS: list[str] = [
     # 1: sign-in and uploads
@@ -46,3 +48,8 @@ APP_MIGRATIONS: list[str] = [
     CREATE TABLE benchmark_scenes (order_key TEXT PRIMARY KEY, body TEXT NOT NULL);
     """,
 ]
+
+
+def scene_path(work_dir: Path, cid: str, kind: str) -> Path:
+    """The manager's local copy of an uploaded scene (it is also on IPFS under ``cid``)."""
+    return Path(work_dir) / "scenes" / f"{cid}.{kind}"

@@ -24,7 +24,7 @@ from inferix.chain import ChainError, TransactionReverted
 from inferix.eip712 import Verdict, sign_ib_attestation, sign_verdict
 from inferix.service import PollingNode
 from inferix.protocol import IB_ONE, IBM, ROLE_ORACLE, TaskState, ensure_staked, get_task
-from oracle.verifier import VerificationUnavailable, open_manifest, verify_result
+from oracle.angv.task import VerificationUnavailable, open_manifest, verify_result
 
 log = logging.getLogger("inferix.oracle")
 

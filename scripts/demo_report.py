@@ -96,7 +96,7 @@ def collect(chain: Chain, deployment: Deployment, job_id: int, task_ids: list[in
 def _noise_frame(tasks: list[dict], out: Path, store: IPFSStore) -> str | None:
     """The first frame of the first settled task with its imprint regions outlined (from the sealed manifest,
     opened with the task's seed held by the manager)."""
-    from oracle.verifier import open_manifest
+    from oracle.angv.task import open_manifest
 
     db = sqlite3.connect(out / "manager" / "backend.sqlite")
     key = (out / "manager" / "seed.key").read_bytes()

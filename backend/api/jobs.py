@@ -13,8 +13,9 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from backend.api.deps import current_address, rate_limit
-from backend.api.scenes import render_error, scene_path
-from backend.quote import LOW_SAMPLES, LOW_SCALE, build_quote, sample_frames, worker_prices
+from backend.api.scenes import render_error
+from backend.state import scene_path
+from backend.quote import LOW_SAMPLES, LOW_SCALE, build_quote, output_settings, sample_frames, worker_prices
 from inferix.chain import ChainError, TransactionReverted
 from inferix.eip712 import permit_typed_data
 from inferix.render import BlenderJobError, SandboxUnavailable, time_frames
@@ -168,14 +169,6 @@ class PrepareOut(BaseModel):
     max_price_per_ibm: str
     transactions: list[TransactionOut] = Field(..., description="approve, then createJob: sign and send in order")
     permit: dict = Field(..., description="EIP-712 typed data of an EIP-2612 permit, for POST /v1/jobs/permit-transaction")
-
-
-def output_settings(quote_id: str, q: dict) -> str:
-    """The job's ``outputSettings``: the quote and its order; ``benchmark`` marks the manager's benchmark tasks,
-    whose passing verdicts make the oracles attest the worker's IB."""
-    settings = {"q": quote_id, "w": q["width"], "h": q["height"], "spp": q["samples"], "dn": int(q["denoise"]),
-                "fpt": q["frames_per_task"], **({"benchmark": True} if q.get("benchmark") else {})}
-    return json.dumps(settings, separators=(",", ":"))
 
 
 def _load_quote(request: Request, quote_id: str, address: str) -> dict:

@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from backend.api.deps import current_address, rate_limit
+from backend.state import scene_path
 from inferix.render import BlenderJobError, RenderLimitError, SandboxUnavailable, SceneRefused, scene_info
 from inferix.render.hygiene import SceneRefusedError, check_gltf
 from inferix.storage import ContentTooLarge, StorageError
@@ -132,11 +133,6 @@ def read_scene(path: Path, timeout: float) -> dict:
         return scene_info(path, timeout=timeout)
     except (BlenderJobError, SandboxUnavailable) as exc:
         raise render_error(exc, "reading the scene", "the file could not be opened as a scene") from None
-
-
-def scene_path(work_dir: Path, cid: str, kind: str) -> Path:
-    """The manager's local copy of an uploaded scene (it is also on IPFS under ``cid``)."""
-    return Path(work_dir) / "scenes" / f"{cid}.{kind}"
 
 
 def _scratch(settings) -> Path:

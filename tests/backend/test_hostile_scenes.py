@@ -191,7 +191,7 @@ def test_manager_loop_rejects_a_job_whose_scene_renders_forever(devnet, store, h
     import json
     import time
 
-    from backend.api.scenes import scene_path
+    from backend.state import scene_path
     from backend.db import connect, migrate
     from backend.manager import Manager, ManagerConfig
     from backend.state import APP_MIGRATIONS

@@ -17,7 +17,7 @@ from inferix.devnet import dev_account
 from inferix.ipfs_node import free_port
 from inferix.protocol import frame_name
 from inferix.storage import IPFSStore
-from oracle.verifier import VerificationUnavailable, open_manifest, verify_result
+from oracle.angv.task import VerificationUnavailable, open_manifest, verify_result
 
 from .test_nodes import ORDER
 

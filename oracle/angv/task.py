@@ -1,4 +1,5 @@
-"""Verifying one submitted task: open the sealed manifest with the revealed seed, check every frame.
+"""Verifying one submitted task: open the sealed manifest with the revealed seed, check every frame (used by the
+oracle daemon, the manager's record of scores and the demo's report).
 
 Outcomes are split by whose fault a problem is. Anything the worker delivered wrong (a missing, malformed,
 truncated, oversized or wrong-sized frame; frames that fail ANGV) is a *failing verdict*. Anything that is
@@ -18,12 +19,11 @@ from inferix.eip712 import MAX_SCORE
 from inferix.protocol import PACKAGE_MANIFEST, frame_name
 from inferix.sealing import SealError, unseal
 from inferix.storage import ContentTooLarge, InvalidCID, IPFSStore, StorageError
-from oracle.angv.frames import FrameError, load_frame
-from oracle.angv.manifest import Manifest
-from oracle.angv.verify import verify_frame
+from .frames import FrameError, load_frame
+from .manifest import Manifest
+from .verify import verify_frame
 
-log = logging.getLogger("inferix.oracle")
-
+log = logging.getLogger("inferix.angv")
 
 
 class VerificationUnavailable(RuntimeError):
