@@ -1,4 +1,8 @@
-"""Contract ABIs, compiled from ``contracts/`` with the pinned Vyper and cached under ``.build/abi``."""
+"""Contract ABIs, shipped with the package (``inferix/abis/*.json``): a node needs no compiler and no checkout.
+
+They are built from ``contracts/`` with the pinned Vyper by ``python -m inferix.abi`` (run from the checkout, after a
+contract changes); ``tests/contracts/test_abis.py`` fails while a shipped ABI differs from its source.
+"""
 
 from __future__ import annotations
 
@@ -6,32 +10,43 @@ import json
 import subprocess
 import sys
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-CONTRACTS = ROOT / "contracts"
-CACHE = ROOT / ".build" / "abi"
 
 
 class ABIError(RuntimeError):
-    """A contract's ABI could not be produced."""
+    """A contract's ABI could not be found or produced."""
 
 
 @lru_cache(maxsize=None)
 def abi(name: str) -> list[dict]:
-    source = CONTRACTS / f"{name}.vy"
-    if not source.exists():
-        raise ABIError(f"no contract named {name!r} in {CONTRACTS}")
-    cached = CACHE / f"{name}.json"
-    newest_source = max(p.stat().st_mtime for p in CONTRACTS.rglob("*.vy*"))
-    if cached.exists() and cached.stat().st_mtime >= newest_source:
-        return json.loads(cached.read_text())
-    result = subprocess.run([sys.executable, "-m", "vyper", "-f", "abi", "-p", str(CONTRACTS), str(source)],
-                            capture_output=True, text=True, timeout=300)
-    if result.returncode != 0:
-        raise ABIError(f"vyper failed on {source.name}: {result.stderr.strip()[-500:]}")
-    CACHE.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(".tmp")
-    tmp.write_text(result.stdout)
-    tmp.replace(cached)
-    return json.loads(result.stdout)
+    path = resources.files("inferix") / "abis" / f"{name}.json"
+    if not path.is_file():
+        raise ABIError(f"no ABI shipped for a contract named {name!r}")
+    return json.loads(path.read_text())
+
+
+def build(contracts: Path) -> dict[str, list[dict]]:
+    """The ABI of every contract in ``contracts`` (top level; interfaces and libraries are not deployed)."""
+    out = {}
+    for source in sorted(Path(contracts).glob("*.vy")):
+        result = subprocess.run([sys.executable, "-m", "vyper", "-f", "abi", "-p", str(contracts), str(source)],
+                                capture_output=True, text=True, timeout=300)
+        if result.returncode != 0:
+            raise ABIError(f"vyper failed on {source.name}: {result.stderr.strip()[-500:]}")
+        out[source.stem] = json.loads(result.stdout)
+    return out
+
+
+def main(argv: list[str]) -> int:
+    contracts = Path(argv[0] if argv else "contracts")
+    target = Path(__file__).with_name("abis")
+    target.mkdir(exist_ok=True)
+    for name, data in build(contracts).items():
+        (target / f"{name}.json").write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+        print(target / f"{name}.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
