@@ -32,13 +32,10 @@ from typing import Any
 
 ENV_VAR = "INFERIX_DEPLOYMENTS"
 FORMAT = 1
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _default_dir() -> Path:
-    # the repository's deployments/ (editable install, as `make install` does); else ./deployments
-    if (REPO_ROOT / "ape-config.yaml").is_file():
-        return REPO_ROOT / "deployments"
+    # ./deployments, where `ape run scripts/deploy.py` writes (run from the project's directory)
     return Path.cwd() / "deployments"
 
 # every contract a complete deployment has (MockAggregator only on local networks)

@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from inferix.chain import Chain  # noqa: E402
 from inferix.client import InferixClient  # noqa: E402
-from inferix.devnet import Anvil, deploy, dev_account, tool_path  # noqa: E402
-from inferix.ipfs_node import LocalIPFSNode, free_port  # noqa: E402
+from inferix.testing.devnet import Anvil, deploy, dev_account, tool_path  # noqa: E402
+from inferix.testing.ipfs import LocalIPFSNode, free_port  # noqa: E402
 from inferix.render import run_jobs  # noqa: E402
 from inferix.protocol import IFX, TaskState, get_node, get_task  # noqa: E402
 from inferix.storage import IPFSStore  # noqa: E402
@@ -83,9 +83,9 @@ class Demo:
         path.chmod(0o600)
         return f"keyfile:{path}"
 
-    def spawn(self, name: str, args: list[str], env: dict | None = None) -> None:
+    def spawn(self, name: str, args: list[str], env: dict | None = None, module: str = "inferix.cli") -> None:
         log = open(self.out / "logs" / f"{name}.log", "w")
-        self.processes[name] = subprocess.Popen([sys.executable, "-m", "inferix.cli", *args], cwd=ROOT,
+        self.processes[name] = subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT,
                                                 env=env or self.env(), stdout=log, stderr=subprocess.STDOUT,
                                                 start_new_session=True)
 
@@ -150,8 +150,8 @@ def run(demo: Demo) -> dict:
     for index in ORACLES:
         demo.spawn(f"oracle-{index}", ["oracle", "run", "--account", demo.keyfile(index), "--poll", "0.5"])
     # the cheater joins first, so that it is matched with tasks before the honest workers exist
-    demo.spawn("worker-cheater", ["worker", "run", "--account", demo.keyfile(CHEATER), "--price", "0.5",
-                                  "--stake", "10000", "--poll", "0.5", "--forge"])
+    demo.spawn("worker-cheater", ["--account", demo.keyfile(CHEATER), "--price", "0.5", "--stake", "10000",
+                                  "--poll", "0.5"], module="tests.utils.cheater")
     api = f"http://127.0.0.1:{api_port}"
     demo.wait(lambda: _ok(f"{api}/docs"), 120, "the manager API")
     demo.wait(lambda: get_node(chain, dev_account(CHEATER).address).stake > 0 and all(

@@ -18,8 +18,8 @@ import pytest
 
 from inferix.chain import Chain
 from inferix.deployments import Deployment
-from inferix.devnet import ROOT, Anvil, deploy, dev_account, tool_path
-from inferix.ipfs_node import LocalIPFSNode
+from inferix.testing.devnet import ROOT, Anvil, deploy, dev_account, tool_path
+from inferix.testing.ipfs import LocalIPFSNode
 from inferix.protocol import IFX, ROLE_MANAGER, ensure_staked
 from inferix.storage import IPFSStore
 
@@ -85,7 +85,9 @@ class NodeProcess:
 
     def start(self) -> "NodeProcess":
         log = open(self.log_path, "a")
-        self.process = subprocess.Popen([sys.executable, "-m", "inferix.cli", self.kind, "run", *self.args],
+        # the cheating worker is test tooling (tests/utils/cheater.py); the others are the real node commands
+        command = ["tests.utils.cheater"] if self.kind == "cheater" else ["inferix.cli", self.kind, "run"]
+        self.process = subprocess.Popen([sys.executable, "-m", *command, *self.args],
                                         env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
         log.close()

@@ -37,7 +37,6 @@ class WorkerConfig:
     poll_interval: float = 1.0
     minutes_per_ibm: float = 1.0  # this node's wall minutes per IBM = 1 / IB; refined by the attested IB
     safety: float = 2.0  # accept only if the estimated render time × safety fits the render window
-    forge: bool = False  # demo only: a cheating node that returns images without rendering
     device: str | None = None  # Cycles device type to render on (--device); None: the best this machine has
 
 
@@ -62,7 +61,7 @@ class WorkerAgent(PollingNode):
 
     def choose_device(self) -> str:
         """The best Cycles device this machine has (or ``--device``), recorded in the node's status."""
-        found = {} if self.config.forge else find_devices()
+        found = find_devices()
         device = choose(found, self.config.device)
         gpus = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in found.items()) or "no GPU"
         log.info("render device: %s (Cycles finds %s); scene sandbox: %s", device, gpus, sandbox.describe())
@@ -139,12 +138,7 @@ class WorkerAgent(PollingNode):
         order = json.loads((package / PACKAGE_ORDER).read_text())
         frames_dir = work / "frames"
         first, last = posted["frames"]
-        if self.config.forge:
-            from worker.forge import forge_frames
-
-            forge_frames(frames_dir, first, last, order)
-        else:
-            self._run_blender(package / PACKAGE_SCENE, frames_dir, first, last, order, data.get("deadline"))
+        self._run_blender(package / PACKAGE_SCENE, frames_dir, first, last, order, data.get("deadline"))
         cid = self.store.add_directory(frames_dir)
         log.info("task %s: %s frames pinned as %s", task_id, last - first + 1, cid)
         self.db.set_task(task_id, attempt, "rendered", resultCid=cid)

@@ -26,12 +26,11 @@ def worker() -> None:
               help="This node's minutes per IBM before its IB is attested (1 / IB).")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="State directory.")
 @click.option("--poll", type=float, default=1.0, show_default=True, help="Seconds between polls.")
-@click.option("--forge", is_flag=True, hidden=True, help="Demo only: return forged frames without rendering.")
 @click.option("--device", type=click.Choice(["OPTIX", "CUDA", "HIP", "ONEAPI", "METAL", "CPU"], case_sensitive=False),
               default=None, help="Cycles device to render on [default: the best this machine has].")
 @sandbox_option
 def run(account: str, price: float, stake: float, minutes_per_ibm: float, data_dir: Path | None, poll: float,
-        forge: bool, device: str | None) -> None:
+        device: str | None) -> None:
     """Accept, render and submit assigned tasks until stopped."""
     from worker.agent import WorkerAgent, WorkerConfig
 
@@ -40,7 +39,7 @@ def run(account: str, price: float, stake: float, minutes_per_ibm: float, data_d
     data_dir = data_dir or settings.data_dir / f"worker-{chain.address.lower()}"
     db = NodeDB(data_dir / "worker.sqlite")
     config = WorkerConfig(price_per_ibm=int(price * USD), stake=int(stake * IFX), work_dir=data_dir / "work",
-                          poll_interval=poll, minutes_per_ibm=minutes_per_ibm, forge=forge,
+                          poll_interval=poll, minutes_per_ibm=minutes_per_ibm,
                           device=device.upper() if device else None)
     agent = WorkerAgent(chain, store, db, config)
     install_stop_handler(agent)

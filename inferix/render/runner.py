@@ -140,7 +140,7 @@ def run_jobs(jobs: list[dict[str, Any]], *, limits: Limits | None = None, timeou
         Path(ctl, "jobs.json").write_text(json.dumps(jobs))
         argv = [sys.executable, "-m", "inferix.render.child", os.path.join(ctl, "jobs.json"),
                 os.path.join(ctl, "results.json")]
-        env = {"PYTHONPATH": str(sandbox.ROOT), "HOME": "/tmp/home", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
+        env = {"PYTHONPATH": sandbox.PYTHONPATH, "HOME": "/tmp/home", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
                "PYTHONDONTWRITEBYTECODE": "1", "INFERIX_RENDER_DEVICE": device}
         if why is None:
             argv = sandbox.command(argv, inputs=ro, outputs=[*rw, ctl], env=env, gpu=gpu)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import glob
+import importlib.util
 import logging
 import os
 import resource
@@ -28,8 +29,16 @@ from pathlib import Path
 
 log = logging.getLogger("inferix.render")
 
-ROOT = Path(__file__).resolve().parents[2]
-CODE_PACKAGES = ("inferix", "oracle")  # what the child imports; the rest of the checkout stays invisible
+CODE_PACKAGES = ("inferix", "oracle")  # what the child imports; the rest of a checkout stays invisible
+
+
+def _package_dir(name: str) -> Path | None:
+    spec = importlib.util.find_spec(name)  # located, not imported
+    return Path(spec.origin).resolve().parent if spec is not None and spec.origin else None
+
+
+CODE_DIRS = [d for d in map(_package_dir, CODE_PACKAGES) if d is not None]
+PYTHONPATH = os.pathsep.join(sorted({str(d.parent) for d in CODE_DIRS}))
 ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "fonts", "localtime", "nsswitch.conf",
        "passwd", "group")
 GPU_DEVICES = ("/dev/nvidia*", "/dev/nvidia-caps", "/dev/dri", "/dev/kfd")
@@ -120,7 +129,7 @@ def _system_binds() -> list[str]:
 def _code_binds() -> list[str]:
     """The Python runtime (venv and its base interpreter) and the packages the child imports, read-only."""
     paths = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), sys.prefix}
-    paths |= {str(ROOT / p) for p in CODE_PACKAGES}
+    paths |= {str(d) for d in CODE_DIRS}
     args: list[str] = []
     for p in sorted(paths, key=len):
         if os.path.exists(p) and not p.startswith("/usr/"):

@@ -19,7 +19,7 @@ from typing import Iterator
 import pytest
 from eth_utils import keccak
 
-from inferix.devnet import dev_account
+from inferix.testing.devnet import dev_account
 from inferix.eip712 import Verdict, sign_verdict
 from inferix.service import run_loop
 from inferix.protocol import IBM, IFX, ROLE_ORACLE, ROLE_WORKER, USD, ensure_staked, get_node

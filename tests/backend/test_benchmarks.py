@@ -12,7 +12,7 @@ from backend.indexer import INDEXER_MIGRATIONS
 from backend.manager import Manager, ManagerConfig
 from backend.state import APP_MIGRATIONS
 from backend.workerbench import BenchmarkOrder
-from inferix.devnet import dev_account
+from inferix.testing.devnet import dev_account
 from inferix.protocol import IFX, TaskState, get_job, get_node, get_task
 from inferix.storage import IPFSStore
 from tests.backend.conftest import manager_running

@@ -12,7 +12,7 @@ from backend.app import create_app
 from backend.db import connect
 from backend.manager import Manager, ManagerConfig
 from backend.settings import BackendSettings
-from inferix.devnet import dev_account
+from inferix.testing.devnet import dev_account
 from inferix.protocol import IFX, TaskState, get_task
 from inferix.storage import IPFSStore
 from tests.backend.conftest import manager_running

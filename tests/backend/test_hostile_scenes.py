@@ -131,7 +131,7 @@ def server(api):
 
     import uvicorn
 
-    from inferix.ipfs_node import free_port
+    from inferix.testing.ipfs import free_port
 
     port = free_port()
     srv = uvicorn.Server(uvicorn.Config(api.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))

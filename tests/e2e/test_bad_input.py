@@ -13,8 +13,8 @@ from PIL import Image
 from backend.taskprep import prepare_task
 from inferix.chain import Chain, ChainUnavailable, TransactionReverted
 from inferix.deployments import Deployment
-from inferix.devnet import dev_account
-from inferix.ipfs_node import free_port
+from inferix.testing.devnet import dev_account
+from inferix.testing.ipfs import free_port
 from inferix.protocol import frame_name
 from inferix.storage import IPFSStore
 from oracle.angv.task import VerificationUnavailable, open_manifest, verify_result

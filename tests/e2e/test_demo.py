@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from inferix.devnet import ROOT
+from inferix.testing.devnet import ROOT
 
 
 def test_short_demo_passes_its_own_checks(tmp_path):

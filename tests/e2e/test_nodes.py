@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from backend.taskprep import prepare_task
-from inferix.devnet import dev_account
+from inferix.testing.devnet import dev_account
 from inferix.protocol import IBM, IFX, USD, TaskState, get_node, get_task
 
 from tests.conftest import fund, manager, wait
@@ -35,9 +35,9 @@ def start_network(devnet, node_factory, worker_index=WORKER, forge=False, stake=
     address = dev_account(worker_index).address
     if get_node(devnet.chain(), address).stake == 0:
         fund(devnet, address, 20_000 * IFX)
-    args = ["--price", "0.5", "--stake", stake, *(["--forge"] if forge else [])]
+    args = ["--price", "0.5", "--stake", stake]
     expected = max(int(stake), 9_504) * IFX  # S(n) = 2 x 4320 x 1.0 x $0.50 / $0.50 = 8,640 IFX, +10 %
-    worker = node_factory("worker", worker_index, *args)
+    worker = node_factory("cheater" if forge else "worker", worker_index, *args)
     chain = devnet.chain()
     wait(lambda: get_node(chain, address).stake >= expected and all(
         chain.call("Staking", "isActive", dev_account(i).address, 2) for i in ORACLES), 120,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from inferix.devnet import dev_account
+from inferix.testing.devnet import dev_account
 from inferix.eip712 import sign_ib_attestation
 from inferix.protocol import IB_ONE, IFX, ROLE_ORACLE, ROLE_WORKER, ensure_staked, get_node
 

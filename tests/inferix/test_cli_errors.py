@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from inferix.devnet import ROOT
-from inferix.ipfs_node import free_port
+from inferix.testing.devnet import ROOT
+from inferix.testing.ipfs import free_port
 
 NODES = {"worker": ["--price", "0.5", "--stake", "100"], "oracle": ["--stake", "1000"], "manager": []}
 

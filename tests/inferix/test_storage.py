@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from inferix.ipfs_node import free_port
+from inferix.testing.ipfs import free_port
 from inferix.storage import (ContentNotFound, ContentTooLarge, InvalidCID, IPFSStore, StorageUnavailable,
                              validate_cid)
 

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from inferix.render.sandbox import ROOT
-
+ROOT = Path(__file__).resolve().parents[2]
 TESTS = str(ROOT / "tests")  # bound read-only into the sandbox so that the child can import tests.render.hostile
 HUGE = 16384
 

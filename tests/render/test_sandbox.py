@@ -15,8 +15,7 @@ from inferix.render import (BlenderJobError, Limits, RenderLimitError, SandboxUn
                             find_devices, render_job, run_jobs, scene_info)
 from inferix.render import sandbox
 from inferix.render.devices import PREFERENCE, DeviceError, choose
-from inferix.render.sandbox import ROOT
-from tests.render.fixtures import TESTS, gltf_with_uri
+from tests.render.fixtures import ROOT, TESTS, gltf_with_uri
 
 pytestmark = pytest.mark.integration  # runs Blender or anvil in the test itself
 

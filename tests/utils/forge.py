@@ -1,5 +1,5 @@
-"""A forger, for the demo's cheating node and for tests: images of the right size and format that were
-never rendered (a smooth gradient with mild noise). Proof of rendering must reject them."""
+"""A forger, for the demo's cheating worker (:mod:`tests.utils.cheater`) and for tests: images of the right size
+and format that were never rendered (a smooth gradient with mild noise). Proof of rendering must reject them."""
 
 from __future__ import annotations
 

@@ -20,11 +20,11 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from inferix.deployments import Deployment, load
-from inferix.ipfs_node import free_port
+from inferix.testing.ipfs import free_port
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: test tooling runs from one
 MNEMONIC = "test test test test test test test test test test test junk"
 BIN_DIRS = [str(ROOT / ".venv" / "bin"), str(Path(sys.executable).parent), str(ROOT / "node_modules" / ".bin")]
 
