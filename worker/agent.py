@@ -45,18 +45,15 @@ class WorkerAgent(PollingNode):
 
     # ------------------------------------------------------------ set-up
     def target_stake(self) -> int:
-        """The configured stake, raised to the minimum S(n) = 2 × E × IB × P at today's IFX price plus a 10 %
-        margin (a job locks its own rate, so a falling IFX price must not leave the node below S(n))."""
+        """The configured stake, raised to the contract's minimum S(n) = 2 × E × IB × P (``Staking.minStake``, at
+        this node's registered price and IB) at today's IFX price plus a 10 % margin (a job locks its own rate, so
+        a falling IFX price must not leave the node below S(n))."""
         try:
             rate = self.chain.call("PriceFeedAdapter", "price")
         except TransactionReverted as exc:
             log.warning("price feed unavailable (%s): staking the configured amount", exc.reason)
             return self.config.stake
-        node = get_node(self.chain, self.me)
-        ib = node.ib or IB_ONE
-        epoch_minutes = self.chain.call("Staking", "epochMinutes")
-        multiplier = self.chain.call("Staking", "stakeMultiplier")
-        minimum = multiplier * epoch_minutes * ib * self.config.price_per_ibm // IB_ONE * 10**18 // rate
+        minimum = self.chain.call("Staking", "minStake", self.me, rate)
         return max(self.config.stake, minimum * 11 // 10)
 
     def choose_device(self) -> str:
