@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 from enum import IntEnum
 
+from inferix.abi import abi
 from inferix.chain import Chain
 
 IFX = 10**18
@@ -96,19 +99,32 @@ class NodeView:
     ib: int
 
 
+@functools.lru_cache(maxsize=None)
+def _field_names(contract: str, function: str) -> tuple[str, ...]:
+    """The snake_case names of a view's returned struct members, from the contract's ABI (``pricePerIBM`` ->
+    ``price_per_ibm``)."""
+    outputs = next(f for f in abi(contract) if f.get("type") == "function" and f.get("name") == function)["outputs"]
+    members = outputs[0]["components"] if len(outputs) == 1 and outputs[0].get("components") else outputs
+    return tuple(re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", m["name"]).lower() for m in members)
+
+
+def read_struct(chain: Chain, contract: str, function: str, *args) -> dict:
+    """A view returning a struct, as a dict of its members by name (never by position)."""
+    return dict(zip(_field_names(contract, function), chain.call(contract, function, *args)))
+
+
 def get_task(chain: Chain, task_id: int) -> TaskView:
-    t = chain.call("JobEscrow", "tasks", task_id)
-    return TaskView(task_id, t[0], t[1], TaskState(t[2]), t[3], t[4], t[5], t[6], t[7], bytes(t[8]), bytes(t[9]),
-                    t[10], t[11], t[12], t[13])
+    t = read_struct(chain, "JobEscrow", "tasks", task_id)
+    return TaskView(task_id=task_id, **{**t, "state": TaskState(t["state"]), "key_commit": bytes(t["key_commit"]),
+                                        "result_hash": bytes(t["result_hash"])})
 
 
 def get_job(chain: Chain, job_id: int) -> JobView:
-    j = chain.call("JobEscrow", "jobs", job_id)
-    return JobView(job_id, *j)
+    return JobView(job_id=job_id, **read_struct(chain, "JobEscrow", "jobs", job_id))
 
 
 def get_node(chain: Chain, account: str) -> NodeView:
-    return NodeView(*chain.call("Staking", "nodes", account))
+    return NodeView(**read_struct(chain, "Staking", "nodes", account))
 
 
 def ensure_staked(chain: Chain, role: int, amount: int, price_per_ibm: int = 0) -> NodeView:
