@@ -48,7 +48,7 @@ deploy: install
 	ape run scripts/deploy.py --network ethereum:local:foundry
 
 gas: install
-	$(PY) benchmarks/gas.py
+	$(PY) -m benchmarks.gas
 
 clean:
 	rm -rf $(VENV) node_modules .build out .pytest_cache .hypothesis

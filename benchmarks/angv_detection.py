@@ -1,7 +1,7 @@
 """ANGV detection benchmark: false-reject rate of honest renders, false-accept rate of attacks (a)-(g), fidelity.
 
-    .venv/bin/python benchmarks/angv_detection.py            # 2 tasks per scene
-    .venv/bin/python benchmarks/angv_detection.py --quick    # 1 task per scene
+    .venv/bin/python -m benchmarks.angv_detection            # 2 tasks per scene
+    .venv/bin/python -m benchmarks.angv_detection --quick    # 1 task per scene
 
 For each scene (studio, dark_room, flyby) and task (a fresh secret seed), the scene is prepared for three render
 orders (16 samples denoiser off, 64 samples denoiser on, 256 samples denoiser off) and rendered honestly per order
@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from oracle.angv import AngvParams, Manifest, load_frame, verify_frame  # noqa: E402
 from oracle.angv.adaptive import plan_regions  # noqa: E402

@@ -1,7 +1,7 @@
 """Honest GPU renders against the manager's CPU-made ANGV manifests: the network must not reject honest GPU work.
 
-    .venv/bin/python benchmarks/angv_gpu.py                 # best device Cycles finds; CPU side by side
-    .venv/bin/python benchmarks/angv_gpu.py --device CUDA --seeds 5
+    .venv/bin/python -m benchmarks.angv_gpu                 # best device Cycles finds; CPU side by side
+    .venv/bin/python -m benchmarks.angv_gpu --device CUDA --seeds 5
 
 For each scene (studio, dark_room) at 640x360, a task is prepared on the CPU as the manager does (reference render,
 noise, quality tiles rendered on the CPU), then rendered honestly on the GPU device and on the CPU with the ordered
@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from inferix.render import find_devices, render_job, run_jobs  # noqa: E402
 from inferix.render.devices import choose  # noqa: E402

@@ -1,7 +1,7 @@
 """ANGV speed benchmark on 1920x1080 frames, n = 2..40, beside the whitepaper's Appendix D.
 
-    .venv/bin/python benchmarks/angv_speed.py           # every n of Appendix D
-    .venv/bin/python benchmarks/angv_speed.py --quick   # n in {2, 12, 40}
+    .venv/bin/python -m benchmarks.angv_speed           # every n of Appendix D
+    .venv/bin/python -m benchmarks.angv_speed --quick   # n in {2, 12, 40}
 
 Insertion = planning the imprints on the reference render (candidate search, bpy ray casts), creating the carriers
 and recomputing the imprints by projection; it excludes loading the scene, the reference render (rendered once,
@@ -24,7 +24,6 @@ from pathlib import Path
 
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from oracle.angv import AngvParams, Manifest, load_frame, verify_frame  # noqa: E402
 from inferix.render import render_job, run_jobs  # noqa: E402

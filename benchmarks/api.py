@@ -1,7 +1,7 @@
 """Throughput and latency of ``GET /v1/jobs/{id}`` on a populated index, one server process.
 
-    python benchmarks/api.py                       # 10,000 jobs, 50,000 tasks, 64 clients, 20 s
-    python benchmarks/api.py --jobs 1000 --duration 5 --concurrency 16
+    python -m benchmarks.api                       # 10,000 jobs, 50,000 tasks, 64 clients, 20 s
+    python -m benchmarks.api --jobs 1000 --duration 5 --concurrency 16
 
 The script fills a temporary SQLite database through the indexer's tables (``populate``: jobs, tasks, their
 attempts and verdicts, per-region scores, nodes, epochs and job events, as the indexer would have derived them),
@@ -21,20 +21,17 @@ import json
 import multiprocessing
 import os
 import random
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from inferix.protocol import IFX, TASK_STATE_NAMES, USD  # noqa: E402
+from inferix.testing.process import Service  # noqa: E402
 
 STATES = tuple(label for label in TASK_STATE_NAMES.values() if label != "disputed")
 
@@ -158,37 +155,28 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(database: Path, port: int) -> subprocess.Popen:
+def start_server(database: Path, port: int) -> Service:
     """One uvicorn process serving the whole app on ``database`` (no chain, no IPFS: reads only)."""
     code = (
-        "import sys, uvicorn; sys.path.insert(0, %r)\n"
+        "import uvicorn\n"
         "from backend.app import create_app\n"
         "from backend.settings import BackendSettings\n"
         "app = create_app(BackendSettings(database=%r))\n"
         "uvicorn.run(app, host='127.0.0.1', port=%d, log_level='warning', access_log=False)\n"
-    ) % (str(ROOT), str(database), port)
-    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    ) % (str(database), port)
+
+    def answers() -> bool:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process
+                return True
         except OSError:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server exited with {process.returncode}")
-            time.sleep(0.1)
-    stop_server(process)
-    raise RuntimeError("the server did not start within 30 s")
+            return False
+
+    return Service("api", [sys.executable, "-c", code], cwd=ROOT).start(ready=answers, timeout=30)
 
 
-def stop_server(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+def stop_server(server: Service) -> None:
+    server.stop(grace=10)
 
 
 # --------------------------------------------------------------------------- the client

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Gas of one rendering task's whole on-chain lifecycle, from real anvil receipts.
 
-    .venv/bin/python benchmarks/gas.py [--json out/gas.json]
+    .venv/bin/python -m benchmarks.gas [--json out/gas.json]
 
 ape-foundry starts a throwaway anvil (and stops it at the end); the contracts are deployed and wired with
 ``scripts.deploy.deploy_all`` exactly as in a real deployment. Actors: a creator, a manager, three workers
@@ -36,7 +36,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 IFX = 10**18
 USD = 10**18

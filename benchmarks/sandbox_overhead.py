@@ -1,6 +1,6 @@
 """What the scene sandbox costs: the same Blender runs with and without bubblewrap, side by side.
 
-    .venv/bin/python benchmarks/sandbox_overhead.py [--repeat 5]
+    .venv/bin/python -m benchmarks.sandbox_overhead [--repeat 5]
 
 Runs, each ``--repeat`` times in a fresh Blender child: reading a scene's metadata (what an upload waits for), the
 quote's reference render (4 frames at 160x90, 8 samples), a worker's 2-frame task at 320x180, 16 samples, and the
@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from inferix.render import render_frames, run_jobs, sandbox, scene_info, time_frames  # noqa: E402
 

@@ -16,7 +16,6 @@ import argparse
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 import urllib.request
@@ -24,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from inferix.chain import Chain  # noqa: E402
 from inferix.client import InferixClient  # noqa: E402
 from inferix.testing.devnet import Anvil, deploy, dev_account, tool_path  # noqa: E402
 from inferix.testing.ipfs import LocalIPFSNode, free_port  # noqa: E402
+from inferix.testing.process import Service  # noqa: E402
 from inferix.render import run_jobs  # noqa: E402
 from inferix.protocol import IFX, TaskState, get_node, get_task  # noqa: E402
 from inferix.storage import IPFSStore  # noqa: E402
@@ -56,7 +55,7 @@ class Demo:
     width: int
     height: int
     samples: int
-    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    processes: dict[str, Service] = field(default_factory=dict)
     stages: list[Stage] = field(default_factory=list)
     anvil: Anvil | None = None
     ipfs: LocalIPFSNode | None = None
@@ -84,16 +83,13 @@ class Demo:
         return f"keyfile:{path}"
 
     def spawn(self, name: str, args: list[str], env: dict | None = None, module: str = "inferix.cli") -> None:
-        log = open(self.out / "logs" / f"{name}.log", "w")
-        self.processes[name] = subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT,
-                                                env=env or self.env(), stdout=log, stderr=subprocess.STDOUT,
-                                                start_new_session=True)
+        self.processes[name] = Service(name, [sys.executable, "-m", module, *args], log_path=self.out / "logs" /
+                                       f"{name}.log", env=env or self.env(), cwd=ROOT).start()
 
     def check_alive(self) -> None:
-        for name, proc in self.processes.items():
-            if proc.poll() is not None:
-                tail = (self.out / "logs" / f"{name}.log").read_text()[-2000:]
-                raise DemoFailure(f"{name} exited with {proc.returncode}:\n{tail}")
+        for name, service in self.processes.items():
+            if not service.alive():
+                raise DemoFailure(f"{name} exited with {service.returncode}:\n{service.log_tail()}")
 
     def wait(self, predicate, timeout: float, what: str):
         deadline = time.monotonic() + timeout
@@ -106,14 +102,10 @@ class Demo:
         raise DemoFailure(f"timed out after {timeout:.0f} s waiting for {what}")
 
     def stop_all(self) -> None:
-        for name, proc in self.processes.items():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for name, proc in self.processes.items():
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        for service in self.processes.values():  # SIGTERM to all first: they stop in parallel
+            service.terminate()
+        for service in self.processes.values():
+            service.stop()
         if self.ipfs:
             self.ipfs.stop()
         if self.anvil:

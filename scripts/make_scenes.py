@@ -1,8 +1,8 @@
 """Generate the ANGV test scenes, and render a scene with pinned settings.
 
-    .venv/bin/python scripts/make_scenes.py scenes --out out/scenes --width 192 --height 108
-    .venv/bin/python scripts/make_scenes.py scenes --out out/scenes-1080p --width 1920 --height 1080 --glb
-    .venv/bin/python scripts/make_scenes.py render out/scenes/studio.blend out/studio.png --samples 64 --denoise
+    .venv/bin/python -m scripts.make_scenes scenes --out out/scenes --width 192 --height 108
+    .venv/bin/python -m scripts.make_scenes scenes --out out/scenes-1080p --width 1920 --height 1080 --glb
+    .venv/bin/python -m scripts.make_scenes render out/scenes/studio.blend out/studio.png --samples 64 --denoise
 
 Scenes (inferix/render/scenes.py): ``studio`` (checker floor, flat wall, diffuse/metal/glass spheres, dark box),
 ``dark_room`` (dim room, noise-textured floor, glossy strip, glass monkey), ``flyby`` (textured ground, columns,
@@ -18,8 +18,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 
 def main(argv: list[str] | None = None) -> int:

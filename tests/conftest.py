@@ -7,8 +7,6 @@ as an operator starts them (``python -m inferix.cli oracle run …``).
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from inferix.chain import Chain
 from inferix.deployments import Deployment
 from inferix.testing.devnet import ROOT, Anvil, deploy, dev_account, tool_path
 from inferix.testing.ipfs import LocalIPFSNode
+from inferix.testing.process import Service
 from inferix.protocol import IFX, ROLE_MANAGER, ensure_staked
 from inferix.storage import IPFSStore
 
@@ -73,45 +72,17 @@ def devnet(tmp_path_factory):
         anvil.stop()
 
 
-class NodeProcess:
+class NodeProcess(Service):
     """One node daemon in its own process, logs in ``log_path``; restartable with the same state dir."""
 
     def __init__(self, kind: str, args: list[str], env: dict[str, str], log_path: Path) -> None:
-        self.kind = kind
-        self.args = args
-        self.env = env
-        self.log_path = log_path
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> "NodeProcess":
-        log = open(self.log_path, "a")
         # the cheating worker is test tooling (tests/utils/cheater.py); the others are the real node commands
-        command = ["tests.utils.cheater"] if self.kind == "cheater" else ["inferix.cli", self.kind, "run"]
-        self.process = subprocess.Popen([sys.executable, "-m", *command, *self.args],
-                                        env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
-        log.close()
-        return self
-
-    def kill(self) -> None:
-        """SIGKILL: the harshest stop, no cleanup."""
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        command = ["tests.utils.cheater"] if kind == "cheater" else ["inferix.cli", kind, "run"]
+        super().__init__(kind, [sys.executable, "-m", *command, *args], log_path=log_path, env=env, cwd=ROOT)
+        self.kind = kind
 
     def log(self) -> str:
-        return self.log_path.read_text() if self.log_path.exists() else ""
+        return self.log_tail(10**9)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from eth_account.signers.local import LocalAccount
 
 from inferix.deployments import Deployment, load
 from inferix.testing.ipfs import free_port
+from inferix.testing.process import Service, ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -60,44 +60,36 @@ class Anvil:
         self.port = port or free_port()
         self.accounts = accounts
         self.log_path = log_path
-        self.process: subprocess.Popen | None = None
-        self._log = None
+        self.service: Service | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def _answers(self) -> bool:
+        try:
+            rpc(self.url, "eth_chainId")
+            return True
+        except OSError:
+            return False
+
     def start(self) -> "Anvil":
         binary = shutil.which("anvil", path=tool_path())
         if binary is None:
             raise DevnetError("anvil not found: run `make install` (npm ci installs node_modules/.bin/anvil)")
-        self._log = open(self.log_path, "w") if self.log_path else subprocess.DEVNULL
-        self.process = subprocess.Popen(
-            [binary, "--host", "127.0.0.1", "--port", str(self.port), "--mnemonic", MNEMONIC,
-             "--accounts", str(self.accounts), "--silent"],
-            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
-        for _ in range(200):
-            try:
-                rpc(self.url, "eth_chainId")
-                return self
-            except OSError:
-                if self.process.poll() is not None:
-                    raise DevnetError(f"anvil exited with {self.process.returncode}")
-                time.sleep(0.05)
-        self.stop()
-        raise DevnetError("anvil did not answer within 10 s")
+        self.service = Service("anvil", [binary, "--host", "127.0.0.1", "--port", str(self.port), "--mnemonic",
+                                         MNEMONIC, "--accounts", str(self.accounts), "--silent"],
+                               log_path=self.log_path)
+        try:
+            self.service.start(ready=self._answers, timeout=10, poll=0.05)
+        except ServiceError as exc:
+            raise DevnetError(str(exc)) from None
+        return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self.process = None
-        if self._log not in (None, subprocess.DEVNULL):
-            self._log.close()
-        self._log = None
+        if self.service is not None:
+            self.service.stop(grace=10)
+        self.service = None
 
     def time_travel(self, seconds: int) -> None:
         rpc(self.url, "evm_increaseTime", [int(seconds)])

@@ -10,13 +10,13 @@ import json
 import logging
 import os
 import shutil
-import signal
 import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from inferix.testing.process import Service, ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +50,7 @@ class LocalIPFSNode:
         self.repo = Path(repo)
         self.api_port = api_port or free_port()
         self.startup_timeout = startup_timeout
-        self.process: subprocess.Popen | None = None
-        self._log_file = None
+        self.service: Service | None = None
 
     @property
     def api_multiaddr(self) -> str:
@@ -95,35 +94,23 @@ class LocalIPFSNode:
 
     def start(self) -> "LocalIPFSNode":
         self._init_repo()
-        self._log_file = open(self.repo / "daemon.log", "ab")
-        self.process = subprocess.Popen([jsipfs_binary(), "daemon"], env=self._env(), stdout=self._log_file,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise IPFSDaemonError(f"js-ipfs exited with {self.process.returncode}; see {self.repo / 'daemon.log'}")
-            if self.alive():
-                log.info("IPFS daemon up at %s (repo %s)", self.api_multiaddr, self.repo)
-                return self
-            time.sleep(0.25)
-        self.stop()
-        raise IPFSDaemonError(f"js-ipfs API did not answer within {self.startup_timeout:.0f} s")
+        self.service = Service("js-ipfs", [jsipfs_binary(), "daemon"], log_path=self.repo / "daemon.log",
+                               env=self._env())
+        try:
+            self.service.start(ready=self.alive, timeout=self.startup_timeout, poll=0.25)
+        except ServiceError as exc:
+            raise IPFSDaemonError(str(exc)) from None
+        log.info("IPFS daemon up at %s (repo %s)", self.api_multiaddr, self.repo)
+        return self
+
+    @property
+    def process(self):
+        return self.service.process if self.service else None
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGTERM)
-                self.process.wait(timeout=15)
-            except (subprocess.TimeoutExpired, ProcessLookupError):
-                try:
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self.process.wait(timeout=5)
-        self.process = None
-        if self._log_file:
-            self._log_file.close()
-            self._log_file = None
+        if self.service is not None:
+            self.service.stop(grace=15)
+        self.service = None
 
     def __enter__(self) -> "LocalIPFSNode":
         return self.start()
