@@ -1,0 +1,54 @@
+"""Follows contract events into SQLite for fast reads.
+
+The indexer reads every log of ``JobEscrow``, ``ProofOfRender``, ``Staking`` and ``BMWIssuance`` from its
+cursor (initially the deployment's first block) up to the chain head (less ``confirmations``), in block and
+log order, with one ``eth_getLogs`` call per block range. Each range is applied in ONE transaction: every log
+is inserted into ``events`` keyed by ``(block, log_index)`` with ``INSERT OR IGNORE``, the derived tables are
+updated only for logs that were newly inserted, and the cursor moves to the end of the range. A crash mid-range
+rolls the whole range back; re-reading a range already applied changes nothing. So the index never counts an
+event twice, whatever the restarts.
+
+Amounts (IFX wei, USD with 18 decimals, micro-IBM) are uint256 on chain: they are stored as decimal TEXT,
+since SQLite integers are 64-bit, and the API serves them as decimal strings. Block numbers, timestamps,
+frames, counts and ids are INTEGERs. Addresses are stored checksummed, as web3 decodes them.
+
+Layout: ``schema`` (the tables' migrations), ``base`` (reading, applying, the cursor, the loop and the shared
+helpers) and one projection module per contract (``escrow``, ``proof_of_render``, ``staking``, ``bmw``).
+
+The tables (``docs/api-reads.md`` describes each column):
+
+``jobs``           one row per ``JobCreated``; budget left, refunds, counters and a derived ``status``
+``tasks``          one row per ``TaskPosted``; the task's current state and attempt, as the escrow holds it
+``task_attempts``  one row per accepted attempt: worker, fee, result CID, verdict, outcome
+``verdicts``       one row per oracle signature counted (``VerdictSigned``), for the attempt it was on
+``task_scores``    per-frame, per-region ANGV scores and frame CIDs, written by the manager (not by this indexer)
+``workers``        every registered node (worker, oracle, manager): price, stake, IB, completed/failed tasks
+``epochs``         BMW epochs: verified work, verdicts, penalties, the mint and its pools once closed
+``events``         every log of the four contracts (args as JSON, uint values as decimal strings), with the
+                   job and task it concerns: the job progress stream reads it
+``indexer_cursor`` the next block to read
+
+The revealed task seed (``KeyRevealed.seed``) is public on chain once revealed, but the index does not keep
+it: the API never serves seeds.
+
+Give the indexer its own connection (``backend.db.connect``) when it runs beside the API in one process: a
+transaction is per connection, and the API must not read half-applied ranges.
+"""
+
+from __future__ import annotations
+
+from backend.indexer.base import (ATTEMPT_OUTCOMES, CONTRACTS, JOB_STATUSES, STATE_NAMES, TASK_STATES, ZERO_ADDRESS,
+                                  IndexerBase, job_status)
+from backend.indexer.bmw import BMWProjections
+from backend.indexer.escrow import EscrowProjections
+from backend.indexer.proof_of_render import ProofOfRenderProjections
+from backend.indexer.schema import INDEXER_MIGRATIONS
+from backend.indexer.staking import StakingProjections
+
+
+class Indexer(EscrowProjections, ProofOfRenderProjections, StakingProjections, BMWProjections, IndexerBase):
+    """Indexes the deployment's events (see :class:`IndexerBase`); one projection class per contract."""
+
+
+__all__ = ["ATTEMPT_OUTCOMES", "CONTRACTS", "INDEXER_MIGRATIONS", "JOB_STATUSES", "STATE_NAMES", "TASK_STATES",
+           "ZERO_ADDRESS", "Indexer", "job_status"]

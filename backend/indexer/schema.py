@@ -1,0 +1,156 @@
+"""The index's tables (component ``indexer``): every migration, in order (see the package's docstring)."""
+
+from __future__ import annotations
+
+INDEXER_MIGRATIONS: list[str] = [
+    # 1: the read model
+    """
+    CREATE TABLE indexer_cursor (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        next_block INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE TABLE events (
+        block INTEGER NOT NULL,
+        log_index INTEGER NOT NULL,
+        tx_hash TEXT NOT NULL,
+        contract TEXT NOT NULL,
+        name TEXT NOT NULL,
+        job_id INTEGER,
+        task_id INTEGER,
+        block_time INTEGER NOT NULL,
+        args TEXT NOT NULL,
+        PRIMARY KEY (block, log_index)
+    );
+    CREATE INDEX events_job ON events (job_id, block, log_index);
+    CREATE INDEX events_task ON events (task_id, block, log_index);
+    CREATE TABLE jobs (
+        job_id INTEGER PRIMARY KEY,
+        creator TEXT NOT NULL,
+        manager TEXT NOT NULL,
+        scene_cid TEXT NOT NULL,
+        frame_start INTEGER NOT NULL,
+        frame_end INTEGER NOT NULL,
+        output_settings TEXT NOT NULL,
+        budget TEXT NOT NULL,
+        budget_left TEXT NOT NULL,
+        refunded TEXT NOT NULL DEFAULT '0',
+        fees_paid TEXT NOT NULL DEFAULT '0',
+        usd_per_ifx TEXT NOT NULL,
+        max_price_per_ibm TEXT NOT NULL,
+        open_tasks INTEGER NOT NULL DEFAULT 0,
+        tasks_total INTEGER NOT NULL DEFAULT 0,
+        tasks_settled INTEGER NOT NULL DEFAULT 0,
+        tasks_failed INTEGER NOT NULL DEFAULT 0,
+        tasks_cancelled INTEGER NOT NULL DEFAULT 0,
+        closed INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL,
+        created_block INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_block INTEGER NOT NULL
+    );
+    CREATE INDEX jobs_creator ON jobs (creator, job_id);
+    CREATE INDEX jobs_status ON jobs (status, job_id);
+    CREATE INDEX jobs_creator_status ON jobs (creator, status, job_id);
+    CREATE TABLE tasks (
+        task_id INTEGER PRIMARY KEY,
+        job_id INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        worker TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        ibm TEXT NOT NULL,
+        reserved TEXT NOT NULL,
+        fee TEXT NOT NULL DEFAULT '0',
+        collateral TEXT NOT NULL DEFAULT '0',
+        key_commit TEXT NOT NULL,
+        key_revealed INTEGER NOT NULL DEFAULT 0,
+        frame_start INTEGER NOT NULL,
+        frame_end INTEGER NOT NULL,
+        render_window INTEGER NOT NULL,
+        package_cid TEXT NOT NULL,
+        result_cid TEXT,
+        passed INTEGER,
+        deadline INTEGER,
+        challenger TEXT,
+        settled_fee TEXT,
+        burned TEXT,
+        to_treasury TEXT,
+        slashed TEXT NOT NULL DEFAULT '0',
+        posted_block INTEGER NOT NULL,
+        updated_block INTEGER NOT NULL
+    );
+    CREATE INDEX tasks_job ON tasks (job_id, task_id);
+    CREATE INDEX tasks_worker ON tasks (worker, task_id);
+    CREATE TABLE task_attempts (
+        task_id INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        worker TEXT NOT NULL,
+        fee TEXT NOT NULL,
+        collateral TEXT NOT NULL,
+        result_cid TEXT,
+        passed INTEGER,
+        outcome TEXT,
+        slashed TEXT NOT NULL DEFAULT '0',
+        accepted_block INTEGER NOT NULL,
+        ended_block INTEGER,
+        PRIMARY KEY (task_id, attempt)
+    );
+    CREATE TABLE verdicts (
+        task_id INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        oracle TEXT NOT NULL,
+        passed INTEGER NOT NULL,
+        score INTEGER NOT NULL,
+        slashed TEXT,
+        block INTEGER NOT NULL,
+        log_index INTEGER NOT NULL,
+        tx_hash TEXT NOT NULL,
+        PRIMARY KEY (task_id, attempt, oracle)
+    );
+    CREATE TABLE task_scores (
+        task_id INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        frame INTEGER NOT NULL,
+        scores_json TEXT NOT NULL,
+        frame_cid TEXT,
+        PRIMARY KEY (task_id, attempt, frame)
+    );
+    CREATE TABLE workers (
+        address TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        price_per_ibm TEXT NOT NULL DEFAULT '0',
+        stake TEXT NOT NULL DEFAULT '0',
+        locked TEXT NOT NULL DEFAULT '0',
+        unbonding TEXT NOT NULL DEFAULT '0',
+        unbonding_at INTEGER,
+        ib TEXT NOT NULL DEFAULT '0',
+        completed INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        last_failure_block INTEGER,
+        work_ibm TEXT NOT NULL DEFAULT '0',
+        fee_usd TEXT NOT NULL DEFAULT '0',
+        verdicts INTEGER NOT NULL DEFAULT 0,
+        slashed TEXT NOT NULL DEFAULT '0',
+        registered_block INTEGER NOT NULL,
+        updated_block INTEGER NOT NULL
+    );
+    CREATE INDEX workers_role ON workers (role, address);
+    CREATE TABLE epochs (
+        epoch INTEGER PRIMARY KEY,
+        work_ibm TEXT NOT NULL DEFAULT '0',
+        fee_usd TEXT NOT NULL DEFAULT '0',
+        verdicts INTEGER NOT NULL DEFAULT 0,
+        tasks INTEGER NOT NULL DEFAULT 0,
+        penalty TEXT NOT NULL DEFAULT '0',
+        minted TEXT NOT NULL DEFAULT '0',
+        worker_pool TEXT NOT NULL DEFAULT '0',
+        oracle_pool TEXT NOT NULL DEFAULT '0',
+        manager_pool TEXT NOT NULL DEFAULT '0',
+        to_treasury TEXT NOT NULL DEFAULT '0',
+        closed INTEGER NOT NULL DEFAULT 0,
+        started_at INTEGER,
+        closed_block INTEGER,
+        closed_at INTEGER
+    )
+    """,
+]

@@ -1,0 +1,51 @@
+"""Projections of Staking: nodes, their stakes, locks, unbonding, prices and IB.
+
+One method per event, ``_on_Staking_<Event>(e, args, block_time)``; they run inside the range's transaction
+(:class:`backend.indexer.base.IndexerBase`)."""
+
+from __future__ import annotations
+
+from backend.indexer.base import _add
+from inferix.chain import Event
+from inferix.protocol import ROLE_NAMES
+
+
+class StakingProjections:
+    def _on_Staking_Registered(self, e: Event, a: dict, t: int) -> None:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO workers (address, role, price_per_ibm, registered_block, updated_block) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (a["account"], ROLE_NAMES.get(a["role"], str(a["role"])), str(a["pricePerIBM"]), e.block, e.block))
+
+    def _on_Staking_PriceChanged(self, e: Event, a: dict, t: int) -> None:
+        self._node_change(a["worker"], e, lambda n: n.update(price_per_ibm=str(a["pricePerIBM"])))
+
+    def _on_Staking_Staked(self, e: Event, a: dict, t: int) -> None:
+        self._node_change(a["account"], e, lambda n: n.update(stake=str(a["stake"])))
+
+    def _on_Staking_UnbondRequested(self, e: Event, a: dict, t: int) -> None:
+        self._node_change(a["account"], e, lambda n: n.update(unbonding=_add(n["unbonding"], a["amount"]),
+                                                              unbonding_at=a["unbondingAt"]))
+
+    def _on_Staking_Withdrawn(self, e: Event, a: dict, t: int) -> None:
+        self._node_change(a["account"], e, lambda n: n.update(stake=_add(n["stake"], -a["amount"]), unbonding="0",
+                                                              unbonding_at=None))
+
+    def _on_Staking_CollateralLocked(self, e: Event, a: dict, t: int) -> None:
+        self._node_change(a["worker"], e, lambda n: n.update(locked=_add(n["locked"], a["amount"])))
+
+    def _on_Staking_CollateralUnlocked(self, e: Event, a: dict, t: int) -> None:
+        self._node_change(a["worker"], e, lambda n: n.update(locked=_add(n["locked"], -a["amount"])))
+
+    def _on_Staking_Slashed(self, e: Event, a: dict, t: int) -> None:
+        def change(node):
+            node["stake"] = _add(node["stake"], -a["amount"])
+            node["slashed"] = _add(node["slashed"], a["amount"])
+            if node["role"] != "worker":
+                # a worker's slash comes from slashCollateral: its collateral is released (and the unbonding
+                # re-checked) by the TaskFailed that follows
+                self._normalize_unbonding(node)
+        self._node_change(a["account"], e, change)
+
+    def _on_Staking_IBSet(self, e: Event, a: dict, t: int) -> None:
+        self._node_change(a["worker"], e, lambda n: n.update(ib=str(a["ib"])))
