@@ -14,7 +14,7 @@ import uvicorn
 from eth_utils import keccak
 from fastapi.testclient import TestClient
 
-from backend.api.reads import Epoch, EpochPage, JobDetail, JobPage, StreamEvent, TaskDetail, Worker, WorkerPage
+from backend.api.reads.models import Epoch, EpochPage, JobDetail, JobPage, StreamEvent, TaskDetail, Worker, WorkerPage
 from backend.app import create_app
 from backend.db import connect
 from backend.indexer import Indexer

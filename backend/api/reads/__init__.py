@@ -1,0 +1,22 @@
+"""Indexed read endpoints (/v1/jobs, /v1/tasks, /v1/workers, /v1/epochs) and the live job stream.
+
+Public reads of what the indexer (``backend.indexer``) derived from contract events: no sign-in, and nothing
+private (task seeds, uploads, creators' sessions) is ever in these tables. Amounts are uint256 on chain and
+are served as decimal strings; block numbers, timestamps, ids and counts as JSON integers.
+
+The handlers query the app's one SQLite connection (``app.state.db``) directly on the event loop: each does a
+few indexed point queries that take microseconds, cheaper than a hop to a worker thread. They build the JSON
+themselves (orjson when installed) and skip response-model validation; the pydantic models (``models``)
+document the responses exactly (OpenAPI), and the tests check real responses against them.
+
+Layout: ``models`` (response models, parameter types), ``common`` (JSON responses, rows), and one module per
+resource: ``jobs``, ``tasks``, ``nodes`` (workers, epochs, the index's status), ``stream`` (server-sent events).
+"""
+
+from fastapi import APIRouter
+
+from backend.api.reads import jobs, nodes, stream, tasks
+
+router = APIRouter()
+for module in (jobs, tasks, nodes, stream):
+    router.include_router(module.router)

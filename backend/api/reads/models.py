@@ -1,0 +1,239 @@
+"""The read API's response models and parameter types (they document the JSON the handlers build; OpenAPI)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import Path, Query
+from pydantic import BaseModel, Field
+from typing_extensions import Annotated
+
+from backend.indexer import ATTEMPT_OUTCOMES, JOB_STATUSES, TASK_STATES
+
+
+MAX_ID = 2**63 - 1  # SQLite INTEGER; larger ids cannot exist in the index
+MAX_OFFSET = 10**9
+STREAM_POLL_S = 0.5  # how often the job stream looks for new events
+STREAM_BATCH = 500
+
+
+Amount = Annotated[str, Field(pattern=r"^[0-9]+$", description="uint256 as a decimal string",
+                              examples=["1000000000000000000"])]
+Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", description="checksummed address",
+                               examples=["0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"])]
+JobStatus = Literal["created", "running", "completed", "partial", "failed", "closing", "closed"]
+TaskState = Literal[TASK_STATES]
+Outcome = Literal["settled", "rejected", "missed_deadline", "timed_out"]
+Role = Literal["worker", "oracle", "manager"]
+assert set(JobStatus.__args__) == set(JOB_STATUSES)
+assert set(Outcome.__args__) == set(ATTEMPT_OUTCOMES)
+
+
+class ErrorDetail(BaseModel):
+    detail: str = Field(description="what is wrong", examples=["job 42 not found"])
+
+
+class InvalidField(BaseModel):
+    loc: list[str | int] = Field(description="where: location and name of the parameter")
+    msg: str
+
+
+class InvalidRequest(BaseModel):
+    detail: str = Field(examples=["invalid request"])
+    errors: list[InvalidField]
+
+
+class TaskCounts(BaseModel):
+    total: int = Field(description="tasks posted")
+    open: int = Field(description="tasks not yet settled, failed for good or cancelled")
+    settled: int
+    failed: int = Field(description="tasks failed after their last attempt")
+    cancelled: int
+
+
+class Job(BaseModel):
+    job_id: int
+    creator: Address
+    manager: Address
+    scene_cid: str = Field(description="IPFS CID of the uploaded scene")
+    frame_start: int
+    frame_end: int = Field(description="last frame, inclusive")
+    output_settings: str
+    budget: Amount = Field(description="IFX wei locked at creation")
+    budget_left: Amount = Field(description="IFX wei not reserved by tasks (the escrow's job budget)")
+    refunded: Amount = Field(description="IFX wei made claimable to the creator (job closed)")
+    fees_paid: Amount = Field(description="IFX wei of fees of settled tasks")
+    usd_per_ifx: Amount = Field(description="the IFX/USD rate locked for the job (18 decimals)")
+    max_price_per_ibm: Amount = Field(description="highest USD price per IBM accepted (18 decimals)")
+    closed: bool
+    status: JobStatus = Field(description="created: no task yet; running: tasks open; completed: every task "
+                                          "settled; partial: ended, some failed or cancelled; failed: ended, none "
+                                          "settled; closing/closed: the creator closed it")
+    created_block: int
+    created_at: str = Field(description="time of the creation block, ISO 8601 UTC",
+                            examples=["2026-01-01T12:00:00Z"])
+    updated_block: int
+    task_counts: TaskCounts
+
+
+class TaskSummary(BaseModel):
+    task_id: int
+    state: TaskState
+    frame_start: int
+    frame_end: int
+    attempts: int = Field(description="attempts that ended (failed or timed out); the current one is this number")
+    worker: Address | None = Field(description="the assigned worker, if any")
+    ibm: Amount = Field(description="work in micro-IBM")
+    fee: Amount = Field(description="the current attempt's fee in IFX wei (0 until accepted)")
+    passed: bool | None = Field(description="the quorum verdict of the current attempt, once known")
+    package_cid: str = Field(description="IPFS CID of the task package (noised scene)")
+    result_cid: str | None = Field(description="IPFS CID of the submitted frames (current attempt)")
+    deadline: int | None = Field(description="unix time of the current deadline, when an event gave it")
+    updated_block: int
+
+
+class JobDetail(Job):
+    tasks: list[TaskSummary]
+
+
+class JobPage(BaseModel):
+    items: list[Job]
+    total: int = Field(description="jobs matching the filters")
+    limit: int
+    offset: int
+
+
+class Vote(BaseModel):
+    oracle: Address
+    passed: bool
+    score: int = Field(ge=0, le=10_000, description="ANGV score in basis points")
+    slashed: Amount | None = Field(description="stake slashed for this vote (overturned in a dispute)")
+    block: int
+    tx_hash: str
+
+
+class FrameScores(BaseModel):
+    frame: int
+    frame_cid: str | None = Field(description="IPFS CID of the frame")
+    scores: list[Any] | dict[str, Any] | None = Field(
+        description="per-region ANGV scores of the frame, as the manager recorded them (JSON)")
+
+
+class Verdict(BaseModel):
+    attempt: int
+    passed: bool | None = Field(description="the quorum verdict, null while oracles are still voting")
+    votes: list[Vote]
+    frames: list[FrameScores]
+
+
+class Attempt(Verdict):
+    worker: Address | None
+    fee: Amount | None
+    collateral: Amount | None
+    result_cid: str | None
+    outcome: Outcome | None = Field(description="how the attempt ended; null while in progress")
+    slashed: Amount = Field(description="collateral slashed from the worker")
+    accepted_block: int | None
+    ended_block: int | None
+
+
+class Settlement(BaseModel):
+    fee: Amount
+    burned: Amount
+    to_treasury: Amount
+
+
+class TaskDetail(TaskSummary):
+    job_id: int
+    reserved: Amount = Field(description="IFX wei reserved from the job's budget")
+    collateral: Amount = Field(description="the worker's collateral locked for the current attempt")
+    key_commit: str = Field(description="keccak256 of the task's secret seed")
+    key_revealed: bool = Field(description="the seed was revealed on chain (it is not served here)")
+    render_window: int = Field(description="seconds allowed to render after acceptance")
+    challenger: Address | None
+    slashed: Amount = Field(description="collateral slashed over all attempts")
+    settlement: Settlement | None
+    posted_block: int
+    verdict: Verdict | None = Field(description="the latest attempt's votes, verdict and frame scores")
+    attempt_history: list[Attempt]
+
+
+class Worker(BaseModel):
+    address: Address
+    role: Role
+    price_per_ibm: Amount = Field(description="USD per IBM, 18 decimals (workers)")
+    stake: Amount
+    locked: Amount = Field(description="collateral locked by accepted tasks")
+    unbonding: Amount
+    unbonding_at: int | None
+    ib: Amount = Field(description="attested Inferix Bench, 6 decimals")
+    completed: int = Field(description="tasks settled as passed")
+    failed: int = Field(description="attempts failed by the worker's fault")
+    last_failure_block: int | None
+    work_ibm: Amount = Field(description="verified work credited, micro-IBM")
+    fee_usd: Amount = Field(description="fee value credited, USD 18 decimals")
+    verdicts: int = Field(description="verdicts signed (oracles)")
+    slashed: Amount
+    registered_block: int
+    updated_block: int
+
+
+class WorkerPage(BaseModel):
+    items: list[Worker]
+    total: int
+    limit: int
+    offset: int
+
+
+class Epoch(BaseModel):
+    epoch: int
+    closed: bool
+    work_ibm: Amount = Field(description="verified work, micro-IBM")
+    fee_usd: Amount
+    verdicts: int
+    tasks: int
+    penalty: Amount = Field(description="IFX wei of penalties received")
+    minted: Amount
+    worker_pool: Amount
+    oracle_pool: Amount
+    manager_pool: Amount
+    to_treasury: Amount
+    started_at: int | None
+    closed_block: int | None
+    closed_at: int | None
+
+
+class EpochPage(BaseModel):
+    items: list[Epoch]
+    total: int
+    limit: int
+    offset: int
+
+
+class IndexStatus(BaseModel):
+    next_block: int | None = Field(description="the first block not yet indexed (null before the first run)")
+    updated_at: int | None
+
+
+class StreamEvent(BaseModel):
+    """The `data` of each Server-Sent Event (its `event` is `name`, its `id` is `block:log_index`)."""
+
+    block: int
+    log_index: int
+    tx_hash: str
+    contract: str
+    name: str
+    task_id: int | None
+    time: int = Field(description="unix time of the block")
+    args: dict[str, Any] = Field(description="the event's arguments; uint values as decimal strings")
+
+
+NOT_FOUND = {404: {"model": ErrorDetail, "description": "not in the index"}}
+INVALID = {422: {"model": InvalidRequest, "description": "invalid parameters"}}
+
+JobId = Annotated[int, Path(ge=1, le=MAX_ID, description="the escrow's job id")]
+TaskId = Annotated[int, Path(ge=1, le=MAX_ID, description="the escrow's task id")]
+Limit = Annotated[int, Query(ge=1, le=100, description="page size")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")]
+ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
+EVENT_ID_PATTERN = r"^[0-9]{1,18}:[0-9]{1,9}$"
