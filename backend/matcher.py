@@ -7,9 +7,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from inferix.protocol import task_ifx
+from inferix.protocol import BPS, COLLATERAL_BPS, task_ifx
 
-COLLATERAL_BPS = 20_000
 
 
 @dataclass(frozen=True)
@@ -24,7 +23,7 @@ class Candidate:
 
 
 def collateral_for(ibm: int, price_per_ibm: int, usd_per_ifx: int, collateral_bps: int = COLLATERAL_BPS) -> int:
-    return task_ifx(ibm, price_per_ibm, usd_per_ifx) * collateral_bps // 10_000
+    return task_ifx(ibm, price_per_ibm, usd_per_ifx) * collateral_bps // BPS
 
 
 def qualified(c: Candidate, ibm: int, max_price: int, usd_per_ifx: int, max_failures: int, max_in_flight: int,

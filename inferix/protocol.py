@@ -14,6 +14,8 @@ IFX = 10**18
 USD = 10**18
 IBM = 10**6  # work is counted in micro-IBM
 IB_ONE = 10**6
+BPS = 10_000  # basis points: 100 %
+COLLATERAL_BPS = 20_000  # JobEscrow's initial collateralBps (governance may change it: read it on chain)
 
 ROLE_WORKER, ROLE_ORACLE, ROLE_MANAGER = 1, 2, 3
 ROLE_NAMES = {ROLE_WORKER: "worker", ROLE_ORACLE: "oracle", ROLE_MANAGER: "manager"}

@@ -8,7 +8,7 @@ every success is checked against independently computed balances, pools and mint
 
 from __future__ import annotations
 
-from inferix.protocol import TaskState
+from inferix.protocol import BPS, COLLATERAL_BPS, ROLE_MANAGER, ROLE_ORACLE, ROLE_WORKER, TaskState
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,14 +20,11 @@ from boa.contracts.base_evm_contract import BoaError
 POSTED, ASSIGNED, ACCEPTED, SUBMITTED, REVEALED, VERIFIED, DISPUTED, SETTLED, FAILED, CANCELLED = tuple(TaskState)[1:]
 LIVE_STATES = frozenset(range(POSTED, SETTLED))  # their reservation is still held by the escrow
 
-ROLE_WORKER, ROLE_ORACLE, ROLE_MANAGER = 1, 2, 3
-BPS = 10_000
 IBM_ONE = 10**6
 WAD = 10**18
 MAX_SUPPLY = 10**9 * WAD
 
 # contract defaults the model relies on (the tests change only burnBps, epochCap and emissionRate)
-COLLATERAL_BPS = 20_000
 SLASH_BPS = 1_000
 MAX_ATTEMPTS = 3
 ACCEPT_WINDOW = 900
