@@ -34,7 +34,7 @@ test: install
 
 # the unit tests only (nothing started: no anvil, IPFS, Blender or node processes); see tests/README.md
 test-fast: install
-	$(PY) -m pytest -m unit -q
+	INFERIX_FAST=1 $(PY) -m pytest -m unit -q -n 2
 
 # the whole network on this machine, end to end (see README): report in out/demo/report.html
 demo: install

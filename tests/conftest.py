@@ -23,6 +23,9 @@ from inferix.protocol import IFX, ROLE_MANAGER, ensure_staked
 from inferix.storage import IPFSStore
 
 
+# `make test-fast` sets INFERIX_FAST=1: property-based tests draw fewer examples (make test draws them all)
+FAST = os.environ.get("INFERIX_FAST") == "1"
+
 # What a test needs decides its marker (tests/README.md): ``unit`` (nothing started: pure Python, titanoboa's
 # in-process EVM), ``integration`` (anvil, js-ipfs or Blender), ``e2e`` (node processes, the demo).
 NEEDS_SERVICES = {"devnet", "ipfs_node", "store", "node_factory", "hostile", "corpus", "idx_lifecycle"}

@@ -42,6 +42,8 @@ from ._invariant_helpers import (
     NodeM,
     expect,
 )
+from tests.conftest import FAST
+
 from .conftest import EMISSION_RATE, EPOCH, EPOCH_CAP, IBM, IFX, PRICE_8DEC, USD, Oracle, System, deploy_system, warp
 
 T = TypeVar("T")
@@ -697,7 +699,7 @@ class ProtocolMachine(RuleBasedStateMachine):
 
 TestProtocolInvariants = ProtocolMachine.TestCase
 TestProtocolInvariants.settings = settings(
-    max_examples=25,
+    max_examples=5 if FAST else 25,  # make test-fast runs a few
     stateful_step_count=20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
