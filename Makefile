@@ -34,14 +34,14 @@ test: install
 
 # the unit tests only (nothing started: no anvil, IPFS, Blender or node processes); see tests/README.md
 test-fast: install
-	INFERIX_FAST=1 $(PY) -m pytest -m unit -q -n 2
+	INFERIX_FAST=1 $(PY) -m pytest tests/unit -q -p no:schemathesis
 
 # the whole network on this machine, end to end (see README): report in out/demo/report.html
 demo: install
 	$(PY) -m scripts.demo
 
 test-contracts: install
-	$(PY) -m pytest tests/contracts
+	$(PY) -m pytest tests/unit/contracts tests/integration/contracts
 
 # deploy and wire every contract on a throwaway local anvil chain
 deploy: install

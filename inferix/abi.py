@@ -1,7 +1,7 @@
 """Contract ABIs, shipped with the package (``inferix/abis/*.json``): a node needs no compiler and no checkout.
 
 They are built from ``contracts/`` with the pinned Vyper by ``python -m inferix.abi`` (run from the checkout, after a
-contract changes); ``tests/contracts/test_abis.py`` fails while a shipped ABI differs from its source.
+contract changes); ``tests/integration/contracts/test_abis.py`` fails while a shipped ABI differs from its source.
 """
 
 from __future__ import annotations

@@ -26,23 +26,24 @@ from inferix.storage import IPFSStore
 # `make test-fast` sets INFERIX_FAST=1: property-based tests draw fewer examples (make test draws them all)
 FAST = os.environ.get("INFERIX_FAST") == "1"
 
-# What a test needs decides its marker (tests/README.md): ``unit`` (nothing started: pure Python, titanoboa's
-# in-process EVM), ``integration`` (anvil, js-ipfs or Blender), ``e2e`` (node processes, the demo).
+# Tests are laid out by what they need (tests/README.md): tests/unit (nothing started: pure Python, titanoboa's
+# in-process EVM), tests/integration (anvil, js-ipfs or Blender), tests/e2e (node processes, the demo). The folder
+# is the marker; a unit test that asks for a service is a layout error.
 NEEDS_SERVICES = {"devnet", "ipfs_node", "store", "node_factory", "hostile", "corpus", "idx_lifecycle"}
+KINDS = ("unit", "integration", "e2e")
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m selects on the markers
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if any(item.get_closest_marker(name) for name in ("unit", "integration", "e2e")):
-            continue
-        path = item.path.as_posix()
-        if "/tests/e2e/" in path or "node_factory" in item.fixturenames:
-            item.add_marker(pytest.mark.e2e)
-        elif NEEDS_SERVICES & set(item.fixturenames):
-            item.add_marker(pytest.mark.integration)
-        else:
-            item.add_marker(pytest.mark.unit)
+        parts = item.path.relative_to(config.rootpath).parts
+        kind = parts[1] if len(parts) > 2 and parts[0] == "tests" and parts[1] in KINDS else None
+        if kind is None:
+            raise pytest.UsageError(f"{item.nodeid}: put tests under tests/unit, tests/integration or tests/e2e")
+        if kind == "unit" and NEEDS_SERVICES & set(item.fixturenames):
+            raise pytest.UsageError(f"{item.nodeid} needs {sorted(NEEDS_SERVICES & set(item.fixturenames))}: "
+                                    "move it to tests/integration")
+        item.add_marker(getattr(pytest.mark, kind))
 
 
 @pytest.fixture(scope="session")
@@ -145,4 +146,4 @@ def manager(devnet: Devnet, index: int = 1) -> Chain:
     return chain
 
 
-from tests.render.fixtures import hostile  # noqa: E402,F401 - the hostile scenes, one build per session
+from tests.integration.render.fixtures import hostile  # noqa: E402,F401 - the hostile scenes, one build per session

@@ -21,7 +21,7 @@ from backend.indexer import Indexer
 from backend.quote import worker_prices
 from backend.settings import BackendSettings
 from inferix.protocol import IBM, IFX, ROLE_WORKER, USD, ensure_staked
-from tests.backend.conftest import IDX_CREATOR, idx_refresh_price
+from tests.integration.backend.conftest import IDX_CREATOR, idx_refresh_price
 from tests.conftest import fund, manager
 
 FEE = 1 * IFX

@@ -24,7 +24,7 @@ from backend.indexer import INDEXER_MIGRATIONS
 from backend.settings import BackendSettings
 from tests.conftest import FAST
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 READ_PATHS = {"/v1/jobs", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/events", "/v1/tasks/{task_id}", "/v1/workers",
               "/v1/workers/{address}", "/v1/epochs", "/v1/index"}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

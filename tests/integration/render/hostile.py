@@ -1,4 +1,4 @@
-"""Hostile scenes, built with bpy in the render layer's child (``{"op": "tests.render.hostile:make"}``).
+"""Hostile scenes, built with bpy in the render layer's child (``{"op": "tests.integration.render.hostile:make"}``).
 
 Each is the generated ``studio`` scene plus one attack:
 

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from backend.app import create_app
 from backend.settings import BackendSettings
 from inferix.storage import IPFSStore
-from tests.render.fixtures import HUGE, gltf_with_uri
+from tests.integration.render.fixtures import HUGE, gltf_with_uri
 
-from .test_auth_uploads import DOMAIN, URI, sign_in
+from tests.integration.backend.test_auth_uploads import DOMAIN, URI, sign_in
 
 MIB = 1024 * 1024
 

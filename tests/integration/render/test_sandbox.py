@@ -15,9 +15,7 @@ from inferix.render import (BlenderJobError, Limits, RenderLimitError, SandboxUn
                             find_devices, render_job, run_jobs, scene_info)
 from inferix.render import sandbox
 from inferix.render.devices import PREFERENCE, DeviceError, choose
-from tests.render.fixtures import ROOT, TESTS, gltf_with_uri
-
-pytestmark = pytest.mark.integration  # runs Blender or anvil in the test itself
+from tests.integration.render.fixtures import ROOT, TESTS, gltf_with_uri
 
 ORDER = {"width": 32, "height": 18, "samples": 1, "denoise": False}
 
@@ -40,7 +38,7 @@ def test_sandbox_hides_the_node_and_the_network(tmp_path, listener):
     secret.parent.mkdir(parents=True)
     secret.write_bytes(os.urandom(32))
     out = tmp_path / "out"
-    (seen,) = run_jobs([{"op": "tests.render.hostile:probe", "out_dir": str(out), "port": port,
+    (seen,) = run_jobs([{"op": "tests.integration.render.hostile:probe", "out_dir": str(out), "port": port,
                          "paths": {"home": str(Path.home()), "secret": str(secret), "secret_dir": str(secret.parent),
                                    "checkout": str(ROOT), "etc": "/etc", "output": str(out)}}], inputs=[TESTS])
     assert seen["secret"].startswith("error") and seen["secret_dir"].startswith("error")
@@ -67,7 +65,7 @@ def test_file_output_attack_is_real_without_the_sandbox_and_blocked_with_it(host
     assert hostile.canary_state() == before
     # the control experiment: plain bpy, no sandbox, no hygiene -- the scene overwrites the canary
     monkeypatch.setenv("INFERIX_UNSANDBOXED", "1")
-    run_jobs([{"op": "tests.render.hostile:render_raw", "blend": str(scene), "out": str(tmp_path / "raw.png")}],
+    run_jobs([{"op": "tests.integration.render.hostile:render_raw", "blend": str(scene), "out": str(tmp_path / "raw.png")}],
              inputs=[TESTS])
     assert any(p.read_bytes() != b"s" * 32 for p in canary.iterdir())
 

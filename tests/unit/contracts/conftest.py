@@ -16,7 +16,7 @@ from eth_account import Account
 
 from inferix.eip712 import Verdict, sign_ib_attestation, sign_verdict
 
-CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
+CONTRACTS = Path(__file__).resolve().parents[3] / "contracts"
 
 IFX = 10**18
 USD = 10**18

@@ -9,7 +9,7 @@ from inferix.testing.devnet import dev_account
 from inferix.eip712 import sign_ib_attestation
 from inferix.protocol import IB_ONE, IFX, ROLE_ORACLE, ROLE_WORKER, ensure_staked, get_node
 
-from ..conftest import fund
+from tests.conftest import fund
 
 ORACLES, WORKER = (16, 17), 18
 

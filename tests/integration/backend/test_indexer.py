@@ -12,7 +12,7 @@ from eth_utils import keccak
 from backend.db import connect
 from backend.indexer import Indexer
 from inferix.protocol import IBM, IFX, USD, TaskState, get_job, get_node, get_task
-from tests.backend.conftest import IDX_STAGES
+from tests.integration.backend.conftest import IDX_STAGES
 
 ZERO = "0x" + "0" * 40
 FEE = 1 * IFX  # 1 IBM at $0.50/IBM with IFX at $0.50

@@ -699,8 +699,8 @@ class ProtocolMachine(RuleBasedStateMachine):
 
 TestProtocolInvariants = ProtocolMachine.TestCase
 TestProtocolInvariants.settings = settings(
-    max_examples=5 if FAST else 25,  # make test-fast runs a few
-    stateful_step_count=20,
+    max_examples=3 if FAST else 25,  # make test-fast runs a few, shorter
+    stateful_step_count=10 if FAST else 20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
@@ -734,7 +734,7 @@ def _epoch_after_work(
         return (ep.workIBM, ep.minted, ep.workerPool, ep.oraclePool, ep.managerPool), burned
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=2 if FAST else 6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     burns=st.lists(st.integers(5_000, 10_000), min_size=2, max_size=3, unique=True),
     tasks=st.lists(st.tuples(st.integers(1, 200 * IBM), st.booleans()), min_size=1, max_size=4),

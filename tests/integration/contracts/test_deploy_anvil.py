@@ -22,7 +22,7 @@ import pytest
 
 from inferix.deployments import CONTRACTS, Deployment, DeploymentError, default_path, load, save
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 BIN_DIRS = [str(ROOT / ".venv" / "bin"), str(Path(sys.executable).parent), str(ROOT / "node_modules" / ".bin")]
 PATH = os.pathsep.join([*BIN_DIRS, os.environ.get("PATH", "")])
 MNEMONIC = "test test test test test test test test test test test junk"
@@ -31,7 +31,6 @@ ZERO32 = b"\x00" * 32
 IFX = 10**18
 
 pytestmark = [
-    pytest.mark.integration,  # starts anvil itself
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
     pytest.mark.filterwarnings("ignore:Field 'import_remapping'"),
 ]

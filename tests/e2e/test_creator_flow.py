@@ -15,11 +15,11 @@ from backend.settings import BackendSettings
 from inferix.testing.devnet import dev_account
 from inferix.protocol import IFX, TaskState, get_task
 from inferix.storage import IPFSStore
-from tests.backend.conftest import manager_running
+from tests.integration.backend.conftest import manager_running
 from tests.conftest import fund, wait
 from tests.e2e.test_nodes import start_network
 
-from .test_auth_uploads import DOMAIN, URI, sign_in
+from tests.integration.backend.test_auth_uploads import DOMAIN, URI, sign_in
 
 CREATOR, MANAGER = 8, 9
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-TESTS = str(ROOT / "tests")  # bound read-only into the sandbox so that the child can import tests.render.hostile
+ROOT = Path(__file__).resolve().parents[3]
+TESTS = str(ROOT / "tests")  # bound read-only into the sandbox so that the child can import tests.integration.render.hostile
 HUGE = 16384
 
 
@@ -59,9 +59,9 @@ def hostile(tmp_path_factory) -> Hostile:
               ("image_abs", "image", str(texture)),
               ("library", "library", str(root / "studio.blend")),
               ("forever", "forever", "")]
-    jobs = [{"op": "tests.render.hostile:make", "path": str(root / f"{name}.blend"), "kind": kind, "target": target}
+    jobs = [{"op": "tests.integration.render.hostile:make", "path": str(root / f"{name}.blend"), "kind": kind, "target": target}
             for name, kind, target in scenes]
-    jobs.append({"op": "tests.render.hostile:make", "path": str(root / "huge.blend"), "kind": "huge",
+    jobs.append({"op": "tests.integration.render.hostile:make", "path": str(root / "huge.blend"), "kind": "huge",
                  "width_asked": HUGE, "height_asked": HUGE})
     run_jobs(jobs, inputs=[TESTS, texture.parent, root / "studio.blend"])
     return Hostile(root, canary, texture)

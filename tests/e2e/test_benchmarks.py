@@ -15,7 +15,7 @@ from backend.workerbench import BenchmarkOrder
 from inferix.testing.devnet import dev_account
 from inferix.protocol import IFX, TaskState, get_job, get_node, get_task
 from inferix.storage import IPFSStore
-from tests.backend.conftest import manager_running
+from tests.integration.backend.conftest import manager_running
 from tests.conftest import fund, wait
 from tests.e2e.test_nodes import start_network
 
