@@ -1,4 +1,5 @@
-"""Request dependencies shared by the routers: the signed-in address, rate limits, app services."""
+"""Request dependencies shared by the routers: the signed-in address, rate limits, app services, and the answer
+to a failed Blender run."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import time
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from inferix.render import RenderLimitError, SandboxUnavailable, SceneRefused
 
 bearer = HTTPBearer(auto_error=False, description="A session token from POST /v1/auth/verify")
 
@@ -42,3 +45,16 @@ def rate_limit(request: Request, limiter_name: str, key: str) -> None:
 
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def render_error(exc: Exception, doing: str, failed: str) -> HTTPException:
+    """The answer to a failed Blender run on a creator's scene: the hygiene rule or the limit it broke (422),
+    no sandbox (503), or what Blender said (422)."""
+    if isinstance(exc, SceneRefused):
+        return HTTPException(422, f"scene refused: {exc}")
+    if isinstance(exc, RenderLimitError):
+        return HTTPException(422, f"{doing} was stopped: {exc}")
+    if isinstance(exc, SandboxUnavailable):
+        return HTTPException(503, str(exc))
+    reason = (str(exc).strip().splitlines() or ["unknown error"])[-1][:300]
+    return HTTPException(422, f"{failed}: {reason}")

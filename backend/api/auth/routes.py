@@ -7,33 +7,14 @@ import time
 from datetime import datetime, timezone
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, Field
 from siwe import SiweMessage, generate_nonce
 from siwe.siwe import (DomainMismatch, ExpiredMessage, InvalidSignature, MalformedSession, NonceMismatch,
                        NotYetValidMessage, VerificationError)
 
 from backend.api.deps import client_ip, current_address, rate_limit, token_hash
+from backend.api.auth.models import MeOut, NonceOut, SessionOut, VerifyIn
 
 router = APIRouter(prefix="/v1/auth", tags=["sign-in"])
-
-
-class NonceOut(BaseModel):
-    nonce: str
-    expires_at: datetime
-    domain: str
-    uri: str
-    chain_id: int
-
-
-class VerifyIn(BaseModel):
-    message: str = Field(..., max_length=4000, description="the EIP-4361 message the wallet signed")
-    signature: str = Field(..., pattern=r"^(0x)?[0-9a-fA-F]{130}$", description="65-byte personal_sign signature")
-
-
-class SessionOut(BaseModel):
-    token: str
-    address: str
-    expires_at: datetime
 
 
 def _chain_id(request: Request) -> int:
@@ -89,10 +70,6 @@ def verify(body: VerifyIn, request: Request) -> SessionOut:
     db.execute("INSERT INTO sessions (token_hash, address, expires_at) VALUES (?, ?, ?)",
                (token_hash(token), message.address, expires))
     return SessionOut(token=token, address=message.address, expires_at=datetime.fromtimestamp(expires, timezone.utc))
-
-
-class MeOut(BaseModel):
-    address: str
 
 
 @router.get("/me", response_model=MeOut, summary="The signed-in address")

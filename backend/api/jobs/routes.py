@@ -10,10 +10,9 @@ import time
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
 
-from backend.api.deps import current_address, rate_limit
-from backend.api.scenes import render_error
+from backend.api.deps import current_address, rate_limit, render_error
+from backend.api.jobs.models import PermitIn, PrepareIn, PrepareOut, QuoteIn, QuoteOut, TaskQuoteOut, TransactionOut
 from backend.state import scene_path
 from backend.quote import LOW_SAMPLES, LOW_SCALE, build_quote, output_settings, sample_frames, worker_prices
 from inferix.chain import ChainError, TransactionReverted
@@ -21,45 +20,6 @@ from inferix.eip712 import permit_typed_data
 from inferix.render import BlenderJobError, SandboxUnavailable, time_frames
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
-
-
-class QuoteIn(BaseModel):
-    scene_cid: str = Field(..., min_length=1, max_length=100)
-    frame_start: int | None = Field(None, ge=0, le=1_000_000)
-    frame_end: int | None = Field(None, ge=0, le=1_000_000)
-    width: int | None = Field(None, ge=16, le=16384)
-    height: int | None = Field(None, ge=16, le=16384)
-    samples: int = Field(64, ge=1, le=65536)
-    denoise: bool = False
-    frames_per_task: int = Field(2, ge=1, le=1000)
-
-
-class TaskQuoteOut(BaseModel):
-    frame_start: int
-    frame_end: int
-    ibm: str = Field(..., description="work in micro-IBM")
-
-
-class QuoteOut(BaseModel):
-    id: str
-    scene_cid: str
-    frame_start: int
-    frame_end: int
-    width: int
-    height: int
-    samples: int
-    denoise: bool
-    sampled_frames: list[int]
-    ibm_per_frame: float
-    tasks: list[TaskQuoteOut]
-    price_per_ibm: str = Field(..., description="USD per IBM, 18 decimals: the median asked by available workers")
-    max_price_per_ibm: str = Field(..., description="USD per IBM, 18 decimals: suggested job maximum")
-    usd_per_ifx: str
-    total_ibm: str
-    total_usd: str
-    total_ifx: str
-    budget_ifx: str = Field(..., description="IFX wei to lock: every task reserved at the maximum price")
-    workers: int
 
 
 def _quote_out(quote_id: str, q: dict) -> QuoteOut:
@@ -147,30 +107,6 @@ def reference_frames(frames: list[int], cost_per_frame: int, budget: int) -> lis
     return [frames[int(i * step)] for i in range(fits)]
 
 
-class PrepareIn(BaseModel):
-    quote_id: str = Field(..., pattern=r"^[0-9a-f]{16}$")
-    max_price_per_ibm: str | None = Field(None, pattern=r"^[0-9]{1,40}$", description="override, USD 18 decimals")
-    budget_ifx: str | None = Field(None, pattern=r"^[0-9]{1,40}$", description="override, IFX wei")
-
-
-class TransactionOut(BaseModel):
-    description: str
-    to: str
-    data: str
-    value: str = "0"
-    chain_id: int
-
-
-class PrepareOut(BaseModel):
-    quote_id: str
-    manager: str
-    output_settings: str
-    budget_ifx: str
-    max_price_per_ibm: str
-    transactions: list[TransactionOut] = Field(..., description="approve, then createJob: sign and send in order")
-    permit: dict = Field(..., description="EIP-712 typed data of an EIP-2612 permit, for POST /v1/jobs/permit-transaction")
-
-
 def _load_quote(request: Request, quote_id: str, address: str) -> dict:
     row = request.app.state.db.execute("SELECT body FROM quotes WHERE id = ? AND owner = ?",
                                        (quote_id, address)).fetchone()
@@ -219,11 +155,6 @@ def prepare(body: PrepareIn, request: Request, address: str = Depends(current_ad
         ],
         permit=permit_typed_data(chain_id, token.address, address, escrow.address, budget, nonce, deadline),
     )
-
-
-class PermitIn(PrepareIn):
-    deadline: int = Field(..., gt=0)
-    signature: str = Field(..., pattern=r"^(0x)?[0-9a-fA-F]{130}$")
 
 
 @router.post("/jobs/permit-transaction", response_model=TransactionOut,

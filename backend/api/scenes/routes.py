@@ -12,11 +12,11 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
 
-from backend.api.deps import current_address, rate_limit
+from backend.api.deps import current_address, rate_limit, render_error
+from backend.api.scenes.models import SceneOut
 from backend.state import scene_path
-from inferix.render import BlenderJobError, RenderLimitError, SandboxUnavailable, SceneRefused, scene_info
+from inferix.render import BlenderJobError, SandboxUnavailable, scene_info
 from inferix.render.hygiene import SceneRefusedError, check_gltf
 from inferix.storage import ContentTooLarge, StorageError
 
@@ -24,19 +24,6 @@ router = APIRouter(prefix="/v1/scenes", tags=["scenes"])
 
 CHUNK = 1024 * 1024
 BLEND_MAGICS = (b"BLENDER", b"\x28\xb5\x2f\xfd", b"\x1f\x8b")  # plain, zstd- and gzip-compressed .blend
-
-
-class SceneOut(BaseModel):
-    cid: str
-    filename: str
-    size: int
-    kind: str
-    frame_start: int
-    frame_end: int
-    width: int
-    height: int
-    fps: int
-    camera: str | None
 
 
 def sniff(head: bytes, filename: str) -> str:
@@ -112,19 +99,6 @@ def get_scene(cid: str, request: Request, address: str = Depends(current_address
     if row is None:
         raise HTTPException(404, "no such scene among yours")
     return _out(row)
-
-
-def render_error(exc: Exception, doing: str, failed: str) -> HTTPException:
-    """The answer to a failed Blender run on a creator's scene: the hygiene rule or the limit it broke (422),
-    no sandbox (503), or what Blender said (422)."""
-    if isinstance(exc, SceneRefused):
-        return HTTPException(422, f"scene refused: {exc}")
-    if isinstance(exc, RenderLimitError):
-        return HTTPException(422, f"{doing} was stopped: {exc}")
-    if isinstance(exc, SandboxUnavailable):
-        return HTTPException(503, str(exc))
-    reason = (str(exc).strip().splitlines() or ["unknown error"])[-1][:300]
-    return HTTPException(422, f"{failed}: {reason}")
 
 
 def read_scene(path: Path, timeout: float) -> dict:
