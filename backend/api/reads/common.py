@@ -48,29 +48,34 @@ def _not_found(what: str) -> Response:
     return _json({"detail": f"{what} not found"}, 404)
 
 
-JOB_COLUMNS = ("job_id, creator, manager, scene_cid, frame_start, frame_end, output_settings, budget, budget_left, "
-               "refunded, fees_paid, usd_per_ifx, max_price_per_ibm, closed, status, created_block, created_at, "
-               "updated_block, tasks_total, open_tasks, tasks_settled, tasks_failed, tasks_cancelled")
-TASK_SUMMARY_COLUMNS = ("task_id, state, frame_start, frame_end, attempts, worker, ibm, fee, passed, package_cid, "
-                        "result_cid, deadline, updated_block")
+JOB_FIELDS = ("job_id", "creator", "manager", "scene_cid", "frame_start", "frame_end", "output_settings", "budget",
+              "budget_left", "refunded", "fees_paid", "usd_per_ifx", "max_price_per_ibm", "closed", "status",
+              "created_block", "created_at", "updated_block", "tasks_total", "open_tasks", "tasks_settled",
+              "tasks_failed", "tasks_cancelled")
+TASK_SUMMARY_FIELDS = ("task_id", "state", "frame_start", "frame_end", "attempts", "worker", "ibm", "fee", "passed",
+                       "package_cid", "result_cid", "deadline", "updated_block")
+JOB_COLUMNS = ", ".join(JOB_FIELDS)
+TASK_SUMMARY_COLUMNS = ", ".join(TASK_SUMMARY_FIELDS)
+
+
+def named(fields: tuple[str, ...], row: tuple) -> dict:
+    """A raw row (the handlers read tuples, the fastest way) as a dict of its columns by name."""
+    return dict(zip(fields, row))
 
 
 def _job(r: tuple) -> dict:
+    j = named(JOB_FIELDS, r)
     return {
-        "job_id": r[0], "creator": r[1], "manager": r[2], "scene_cid": r[3], "frame_start": r[4],
-        "frame_end": r[5], "output_settings": r[6], "budget": r[7], "budget_left": r[8], "refunded": r[9],
-        "fees_paid": r[10], "usd_per_ifx": r[11], "max_price_per_ibm": r[12], "closed": bool(r[13]),
-        "status": r[14], "created_block": r[15], "created_at": _iso(r[16]), "updated_block": r[17],
-        "task_counts": {"total": r[18], "open": r[19], "settled": r[20], "failed": r[21], "cancelled": r[22]},
+        **{k: j[k] for k in JOB_FIELDS[:13]}, "closed": bool(j["closed"]), "status": j["status"],
+        "created_block": j["created_block"], "created_at": _iso(j["created_at"]), "updated_block": j["updated_block"],
+        "task_counts": {"total": j["tasks_total"], "open": j["open_tasks"], "settled": j["tasks_settled"],
+                        "failed": j["tasks_failed"], "cancelled": j["tasks_cancelled"]},
     }
 
 
 def _task_summary(r: tuple) -> dict:
-    return {
-        "task_id": r[0], "state": r[1], "frame_start": r[2], "frame_end": r[3], "attempts": r[4], "worker": r[5],
-        "ibm": r[6], "fee": r[7], "passed": _bool(r[8]), "package_cid": r[9], "result_cid": r[10],
-        "deadline": r[11], "updated_block": r[12],
-    }
+    t = named(TASK_SUMMARY_FIELDS, r[:len(TASK_SUMMARY_FIELDS)])
+    return {**t, "passed": _bool(t["passed"])}
 
 
 def _raw(conn: sqlite3.Connection) -> sqlite3.Cursor:

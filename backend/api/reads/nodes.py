@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Path, Query, Request
 from typing_extensions import Annotated
 
-from backend.api.reads.common import _address, _db, _json, _not_found, _raw
+from backend.api.reads.common import _address, _db, _json, _not_found, _raw, named
 from backend.api.reads.models import (ADDRESS_PATTERN, EpochPage, INVALID, IndexStatus, Limit, NOT_FOUND, Offset, Role,
                                       Worker, WorkerPage)
 
@@ -73,4 +73,4 @@ async def list_epochs(
 @router.get("/index", response_model=IndexStatus, summary="How far the index has read the chain")
 async def index_status(request: Request):
     r = _raw(_db(request)).execute("SELECT next_block, updated_at FROM indexer_cursor WHERE id = 1").fetchone()
-    return _json({"next_block": r[0] if r else None, "updated_at": r[1] if r else None})
+    return _json(named(("next_block", "updated_at"), r) if r else {"next_block": None, "updated_at": None})

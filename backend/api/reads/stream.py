@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Request
 from sse_starlette.sse import EventSourceResponse
 from typing_extensions import Annotated
 
-from backend.api.reads.common import _db, _dumps, _not_found, _raw
+from backend.api.reads.common import _db, _dumps, _not_found, _raw, named
 from backend.api.reads.models import (EVENT_ID_PATTERN, INVALID, JobId, NOT_FOUND, STREAM_BATCH, STREAM_POLL_S,
                                       StreamEvent)
 
@@ -28,6 +28,8 @@ SSE_MESSAGE_SCHEMA = {
     },
 }
 
+# the stream's field names for the selected columns (block_time -> time; args is JSON text)
+_EVENT_FIELDS = ("block", "log_index", "tx_hash", "contract", "name", "task_id", "time", "args_json")
 _EVENTS_SQL = ("SELECT block, log_index, tx_hash, contract, name, task_id, block_time, args FROM events "
                "WHERE job_id = ? AND (block > ? OR (block = ? AND log_index > ?)) "
                "ORDER BY block, log_index LIMIT ?")
@@ -76,10 +78,10 @@ async def job_events(
         while True:
             rows = _raw(conn).execute(_EVENTS_SQL, (job_id, block, block, index, STREAM_BATCH)).fetchall()
             for r in rows:
-                block, index = r[0], r[1]
-                data = {"block": r[0], "log_index": r[1], "tx_hash": r[2], "contract": r[3], "name": r[4],
-                        "task_id": r[5], "time": r[6], "args": json.loads(r[7])}
-                yield {"event": r[4], "id": f"{r[0]}:{r[1]}", "data": _dumps(data).decode()}
+                data = named(_EVENT_FIELDS, r)
+                block, index = data["block"], data["log_index"]
+                data["args"] = json.loads(data.pop("args_json"))
+                yield {"event": data["name"], "id": f"{block}:{index}", "data": _dumps(data).decode()}
             if len(rows) == STREAM_BATCH:
                 continue
             if once:
