@@ -25,7 +25,7 @@ def install_stop_handler(service) -> None:
     """SIGTERM/SIGINT finish the current step, then stop: state is always consistent on disk."""
     def stop(signum, frame):
         logging.getLogger("inferix").info("signal %s: stopping after the current step", signum)
-        service.stopping = True
+        service.stop.set()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
 

@@ -59,17 +59,6 @@ class PollingNode:
         self.me = chain.address
         self.stop = threading.Event()
 
-    @property
-    def stopping(self) -> bool:
-        return self.stop.is_set()
-
-    @stopping.setter
-    def stopping(self, value: bool) -> None:
-        if value:
-            self.stop.set()
-        else:
-            self.stop.clear()
-
     def ensure_ready(self) -> None:
         raise NotImplementedError
 
@@ -86,7 +75,7 @@ class PollingNode:
     def advance(self) -> None:
         steps = self.task_steps()
         for task_id, attempt, status, data in self.db.tasks(*steps):
-            if self.stopping:
+            if self.stop.is_set():
                 return
             try:
                 steps[status](task_id, attempt, data)

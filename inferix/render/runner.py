@@ -59,6 +59,7 @@ def _bind_paths(jobs: list[dict], inputs: Iterable[str], outputs: Iterable[str])
         rw += [str(Path(job[k]).parent) for k in OUTPUT_FILES if job.get(k)]
         rw += [str(Path(p).parent) for p in (job.get("also") or {}).values()]
         rw += [str(job[k]) for k in OUTPUT_DIRS if job.get(k)]
+    ro, rw = list(dict.fromkeys(ro)), list(dict.fromkeys(rw))  # many jobs share directories: bind and scan once
     for d in rw:
         Path(d).mkdir(parents=True, exist_ok=True)
     # an input an earlier job of the list writes lies in a writable directory: no bind of its own
@@ -125,7 +126,7 @@ def run_jobs(jobs: list[dict[str, Any]], *, limits: Limits | None = None, timeou
     """
     limits = limits or Limits.from_env()
     if timeout is not None:
-        limits = limits.with_wall(timeout)
+        limits = dataclasses.replace(limits, wall_seconds=timeout)
     if limits.wall_seconds <= 0:
         raise RenderLimitError("wall-clock", "no time left to render (the deadline has passed)")
     gpu = device.upper() != "CPU"

@@ -60,9 +60,6 @@ class Limits:
     file_size: int = 4 * GIB  # largest file the run may write
     processes: int = 512  # processes and threads (Cycles starts one per core)
 
-    def with_wall(self, seconds: float) -> "Limits":
-        return Limits(seconds, self.cpu_seconds, self.address_space, self.file_size, self.processes)
-
     @classmethod
     def from_env(cls) -> "Limits":
         """Defaults, overridden by ``INFERIX_RENDER_{WALL_SECONDS,CPU_SECONDS,ADDRESS_SPACE,FILE_SIZE,PROCESSES}``."""
