@@ -48,7 +48,7 @@ def run(account: str, host: str, port: int, stake: float, render_window: int, po
     mgr = Manager(chain, store, db_connect(settings.database),
                   ManagerConfig(stake=int(stake * IFX), seed_key=load_seed_key(settings.seed_key_file),
                                 work_dir=Path(settings.work_dir), render_window=render_window, poll_interval=poll,
-                                manager_ib=settings.manager_ib, prepare_timeout=settings.prepare_timeout,
+                                prepare_timeout=settings.prepare_timeout,
                                 benchmark=BenchmarkOrder(settings.benchmark_width, settings.benchmark_height,
                                                          settings.benchmark_samples, settings.benchmark_frames)
                                 if settings.benchmark_workers else None))

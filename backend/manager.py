@@ -63,7 +63,6 @@ class ManagerConfig:
     max_failures: int = 2
     max_in_flight: int = 2
     benchmark: BenchmarkOrder | None = None  # post a paid benchmark task to each worker without an attested IB
-    manager_ib: float = 1.0  # this machine's IB, for the benchmark's W_t
     prepare_timeout: float = 3600.0  # seconds of Blender for one task's noise insertion
 
 
@@ -177,7 +176,8 @@ class Manager:
         self.db.execute("UPDATE prepared_jobs SET event = ? WHERE job_id = ?", (json.dumps(job), job_id))
         return job
 
-    def _prepare_job(self, job_id: int) -> None:
+    def _job_order(self, job_id: int) -> tuple[Path, dict, dict]:
+        """The job's scene (a local copy), its render order and its quote."""
         event = self._job_event(job_id)
         try:
             settings = json.loads(event["outputSettings"])
@@ -198,6 +198,10 @@ class Manager:
             scene.write_bytes(self.store.cat(quote["scene_cid"]))
         order = {"width": quote["width"], "height": quote["height"], "samples": quote["samples"],
                  "denoise": bool(quote["denoise"]), "seed": 0}
+        return scene, order, quote
+
+    def _prepare_job(self, job_id: int) -> None:
+        scene, order, quote = self._job_order(job_id)
         for index, task in enumerate(quote["tasks"]):
             if self.db.execute("SELECT 1 FROM seeds WHERE job_id = ? AND task_index = ?", (job_id, index)).fetchone():
                 continue
@@ -206,9 +210,10 @@ class Manager:
                                     predicted, (task["frame_start"], task["frame_end"]), order,
                                     timeout=self.config.prepare_timeout)
             self.db.execute("INSERT INTO seeds (key_commit, job_id, task_index, sealed_seed, package_cid, ibm, "
-                            "frame_start, frame_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            "frame_start, frame_end, manifest_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             (prepared.key_commit.hex(), job_id, index, seal(prepared.seed, self.config.seed_key,
-                             b"task-seed"), prepared.package_cid, task["ibm"], task["frame_start"], task["frame_end"]))
+                             b"task-seed"), prepared.package_cid, task["ibm"], task["frame_start"], task["frame_end"],
+                             prepared.sealed_digest.hex()))
             log.info("job %s: task %s/%s prepared (package %s)", job_id, index + 1, len(quote["tasks"]),
                      prepared.package_cid)
         self._post(job_id)
@@ -223,8 +228,8 @@ class Manager:
                                (job_id,)).fetchall()
         for start in range(0, len(rows), POST_BATCH):
             batch = rows[start:start + POST_BATCH]
-            specs = [(r["ibm"], bytes.fromhex(r["key_commit"]), r["frame_start"], r["frame_end"],
-                      self.config.render_window, r["package_cid"]) for r in batch]
+            specs = [(r["ibm"], bytes.fromhex(r["key_commit"]), bytes.fromhex(r["manifest_digest"]), r["frame_start"],
+                      r["frame_end"], self.config.render_window, r["package_cid"]) for r in batch]
             receipt = self.chain.transact("JobEscrow", "postTasks", job_id, specs)
             for ev in self.chain.contract("JobEscrow").events.TaskPosted().process_receipt(receipt):
                 self.db.execute("UPDATE seeds SET task_id = ? WHERE key_commit = ?",
@@ -257,7 +262,12 @@ class Manager:
         for row, task in mine:
             task_id = task.task_id
             try:
-                if task.state == TaskState.POSTED:
+                if task.needs_key:
+                    try:
+                        self._rekey(row, task)
+                    except (SceneRefused, RenderLimitError, StorageError, OSError, ValueError) as exc:
+                        log.warning("task %s: not re-noised yet, will retry: %s", task_id, exc)
+                elif task.state == TaskState.POSTED:
                     worker = self._assign(task, in_flight, reads)
                     if worker:
                         in_flight[worker] = in_flight.get(worker, 0) + 1
@@ -283,6 +293,22 @@ class Manager:
                 log.info("settled tasks %s", settle)
             except TransactionReverted as exc:
                 log.warning("settle %s: %s", settle, exc)
+
+    def _rekey(self, row: sqlite3.Row, task) -> None:
+        """A re-queued task: everything of the failed attempt was revealed, so its next attempt gets a fresh seed, a
+        newly noised package and a new sealed manifest (committed on chain by ``rekey``)."""
+        scene, order, _ = self._job_order(task.job_id)
+        work = self.config.work_dir / "tasks" / f"job-{task.job_id}" / f"task-{row['task_index']}-{task.attempts}"
+        prepared = prepare_task(self.store, scene, work, task.task_id, (row["frame_start"], row["frame_end"]), order,
+                                timeout=self.config.prepare_timeout)
+        self.chain.transact("JobEscrow", "rekey", task.task_id, prepared.key_commit, prepared.sealed_digest,
+                            prepared.package_cid)
+        self.db.execute("UPDATE seeds SET key_commit = ?, sealed_seed = ?, package_cid = ?, manifest_digest = ?, "
+                        "attempt = ?, revealed = 0, result_cid = NULL WHERE task_id = ?",
+                        (prepared.key_commit.hex(), seal(prepared.seed, self.config.seed_key, b"task-seed"),
+                         prepared.package_cid, prepared.sealed_digest.hex(), task.attempts, task.task_id))
+        log.info("task %s: attempt %s re-noised with a fresh key (package %s)", task.task_id, task.attempts + 1,
+                 prepared.package_cid)
 
     def _record_scores(self, row: sqlite3.Row, task) -> None:
         """Per-frame, per-region ANGV scores of a verified attempt (for the API), computed with the seed this
@@ -343,11 +369,12 @@ class Manager:
 
     def _benchmark_scene(self) -> BenchmarkScene:
         order = self.config.benchmark
-        key = json.dumps({**order.to_dict(), "manager_ib": self.config.manager_ib}, sort_keys=True)
+        ibm = self.chain.call("JobEscrow", "benchmarkWork")
+        key = json.dumps({**order.to_dict(), "ibm": ibm}, sort_keys=True)
         row = self.db.execute("SELECT body FROM benchmark_scenes WHERE order_key = ?", (key,)).fetchone()
         if row:
             return BenchmarkScene(**json.loads(row[0]))
-        scene = make_benchmark_scene(self.store, self.config.work_dir, order, self.config.manager_ib)
+        scene = make_benchmark_scene(self.store, self.config.work_dir, order, ibm)
         log.info("benchmark scene %s: W_t = %.4f IBM for %s", scene.cid, scene.ibm / 1e6, order)
         self.db.execute("INSERT OR REPLACE INTO benchmark_scenes (order_key, body) VALUES (?, ?)",
                         (key, json.dumps(scene.__dict__)))
@@ -405,7 +432,7 @@ class Manager:
         try:
             if self.chain.call("IFXToken", "allowance", self.me, escrow) < budget:
                 self.chain.transact("IFXToken", "approve", escrow, budget)
-            receipt = self.chain.transact("JobEscrow", "createJob", self.me, scene.cid, 1, order.frames,
+            receipt = self.chain.transact("JobEscrow", "createBenchmarkJob", self.me, scene.cid, 1, order.frames,
                                           output_settings(quote_id, body), price_per_ibm, budget)
         except TransactionReverted:
             self.db.execute("DELETE FROM benchmarks WHERE worker = ?", (worker,))  # surely no job: try again later

@@ -114,8 +114,8 @@ def build_quote(scene_cid: str, first: int, last: int, width: int, height: int, 
 
 
 def output_settings(quote_id: str, q: dict) -> str:
-    """The job's ``outputSettings``: the quote and its order; ``benchmark`` marks the manager's benchmark tasks,
-    whose passing verdicts make the oracles attest the worker's IB."""
+    """The job's ``outputSettings``: the quote and its order; ``benchmark`` marks the manager's benchmark tasks
+    for readers (what counts is the on-chain kind: the job is created with ``createBenchmarkJob``)."""
     settings = {"q": quote_id, "w": q["width"], "h": q["height"], "spp": q["samples"], "dn": int(q["denoise"]),
                 "fpt": q["frames_per_task"], **({"benchmark": True} if q.get("benchmark") else {})}
     return json.dumps(settings, separators=(",", ":"))

@@ -47,6 +47,13 @@ APP_MIGRATIONS: list[str] = [
     );
     CREATE TABLE benchmark_scenes (order_key TEXT PRIMARY KEY, body TEXT NOT NULL);
     """,
+    # 5: protocol v2: the sealed manifest's digest is committed with each task, and a re-queued task gets a
+    # fresh secret per attempt (the row follows the task's current attempt)
+    """
+    ALTER TABLE seeds ADD COLUMN manifest_digest TEXT;
+    ALTER TABLE seeds ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
+    DELETE FROM benchmark_scenes;
+    """,
 ]
 
 

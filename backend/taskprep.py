@@ -28,7 +28,8 @@ class PreparedTask:
     seed: bytes
     key_commit: bytes
     package_cid: str
-    manifest_digest: str
+    manifest_digest: str  # the digest of the plain manifest's content (ANGV's)
+    sealed_digest: bytes  # keccak256 of the sealed manifest, committed on chain with the task
     frames: tuple[int, int]
     order: dict
 
@@ -67,7 +68,8 @@ def _prepare(store: IPFSStore, scene: Path, work_dir: Path, task_id: int, frames
            "workdir": str(work_dir / "prep"), "tiles": True}
     (result,) = run_jobs([job], timeout=timeout)
     (package / PACKAGE_ORDER).write_text(json.dumps({**order, "frames": [first, last], "format": "png"}))
-    (package / PACKAGE_MANIFEST).write_bytes(seal(manifest_path.read_bytes(), seed))
+    sealed = seal(manifest_path.read_bytes(), seed)
+    (package / PACKAGE_MANIFEST).write_bytes(sealed)
     manifest_path.unlink()  # only the sealed copy is kept
     cid = store.add_directory(package)
-    return PreparedTask(seed, keccak(seed), cid, result["digest"], (first, last), order)
+    return PreparedTask(seed, keccak(seed), cid, result["digest"], keccak(sealed), (first, last), order)

@@ -56,15 +56,16 @@ def populate(conn, jobs: int = 10_000, tasks_per_job: int = 5, workers: int = 20
     for i, address in enumerate(nodes):
         conn.execute(
             "INSERT INTO workers (address, role, price_per_ibm, stake, locked, unbonding, ib, completed, failed, "
-            "last_failure_block, work_ibm, fee_usd, registered_block, updated_block) "
+            "last_failure_block, work_ibm, fees, registered_block, updated_block) "
             "VALUES (?, 'worker', ?, ?, '0', '0', ?, ?, ?, ?, ?, ?, ?, ?)",
             (address, str(USD // 2), str(10_000 * IFX), str(rng.randint(1, 5) * 10**6), rng.randint(0, 500),
              rng.randint(0, 5), rng.choice([None, 10 + i]), str(rng.randint(0, 10**12)), str(rng.randint(0, 10**21)),
              1 + i, 1 + i))
     for i, address in enumerate(oracles + managers):
         role = "oracle" if i < len(oracles) else "manager"
-        conn.execute("INSERT INTO workers (address, role, stake, verdicts, registered_block, updated_block) "
-                     "VALUES (?, ?, ?, ?, ?, ?)", (address, role, str(1_000 * IFX), rng.randint(0, 10**4), 1, 1))
+        conn.execute("INSERT INTO workers (address, role, stake, verdicts, verdict_weight, registered_block, "
+                     "updated_block) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     (address, role, str(1_000 * IFX), rng.randint(0, 10**4), str(rng.randint(0, 10**22)), 1, 1))
     task_id = 0
     block = 100
     for job_id in range(1, jobs + 1):
@@ -99,11 +100,12 @@ def populate(conn, jobs: int = 10_000, tasks_per_job: int = 5, workers: int = 20
             passed = None if state not in ("verified", "settled") else int(state == "settled" or rng.random() < 0.9)
             conn.execute(
                 "INSERT INTO tasks (task_id, job_id, state, worker, attempts, ibm, reserved, fee, collateral, "
-                "key_commit, key_revealed, frame_start, frame_end, render_window, package_cid, result_cid, passed, "
-                "deadline, settled_fee, burned, to_treasury, posted_block, updated_block) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 900, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "key_commit, manifest_digest, key_revealed, frame_start, frame_end, render_window, package_cid, "
+                "result_cid, passed, deadline, settled_fee, burned, to_treasury, posted_block, updated_block) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 900, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (task_id, job_id, state, worker, attempts, str(10**6), str(2 * IFX),
                  str(IFX if worker else 0), str(2 * IFX if worker else 0), "0x" + rng.randbytes(32).hex(),
+                 "0x" + rng.randbytes(32).hex(),
                  int(state in ("revealed", "verified", "settled")), 1 + k * frames_per_task,
                  (k + 1) * frames_per_task, f"bafybeigpackage{task_id:010d}",
                  f"bafybeigresult{task_id:010d}" if has_result else None, passed,
@@ -134,12 +136,13 @@ def populate(conn, jobs: int = 10_000, tasks_per_job: int = 5, workers: int = 20
                                  (task_id, attempts, frame, json.dumps(regions), f"bafybeigframe{task_id}x{frame}"))
     for epoch in range(max(jobs // 1000, 1) + 1):
         closed = int(epoch < max(jobs // 1000, 1))
-        conn.execute("INSERT INTO epochs (epoch, work_ibm, fee_usd, verdicts, tasks, penalty, minted, worker_pool, "
-                     "oracle_pool, manager_pool, to_treasury, closed, started_at, closed_block, closed_at) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     (epoch, str(10**9), str(10**21), 100, 50, str(IFX), str(1000 * IFX) if closed else "0",
-                      str(750 * IFX) if closed else "0", str(150 * IFX) if closed else "0",
-                      str(25 * IFX) if closed else "0", str(75 * IFX) if closed else "0", closed,
+        conn.execute("INSERT INTO epochs (epoch, work_ibm, fees, burned, verdict_weight, tasks, penalty, minted, "
+                     "worker_pool, oracle_pool, manager_pool, to_treasury, closed, started_at, closed_block, "
+                     "closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     (epoch, str(10**9), str(10**21), str(8 * 10**20), str(2 * 10**20), 50, str(IFX),
+                      str(700 * IFX) if closed else "0",
+                      str(525 * IFX) if closed else "0", str(105 * IFX) if closed else "0",
+                      str(17 * IFX) if closed else "0", str(53 * IFX) if closed else "0", closed,
                       now + epoch * 259_200, 1000 * (epoch + 1) if closed else None,
                       now + (epoch + 1) * 259_200 if closed else None))
     conn.execute("INSERT INTO indexer_cursor (id, next_block, updated_at) VALUES (1, ?, ?)", (block + 100, now))

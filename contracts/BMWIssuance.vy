@@ -3,17 +3,23 @@
 @title Inferix Burn-Mint-Work issuance
 @custom:contract-name BMWIssuance
 @license MIT
-@notice Counts verified work per epoch (`W_p` in IBM, fee value per
-        worker, verdicts per oracle, tasks per manager). Anyone closes an
-        ended epoch in O(1): it mints
-        `T_p = min(W_p × E_p, epochCap, ecosystemRemaining)` split
-        7500/1500/250/750 bps between workers, oracles, managers and the
-        treasury; the penalty pool collected in the epoch goes to its
-        oracles. Nodes claim their pro-rata share per epoch.
-@custom:security Minting reads only verified work and parameters, never
-        the amount burned. A pool whose denominator is zero is not minted,
-        so claims of an epoch never exceed its mint. Only the escrow records
-        work; only proof of render records verdicts; only staking and the
+@notice Counts paid work per epoch (`W_p` in IBM; the fee, in IFX, per
+        worker and per manager; the fee value of the final verdicts per
+        oracle; the IFX burned). Anyone closes an ended epoch in O(1): it
+        mints the usage pool
+        `T_p = min(W_p × E_p, epochCap, ecosystemRemaining, burned × usageCapBps / 10000)`
+        split 7500/1500/250/750 bps between workers, oracles, managers and
+        the treasury, each pool shared pro rata to fee value; the penalty
+        pool collected in the epoch goes to its oracles. Nodes claim their
+        share per epoch.
+@custom:security The usage cap (HIP-10's shape): an epoch never mints more
+        than `usageCapBps` (< 100 %) of the IFX its fees burned, so any
+        coalition of creator, manager, worker and oracles that pays itself
+        burns more than it can mint back. Fee value is counted in IFX at
+        settlement, so no price (locked, stale or manipulated) enters the
+        comparison. A pool whose denominator is zero is not minted, so
+        claims of an epoch never exceed its mint. Only the escrow records
+        work; only proof of render credits verdicts; only staking and the
         escrow notify penalties (after transferring them here).
 """
 
@@ -23,8 +29,16 @@ from .interfaces import IStaking
 from .interfaces import IBMWIssuance
 implements: IBMWIssuance
 
-BPS: constant(uint256) = 10_000
-IBM_ONE: constant(uint256) = 10**6
+from .modules import protocol
+from .modules import governed
+
+initializes: governed
+
+exports: (governed.governance, governed.wired)
+
+BPS: constant(uint256) = protocol.BPS
+IBM_ONE: constant(uint256) = protocol.IBM_ONE
+MAX_USAGE_CAP_BPS: public(constant(uint256)) = 9500
 WORKER_BPS: public(constant(uint256)) = 7500
 ORACLE_BPS: public(constant(uint256)) = 1500
 MANAGER_BPS: public(constant(uint256)) = 250
@@ -35,9 +49,9 @@ struct Epoch:
     start: uint256
     length: uint256
     workIBM: uint256
-    feeUsd: uint256
-    verdicts: uint256
-    tasks: uint256
+    fees: uint256
+    burned: uint256
+    verdictWeight: uint256
     penalty: uint256
     apparentIBM: uint256
     minted: uint256
@@ -50,17 +64,15 @@ struct Epoch:
 token: public(immutable(IIFXToken))
 priceFeed: public(immutable(IPriceFeed))
 staking: public(immutable(IStaking))
-governance: public(immutable(address))
 treasury: public(immutable(address))
-deployer: immutable(address)
 escrow: public(address)
 proofOfRender: public(address)
 
 epochs: public(HashMap[uint256, Epoch])
 currentEpoch: public(uint256)
 workerFees: public(HashMap[uint256, HashMap[address, uint256]])
-oracleVerdicts: public(HashMap[uint256, HashMap[address, uint256]])
-managerTasks: public(HashMap[uint256, HashMap[address, uint256]])
+oracleWeights: public(HashMap[uint256, HashMap[address, uint256]])
+managerFees: public(HashMap[uint256, HashMap[address, uint256]])
 treasuryOwed: public(uint256)
 carriedPenalty: public(uint256)
 
@@ -68,6 +80,7 @@ ecosystemRemaining: public(uint256)
 emissionRate: public(uint256)
 epochCap: public(uint256)
 epochLength: public(uint256)
+usageCapBps: public(uint256)
 
 
 event WorkRecorded:
@@ -75,15 +88,22 @@ event WorkRecorded:
     worker: indexed(address)
     manager: indexed(address)
     ibm: uint256
-    feeUsd: uint256
+    fee: uint256
+    burned: uint256
+    epochFees: uint256
+    epochBurned: uint256
 
 event VerdictCredited:
     epoch: indexed(uint256)
     oracle: indexed(address)
+    weight: uint256
+    oracleWeight: uint256
 
 event VerdictRevoked:
     epoch: indexed(uint256)
     oracle: indexed(address)
+    weight: uint256
+    oracleWeight: uint256
 
 event PenaltyReceived:
     epoch: indexed(uint256)
@@ -92,6 +112,7 @@ event PenaltyReceived:
 event EpochClosed:
     epoch: indexed(uint256)
     workIBM: uint256
+    burned: uint256
     minted: uint256
     workerPool: uint256
     oraclePool: uint256
@@ -130,12 +151,12 @@ def __init__(
     @param epochCap_ The most IFX one epoch may mint.
     """
     assert treasury_ != empty(address), "bmw: zero treasury"
+    governed.__init__(governance_)
     token = token_
     priceFeed = priceFeed_
     staking = staking_
-    governance = governance_
     treasury = treasury_
-    deployer = msg.sender
+    self.usageCapBps = 9000
     self.ecosystemRemaining = ecosystemAllocation_
     self.emissionRate = emissionRate_
     self.epochCap = epochCap_
@@ -151,8 +172,7 @@ def wire(escrow_: address, proofOfRender_: address):
     @param escrow_ The job escrow.
     @param proofOfRender_ The proof-of-render contract.
     """
-    assert msg.sender == deployer, "bmw: caller is not the deployer"
-    assert self.escrow == empty(address), "bmw: already wired"
+    governed._wire_once()
     assert escrow_ != empty(address) and proofOfRender_ != empty(address), "bmw: zero address"
     self.escrow = escrow_
     self.proofOfRender = proofOfRender_
@@ -162,53 +182,62 @@ def wire(escrow_: address, proofOfRender_: address):
 
 
 @external
-def recordWork(worker: address, manager: address, ibm: uint256, feeUsd: uint256):
+def recordWork(worker: address, manager: address, ibm: uint256, fee: uint256, burned: uint256):
     """
     @dev Escrow only: a task passed and settled.
-    @param worker The worker credited with the fee value.
-    @param manager The job's manager credited with one task.
+    @param worker The worker credited with the fee.
+    @param manager The job's manager credited with the fee.
     @param ibm The task's work in micro-IBM.
-    @param feeUsd The fee's USD value (18 decimals).
+    @param fee The fee paid, IFX wei.
+    @param burned The part of the fee burned, IFX wei.
     """
     assert msg.sender == self.escrow, "bmw: caller is not the escrow"
     e: uint256 = self.currentEpoch
+    fees: uint256 = self.epochs[e].fees + fee
+    burnedTotal: uint256 = self.epochs[e].burned + burned
     self.epochs[e].workIBM += ibm
-    self.epochs[e].feeUsd += feeUsd
-    self.epochs[e].tasks += 1
-    self.workerFees[e][worker] += feeUsd
-    self.managerTasks[e][manager] += 1
-    log WorkRecorded(epoch=e, worker=worker, manager=manager, ibm=ibm, feeUsd=feeUsd)
+    self.epochs[e].fees = fees
+    self.epochs[e].burned = burnedTotal
+    self.workerFees[e][worker] += fee
+    self.managerFees[e][manager] += fee
+    log WorkRecorded(epoch=e, worker=worker, manager=manager, ibm=ibm, fee=fee, burned=burned, epochFees=fees,
+                     epochBurned=burnedTotal)
 
 
 @external
-def creditVerdict(oracle: address) -> uint256:
+def creditVerdict(oracle: address, weight: uint256) -> uint256:
     """
-    @dev Proof of render only: one verdict signed by `oracle`.
+    @dev Proof of render only: `oracle` voted for a verdict that became
+         final; `weight` is the task's fee value.
     @param oracle The oracle.
+    @param weight The fee value, IFX wei.
     @return uint256 The epoch credited.
     """
     assert msg.sender == self.proofOfRender, "bmw: caller is not proof of render"
     e: uint256 = self.currentEpoch
-    self.epochs[e].verdicts += 1
-    self.oracleVerdicts[e][oracle] += 1
-    log VerdictCredited(epoch=e, oracle=oracle)
+    self.epochs[e].verdictWeight += weight
+    total: uint256 = self.oracleWeights[e][oracle] + weight
+    self.oracleWeights[e][oracle] = total
+    log VerdictCredited(epoch=e, oracle=oracle, weight=weight, oracleWeight=total)
     return e
 
 
 @external
-def revokeVerdict(oracle: address, epoch: uint256):
+def revokeVerdict(oracle: address, epoch: uint256, weight: uint256):
     """
-    @dev Proof of render only: takes back a credit for a verdict on the
-         losing side of a dispute, if its epoch is still open.
+    @dev Proof of render only: takes back a credit for a verdict the
+         arbiter overturned, if its epoch is still open.
     @param oracle The oracle.
     @param epoch The epoch it was credited in.
+    @param weight The weight credited then.
     """
     assert msg.sender == self.proofOfRender, "bmw: caller is not proof of render"
-    if epoch != self.currentEpoch or self.oracleVerdicts[epoch][oracle] == 0:
+    if epoch != self.currentEpoch:
         return
-    self.epochs[epoch].verdicts -= 1
-    self.oracleVerdicts[epoch][oracle] -= 1
-    log VerdictRevoked(epoch=epoch, oracle=oracle)
+    taken: uint256 = min(weight, self.oracleWeights[epoch][oracle])
+    self.epochs[epoch].verdictWeight -= taken
+    self.oracleWeights[epoch][oracle] -= taken
+    log VerdictRevoked(epoch=epoch, oracle=oracle, weight=taken, oracleWeight=self.oracleWeights[epoch][oracle])
 
 
 @external
@@ -237,25 +266,23 @@ def closeEpoch():
     assert block.timestamp >= ep.start + ep.length, "bmw: epoch not over"
     # a stale or missing price blocks minting
     rate: uint256 = staticcall priceFeed.price()
+    # the usage pool: what the work asks for, never more than the cap, the reserve, or a share of the burns
     total: uint256 = min(min(ep.workIBM * self.emissionRate // IBM_ONE, self.epochCap), self.ecosystemRemaining)
-    if ep.feeUsd > 0:
+    total = min(total, ep.burned * self.usageCapBps // BPS)
+    if ep.fees > 0:
         ep.workerPool = total * WORKER_BPS // BPS
-    if ep.verdicts > 0:
+        ep.managerPool = total * MANAGER_BPS // BPS
+    if ep.verdictWeight > 0:
         ep.oraclePool = total * ORACLE_BPS // BPS + ep.penalty + self.carriedPenalty
         self.carriedPenalty = 0
     else:
         self.carriedPenalty += ep.penalty
-    if ep.tasks > 0:
-        ep.managerPool = total * MANAGER_BPS // BPS
     toTreasury: uint256 = 0
-    if ep.workIBM > 0:
+    if ep.fees > 0:
         toTreasury = total * TREASURY_BPS // BPS
-    minted: uint256 = toTreasury
-    if ep.feeUsd > 0:
-        minted += ep.workerPool
-    if ep.verdicts > 0:
+    minted: uint256 = toTreasury + ep.workerPool + ep.managerPool
+    if ep.verdictWeight > 0:
         minted += total * ORACLE_BPS // BPS
-    minted += ep.managerPool
     ep.minted = minted
     duration: uint256 = block.timestamp - ep.start
     ep.apparentIBM = (staticcall staking.totalIB()) * (duration // 60)
@@ -271,6 +298,7 @@ def closeEpoch():
     log EpochClosed(
         epoch=e,
         workIBM=ep.workIBM,
+        burned=ep.burned,
         minted=minted,
         workerPool=ep.workerPool,
         oraclePool=ep.oraclePool,
@@ -286,12 +314,11 @@ def _claimable(epoch: uint256, account: address) -> uint256:
     if not ep.closed:
         return 0
     amount: uint256 = 0
-    if ep.feeUsd > 0:
-        amount += ep.workerPool * self.workerFees[epoch][account] // ep.feeUsd
-    if ep.verdicts > 0:
-        amount += ep.oraclePool * self.oracleVerdicts[epoch][account] // ep.verdicts
-    if ep.tasks > 0:
-        amount += ep.managerPool * self.managerTasks[epoch][account] // ep.tasks
+    if ep.fees > 0:
+        amount += ep.workerPool * self.workerFees[epoch][account] // ep.fees
+        amount += ep.managerPool * self.managerFees[epoch][account] // ep.fees
+    if ep.verdictWeight > 0:
+        amount += ep.oraclePool * self.oracleWeights[epoch][account] // ep.verdictWeight
     return amount
 
 
@@ -319,8 +346,8 @@ def claim(epoch: uint256) -> uint256:
     amount: uint256 = self._claimable(epoch, msg.sender)
     assert amount > 0, "bmw: nothing to claim"
     self.workerFees[epoch][msg.sender] = 0
-    self.oracleVerdicts[epoch][msg.sender] = 0
-    self.managerTasks[epoch][msg.sender] = 0
+    self.oracleWeights[epoch][msg.sender] = 0
+    self.managerFees[epoch][msg.sender] = 0
     assert extcall token.transfer(msg.sender, amount), "bmw: transfer failed"
     log Claimed(epoch=epoch, account=msg.sender, amount=amount)
     return amount
@@ -366,11 +393,11 @@ def setParameter(name: String[32], newValue: uint256):
     """
     @dev Governance: emissionRate (E_p) [0, 1,000,000 IFX per IBM];
          epochCap [0, 100,000,000 IFX]; epochLength [1 h, 30 days]
-         (applies from the next epoch).
+         (applies from the next epoch); usageCapBps [0, 9500].
     @param name The parameter.
     @param newValue The value.
     """
-    assert msg.sender == governance, "bmw: caller is not governance"
+    governed._check_governance()
     h: bytes32 = keccak256(name)
     if h == keccak256("emissionRate"):
         assert newValue <= 10**6 * 10**18, "bmw: out of bounds"
@@ -381,6 +408,9 @@ def setParameter(name: String[32], newValue: uint256):
     elif h == keccak256("epochLength"):
         assert newValue >= 3600 and newValue <= 30 * 86400, "bmw: out of bounds"
         self.epochLength = newValue
+    elif h == keccak256("usageCapBps"):
+        assert newValue <= MAX_USAGE_CAP_BPS, "bmw: out of bounds"
+        self.usageCapBps = newValue
     else:
         raise "bmw: unknown parameter"
     log ParameterChanged(name=name, newValue=newValue)

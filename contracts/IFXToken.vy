@@ -4,13 +4,16 @@
 @custom:contract-name IFXToken
 @license MIT
 @notice ERC-20 with EIP-2612 permit (snekmate's `erc20`), burnable by
-        any holder, mintable only by addresses holding the minter role
-        (the BMW issuance contract and the genesis allocator), and capped:
-        the sum of everything ever minted never exceeds `MAX_SUPPLY`,
-        whatever has been burned in between.
+        any holder, and capped: the sum of everything ever minted never
+        exceeds `MAX_SUPPLY`, whatever has been burned in between. The
+        deployer mints the genesis allocation, then `finishGenesis` makes
+        the BMW issuance contract the only minter, forever: the deployer
+        loses its minter role and the token has no owner left, so nobody
+        (the governance timelock included) can ever grant minting again.
 @custom:security Burns do not free room under the cap: `totalMinted`
-        only grows. The owner (the governance timelock after deployment)
-        can grant and revoke the minter role and nothing else.
+        only grows. snekmate's `set_minter` and `transfer_ownership` are
+        not exported: handing ownership over would make the new owner a
+        minter.
 """
 
 from ethereum.ercs import IERC20
@@ -28,11 +31,8 @@ exports: (
     erc20.transferFrom,
     erc20.burn,
     erc20.burn_from,
-    erc20.set_minter,
     erc20.permit,
     erc20.DOMAIN_SEPARATOR,
-    erc20.transfer_ownership,
-    erc20.renounce_ownership,
     erc20.owner,
     erc20.eip712Domain,
     erc20.name,
@@ -51,12 +51,16 @@ MAX_SUPPLY: public(constant(uint256)) = 10**9 * 10**18
 # @dev Sum of every amount ever minted; never decreases.
 totalMinted: public(uint256)
 
+event GenesisFinished:
+    minter: indexed(address)
+    totalMinted: uint256
+
 
 @deploy
 def __init__():
     """
-    @dev The deployer becomes owner and minter (the genesis allocator);
-         it hands ownership to the timelock once wiring is done.
+    @dev The deployer becomes owner and minter (the genesis allocator)
+         until `finishGenesis`.
     """
     ownable.__init__()
     erc20.__init__("Inferix", "IFX", 18, "Inferix", "1")
@@ -84,3 +88,21 @@ def mintable() -> uint256:
     @return uint256 `MAX_SUPPLY - totalMinted`.
     """
     return MAX_SUPPLY - self.totalMinted
+
+
+@external
+def finishGenesis(minter: address):
+    """
+    @dev Owner only, once: `minter` (the BMW issuance contract) becomes
+         the only minter; the caller's minter role and the ownership are
+         renounced, so the set of minters can never change again.
+    @param minter The issuance contract.
+    """
+    ownable._check_owner()
+    assert minter != empty(address) and minter != msg.sender, "ifx: bad minter"
+    erc20.is_minter[minter] = True
+    erc20.is_minter[msg.sender] = False
+    log erc20.RoleMinterChanged(minter=minter, status=True)
+    log erc20.RoleMinterChanged(minter=msg.sender, status=False)
+    ownable._transfer_ownership(empty(address))
+    log GenesisFinished(minter=minter, totalMinted=self.totalMinted)

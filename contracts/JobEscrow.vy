@@ -5,19 +5,33 @@
 @license MIT
 @notice A creator locks an IFX budget and the IFX/USD rate for the job's
         life (`createJob`). The job's manager posts tasks with a key
-        commitment `keccak256(seed)` and assigns them; a worker accepts
-        (collateral locked in `Staking`), renders and submits a result CID;
-        anyone holding the seed reveals it; the proof-of-render contract
-        records the quorum verdict; after the challenge window anyone settles.
-        Passed: the fee `W_t × P` at the job's rate is 80 % burned and 20 %
-        owed to the treasury, and the work is credited to the BMW epoch.
-        Failed or missed deadline: collateral slashed, task re-queued up to
-        `maxAttempts`, else its reservation returns to the job. Every
-        deadline has a permissionless `expire`; every payout is a pull
-        (`withdraw`).
+        commitment `keccak256(seed)` and the digest of the sealed manifest,
+        and assigns them; a worker accepts (collateral locked in
+        `Staking`), renders and submits a result CID; anyone holding the
+        seed reveals it; the proof-of-render contract records the verdict;
+        after the challenge window anyone settles. Passed: the fee
+        `W_t × P` at the job's rate is 80 % burned and 20 % owed to the
+        treasury, and the work is credited to the BMW epoch. Every attempt
+        has its own secret: a re-queued task waits for the manager's
+        `rekey` (a new seed commitment, manifest digest and noised
+        package), a manager never reuses a commitment, and a task never
+        accepts the same result CID twice. A reveal the
+        manager lets expire slashes the manager (the worker gets its fee
+        from the slash); a challenge the arbiter leaves undecided keeps the
+        verdict. Benchmark jobs (`createBenchmarkJob`) are the only way IB
+        is measured: their task's work is the governance-set standard.
+        Every deadline has a permissionless `expire`; every payout is a
+        pull (`withdraw`).
 @custom:security The escrow's IFX balance always equals the unreserved
         budgets + the reservations of live tasks + `claimable` + bonds held.
 """
+
+from .modules import protocol
+from .modules import governed
+
+initializes: governed
+
+exports: (governed.governance, governed.wired)
 
 from .interfaces import IIFXToken
 from .interfaces import IStaking
@@ -26,21 +40,21 @@ from .interfaces import IPriceFeed
 from .interfaces import IJobEscrow
 implements: IJobEscrow
 
-# task states
-POSTED: constant(uint8) = 1
-ASSIGNED: constant(uint8) = 2
-ACCEPTED: constant(uint8) = 3
-SUBMITTED: constant(uint8) = 4
-REVEALED: constant(uint8) = 5
-VERIFIED: constant(uint8) = 6
-DISPUTED: constant(uint8) = 7
-SETTLED: constant(uint8) = 8
-FAILED: constant(uint8) = 9
-CANCELLED: constant(uint8) = 10
-
-ROLE_MANAGER: constant(uint8) = 3
-BPS: constant(uint256) = 10_000
-IBM_ONE: constant(uint256) = 10**6
+POSTED: constant(uint8) = protocol.POSTED
+ASSIGNED: constant(uint8) = protocol.ASSIGNED
+ACCEPTED: constant(uint8) = protocol.ACCEPTED
+SUBMITTED: constant(uint8) = protocol.SUBMITTED
+REVEALED: constant(uint8) = protocol.REVEALED
+VERIFIED: constant(uint8) = protocol.VERIFIED
+DISPUTED: constant(uint8) = protocol.DISPUTED
+SETTLED: constant(uint8) = protocol.SETTLED
+FAILED: constant(uint8) = protocol.FAILED
+CANCELLED: constant(uint8) = protocol.CANCELLED
+BPS: constant(uint256) = protocol.BPS
+IBM_ONE: constant(uint256) = protocol.IBM_ONE
+IB_ONE: constant(uint256) = protocol.IB_ONE
+MIN_IB: constant(uint256) = IB_ONE // 100
+MAX_IB: constant(uint256) = 1000 * IB_ONE
 MIN_RENDER_WINDOW: constant(uint256) = 60
 MAX_RENDER_WINDOW: constant(uint256) = 7 * 86400
 MAX_BATCH: constant(uint256) = 64
@@ -54,6 +68,7 @@ struct Job:
     maxPricePerIBM: uint256
     openTasks: uint256
     closed: bool
+    benchmark: bool
 
 
 struct Task:
@@ -66,9 +81,11 @@ struct Task:
     fee: uint256
     collateral: uint256
     keyCommit: bytes32
+    manifestDigest: bytes32
     resultHash: bytes32
     deadline: uint256
     renderWindow: uint256
+    renderTime: uint256
     passed: bool
     challenger: address
 
@@ -76,6 +93,7 @@ struct Task:
 struct TaskSpec:
     ibm: uint256
     keyCommit: bytes32
+    manifestDigest: bytes32
     frameStart: uint32
     frameEnd: uint32
     renderWindow: uint256
@@ -86,9 +104,7 @@ token: public(immutable(IIFXToken))
 staking: public(immutable(IStaking))
 priceFeed: public(immutable(IPriceFeed))
 issuance: public(immutable(IBMWIssuance))
-governance: public(immutable(address))
 treasury: public(immutable(address))
-deployer: immutable(address)
 proofOfRender: public(address)
 
 jobs: public(HashMap[uint256, Job])
@@ -99,6 +115,10 @@ claimable: public(HashMap[address, uint256])
 # @dev The challenge bond held for a disputed task.
 bonds: public(HashMap[uint256, uint256])
 bondsHeld: public(uint256)
+# @dev keccak256(manager, seed commitment) and keccak256(taskId, result CID hash) ever used: none is accepted
+# twice. Scoped so that nobody can block another's post or submission by copying its value from the mempool.
+usedCommits: HashMap[bytes32, bool]
+usedResults: HashMap[bytes32, bool]
 
 burnBps: public(uint256)
 slashBps: public(uint256)
@@ -110,6 +130,13 @@ verifyWindow: public(uint256)
 challengeWindow: public(uint256)
 disputeWindow: public(uint256)
 challengeBond: public(uint256)
+challengeBondBps: public(uint256)
+challengerRewardBps: public(uint256)
+managerSlash: public(uint256)
+managerSlashBps: public(uint256)
+# @dev The standard benchmark: its task's work (micro-IBM) and keccak256 of its scene CID (0 = any scene).
+benchmarkWork: public(uint256)
+benchmarkScene: public(bytes32)
 
 
 event JobCreated:
@@ -123,6 +150,7 @@ event JobCreated:
     budget: uint256
     usdPerIfx: uint256
     maxPricePerIBM: uint256
+    benchmark: bool
 
 event JobClosed:
     jobId: indexed(uint256)
@@ -134,10 +162,25 @@ event TaskPosted:
     ibm: uint256
     reserved: uint256
     keyCommit: bytes32
+    manifestDigest: bytes32
     frameStart: uint32
     frameEnd: uint32
     renderWindow: uint256
     sceneCid: String[100]
+    jobBudget: uint256
+
+event TaskRekeyed:
+    taskId: indexed(uint256)
+    attempt: uint256
+    keyCommit: bytes32
+    manifestDigest: bytes32
+    sceneCid: String[100]
+
+event ManagerSlashed:
+    taskId: indexed(uint256)
+    manager: indexed(address)
+    amount: uint256
+    toWorker: uint256
 
 event TaskAssigned:
     taskId: indexed(uint256)
@@ -173,6 +216,7 @@ event TaskDisputed:
 event DisputeResolved:
     taskId: indexed(uint256)
     passed: bool
+    overturned: bool
 
 event TaskSettled:
     taskId: indexed(uint256)
@@ -186,6 +230,7 @@ event TaskFailed:
     worker: indexed(address)
     slashed: uint256
     requeued: bool
+    attempts: uint256
 
 event TaskExpired:
     taskId: indexed(uint256)
@@ -211,6 +256,7 @@ def __init__(
     issuance_: IBMWIssuance,
     governance_: address,
     treasury_: address,
+    benchmarkWork_: uint256,
 ):
     """
     @param token_ The IFX token.
@@ -219,15 +265,20 @@ def __init__(
     @param issuance_ The BMW issuance contract (work credits, penalties).
     @param governance_ The timelock allowed to change parameters.
     @param treasury_ The foundation treasury (20 % of fees, pulled).
+    @param benchmarkWork_ The standard benchmark task's work, micro-IBM.
     """
     assert treasury_ != empty(address), "escrow: zero treasury"
+    governed.__init__(governance_)
     token = token_
     staking = staking_
     priceFeed = priceFeed_
     issuance = issuance_
-    governance = governance_
     treasury = treasury_
-    deployer = msg.sender
+    self.benchmarkWork = benchmarkWork_
+    self.challengeBondBps = 10000
+    self.challengerRewardBps = 5000
+    self.managerSlash = 100 * 10**18
+    self.managerSlashBps = 20000
     self.burnBps = 8000
     self.slashBps = 1000
     self.collateralBps = 20000
@@ -246,8 +297,7 @@ def wire(proofOfRender_: address):
     @dev One-time wiring by the deployer.
     @param proofOfRender_ The proof-of-render contract.
     """
-    assert msg.sender == deployer, "escrow: caller is not the deployer"
-    assert self.proofOfRender == empty(address), "escrow: already wired"
+    governed._wire_once()
     assert proofOfRender_ != empty(address), "escrow: zero address"
     self.proofOfRender = proofOfRender_
 
@@ -265,12 +315,13 @@ def _createJob(
     outputSettings: String[200],
     maxPricePerIBM: uint256,
     budget: uint256,
+    benchmark: bool,
 ) -> uint256:
     assert len(sceneCid) > 0, "escrow: empty scene CID"
     assert frameEnd >= frameStart, "escrow: bad frame range"
     assert maxPricePerIBM > 0, "escrow: zero max price"
     assert budget > 0, "escrow: zero budget"
-    assert staticcall staking.isActive(manager, ROLE_MANAGER), "escrow: manager not active"
+    assert staticcall staking.isActive(manager, protocol.ROLE_MANAGER), "escrow: manager not active"
     rate: uint256 = staticcall priceFeed.price()
     assert extcall token.transferFrom(creator, self, budget), "escrow: transfer failed"
     jobId: uint256 = self.jobCount + 1
@@ -283,6 +334,7 @@ def _createJob(
         maxPricePerIBM=maxPricePerIBM,
         openTasks=0,
         closed=False,
+        benchmark=benchmark,
     )
     log JobCreated(
         jobId=jobId,
@@ -295,6 +347,7 @@ def _createJob(
         budget=budget,
         usdPerIfx=rate,
         maxPricePerIBM=maxPricePerIBM,
+        benchmark=benchmark,
     )
     return jobId
 
@@ -320,7 +373,37 @@ def createJob(
     @param budget IFX wei locked for the job.
     @return uint256 The job id.
     """
-    return self._createJob(msg.sender, manager, sceneCid, frameStart, frameEnd, outputSettings, maxPricePerIBM, budget)
+    return self._createJob(msg.sender, manager, sceneCid, frameStart, frameEnd, outputSettings, maxPricePerIBM, budget, False)
+
+
+@external
+def createBenchmarkJob(
+    manager: address,
+    sceneCid: String[100],
+    frameStart: uint32,
+    frameEnd: uint32,
+    outputSettings: String[200],
+    maxPricePerIBM: uint256,
+    budget: uint256,
+) -> uint256:
+    """
+    @dev A benchmark job: one task on the standard benchmark scene, of the
+         governance-set work; its settlement sets the worker's IB to
+         `benchmarkWork / minutes between accept and submit`. Nothing
+         else sets IB.
+    @param manager See `createJob`.
+    @param sceneCid The standard benchmark scene (checked when governance set it).
+    @param frameStart See `createJob`.
+    @param frameEnd See `createJob`.
+    @param outputSettings See `createJob`.
+    @param maxPricePerIBM See `createJob`.
+    @param budget See `createJob`.
+    @return uint256 The job id.
+    """
+    assert self.benchmarkWork > 0, "escrow: no benchmark standard"
+    standard: bytes32 = self.benchmarkScene
+    assert standard == empty(bytes32) or keccak256(sceneCid) == standard, "escrow: not the standard benchmark scene"
+    return self._createJob(msg.sender, manager, sceneCid, frameStart, frameEnd, outputSettings, maxPricePerIBM, budget, True)
 
 
 @external
@@ -361,7 +444,7 @@ def createJobWithPermit(
         abi_encode(msg.sender, self, budget, permitDeadline, v, r, s, method_id=method_id("permit(address,address,uint256,uint256,uint8,bytes32,bytes32)")),
         revert_on_failure=False,
     )
-    return self._createJob(msg.sender, manager, sceneCid, frameStart, frameEnd, outputSettings, maxPricePerIBM, budget)
+    return self._createJob(msg.sender, manager, sceneCid, frameStart, frameEnd, outputSettings, maxPricePerIBM, budget, False)
 
 
 @external
@@ -400,10 +483,11 @@ def withdraw():
 def postTasks(jobId: uint256, specs: DynArray[TaskSpec, MAX_BATCH]) -> uint256:
     """
     @dev The job's manager posts tasks; each reserves `ibm × maxPrice` at
-         the job's rate from the budget.
+         the job's rate from the budget. A benchmark job takes one task of
+         exactly `benchmarkWork`.
     @param jobId The job.
-    @param specs The tasks: work in micro-IBM, key commitment, frames,
-           render window (s), noised scene CID.
+    @param specs The tasks: work in micro-IBM, key commitment, digest of
+           the sealed manifest, frames, render window (s), noised scene CID.
     @return uint256 The id of the first task posted.
     """
     job: Job = self.jobs[jobId]
@@ -411,12 +495,16 @@ def postTasks(jobId: uint256, specs: DynArray[TaskSpec, MAX_BATCH]) -> uint256:
     assert msg.sender == job.manager, "escrow: caller is not the job's manager"
     assert not job.closed, "escrow: job closed"
     assert len(specs) > 0, "escrow: no tasks"
+    assert staticcall staking.isActive(msg.sender, protocol.ROLE_MANAGER), "escrow: manager not active"
+    if job.benchmark:
+        assert len(specs) == 1 and job.openTasks == 0, "escrow: one task per benchmark job"
+        assert specs[0].ibm == self.benchmarkWork, "escrow: benchmark work is the standard's"
     first: uint256 = self.taskCount + 1
     taskId: uint256 = first - 1
     budget: uint256 = job.budget
     for spec: TaskSpec in specs:
         assert spec.ibm > 0, "escrow: zero work"
-        assert spec.keyCommit != empty(bytes32), "escrow: empty key commitment"
+        self._useCommit(msg.sender, spec.keyCommit, spec.manifestDigest)
         assert spec.frameEnd >= spec.frameStart, "escrow: bad frame range"
         assert spec.renderWindow >= MIN_RENDER_WINDOW and spec.renderWindow <= MAX_RENDER_WINDOW, "escrow: render window out of bounds"
         assert len(spec.sceneCid) > 0, "escrow: empty scene CID"
@@ -429,6 +517,7 @@ def postTasks(jobId: uint256, specs: DynArray[TaskSpec, MAX_BATCH]) -> uint256:
         self.tasks[taskId].ibm = spec.ibm
         self.tasks[taskId].reserved = reserved
         self.tasks[taskId].keyCommit = spec.keyCommit
+        self.tasks[taskId].manifestDigest = spec.manifestDigest
         self.tasks[taskId].renderWindow = spec.renderWindow
         log TaskPosted(
             taskId=taskId,
@@ -436,15 +525,40 @@ def postTasks(jobId: uint256, specs: DynArray[TaskSpec, MAX_BATCH]) -> uint256:
             ibm=spec.ibm,
             reserved=reserved,
             keyCommit=spec.keyCommit,
+            manifestDigest=spec.manifestDigest,
             frameStart=spec.frameStart,
             frameEnd=spec.frameEnd,
             renderWindow=spec.renderWindow,
             sceneCid=spec.sceneCid,
+            jobBudget=budget,
         )
     self.taskCount = taskId
     self.jobs[jobId].budget = budget
     self.jobs[jobId].openTasks = job.openTasks + len(specs)
     return first
+
+
+@external
+def rekey(taskId: uint256, keyCommit: bytes32, manifestDigest: bytes32, sceneCid: String[100]):
+    """
+    @dev The job's manager gives a re-queued task its next attempt's
+         secret: a new seed commitment, the digest of the new sealed
+         manifest and the newly noised package. Nothing of an earlier
+         attempt (seed, manifest, result) helps this one.
+    @param taskId The task, re-queued and waiting for its key.
+    @param keyCommit keccak256 of the new seed (never used before).
+    @param manifestDigest keccak256 of the new sealed manifest.
+    @param sceneCid The new noised package.
+    """
+    assert self.tasks[taskId].state == POSTED, "escrow: task not open"
+    assert self.tasks[taskId].keyCommit == empty(bytes32), "escrow: task already has a key"
+    assert msg.sender == self.jobs[self.tasks[taskId].jobId].manager, "escrow: caller is not the job's manager"
+    assert len(sceneCid) > 0, "escrow: empty scene CID"
+    self._useCommit(msg.sender, keyCommit, manifestDigest)
+    self.tasks[taskId].keyCommit = keyCommit
+    self.tasks[taskId].manifestDigest = manifestDigest
+    log TaskRekeyed(taskId=taskId, attempt=self.tasks[taskId].attempts, keyCommit=keyCommit,
+                    manifestDigest=manifestDigest, sceneCid=sceneCid)
 
 
 @external
@@ -457,6 +571,7 @@ def assign(taskId: uint256, worker: address):
     """
     # field-by-field reads: copying the whole struct costs a cold read per field
     assert self.tasks[taskId].state == POSTED, "escrow: task not open"
+    assert self.tasks[taskId].keyCommit != empty(bytes32), "escrow: task needs a fresh key (rekey)"
     assert msg.sender == self.jobs[self.tasks[taskId].jobId].manager, "escrow: caller is not the job's manager"
     assert worker != empty(address), "escrow: zero worker"
     deadline: uint256 = block.timestamp + self.acceptWindow
@@ -521,8 +636,14 @@ def submitResult(taskId: uint256, resultCid: String[100]):
     assert msg.sender == self.tasks[taskId].worker, "escrow: caller is not the assigned worker"
     assert block.timestamp <= self.tasks[taskId].deadline, "escrow: render deadline passed"
     assert len(resultCid) > 0, "escrow: empty result CID"
+    resultHash: bytes32 = keccak256(resultCid)
+    used: bytes32 = keccak256(abi_encode(taskId, resultHash))
+    assert not self.usedResults[used], "escrow: result CID already submitted"
+    self.usedResults[used] = True
+    acceptedAt: uint256 = self.tasks[taskId].deadline - self.tasks[taskId].renderWindow
     self.tasks[taskId].state = SUBMITTED
-    self.tasks[taskId].resultHash = keccak256(resultCid)
+    self.tasks[taskId].resultHash = resultHash
+    self.tasks[taskId].renderTime = block.timestamp - acceptedAt
     self.tasks[taskId].deadline = block.timestamp + self.revealWindow
     log ResultSubmitted(taskId=taskId, worker=msg.sender, resultCid=resultCid)
 
@@ -547,13 +668,25 @@ def revealKey(taskId: uint256, seed: bytes32):
 
 @view
 @external
-def verdictSubject(taskId: uint256) -> (uint8, bytes32, uint256):
+def verdictSubject(taskId: uint256) -> (uint8, bytes32, uint256, uint256):
     """
-    @dev What an oracle verdict on `taskId` must bind.
+    @dev What an oracle verdict on `taskId` must bind, and its weight.
     @param taskId The task.
-    @return The state, keccak256 of the result CID, the attempt number.
+    @return The state, keccak256 of the result CID, the attempt number,
+            the fee (IFX wei).
     """
-    return self.tasks[taskId].state, self.tasks[taskId].resultHash, self.tasks[taskId].attempts
+    return self.tasks[taskId].state, self.tasks[taskId].resultHash, self.tasks[taskId].attempts, self.tasks[taskId].fee
+
+
+@view
+@external
+def disputeOf(taskId: uint256) -> (address, bool):
+    """
+    @dev The challenger of a disputed task and the verdict it challenged.
+    @param taskId The task.
+    @return The challenger (empty for a conflict of votes), the verdict.
+    """
+    return self.tasks[taskId].challenger, self.tasks[taskId].passed
 
 
 @external
@@ -586,15 +719,18 @@ def onConflict(taskId: uint256):
 @external
 def challenge(taskId: uint256):
     """
-    @dev Bonded challenge of a verdict within the challenge window; this is
-         also the creator's bad-result claim. Needs an allowance of
-         `challengeBond`. The bond is returned if the verdict is
-         overturned, else it goes to the penalty pool.
+    @dev Bonded challenge of a verdict within the challenge window, by
+         anyone: the creator (its bad-result claim), an oracle, or the
+         worker against a FAIL. Needs an allowance of `bondFor(taskId)`.
+         Overturned: the bond comes back and the challenger gets
+         `challengerRewardBps` of the slashes; upheld: the bond goes to the
+         penalty pool; undecided by the arbiter in time: the verdict
+         stands and the bond comes back.
     @param taskId The task.
     """
     assert self.tasks[taskId].state == VERIFIED, "escrow: task not verified"
     assert block.timestamp <= self.tasks[taskId].deadline, "escrow: challenge window closed"
-    bond: uint256 = self.challengeBond
+    bond: uint256 = self._bondFor(taskId)
     if bond > 0:
         assert extcall token.transferFrom(msg.sender, self, bond), "escrow: transfer failed"
         self.bondsHeld += bond
@@ -612,15 +748,18 @@ def onDisputeResolved(taskId: uint256, passed: bool):
     assert msg.sender == self.proofOfRender, "escrow: caller is not proof of render"
     task: Task = self.tasks[taskId]
     assert task.state == DISPUTED, "escrow: task not disputed"
+    overturned: bool = task.challenger != empty(address) and passed != task.passed
     if task.challenger != empty(address):
-        self._returnBond(taskId, task.challenger, passed != task.passed)
-        self.tasks[taskId].challenger = empty(address)
+        self._returnBond(taskId, task.challenger, overturned)
+        if not overturned:
+            # only a winning challenger stays on the task, to be rewarded from the worker's slash
+            self.tasks[taskId].challenger = empty(address)
     self.tasks[taskId].state = VERIFIED
     self.tasks[taskId].passed = passed
     # the arbiter's decision is final: the challenge window is already closed (no re-challenge, even in
     # this block) and the task can be settled at once
     self.tasks[taskId].deadline = block.timestamp - 1
-    log DisputeResolved(taskId=taskId, passed=passed)
+    log DisputeResolved(taskId=taskId, passed=passed, overturned=overturned)
 
 
 # ---------------------------------------------------------------- settlement
@@ -651,8 +790,12 @@ def settle(taskIds: DynArray[uint256, MAX_BATCH]):
             treasuryTotal += fee - burned
             self.tasks[taskId].state = SETTLED
             extcall staking.unlockCollateral(worker, self.tasks[taskId].collateral)
-            feeUsd: uint256 = fee * self.jobs[jobId].usdPerIfx // 10**18
-            extcall issuance.recordWork(worker, self.jobs[jobId].manager, self.tasks[taskId].ibm, feeUsd)
+            ibm: uint256 = self.tasks[taskId].ibm
+            extcall issuance.recordWork(worker, self.jobs[jobId].manager, ibm, fee, burned)
+            if self.jobs[jobId].benchmark:
+                # IB = the standard's work / the minutes it took, clamped to [0.01, 1000]
+                ib: uint256 = ibm * 60 // max(self.tasks[taskId].renderTime, 1)
+                extcall staking.setIB(worker, min(max(ib, MIN_IB), MAX_IB))
             self._release(jobId, self.tasks[taskId].reserved - fee)
             log TaskSettled(taskId=taskId, worker=worker, fee=fee, burned=burned, toTreasury=fee - burned)
         else:
@@ -669,8 +812,11 @@ def expire(taskId: uint256):
     @dev Permissionless way out of every missed deadline:
          assigned but not accepted → re-opened; accepted but not
          submitted → worker's fault (slash, re-queue); submitted but not
-         revealed, revealed but no quorum, or dispute not resolved in
-         time → no worker fault (collateral released, re-queue).
+         revealed → the manager's fault (its stake slashed, the worker
+         paid its fee from the slash, re-queue with a fresh key);
+         revealed but no verdict, or a conflict of votes the arbiter did
+         not decide → no worker fault (collateral released, re-queue); a
+         challenge the arbiter did not decide → the verdict stands.
     @param taskId The task.
     """
     task: Task = self.tasks[taskId]
@@ -684,9 +830,15 @@ def expire(taskId: uint256):
         self.tasks[taskId].deadline = 0
     elif state == ACCEPTED:
         self._fail(taskId, task, True)
+    elif state == DISPUTED and task.challenger != empty(address):
+        # the arbiter's silence keeps the verdict: a challenge cannot unpay a worker for free
+        self._returnBond(taskId, task.challenger, True)
+        self.tasks[taskId].challenger = empty(address)
+        self.tasks[taskId].state = VERIFIED
+        self.tasks[taskId].deadline = block.timestamp - 1
     else:
-        if task.challenger != empty(address):
-            self._returnBond(taskId, task.challenger, True)
+        if state == SUBMITTED:
+            self._slashManager(taskId, task)
         self._fail(taskId, task, False)
 
 
@@ -700,12 +852,17 @@ def setParameter(name: String[32], newValue: uint256):
          burnBps [5000, 10000]; slashBps [0, 10000]; collateralBps
          [0, 50000]; maxAttempts [1, 10]; acceptWindow [60 s, 1 day];
          revealWindow, verifyWindow [10 min, 3 days]; challengeWindow
-         [10 min, 3 days]; disputeWindow [1 day, 14 days];
-         challengeBond [0, 1,000,000 IFX].
+         [10 min, 3 days]; disputeWindow [1 day, 14 days] (challenge +
+         dispute windows stay below staking's unbonding period);
+         challengeBond [0, 1,000,000 IFX]; challengeBondBps [0, 50000];
+         challengerRewardBps [0, 10000]; managerSlash [0, 1,000,000 IFX];
+         managerSlashBps [10000, 50000] (a missed reveal costs at least
+         the fee it withheld); benchmarkWork [1, 1,000 IBM];
+         benchmarkScene: use `setBenchmarkScene`.
     @param name The parameter.
     @param newValue The value.
     """
-    assert msg.sender == governance, "escrow: caller is not governance"
+    governed._check_governance()
     h: bytes32 = keccak256(name)
     if h == keccak256("burnBps"):
         assert newValue >= 5000 and newValue <= BPS, "escrow: out of bounds"
@@ -730,19 +887,118 @@ def setParameter(name: String[32], newValue: uint256):
         self.verifyWindow = newValue
     elif h == keccak256("challengeWindow"):
         assert newValue >= 600 and newValue <= 3 * 86400, "escrow: out of bounds"
+        self._checkUnbonding(newValue + self.disputeWindow)
         self.challengeWindow = newValue
     elif h == keccak256("disputeWindow"):
         assert newValue >= 86400 and newValue <= 14 * 86400, "escrow: out of bounds"
+        self._checkUnbonding(self.challengeWindow + newValue)
         self.disputeWindow = newValue
     elif h == keccak256("challengeBond"):
         assert newValue <= 10**6 * 10**18, "escrow: out of bounds"
         self.challengeBond = newValue
+    elif h == keccak256("challengeBondBps"):
+        assert newValue <= 5 * BPS, "escrow: out of bounds"
+        self.challengeBondBps = newValue
+    elif h == keccak256("challengerRewardBps"):
+        assert newValue <= BPS, "escrow: out of bounds"
+        self.challengerRewardBps = newValue
+    elif h == keccak256("managerSlash"):
+        assert newValue <= 10**6 * 10**18, "escrow: out of bounds"
+        self.managerSlash = newValue
+    elif h == keccak256("managerSlashBps"):
+        assert newValue >= BPS and newValue <= 5 * BPS, "escrow: out of bounds"
+        self.managerSlashBps = newValue
+    elif h == keccak256("benchmarkWork"):
+        assert newValue >= 1 and newValue <= 1000 * IBM_ONE, "escrow: out of bounds"
+        self.benchmarkWork = newValue
     else:
         raise "escrow: unknown parameter"
     log ParameterChanged(name=name, newValue=newValue)
 
 
+@external
+def setBenchmarkScene(sceneCid: String[100]):
+    """
+    @dev Governance: the standard benchmark scene (empty = any scene).
+    @param sceneCid Its CID.
+    """
+    governed._check_governance()
+    h: bytes32 = empty(bytes32)
+    if len(sceneCid) > 0:
+        h = keccak256(sceneCid)
+    self.benchmarkScene = h
+    log ParameterChanged(name="benchmarkScene", newValue=convert(h, uint256))
+
+
+@view
+@external
+def commitUsed(manager: address, keyCommit: bytes32) -> bool:
+    """
+    @dev Whether `manager` has already used this seed commitment.
+    @param manager The manager.
+    @param keyCommit The commitment.
+    @return bool True once used (it can never be used again).
+    """
+    return self.usedCommits[keccak256(abi_encode(manager, keyCommit))]
+
+
+@view
+@external
+def resultUsed(taskId: uint256, resultCid: String[100]) -> bool:
+    """
+    @dev Whether a result CID was already submitted for `taskId` (any attempt).
+    @param taskId The task.
+    @param resultCid The CID.
+    @return bool True once submitted (it can never be submitted again).
+    """
+    return self.usedResults[keccak256(abi_encode(taskId, keccak256(resultCid)))]
+
+
+@view
+@external
+def bondFor(taskId: uint256) -> uint256:
+    """
+    @dev The bond a challenge of `taskId` takes: `challengeBond`, or
+         `challengeBondBps` of the task's fee when that is more.
+    @param taskId The task.
+    @return uint256 IFX wei.
+    """
+    return self._bondFor(taskId)
+
+
 # ---------------------------------------------------------------- internal
+
+
+@view
+@internal
+def _bondFor(taskId: uint256) -> uint256:
+    return max(self.challengeBond, self.tasks[taskId].fee * self.challengeBondBps // BPS)
+
+
+@view
+@internal
+def _checkUnbonding(windows: uint256):
+    assert staticcall staking.unbondingPeriod() > windows, "escrow: challenge + dispute windows must stay below unbonding"
+
+
+@internal
+def _useCommit(manager: address, keyCommit: bytes32, manifestDigest: bytes32):
+    assert keyCommit != empty(bytes32), "escrow: empty key commitment"
+    assert manifestDigest != empty(bytes32), "escrow: empty manifest digest"
+    used: bytes32 = keccak256(abi_encode(manager, keyCommit))
+    assert not self.usedCommits[used], "escrow: key commitment already used"
+    self.usedCommits[used] = True
+
+
+@internal
+def _slashManager(taskId: uint256, task: Task):
+    # a reveal the manager let expire: a fixed slash, at least `managerSlashBps` of the fee; the worker,
+    # whose frames were delivered but cannot be verified, gets its fee from it
+    manager: address = self.jobs[task.jobId].manager
+    amount: uint256 = max(self.managerSlash, task.fee * self.managerSlashBps // BPS)
+    taken: uint256 = extcall staking.slash(manager, amount, task.worker, task.fee)
+    log ManagerSlashed(taskId=taskId, manager=manager, amount=taken, toWorker=min(taken, task.fee))
+
 
 
 @pure
@@ -791,7 +1047,11 @@ def _fail(taskId: uint256, task: Task, workerFault: bool):
     slashed: uint256 = 0
     if workerFault:
         slashed = task.collateral * self.slashBps // BPS
-        extcall staking.slashCollateral(task.worker, task.collateral, slashed)
+        # a challenger who overturned a PASS shares the worker's slash
+        reward: uint256 = 0
+        if task.challenger != empty(address):
+            reward = slashed * self.challengerRewardBps // BPS
+        extcall staking.slashCollateral(task.worker, task.collateral, slashed, task.challenger, reward)
     else:
         extcall staking.unlockCollateral(task.worker, task.collateral)
     attempts: uint256 = task.attempts + 1
@@ -804,9 +1064,13 @@ def _fail(taskId: uint256, task: Task, workerFault: bool):
     self.tasks[taskId].passed = False
     self.tasks[taskId].challenger = empty(address)
     self.tasks[taskId].deadline = 0
+    self.tasks[taskId].renderTime = 0
+    # the attempt's secret is spent: the next attempt waits for `rekey`
+    self.tasks[taskId].keyCommit = empty(bytes32)
+    self.tasks[taskId].manifestDigest = empty(bytes32)
     if requeued:
         self.tasks[taskId].state = POSTED
     else:
         self.tasks[taskId].state = FAILED
         self._release(task.jobId, task.reserved)
-    log TaskFailed(taskId=taskId, worker=task.worker, slashed=slashed, requeued=requeued)
+    log TaskFailed(taskId=taskId, worker=task.worker, slashed=slashed, requeued=requeued, attempts=attempts)

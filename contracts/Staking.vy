@@ -12,27 +12,43 @@
         minimum stake `S(n) = stakeMultiplier × epochMinutes × IB(n) × P(n)`
         (converted to IFX at the job's locked rate). Slashed IFX goes to the
         BMW issuance contract's penalty pool.
-@custom:security Only the escrow locks, unlocks and slashes collateral;
-        only the proof-of-render contract slashes oracles and sets IB. The
-        invariant `stake >= locked + unbonding` holds for every node, and
-        this contract's IFX balance equals `totalStaked`.
+        IB is set by the escrow alone, computed from a settled benchmark
+        task (a distinct kind of job on the governance-set standard scene).
+@custom:security Only the escrow locks, unlocks and slashes collateral,
+        slashes managers and sets IB; the escrow and proof of render slash
+        stake. A slash may pay a share to the party that proved the fault
+        (a winning challenger, a worker left without its reveal). The
+        invariant `stake >= locked + unbonding` holds for every node, this
+        contract's IFX balance equals `totalStaked`, and `unbondingPeriod`
+        always exceeds the escrow's challenge + dispute windows, so a node
+        cannot leave before a dispute about its work is decided.
 """
+
+from .modules import protocol
+from .modules import governed
+
+initializes: governed
+
+exports: (governed.governance, governed.wired)
 
 from .interfaces import IIFXToken
 from .interfaces import IBMWIssuance
 from .interfaces import IStaking
+from .interfaces import IJobEscrow
 implements: IStaking
 
-ROLE_WORKER: public(constant(uint8)) = 1
-ROLE_ORACLE: public(constant(uint8)) = 2
-ROLE_MANAGER: public(constant(uint8)) = 3
+ROLE_WORKER: public(constant(uint8)) = protocol.ROLE_WORKER
+ROLE_ORACLE: public(constant(uint8)) = protocol.ROLE_ORACLE
+ROLE_MANAGER: public(constant(uint8)) = protocol.ROLE_MANAGER
 
 # @dev IB is a 6-decimal fixed-point number; a worker with no attested IB
 # is treated as the standard node (IB = 1.0) for its minimum stake.
-IB_ONE: public(constant(uint256)) = 10**6
+IB_ONE: public(constant(uint256)) = protocol.IB_ONE
 MIN_UNBONDING: public(constant(uint256)) = 86400
 MAX_UNBONDING: public(constant(uint256)) = 60 * 86400
 MAX_STAKE_MULTIPLIER: public(constant(uint256)) = 10
+MAX_ORACLES: public(constant(uint256)) = 128
+MAX_DRAW: constant(uint256) = 15
 
 
 struct Node:
@@ -43,17 +59,18 @@ struct Node:
     unbondingAt: uint256
     pricePerIBM: uint256
     ib: uint256
+    stakedAt: uint256
 
 
 token: public(immutable(IIFXToken))
-governance: public(immutable(address))
-deployer: immutable(address)
 
 escrow: public(address)
 proofOfRender: public(address)
 issuance: public(IBMWIssuance)
 
 nodes: public(HashMap[address, Node])
+# @dev Every account ever registered as an oracle, in registration order (committees are drawn from it).
+oracles: public(DynArray[address, MAX_ORACLES])
 totalStaked: public(uint256)
 # @dev Sum of attested IB over workers (6 decimals), for the IBME view.
 totalIB: public(uint256)
@@ -87,6 +104,7 @@ event UnbondRequested:
 event Withdrawn:
     account: indexed(address)
     amount: uint256
+    stake: uint256
 
 event CollateralLocked:
     worker: indexed(address)
@@ -99,6 +117,9 @@ event CollateralUnlocked:
 event Slashed:
     account: indexed(address)
     amount: uint256
+    stake: uint256
+    rewardTo: indexed(address)
+    reward: uint256
 
 event IBSet:
     worker: indexed(address)
@@ -117,9 +138,8 @@ def __init__(token_: IIFXToken, governance_: address, minOracleStake_: uint256, 
     @param minOracleStake_ Minimum stake for an oracle to count in a quorum.
     @param minManagerStake_ Minimum stake for a manager to post tasks.
     """
+    governed.__init__(governance_)
     token = token_
-    governance = governance_
-    deployer = msg.sender
     self.unbondingPeriod = 7 * 86400
     self.stakeMultiplier = 2
     self.epochMinutes = 4320
@@ -135,8 +155,7 @@ def wire(escrow_: address, proofOfRender_: address, issuance_: IBMWIssuance):
     @param proofOfRender_ The proof-of-render contract.
     @param issuance_ The BMW issuance contract (penalty pool).
     """
-    assert msg.sender == deployer, "staking: caller is not the deployer"
-    assert self.escrow == empty(address), "staking: already wired"
+    governed._wire_once()
     assert escrow_ != empty(address) and proofOfRender_ != empty(address), "staking: zero address"
     self.escrow = escrow_
     self.proofOfRender = proofOfRender_
@@ -153,14 +172,18 @@ def register(role: uint8, pricePerIBM: uint256):
     @param role 1 worker, 2 oracle, 3 manager.
     @param pricePerIBM Workers: USD per IBM (18 decimals); others: 0.
     """
-    assert role >= ROLE_WORKER and role <= ROLE_MANAGER, "staking: unknown role"
+    assert role >= protocol.ROLE_WORKER and role <= protocol.ROLE_MANAGER, "staking: unknown role"
     assert self.nodes[msg.sender].role == 0, "staking: already registered"
-    if role == ROLE_WORKER:
+    if role == protocol.ROLE_WORKER:
         assert pricePerIBM > 0, "staking: zero price"
     else:
         assert pricePerIBM == 0, "staking: price is for workers"
+    if role == protocol.ROLE_ORACLE:
+        assert len(self.oracles) < MAX_ORACLES, "staking: oracle set full"
+        self.oracles.append(msg.sender)
     self.nodes[msg.sender].role = role
     self.nodes[msg.sender].pricePerIBM = pricePerIBM
+    self.nodes[msg.sender].stakedAt = block.timestamp
     log Registered(account=msg.sender, role=role, pricePerIBM=pricePerIBM)
 
 
@@ -170,7 +193,7 @@ def setPrice(pricePerIBM: uint256):
     @dev A worker changes its price per IBM; tasks already accepted keep theirs.
     @param pricePerIBM USD per IBM (18 decimals).
     """
-    assert self.nodes[msg.sender].role == ROLE_WORKER, "staking: not a worker"
+    assert self.nodes[msg.sender].role == protocol.ROLE_WORKER, "staking: not a worker"
     assert pricePerIBM > 0, "staking: zero price"
     self.nodes[msg.sender].pricePerIBM = pricePerIBM
     log PriceChanged(worker=msg.sender, pricePerIBM=pricePerIBM)
@@ -186,6 +209,7 @@ def stake(amount: uint256):
     assert amount > 0, "staking: zero amount"
     assert extcall token.transferFrom(msg.sender, self, amount), "staking: transfer failed"
     self.nodes[msg.sender].stake += amount
+    self.nodes[msg.sender].stakedAt = block.timestamp
     self.totalStaked += amount
     log Staked(account=msg.sender, amount=amount, stake=self.nodes[msg.sender].stake)
 
@@ -203,6 +227,7 @@ def requestUnbond(amount: uint256):
     unlockAt: uint256 = block.timestamp + self.unbondingPeriod
     self.nodes[msg.sender].unbonding = node.unbonding + amount
     self.nodes[msg.sender].unbondingAt = unlockAt
+    self.nodes[msg.sender].stakedAt = block.timestamp
     log UnbondRequested(account=msg.sender, amount=amount, unbondingAt=unlockAt)
 
 
@@ -217,9 +242,10 @@ def withdraw():
     amount: uint256 = node.unbonding
     self.nodes[msg.sender].stake = node.stake - amount
     self.nodes[msg.sender].unbonding = 0
+    self.nodes[msg.sender].stakedAt = block.timestamp
     self.totalStaked -= amount
     assert extcall token.transfer(msg.sender, amount), "staking: transfer failed"
-    log Withdrawn(account=msg.sender, amount=amount)
+    log Withdrawn(account=msg.sender, amount=amount, stake=node.stake - amount)
 
 
 # ---------------------------------------------------------------- views
@@ -261,11 +287,67 @@ def isActive(account: address, role: uint8) -> bool:
     if self.nodes[account].role != role:
         return False
     bonded: uint256 = self.nodes[account].stake - self.nodes[account].unbonding
-    if role == ROLE_ORACLE:
+    if role == protocol.ROLE_ORACLE:
         return bonded >= self.minOracleStake and bonded > 0
-    if role == ROLE_MANAGER:
+    if role == protocol.ROLE_MANAGER:
         return bonded >= self.minManagerStake and bonded > 0
     return bonded > 0
+
+
+@view
+@external
+def oracleCount() -> uint256:
+    """
+    @dev How many accounts ever registered as oracles.
+    @return uint256 The length of `oracles`.
+    """
+    return len(self.oracles)
+
+
+@view
+@external
+def drawOracles(seed: bytes32, count: uint256, before: uint256) -> DynArray[address, MAX_DRAW]:
+    """
+    @dev Draws a committee of up to `count` distinct oracles, weighted by
+         bonded stake, among the oracles that are active and whose stake
+         last changed (register, stake, unbond, withdraw) before `before`
+         (a task's submission): stake moved after the randomness could be
+         known never counts. Seat i goes to the not yet drawn oracle whose
+         cumulative weight interval holds `keccak256(seed, i) mod` the
+         weight left.
+    @param seed The draw's randomness.
+    @param count Members to draw (at most 15).
+    @param before Only stake in place before this time counts.
+    @return The members, in draw order (fewer than `count` when fewer are eligible).
+    """
+    assert count <= MAX_DRAW, "staking: too many seats"
+    weights: DynArray[uint256, MAX_ORACLES] = []
+    total: uint256 = 0
+    minimum: uint256 = self.minOracleStake
+    for oracle: address in self.oracles:
+        weight: uint256 = 0
+        if self.nodes[oracle].role == protocol.ROLE_ORACLE and self.nodes[oracle].stakedAt <= before:
+            bonded: uint256 = self.nodes[oracle].stake - self.nodes[oracle].unbonding
+            if bonded >= minimum:
+                weight = bonded
+        weights.append(weight)
+        total += weight
+    out: DynArray[address, MAX_DRAW] = []
+    for i: uint256 in range(MAX_DRAW):
+        if i == count or total == 0:
+            break
+        target: uint256 = convert(keccak256(abi_encode(seed, i)), uint256) % total
+        acc: uint256 = 0
+        for j: uint256 in range(MAX_ORACLES):
+            if j == len(weights):
+                break
+            acc += weights[j]
+            if target < acc:
+                out.append(self.oracles[j])
+                total -= weights[j]
+                weights[j] = 0
+                break
+    return out
 
 
 @view
@@ -304,7 +386,7 @@ def lockCollateral(worker: address, amount: uint256, usdPerIfx: uint256, maxPric
     @param maxPricePerIBM The job's maximum price per IBM.
     """
     assert msg.sender == self.escrow, "staking: caller is not the escrow"
-    assert self.nodes[worker].role == ROLE_WORKER, "staking: not a worker"
+    assert self.nodes[worker].role == protocol.ROLE_WORKER, "staking: not a worker"
     price: uint256 = self.nodes[worker].pricePerIBM
     assert price <= maxPricePerIBM, "staking: price above job maximum"
     bonded: uint256 = self.nodes[worker].stake - self.nodes[worker].unbonding
@@ -328,44 +410,51 @@ def unlockCollateral(worker: address, amount: uint256):
 
 
 @external
-def slashCollateral(worker: address, locked: uint256, penalty: uint256):
+def slashCollateral(worker: address, locked: uint256, penalty: uint256, rewardTo: address, reward: uint256):
     """
     @dev Escrow only: releases a failed task's collateral and slashes
-         `penalty` of it into the penalty pool.
+         `penalty` of it: `reward` to `rewardTo` (a winning challenger),
+         the rest into the penalty pool.
     @param worker The worker.
     @param locked The task's collateral.
     @param penalty The part slashed (<= locked).
+    @param rewardTo Who proved the fault (or empty).
+    @param reward The part of `penalty` paid to `rewardTo`.
     """
     assert msg.sender == self.escrow, "staking: caller is not the escrow"
     assert penalty <= locked, "staking: penalty exceeds collateral"
     self.nodes[worker].locked -= locked
-    self._take(worker, penalty)
+    self._take(worker, penalty, rewardTo, min(reward, penalty))
 
 
 @external
-def slash(account: address, amount: uint256) -> uint256:
+def slash(account: address, amount: uint256, rewardTo: address, reward: uint256) -> uint256:
     """
-    @dev Proof of render only: slashes up to `amount` of an oracle's stake.
+    @dev Escrow (managers) or proof of render (oracles): slashes up to
+         `amount` of the free stake; pays `reward` of what was taken (at
+         most all of it) to `rewardTo`, the rest to the penalty pool.
     @param account The node.
     @param amount IFX wei asked for.
+    @param rewardTo Who proved the fault or suffered it (or empty).
+    @param reward IFX wei asked for `rewardTo`.
     @return uint256 The amount actually slashed.
     """
-    assert msg.sender == self.proofOfRender, "staking: caller is not proof of render"
+    assert msg.sender == self.proofOfRender or msg.sender == self.escrow, "staking: caller may not slash"
     node: Node = self.nodes[account]
     taken: uint256 = min(amount, node.stake - node.locked)
-    self._take(account, taken)
+    self._take(account, taken, rewardTo, min(reward, taken))
     return taken
 
 
 @external
 def setIB(worker: address, ib: uint256):
     """
-    @dev Proof of render only: records the quorum-attested IB.
+    @dev Escrow only: the IB measured by a settled benchmark task.
     @param worker The worker.
     @param ib IB with 6 decimals.
     """
-    assert msg.sender == self.proofOfRender, "staking: caller is not proof of render"
-    assert self.nodes[worker].role == ROLE_WORKER, "staking: not a worker"
+    assert msg.sender == self.escrow, "staking: caller is not the escrow"
+    assert self.nodes[worker].role == protocol.ROLE_WORKER, "staking: not a worker"
     assert ib > 0, "staking: zero IB"
     self.totalIB = self.totalIB - self.nodes[worker].ib + ib
     self.nodes[worker].ib = ib
@@ -373,7 +462,7 @@ def setIB(worker: address, ib: uint256):
 
 
 @internal
-def _take(account: address, amount: uint256):
+def _take(account: address, amount: uint256, rewardTo: address, reward: uint256):
     if amount == 0:
         return
     node: Node = self.nodes[account]
@@ -383,10 +472,15 @@ def _take(account: address, amount: uint256):
         self.nodes[account].unbonding = newStake - node.locked
     self.nodes[account].stake = newStake
     self.totalStaked -= amount
-    issuance: IBMWIssuance = self.issuance
-    assert extcall token.transfer(issuance.address, amount), "staking: transfer failed"
-    extcall issuance.notifyPenalty(amount)
-    log Slashed(account=account, amount=amount)
+    paid: uint256 = 0
+    if rewardTo != empty(address) and reward > 0:
+        paid = reward
+        assert extcall token.transfer(rewardTo, paid), "staking: transfer failed"
+    if amount > paid:
+        issuance: IBMWIssuance = self.issuance
+        assert extcall token.transfer(issuance.address, amount - paid), "staking: transfer failed"
+        extcall issuance.notifyPenalty(amount - paid)
+    log Slashed(account=account, amount=amount, stake=newStake, rewardTo=rewardTo, reward=paid)
 
 
 # ---------------------------------------------------------------- governance
@@ -395,11 +489,16 @@ def _take(account: address, amount: uint256):
 @external
 def setUnbondingPeriod(newValue: uint256):
     """
-    @dev Governance: unbonding delay, within [1 day, 60 days].
+    @dev Governance: unbonding delay, within [1 day, 60 days] and longer
+         than the escrow's challenge + dispute windows.
     @param newValue Seconds.
     """
-    assert msg.sender == governance, "staking: caller is not governance"
+    governed._check_governance()
     assert newValue >= MIN_UNBONDING and newValue <= MAX_UNBONDING, "staking: out of bounds"
+    if self.escrow != empty(address):
+        escrow_: IJobEscrow = IJobEscrow(self.escrow)
+        windows: uint256 = (staticcall escrow_.challengeWindow()) + (staticcall escrow_.disputeWindow())
+        assert newValue > windows, "staking: unbonding must exceed challenge + dispute windows"
     self.unbondingPeriod = newValue
     log ParameterChanged(name="unbondingPeriod", newValue=newValue)
 
@@ -410,7 +509,7 @@ def setStakeMultiplier(newValue: uint256):
     @dev Governance: the `2` of `S(n)`, within [1, 10].
     @param newValue The multiplier.
     """
-    assert msg.sender == governance, "staking: caller is not governance"
+    governed._check_governance()
     assert newValue >= 1 and newValue <= MAX_STAKE_MULTIPLIER, "staking: out of bounds"
     self.stakeMultiplier = newValue
     log ParameterChanged(name="stakeMultiplier", newValue=newValue)
@@ -422,7 +521,7 @@ def setMinOracleStake(newValue: uint256):
     @dev Governance: minimum oracle stake (at most 10,000,000 IFX).
     @param newValue IFX wei.
     """
-    assert msg.sender == governance, "staking: caller is not governance"
+    governed._check_governance()
     assert newValue <= 10**7 * 10**18, "staking: out of bounds"
     self.minOracleStake = newValue
     log ParameterChanged(name="minOracleStake", newValue=newValue)
@@ -434,7 +533,7 @@ def setMinManagerStake(newValue: uint256):
     @dev Governance: minimum manager stake (at most 10,000,000 IFX).
     @param newValue IFX wei.
     """
-    assert msg.sender == governance, "staking: caller is not governance"
+    governed._check_governance()
     assert newValue <= 10**7 * 10**18, "staking: out of bounds"
     self.minManagerStake = newValue
     log ParameterChanged(name="minManagerStake", newValue=newValue)

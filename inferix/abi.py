@@ -27,9 +27,10 @@ def abi(name: str) -> list[dict]:
 
 
 def build(contracts: Path) -> dict[str, list[dict]]:
-    """The ABI of every contract in ``contracts`` (top level; interfaces and libraries are not deployed)."""
+    """The ABI of every contract in ``contracts``: the top level and ``mocks/`` (``modules/`` and interfaces are not
+    deployed on their own)."""
     out = {}
-    for source in sorted(Path(contracts).glob("*.vy")):
+    for source in sorted([*Path(contracts).glob("*.vy"), *Path(contracts).glob("mocks/*.vy")]):
         result = subprocess.run([sys.executable, "-m", "vyper", "-f", "abi", "-p", str(contracts), str(source)],
                                 capture_output=True, text=True, timeout=300)
         if result.returncode != 0:

@@ -2,8 +2,8 @@
 
 * Proof of render (oracles): the domain is ``{name: "Inferix Proof of Render", version: "1", chainId,
   verifyingContract}``, so a signature is worthless on another chain or another deployment. A verdict binds the task,
-  its attempt number (a re-queued task starts a new attempt) and the result CID; an IB attestation binds the worker,
-  its IB and its nonce.
+  its attempt number (a re-queued task starts a new attempt) and the result CID. (IB is measured on chain by
+  benchmark tasks; nobody signs it.)
 * The IFX token's EIP-2612 ``Permit`` (creators): domain ``{name: "Inferix", version: "1", chainId, token}``.
 """
 
@@ -25,14 +25,6 @@ VERDICT_TYPES = {
         {"name": "resultCid", "type": "string"},
         {"name": "passed", "type": "bool"},
         {"name": "score", "type": "uint16"},
-    ]
-}
-
-IB_TYPES = {
-    "IBAttestation": [
-        {"name": "worker", "type": "address"},
-        {"name": "ib", "type": "uint256"},
-        {"name": "nonce", "type": "uint256"},
     ]
 }
 
@@ -95,15 +87,6 @@ def verdict_digest(chain_id: int, contract: str, verdict: Verdict) -> bytes:
 def sign_verdict(private_key: bytes | str, chain_id: int, contract: str, verdict: Verdict) -> bytes:
     """A 65-byte ``r || s || v`` signature of ``verdict``."""
     signed = Account.sign_typed_data(private_key, domain(chain_id, contract), VERDICT_TYPES, verdict.message())
-    return bytes(signed.signature)
-
-
-def sign_ib_attestation(
-    private_key: bytes | str, chain_id: int, contract: str, worker: str, ib: int, nonce: int
-) -> bytes:
-    """A 65-byte signature attesting ``worker``'s IB (6 decimals) at its current nonce."""
-    message = {"worker": worker, "ib": ib, "nonce": nonce}
-    signed = Account.sign_typed_data(private_key, domain(chain_id, contract), IB_TYPES, message)
     return bytes(signed.signature)
 
 

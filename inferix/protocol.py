@@ -71,11 +71,18 @@ class TaskView:
     fee: int
     collateral: int
     key_commit: bytes
+    manifest_digest: bytes
     result_hash: bytes
     deadline: int
     render_window: int
+    render_time: int
     passed: bool
     challenger: str
+
+    @property
+    def needs_key(self) -> bool:
+        """Re-queued and waiting for the manager's fresh secret (``rekey``) before it can be assigned."""
+        return self.state == TaskState.POSTED and self.key_commit == b"\x00" * 32
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,7 @@ class JobView:
     max_price_per_ibm: int
     open_tasks: int
     closed: bool
+    benchmark: bool
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,7 @@ class NodeView:
     unbonding_at: int
     price_per_ibm: int
     ib: int
+    staked_at: int  # last change of stake (register, stake, unbond, withdraw): committees ignore later stake
 
 
 @functools.lru_cache(maxsize=None)
@@ -118,6 +127,7 @@ def read_struct(chain: Chain, contract: str, function: str, *args) -> dict:
 def get_task(chain: Chain, task_id: int) -> TaskView:
     t = read_struct(chain, "JobEscrow", "tasks", task_id)
     return TaskView(task_id=task_id, **{**t, "state": TaskState(t["state"]), "key_commit": bytes(t["key_commit"]),
+                                        "manifest_digest": bytes(t["manifest_digest"]),
                                         "result_hash": bytes(t["result_hash"])})
 
 

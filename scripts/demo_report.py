@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw
 
 from inferix.chain import Chain
 from inferix.deployments import Deployment
-from inferix.protocol import IFX, TaskState, frame_name, get_node, get_task
+from inferix.protocol import IFX, TaskState, frame_name, get_node, get_task, read_struct
 from inferix.sealing import unseal
 from inferix.storage import IPFSStore
 
@@ -31,7 +31,7 @@ def collect(chain: Chain, deployment: Deployment, job_id: int, task_ids: list[in
             claimed: dict[str, int], receipts: dict, out: Path, store: IPFSStore, api: str,
             labels: dict[str, str], bench_ids: list[int] = ()) -> dict:
     start, head = deployment.block_number, chain.block_number()
-    escrow = chain.events("JobEscrow", ["JobCreated", "TaskPosted", "TaskAssigned", "TaskAccepted",
+    escrow = chain.events("JobEscrow", ["JobCreated", "TaskPosted", "TaskRekeyed", "TaskAssigned", "TaskAccepted",
                                         "ResultSubmitted", "KeyRevealed", "TaskSettled", "TaskFailed"], start, head)
     votes = chain.events("ProofOfRender", ["VerdictSigned"], start, head)
     burns = [e for e in chain.events("IFXToken", ["Transfer"], start, head)
@@ -69,11 +69,13 @@ def collect(chain: Chain, deployment: Deployment, job_id: int, task_ids: list[in
             h["votes"] = [(e.args["oracle"], e.args["passed"], e.args["score"]) for e in our_votes
                           if e.args["taskId"] == t and h["block"] <= e.block < end]
         posted = next(e for e in ours if e.name == "TaskPosted" and e.args["taskId"] == t)
+        # a re-queued task's last attempt has its own package and key (TaskRekeyed)
+        keyed = [e for e in ours if e.name in ("TaskPosted", "TaskRekeyed") and e.args["taskId"] == t][-1]
         tasks.append({"id": t, "state": view.state.name, "frames": (posted.args["frameStart"], posted.args["frameEnd"]),
                       "attempts": view.attempts, "history": history,
-                      "package": posted.args["sceneCid"], "key_commit": posted.args["keyCommit"]})
+                      "package": keyed.args["sceneCid"], "key_commit": keyed.args["keyCommit"]})
     benchmarks = []
-    for t in bench_ids:  # the benchmark task the manager paid for each worker, and the IB attested from it
+    for t in bench_ids:  # the benchmark task the manager paid for each worker, and the IB measured when it settled
         view = get_task(chain, t)
         settled = [e for e in escrow if e.name in ("TaskSettled", "TaskFailed") and e.args["taskId"] == t]
         assigned = [e.args["worker"] for e in escrow if e.name == "TaskAssigned" and e.args["taskId"] == t]
@@ -82,13 +84,14 @@ def collect(chain: Chain, deployment: Deployment, job_id: int, task_ids: list[in
                            "burned": sum(e.args.get("burned", 0) for e in settled),
                            "slashed": sum(e.args.get("slashed", 0) for e in settled),
                            "ib": get_node(chain, worker).ib})
-    ep = chain.call("BMWIssuance", "epochs", epoch)
+    ep = read_struct(chain, "BMWIssuance", "epochs", epoch)
     actors = {"treasury": deployment.parameters.get("treasury") or deployment.deployer}
     balances = {name: chain.call("IFXToken", "balanceOf", deployment.address(name))
                 for name in ("JobEscrow", "Staking", "BMWIssuance")}
     return {"job_id": job_id, "tasks": tasks, "benchmarks": benchmarks, "labels": labels, "gas": {k: v for k, v in gas.items()},
             "burned_onchain": sum(e.args[list(e.args)[2]] for e in burns),
-            "epoch": epoch, "minted": ep[8], "pools": {"workers": ep[9], "oracles": ep[10], "managers": ep[11]},
+            "epoch": epoch, "minted": ep["minted"], "burned_epoch": ep["burned"],
+            "pools": {"workers": ep["worker_pool"], "oracles": ep["oracle_pool"], "managers": ep["manager_pool"]},
             "claimed": claimed, "balances": balances, "actors": actors, "out": str(out), "api": api,
             "noise_frame": _noise_frame(tasks, out, store)}
 
@@ -162,8 +165,10 @@ def check(facts: dict, frames: int, cheater: str, honest: list[str], downloaded:
     facts.update(fees=fees, burned=burned, to_treasury=treasury)
     if facts["minted"] <= 0:
         failures.append("nothing minted for the epoch")
-    if sum(facts["claimed"].values()) > facts["minted"]:
-        failures.append("claims exceed the mint")
+    if sum(facts["claimed"].values()) > sum(facts["pools"].values()):  # the oracle pool also pays out penalties
+        failures.append("claims exceed the epoch's pools (mint + penalties)")
+    if facts["minted"] > facts["burned_epoch"] * 9_000 // 10_000:
+        failures.append("the epoch minted more than 90 % of what it burned")
     earners = {facts["labels"].get(h["worker"]) for t in tasks for h in t["history"] if h.get("outcome") == "settled"}
     for label, amount in facts["claimed"].items():
         if amount <= 0 and (not label.startswith("worker") or label in earners):
@@ -195,7 +200,9 @@ def write_report(facts: dict, out: Path, files: list[Path]) -> None:
                     ifx(facts["claimed"].get(facts["labels"].get(a, ""), 0))] for a, w in workers.items()]
     gas_rows = [[label, len(v), f"{sum(v) // max(len(v), 1):,}"] for label, v in facts["gas"].items()]
     money = [["fees", ifx(facts["fees"])], ["burned (80 %)", ifx(facts["burned"])],
-             ["to treasury (20 %)", ifx(facts["to_treasury"])], ["minted (epoch)", ifx(facts["minted"])],
+             ["to treasury (20 %)", ifx(facts["to_treasury"])],
+             ["burned in the epoch (with the benchmarks)", ifx(facts["burned_epoch"])],
+             ["minted (epoch; at most 90 % of its burns)", ifx(facts["minted"])],
              *[[f"claimed by {k}", ifx(v)] for k, v in facts["claimed"].items()]]
     balances = [[k, ifx(v)] for k, v in facts["balances"].items()]
     bench_rows = [[b["id"], short(b["worker"]), facts["labels"].get(b["worker"], ""), b["state"].lower(),
@@ -205,7 +212,7 @@ def write_report(facts: dict, out: Path, files: list[Path]) -> None:
     text = "\n\n".join([
         f"Job {facts['job_id']}: tasks", _table(task_rows, ["task", "frames", "attempt", "worker", "outcome",
                                                             "fee IFX", "slashed IFX", "verdicts"]),
-        "Benchmark tasks (paid by the manager; IB attested by the oracles)",
+        "Benchmark tasks (paid by the manager; the escrow sets IB when one settles)",
         _table(bench_rows, ["task", "worker", "node", "outcome", "fee IFX", "slashed IFX", "IB"]),
         "Workers (the job)", _table(worker_rows, ["worker", "node", "tasks settled", "tasks failed", "slashed IFX",
                                         "minted IFX claimed"]),

@@ -38,6 +38,7 @@ ECOSYSTEM_ALLOCATION = 500_000_000 * IFX  # reserved for BMW rewards; minted onl
 GENESIS_MINT = MAX_SUPPLY - ECOSYSTEM_ALLOCATION  # 500,000,000 IFX minted to the deployer at deployment
 # --- BMW issuance -----------------------------------------------------------------------------------------
 EMISSION_RATE = 10 * IFX  # E_p: IFX minted per verified IBM (governance re-sets it from the IBME)
+BENCHMARK_WORK = 200_000  # micro-IBM: the standard benchmark task (G, 320x180, 32 spp, 2 frames) = 0.2 IBM
 EPOCH_CAP = 1_000_000 * IFX  # at most 1M IFX per 72 h epoch: the allocation lasts >= 500 epochs (~4.1 years)
 # --- staking ----------------------------------------------------------------------------------------------
 MIN_ORACLE_STAKE = 1_000 * IFX
@@ -71,6 +72,7 @@ def deploy_all(
     proposers: list[str] | None = None,
     treasury: str | None = None,
     arbiter: str | None = None,
+    benchmark_work: int = BENCHMARK_WORK,
     genesis_to: str | None = None,
     genesis_amount: int = GENESIS_MINT,
     ecosystem_allocation: int = ECOSYSTEM_ALLOCATION,
@@ -85,8 +87,10 @@ def deploy_all(
     """Deploys and wires the whole system from ``deployer`` (an ape account) on the connected network.
 
     ``aggregator``: the Chainlink-style IFX/USD aggregator; ``None`` deploys a ``MockAggregator`` answering
-    ``mock_price`` (8 decimals) -- only sensible on a local chain. ``treasury``, ``arbiter`` and
-    ``genesis_to`` default to the deployer; ``proposers`` (timelock proposers/cancellers) too.
+    ``mock_price`` (8 decimals) -- only sensible on a local chain. ``treasury`` and ``genesis_to`` default to the
+    deployer; ``proposers`` (timelock proposers/cancellers) too. ``arbiter`` (who decides disputes) defaults to the
+    timelock, i.e. governance -- never the deployer. ``benchmark_work``: the standard benchmark task's work in
+    micro-IBM (governance recalibrates it).
 
     Returns the contract instances by name (``IFXToken``, ``MockAggregator`` when deployed, ``Timelock``,
     ``PriceFeedAdapter``, ``Staking``, ``BMWIssuance``, ``JobEscrow``, ``ProofOfRender``). Every contract's
@@ -99,7 +103,6 @@ def deploy_all(
 
     me = deployer.address
     treasury = treasury or me
-    arbiter = arbiter or me
     genesis_to = genesis_to or me
     proposers = list(proposers or [me])
     if genesis_amount + ecosystem_allocation > MAX_SUPPLY:
@@ -142,16 +145,18 @@ def deploy_all(
     issuance = contracts["BMWIssuance"] = deploy(
         "BMWIssuance", token, feed, staking, timelock, treasury, ecosystem_allocation, emission_rate, epoch_cap
     )
-    escrow = contracts["JobEscrow"] = deploy("JobEscrow", token, staking, feed, issuance, timelock, treasury)
-    por = contracts["ProofOfRender"] = deploy("ProofOfRender", staking, escrow, issuance, timelock, arbiter)
+    escrow = contracts["JobEscrow"] = deploy("JobEscrow", token, staking, feed, issuance, timelock, treasury,
+                                             benchmark_work)
+    por = contracts["ProofOfRender"] = deploy("ProofOfRender", staking, escrow, issuance, timelock,
+                                              arbiter or timelock.address)
 
     send("staking.wire(escrow, por, issuance)", staking.wire, escrow, por, issuance)
     send("issuance.wire(escrow, por)", issuance.wire, escrow, por)
     send("escrow.wire(por)", escrow.wire, por)
-    send("token.set_minter(issuance, True)", token.set_minter, issuance, True)
     if genesis_amount:
         send(f"token.mint(genesis, {genesis_amount // IFX:,} IFX)", token.mint, genesis_to, genesis_amount)
-    send("token.transfer_ownership(timelock)", token.transfer_ownership, timelock)
+    # issuance becomes the only minter, forever; the token is left without an owner
+    send("token.finishGenesis(issuance)", token.finishGenesis, issuance)
 
     check_deployment(contracts, deployer=me)
     return contracts
@@ -174,7 +179,7 @@ def check_deployment(contracts: dict[str, Any], *, deployer: str | None = None) 
         "escrow.priceFeed": (escrow.priceFeed(), feed.address),
         "issuance.priceFeed": (issuance.priceFeed(), feed.address),
         "por.escrow": (por.escrow(), escrow.address),
-        "token.owner": (token.owner(), timelock.address),
+        "token.owner": (token.owner(), ZERO_ADDRESS),
     }
     for name in ("PriceFeedAdapter", "Staking", "BMWIssuance", "JobEscrow", "ProofOfRender"):
         expected[f"{name}.governance"] = (contracts[name].governance(), timelock.address)
@@ -276,7 +281,7 @@ def _resolve_account(alias: str | None, network):
 @click.option("--proposer", "proposers", multiple=True,
               help="Timelock proposer/canceller, e.g. a multisig (repeatable; default: the deployer).")
 @click.option("--treasury", envvar="INFERIX_TREASURY", default=None, help="Foundation treasury (default: deployer).")
-@click.option("--arbiter", envvar="INFERIX_ARBITER", default=None, help="Dispute arbiter (default: deployer).")
+@click.option("--arbiter", envvar="INFERIX_ARBITER", default=None, help="Dispute arbiter, e.g. a multisig (default: the timelock, i.e. governance).")
 @click.option("--max-price-age", envvar="INFERIX_MAX_PRICE_AGE", type=int, default=MAX_PRICE_AGE,
               show_default=True, help="Price staleness bound in seconds (60..172800).")
 @click.option("--output", envvar="INFERIX_DEPLOYMENTS", default=None,
@@ -312,9 +317,9 @@ def cli(network, account_alias, aggregator, timelock_delay, proposers, treasury,
     click.echo(f"Deploying Inferix on {where} from {deployer.address}")
     if not local:
         click.echo(f"  aggregator {aggregator or 'MockAggregator (new)'}\n  treasury   {treasury or deployer.address}\n"
-                   f"  arbiter    {arbiter or deployer.address}\n  proposers  {', '.join(proposers) or deployer.address}"
+                   f"  arbiter    {arbiter or 'the timelock (governance)'}\n  proposers  {', '.join(proposers) or deployer.address}"
                    f"\n  timelock minimum delay {timelock_delay} s\n  deployments file {path}")
-        for name, value in (("treasury", treasury), ("arbiter", arbiter)):
+        for name, value in (("treasury", treasury),):
             if not value:
                 click.secho(f"warning: no --{name} given, the deployer is the {name}", fg="yellow", err=True)
         if not yes:

@@ -84,11 +84,15 @@ class WorkerAgent(PollingNode):
         head = self.chain.block_number()
         if start > head:
             return
-        for ev in self.chain.events("JobEscrow", ["TaskPosted", "TaskAssigned"], start, head):
+        for ev in self.chain.events("JobEscrow", ["TaskPosted", "TaskRekeyed", "TaskAssigned"], start, head):
             a = ev.args
             if ev.name == "TaskPosted":
                 self.db.put(f"posted:{a['taskId']}", {"sceneCid": a["sceneCid"], "frames": [a["frameStart"],
                             a["frameEnd"]], "ibm": a["ibm"], "renderWindow": a["renderWindow"]})
+            elif ev.name == "TaskRekeyed":  # a re-queued task's next attempt renders its own, newly noised package
+                posted = self.db.get(f"posted:{a['taskId']}")
+                if posted:
+                    self.db.put(f"posted:{a['taskId']}", {**posted, "sceneCid": a["sceneCid"]})
             elif ev.name == "TaskAssigned" and a["worker"] == self.me:
                 attempt = get_task(self.chain, a["taskId"]).attempts
                 if self.db.task(a["taskId"], attempt) is None:

@@ -17,13 +17,18 @@ helpers) and one projection module per contract (``escrow``, ``proof_of_render``
 
 The tables (``docs/api-reads.md`` describes each column):
 
-``jobs``           one row per ``JobCreated``; budget left, refunds, counters and a derived ``status``
-``tasks``          one row per ``TaskPosted``; the task's current state and attempt, as the escrow holds it
-``task_attempts``  one row per accepted attempt: worker, fee, result CID, verdict, outcome
+``jobs``           one row per ``JobCreated`` (``benchmark`` jobs included); budget left, refunds, counters and a
+                   derived ``status``
+``tasks``          one row per ``TaskPosted``; the task's current state, attempt, key commitment, manifest digest and
+                   package (a re-queued task gets new ones with ``TaskRekeyed``), as the escrow holds them
+``task_attempts``  one row per accepted attempt: worker, fee, result CID, verdict, dispute outcome, outcome, the
+                   manager's slash when it let the reveal expire
 ``verdicts``       one row per oracle signature counted (``VerdictSigned``), for the attempt it was on
 ``task_scores``    per-frame, per-region ANGV scores and frame CIDs, written by the manager (not by this indexer)
-``workers``        every registered node (worker, oracle, manager): price, stake, IB, completed/failed tasks
-``epochs``         BMW epochs: verified work, verdicts, penalties, the mint and its pools once closed
+``workers``        every registered node (worker, oracle, manager): price, stake, IB, completed/failed tasks, fees
+                   and verdict weight credited in BMW, slashes (missed reveals of managers)
+``epochs``         BMW epochs: verified work, fees and burns (IFX), verdict weight, penalties, the mint and its pools
+                   once closed
 ``events``         every log of the four contracts (args as JSON, uint values as decimal strings), with the
                    job and task it concerns: the job progress stream reads it
 ``indexer_cursor`` the next block to read

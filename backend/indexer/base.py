@@ -27,6 +27,7 @@ TASK_STATES = tuple(STATE_NAMES.values())
 JOB_STATUSES = ("created", "running", "completed", "partial", "failed", "closing", "closed")
 ATTEMPT_OUTCOMES = ("settled", "rejected", "missed_deadline", "timed_out")
 ZERO_ADDRESS = "0x" + "0" * 40
+ZERO_HASH = "0x" + "0" * 64  # an empty bytes32 (a re-queued task's cleared key commitment and manifest digest)
 
 # event args never stored (the seed is public once revealed, but reads never serve seeds)
 _DROPPED_ARGS = {("JobEscrow", "KeyRevealed"): ("seed",)}

@@ -5,7 +5,7 @@ One method per event, ``_on_JobEscrow_<Event>(e, args, block_time)``; they run i
 
 from __future__ import annotations
 
-from backend.indexer.base import ZERO_ADDRESS, _add, _hex
+from backend.indexer.base import ZERO_ADDRESS, ZERO_HASH, _add, _hex
 from inferix.chain import Event
 from inferix.protocol import TaskState
 
@@ -14,11 +14,11 @@ class EscrowProjections:
     def _on_JobEscrow_JobCreated(self, e: Event, a: dict, t: int) -> None:
         self.conn.execute(
             "INSERT OR IGNORE INTO jobs (job_id, creator, manager, scene_cid, frame_start, frame_end, output_settings, "
-            "budget, budget_left, usd_per_ifx, max_price_per_ibm, status, created_block, created_at, updated_block) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, ?, ?)",
+            "budget, budget_left, usd_per_ifx, max_price_per_ibm, benchmark, status, created_block, created_at, "
+            "updated_block) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, ?, ?)",
             (a["jobId"], a["creator"], a["manager"], a["sceneCid"], a["frameStart"], a["frameEnd"],
              a["outputSettings"], str(a["budget"]), str(a["budget"]), str(a["usdPerIfx"]),
-             str(a["maxPricePerIBM"]), e.block, t, e.block))
+             str(a["maxPricePerIBM"]), int(a["benchmark"]), e.block, t, e.block))
 
     def _on_JobEscrow_JobClosed(self, e: Event, a: dict, t: int) -> None:
         def change(job):
@@ -29,16 +29,23 @@ class EscrowProjections:
 
     def _on_JobEscrow_TaskPosted(self, e: Event, a: dict, t: int) -> None:
         self.conn.execute(
-            "INSERT OR IGNORE INTO tasks (task_id, job_id, state, ibm, reserved, key_commit, frame_start, frame_end, "
-            "render_window, package_cid, posted_block, updated_block) VALUES (?, ?, 'posted', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (a["taskId"], a["jobId"], str(a["ibm"]), str(a["reserved"]), _hex(a["keyCommit"]), a["frameStart"],
-             a["frameEnd"], a["renderWindow"], a["sceneCid"], e.block, e.block))
+            "INSERT OR IGNORE INTO tasks (task_id, job_id, state, ibm, reserved, key_commit, manifest_digest, "
+            "frame_start, frame_end, render_window, package_cid, posted_block, updated_block) "
+            "VALUES (?, ?, 'posted', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (a["taskId"], a["jobId"], str(a["ibm"]), str(a["reserved"]), _hex(a["keyCommit"]),
+             _hex(a["manifestDigest"]), a["frameStart"], a["frameEnd"], a["renderWindow"], a["sceneCid"], e.block,
+             e.block))
 
         def change(job):
-            job["budget_left"] = _add(job["budget_left"], -a["reserved"])
+            job["budget_left"] = str(a["jobBudget"])  # the job's budget after this task's reservation
             job["open_tasks"] += 1
             job["tasks_total"] += 1
         self._job_change(a["jobId"], e, change)
+
+    def _on_JobEscrow_TaskRekeyed(self, e: Event, a: dict, t: int) -> None:
+        # a re-queued task's next attempt: a fresh seed commitment, sealed manifest and noised package
+        self._set_task(a["taskId"], e, key_commit=_hex(a["keyCommit"]), manifest_digest=_hex(a["manifestDigest"]),
+                       package_cid=a["sceneCid"], key_revealed=0)
 
     def _on_JobEscrow_TaskAssigned(self, e: Event, a: dict, t: int) -> None:
         self._set_task(a["taskId"], e, state="assigned", worker=a["worker"], deadline=a["deadline"])
@@ -79,8 +86,12 @@ class EscrowProjections:
         task = self._task(e, a["taskId"])
         if task is None:
             return
-        self._set_task(a["taskId"], e, state="verified", passed=int(a["passed"]), challenger=None, deadline=t)
-        self._attempt(task, e, passed=int(a["passed"]))
+        # an overturned challenge keeps its challenger on the task (it shares the worker's slash at settlement)
+        overturned = bool(a["overturned"])
+        self._set_task(a["taskId"], e, state="verified", passed=int(a["passed"]),
+                       challenger=task["challenger"] if overturned else None, deadline=t - 1)
+        self._attempt(task, e, passed=int(a["passed"]),
+                      overturned=int(overturned) if task["challenger"] is not None else None)
 
     def _on_JobEscrow_TaskSettled(self, e: Event, a: dict, t: int) -> None:
         task = self._task(e, a["taskId"])
@@ -103,10 +114,30 @@ class EscrowProjections:
 
     def _on_JobEscrow_TaskExpired(self, e: Event, a: dict, t: int) -> None:
         state = a["state"]
-        if state == 2:  # assigned, not accepted: re-opened, no attempt spent
+        if state == TaskState.ASSIGNED:  # assigned, not accepted: re-opened, no attempt spent
             self._set_task(a["taskId"], e, state="posted", worker=None, deadline=None)
-        else:  # a TaskFailed follows in the same transaction
-            self._expired[(e.tx_hash, a["taskId"])] = state
+            return
+        if state == TaskState.DISPUTED:
+            task = self._task(e, a["taskId"])
+            if task is not None and task["challenger"] is not None:
+                # a challenge the arbiter left undecided: the verdict stands, the bond goes back, settle-able at once
+                self._set_task(a["taskId"], e, state="verified", challenger=None, deadline=t - 1)
+                self._attempt(task, e, overturned=0)
+                return
+        # a TaskFailed follows in the same transaction
+        self._expired[(e.tx_hash, a["taskId"])] = state
+
+    def _on_JobEscrow_ManagerSlashed(self, e: Event, a: dict, t: int) -> None:
+        # a reveal the manager let expire (a TaskFailed without worker fault follows): the manager's stake was
+        # slashed (Staking.Slashed) and the worker paid its fee from it
+        task = self._task(e, a["taskId"])
+        if task is None:
+            return
+        self._attempt(task, e, manager_slashed=str(a["amount"]), to_worker=str(a["toWorker"]))
+
+        def manager(node):
+            node["manager_slashes"] += 1
+        self._node_change(a["manager"], e, manager)
 
     def _on_JobEscrow_TaskFailed(self, e: Event, a: dict, t: int) -> None:
         task = self._task(e, a["taskId"])
@@ -114,7 +145,7 @@ class EscrowProjections:
             return
         expired = self._expired.pop((e.tx_hash, a["taskId"]), None)
         # JobEscrow._fail: a failing verdict or a missed render deadline is the worker's fault; a task that timed
-        # out later (no reveal, no quorum, dispute unresolved) is not
+        # out later (no reveal: the manager's fault; no verdict; a conflict of votes left undecided) is not
         if expired is None:
             outcome, fault = "rejected", True
         elif expired == TaskState.ACCEPTED:
@@ -123,9 +154,12 @@ class EscrowProjections:
             outcome, fault = "timed_out", False
         slashed = a["slashed"]
         self._attempt(task, e, outcome=outcome, slashed=str(slashed), ended_block=e.block)
-        self._set_task(a["taskId"], e, state="posted" if a["requeued"] else "failed", attempts=task["attempts"] + 1,
+        # the attempt's secret is spent: the escrow clears the key commitment and manifest digest (a re-queued task
+        # waits for the manager's rekey)
+        self._set_task(a["taskId"], e, state="posted" if a["requeued"] else "failed", attempts=a["attempts"],
                        worker=None, fee="0", collateral="0", result_cid=None, passed=None, challenger=None,
-                       deadline=None, slashed=_add(task["slashed"], slashed))
+                       deadline=None, slashed=_add(task["slashed"], slashed), key_commit=ZERO_HASH,
+                       manifest_digest=ZERO_HASH, key_revealed=0)
         if not a["requeued"]:
             def change(job):
                 job["tasks_failed"] += 1

@@ -153,4 +153,32 @@ INDEXER_MIGRATIONS: list[str] = [
         closed_at INTEGER
     )
     """,
+    # 2: protocol v2. The contracts were redeployed with new events (fees in IFX instead of USD, fee-weighted
+    # verdict credits, rekeyed attempts, manager slashes, benchmark jobs): an index of the previous deployment
+    # means nothing for the new one (its ids restart at 1), so it is emptied, cursor included, and rebuilt from
+    # the deployments file's first block. The manager's per-region scores of those old tasks go with it.
+    """
+    DELETE FROM events;
+    DELETE FROM jobs;
+    DELETE FROM tasks;
+    DELETE FROM task_attempts;
+    DELETE FROM verdicts;
+    DELETE FROM task_scores;
+    DELETE FROM workers;
+    DELETE FROM epochs;
+    DELETE FROM indexer_cursor;
+    ALTER TABLE jobs ADD COLUMN benchmark INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tasks ADD COLUMN manifest_digest TEXT NOT NULL
+        DEFAULT '0x0000000000000000000000000000000000000000000000000000000000000000';
+    ALTER TABLE task_attempts ADD COLUMN overturned INTEGER;
+    ALTER TABLE task_attempts ADD COLUMN manager_slashed TEXT NOT NULL DEFAULT '0';
+    ALTER TABLE task_attempts ADD COLUMN to_worker TEXT NOT NULL DEFAULT '0';
+    ALTER TABLE workers RENAME COLUMN fee_usd TO fees;
+    ALTER TABLE workers ADD COLUMN verdict_weight TEXT NOT NULL DEFAULT '0';
+    ALTER TABLE workers ADD COLUMN manager_slashes INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE epochs RENAME COLUMN fee_usd TO fees;
+    ALTER TABLE epochs ADD COLUMN burned TEXT NOT NULL DEFAULT '0';
+    ALTER TABLE epochs ADD COLUMN verdict_weight TEXT NOT NULL DEFAULT '0';
+    ALTER TABLE epochs DROP COLUMN verdicts
+    """,
 ]

@@ -1,4 +1,4 @@
-"""Projections of Staking: nodes, their stakes, locks, unbonding, prices and IB.
+"""Projections of Staking: nodes, their stakes, locks, unbonding, prices, IB and slashes.
 
 One method per event, ``_on_Staking_<Event>(e, args, block_time)``; they run inside the range's transaction
 (:class:`backend.indexer.base.IndexerBase`)."""
@@ -28,7 +28,7 @@ class StakingProjections:
                                                               unbonding_at=a["unbondingAt"]))
 
     def _on_Staking_Withdrawn(self, e: Event, a: dict, t: int) -> None:
-        self._node_change(a["account"], e, lambda n: n.update(stake=_add(n["stake"], -a["amount"]), unbonding="0",
+        self._node_change(a["account"], e, lambda n: n.update(stake=str(a["stake"]), unbonding="0",
                                                               unbonding_at=None))
 
     def _on_Staking_CollateralLocked(self, e: Event, a: dict, t: int) -> None:
@@ -38,8 +38,10 @@ class StakingProjections:
         self._node_change(a["worker"], e, lambda n: n.update(locked=_add(n["locked"], -a["amount"])))
 
     def _on_Staking_Slashed(self, e: Event, a: dict, t: int) -> None:
+        # `reward` of the slash went straight to `rewardTo` (a winning challenger, or the worker whose result the
+        # manager did not reveal), the rest to the BMW penalty pool (PenaltyReceived)
         def change(node):
-            node["stake"] = _add(node["stake"], -a["amount"])
+            node["stake"] = str(a["stake"])
             node["slashed"] = _add(node["slashed"], a["amount"])
             if node["role"] != "worker":
                 # a worker's slash comes from slashCollateral: its collateral is released (and the unbonding
@@ -48,4 +50,5 @@ class StakingProjections:
         self._node_change(a["account"], e, change)
 
     def _on_Staking_IBSet(self, e: Event, a: dict, t: int) -> None:
+        # set by the escrow when a benchmark job's task settles passed
         self._node_change(a["worker"], e, lambda n: n.update(ib=str(a["ib"])))

@@ -38,13 +38,18 @@ class TaskVerdict:
     frames: dict[int, dict] = field(default_factory=dict)
 
 
-def open_manifest(store: IPFSStore, package_cid: str, seed: bytes, key_commit: bytes) -> Manifest:
+def open_manifest(store: IPFSStore, package_cid: str, seed: bytes, key_commit: bytes,
+                  manifest_digest: bytes | None = None) -> Manifest:
+    """The task's manifest, opened with the revealed seed; ``manifest_digest`` (the chain's commitment to the sealed
+    bytes, when given) must match what the package holds."""
     if keccak(seed) != key_commit:
         raise VerificationUnavailable("the revealed seed does not match the task's key commitment")
     try:
         sealed = _cat_path(store, package_cid)
     except StorageError as exc:
         raise VerificationUnavailable(f"manifest not available: {exc}") from None
+    if manifest_digest is not None and keccak(sealed) != manifest_digest:
+        raise VerificationUnavailable("the package's sealed manifest is not the one committed on chain")
     try:
         manifest = Manifest.from_json(unseal(sealed, seed))
     except SealError as exc:

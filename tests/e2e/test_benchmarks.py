@@ -1,10 +1,9 @@
 """The manager benchmarks a new worker: it pays for one benchmark task of the generated scene G, assigned to that
-worker, and the oracles' quorum attests the worker's IB from it. Against anvil, js-ipfs, a worker and two
-oracles as separate processes."""
+worker, as a benchmark job (a kind of its own on chain); when the task settles, the escrow sets the worker's IB.
+Against anvil, js-ipfs, a worker and two oracles as separate processes."""
 
 from __future__ import annotations
 
-import json
 import time
 
 from backend.db import connect, migrate
@@ -38,7 +37,7 @@ def make_manager(devnet, store, tmp_path, index: int) -> Manager:
     return manager
 
 
-def test_manager_benchmarks_a_new_worker_and_its_ib_is_attested(devnet, ipfs_node, node_factory, tmp_path):
+def test_manager_benchmarks_a_new_worker_and_its_ib_is_measured(devnet, ipfs_node, node_factory, tmp_path):
     store = IPFSStore(ipfs_node.api_multiaddr, timeout=10)
     oracles, worker = start_network(devnet, node_factory, worker_index=WORKER)
     nodes = [*oracles, worker]
@@ -61,22 +60,25 @@ def test_manager_benchmarks_a_new_worker_and_its_ib_is_attested(devnet, ipfs_nod
     balance0 = chain.call("IFXToken", "balanceOf", mgr_chain.address)
     try:
         with manager_running(manager) as errors:
-            wait(lambda: get_node(chain, address).ib > 0, 400, "the worker's IB attested after its benchmark",
-                 nodes)
+            def benchmark_task() -> int | None:
+                row = manager.db.execute("SELECT task_id FROM seeds WHERE job_id = (SELECT job_id FROM benchmarks "
+                                         "WHERE worker = ?)", (address,)).fetchone()
+                return row[0] if row and row[0] else None
+
+            wait(lambda: benchmark_task() and get_task(chain, benchmark_task()).state == TaskState.VERIFIED, 400,
+                 "the worker's benchmark task verified", nodes)
             assert not errors, errors
             row = manager.db.execute("SELECT job_id FROM benchmarks WHERE worker = ?", (address,)).fetchone()
             job = get_job(chain, row["job_id"])
             assert job.creator == job.manager == mgr_chain.address and job.closed
-            event = manager.db.execute("SELECT event FROM prepared_jobs WHERE job_id = ?",
-                                       (row["job_id"],)).fetchone()
-            assert json.loads(json.loads(event[0])["outputSettings"])["benchmark"] is True  # what the oracles look for
+            assert job.benchmark  # the kind is on chain, not in free text
             tasks = [r[0] for r in manager.db.execute("SELECT task_id FROM seeds WHERE job_id = ?",
                                                       (row["job_id"],))]
             assert len(tasks) == 1
             task = get_task(chain, tasks[0])
             assert task.worker == address and task.passed and task.state == TaskState.VERIFIED
-            ib = get_node(chain, address).ib
-            assert 10_000 <= ib <= 1_000 * 10**6
+            assert task.ibm == chain.call("JobEscrow", "benchmarkWork")
+            assert get_node(chain, address).ib == 0  # set when the task settles
 
             # one benchmark per worker: more steps post nothing else
             jobs_after = chain.call("JobEscrow", "jobCount")
@@ -86,7 +88,10 @@ def test_manager_benchmarks_a_new_worker_and_its_ib_is_attested(devnet, ipfs_nod
             devnet.anvil.time_travel(3601)
             wait(lambda: get_task(chain, tasks[0]).state == TaskState.SETTLED, 60, "settlement by the manager",
                  nodes)
-            fee = get_task(chain, tasks[0]).fee
+            task = get_task(chain, tasks[0])
+            expected = task.ibm * 60 // max(task.render_time, 1)
+            assert get_node(chain, address).ib == min(max(expected, 10_000), 1_000 * 10**6)
+            fee = task.fee
             assert fee > 0
             paid = balance0 - chain.call("IFXToken", "balanceOf", mgr_chain.address) \
                 - chain.call("JobEscrow", "claimable", mgr_chain.address)

@@ -49,8 +49,8 @@ def _not_found(what: str) -> Response:
 
 
 JOB_FIELDS = ("job_id", "creator", "manager", "scene_cid", "frame_start", "frame_end", "output_settings", "budget",
-              "budget_left", "refunded", "fees_paid", "usd_per_ifx", "max_price_per_ibm", "closed", "status",
-              "created_block", "created_at", "updated_block", "tasks_total", "open_tasks", "tasks_settled",
+              "budget_left", "refunded", "fees_paid", "usd_per_ifx", "max_price_per_ibm", "benchmark", "closed",
+              "status", "created_block", "created_at", "updated_block", "tasks_total", "open_tasks", "tasks_settled",
               "tasks_failed", "tasks_cancelled")
 TASK_SUMMARY_FIELDS = ("task_id", "state", "frame_start", "frame_end", "attempts", "worker", "ibm", "fee", "passed",
                        "package_cid", "result_cid", "deadline", "updated_block")
@@ -66,8 +66,9 @@ def named(fields: tuple[str, ...], row: tuple) -> dict:
 def _job(r: tuple) -> dict:
     j = named(JOB_FIELDS, r)
     return {
-        **{k: j[k] for k in JOB_FIELDS[:13]}, "closed": bool(j["closed"]), "status": j["status"],
-        "created_block": j["created_block"], "created_at": _iso(j["created_at"]), "updated_block": j["updated_block"],
+        **{k: j[k] for k in JOB_FIELDS[:13]}, "benchmark": bool(j["benchmark"]), "closed": bool(j["closed"]),
+        "status": j["status"], "created_block": j["created_block"], "created_at": _iso(j["created_at"]),
+        "updated_block": j["updated_block"],
         "task_counts": {"total": j["tasks_total"], "open": j["open_tasks"], "settled": j["tasks_settled"],
                         "failed": j["tasks_failed"], "cancelled": j["tasks_cancelled"]},
     }

@@ -65,6 +65,8 @@ class Job(BaseModel):
     fees_paid: Amount = Field(description="IFX wei of fees of settled tasks")
     usd_per_ifx: Amount = Field(description="the IFX/USD rate locked for the job (18 decimals)")
     max_price_per_ibm: Amount = Field(description="highest USD price per IBM accepted (18 decimals)")
+    benchmark: bool = Field(description="a benchmark job (one task on the standard scene; its passed settlement "
+                                        "sets the worker's IB)")
     closed: bool
     status: JobStatus = Field(description="created: no task yet; running: tasks open; completed: every task "
                                           "settled; partial: ended, some failed or cancelled; failed: ended, none "
@@ -86,7 +88,7 @@ class TaskSummary(BaseModel):
     ibm: Amount = Field(description="work in micro-IBM")
     fee: Amount = Field(description="the current attempt's fee in IFX wei (0 until accepted)")
     passed: bool | None = Field(description="the quorum verdict of the current attempt, once known")
-    package_cid: str = Field(description="IPFS CID of the task package (noised scene)")
+    package_cid: str = Field(description="IPFS CID of the task package (noised scene) of the current attempt")
     result_cid: str | None = Field(description="IPFS CID of the submitted frames (current attempt)")
     deadline: int | None = Field(description="unix time of the current deadline, when an event gave it")
     updated_block: int
@@ -107,7 +109,7 @@ class Vote(BaseModel):
     oracle: Address
     passed: bool
     score: int = Field(ge=0, le=10_000, description="ANGV score in basis points")
-    slashed: Amount | None = Field(description="stake slashed for this vote (overturned in a dispute)")
+    slashed: Amount | None = Field(description="stake slashed for this vote (on the losing side of a dispute)")
     block: int
     tx_hash: str
 
@@ -133,6 +135,12 @@ class Attempt(Verdict):
     result_cid: str | None
     outcome: Outcome | None = Field(description="how the attempt ended; null while in progress")
     slashed: Amount = Field(description="collateral slashed from the worker")
+    overturned: bool | None = Field(description="a challenge of its verdict: true when the arbiter overturned the "
+                                                "verdict, false when it stood (upheld, or left undecided in time); "
+                                                "null when never challenged")
+    manager_slashed: Amount = Field(description="IFX wei slashed from the manager's stake because it did not reveal "
+                                                "the key in time (0 otherwise)")
+    to_worker: Amount = Field(description="IFX wei of that slash paid to the worker (its fee, at most)")
     accepted_block: int | None
     ended_block: int | None
 
@@ -147,7 +155,10 @@ class TaskDetail(TaskSummary):
     job_id: int
     reserved: Amount = Field(description="IFX wei reserved from the job's budget")
     collateral: Amount = Field(description="the worker's collateral locked for the current attempt")
-    key_commit: str = Field(description="keccak256 of the task's secret seed")
+    key_commit: str = Field(description="keccak256 of the current attempt's secret seed; zero (0x00…) once an "
+                                        "attempt failed, until the manager gives the next one its key (rekey)")
+    manifest_digest: str = Field(description="keccak256 of the current attempt's sealed manifest (zero like "
+                                             "key_commit)")
     key_revealed: bool = Field(description="the seed was revealed on chain (it is not served here)")
     render_window: int = Field(description="seconds allowed to render after acceptance")
     challenger: Address | None
@@ -166,14 +177,18 @@ class Worker(BaseModel):
     locked: Amount = Field(description="collateral locked by accepted tasks")
     unbonding: Amount
     unbonding_at: int | None
-    ib: Amount = Field(description="attested Inferix Bench, 6 decimals")
+    ib: Amount = Field(description="Inferix Bench measured by the worker's last passed benchmark task, 6 decimals")
     completed: int = Field(description="tasks settled as passed")
     failed: int = Field(description="attempts failed by the worker's fault")
     last_failure_block: int | None
-    work_ibm: Amount = Field(description="verified work credited, micro-IBM")
-    fee_usd: Amount = Field(description="fee value credited, USD 18 decimals")
+    work_ibm: Amount = Field(description="verified work credited, micro-IBM (workers)")
+    fees: Amount = Field(description="IFX wei of fees of settled tasks credited in BMW epochs: earned (workers), "
+                                     "of the manager's jobs (managers)")
     verdicts: int = Field(description="verdicts signed (oracles)")
-    slashed: Amount
+    verdict_weight: Amount = Field(description="IFX wei of fee value credited for votes on verdicts that became "
+                                               "final, less credits revoked by the arbiter (oracles)")
+    manager_slashes: int = Field(description="reveals the manager let expire, each slashing its stake (managers)")
+    slashed: Amount = Field(description="IFX wei of stake slashed over all time")
     registered_block: int
     updated_block: int
 
@@ -189,11 +204,13 @@ class Epoch(BaseModel):
     epoch: int
     closed: bool
     work_ibm: Amount = Field(description="verified work, micro-IBM")
-    fee_usd: Amount
-    verdicts: int
-    tasks: int
+    fees: Amount = Field(description="IFX wei of fees of the tasks settled in the epoch")
+    burned: Amount = Field(description="IFX wei of those fees burned (the mint never exceeds the usage cap's share "
+                                       "of it)")
+    verdict_weight: Amount = Field(description="IFX wei of fee value credited to oracles for final verdicts")
+    tasks: int = Field(description="tasks settled as passed in the epoch")
     penalty: Amount = Field(description="IFX wei of penalties received")
-    minted: Amount
+    minted: Amount = Field(description="IFX wei minted at close")
     worker_pool: Amount
     oracle_pool: Amount
     manager_pool: Amount

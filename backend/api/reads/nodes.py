@@ -13,7 +13,8 @@ router = APIRouter(prefix="/v1", tags=["index"])
 
 
 WORKER_COLUMNS = ("address, role, price_per_ibm, stake, locked, unbonding, unbonding_at, ib, completed, failed, "
-                  "last_failure_block, work_ibm, fee_usd, verdicts, slashed, registered_block, updated_block")
+                  "last_failure_block, work_ibm, fees, verdicts, verdict_weight, manager_slashes, slashed, "
+                  "registered_block, updated_block")
 _WORKER_KEYS = tuple(c.strip() for c in WORKER_COLUMNS.split(","))
 
 
@@ -45,8 +46,8 @@ async def get_worker(request: Request,
     return _json(dict(zip(_WORKER_KEYS, r)))
 
 
-EPOCH_COLUMNS = ("epoch, closed, work_ibm, fee_usd, verdicts, tasks, penalty, minted, worker_pool, oracle_pool, "
-                 "manager_pool, to_treasury, started_at, closed_block, closed_at")
+EPOCH_COLUMNS = ("epoch, closed, work_ibm, fees, burned, verdict_weight, tasks, penalty, minted, worker_pool, "
+                 "oracle_pool, manager_pool, to_treasury, started_at, closed_block, closed_at")
 _EPOCH_KEYS = tuple(c.strip() for c in EPOCH_COLUMNS.split(","))
 
 

@@ -11,11 +11,11 @@ from backend.api.reads.models import INVALID, NOT_FOUND, TaskDetail, TaskId
 router = APIRouter(prefix="/v1", tags=["index"])
 
 
-_DETAIL_FIELDS = ("job_id", "reserved", "collateral", "key_commit", "key_revealed", "render_window", "challenger",
-                  "slashed", "settled_fee", "burned", "to_treasury", "posted_block")
+_DETAIL_FIELDS = ("job_id", "reserved", "collateral", "key_commit", "manifest_digest", "key_revealed", "render_window",
+                  "challenger", "slashed", "settled_fee", "burned", "to_treasury", "posted_block")
 _TASK_SQL = f"SELECT {TASK_SUMMARY_COLUMNS}, {', '.join(_DETAIL_FIELDS)} FROM tasks WHERE task_id = ?"
 _ATTEMPT_FIELDS = ("attempt", "worker", "fee", "collateral", "result_cid", "passed", "outcome", "slashed",
-                   "accepted_block", "ended_block")
+                   "overturned", "manager_slashed", "to_worker", "accepted_block", "ended_block")
 _VOTE_FIELDS = ("attempt", "oracle", "passed", "score", "slashed", "block", "tx_hash")
 _SCORE_FIELDS = ("attempt", "frame", "frame_cid", "scores_json")
 
@@ -30,8 +30,8 @@ async def get_task(request: Request, task_id: TaskId):
     task = _task_summary(r)
     d = named(_DETAIL_FIELDS, r[len(TASK_SUMMARY_FIELDS):])
     task.update({
-        **{k: d[k] for k in ("job_id", "reserved", "collateral", "key_commit", "render_window", "challenger",
-                             "slashed", "posted_block")},
+        **{k: d[k] for k in ("job_id", "reserved", "collateral", "key_commit", "manifest_digest", "render_window",
+                             "challenger", "slashed", "posted_block")},
         "key_revealed": bool(d["key_revealed"]),
         "settlement": ({"fee": d["settled_fee"], "burned": d["burned"], "to_treasury": d["to_treasury"]}
                        if d["settled_fee"] is not None else None),
@@ -42,12 +42,13 @@ async def get_task(request: Request, task_id: TaskId):
         if number not in attempts:
             attempts[number] = {"attempt": number, "passed": None, "votes": [], "frames": [], "worker": None,
                                 "fee": None, "collateral": None, "result_cid": None, "outcome": None,
-                                "slashed": "0", "accepted_block": None, "ended_block": None}
+                                "slashed": "0", "overturned": None, "manager_slashed": "0", "to_worker": "0",
+                                "accepted_block": None, "ended_block": None}
         return attempts[number]
 
     for row in cur.execute(f"SELECT {', '.join(_ATTEMPT_FIELDS)} FROM task_attempts WHERE task_id = ?", (task_id,)):
         a = named(_ATTEMPT_FIELDS, row)
-        attempt(a.pop("attempt")).update({**a, "passed": _bool(a["passed"])})
+        attempt(a.pop("attempt")).update({**a, "passed": _bool(a["passed"]), "overturned": _bool(a["overturned"])})
     for row in cur.execute(f"SELECT {', '.join(_VOTE_FIELDS)} FROM verdicts WHERE task_id = ? "
                            "ORDER BY block, log_index", (task_id,)):
         v = named(_VOTE_FIELDS, row)

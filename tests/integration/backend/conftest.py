@@ -1,11 +1,14 @@
 """Fixtures of the backend tests.
 
 ``idx_lifecycle``: a job's whole life scripted on the session's anvil with plain transactions (no node
-processes): the job is created, three tasks are posted, one assignment expires, two tasks are accepted,
-rendered (result CIDs), revealed and judged by two registered oracles with EIP-712 verdicts (one passes, one
-fails and is re-queued with a slash), settled, one task is cancelled, the BMW epoch is closed, the creator closes
-the job and cancels the re-queued task, and the nodes unbond (so that no matcher of another test picks them).
-It records the last block of every stage so that an indexer can be stopped at any stage.
+processes): the job is created, three tasks are posted (each with its key commitment and sealed-manifest
+digest), one assignment expires, two tasks are accepted, rendered (result CIDs), revealed and judged by two
+registered oracles with EIP-712 verdicts (one passes, one fails and is re-queued with a slash), settled, one task
+is cancelled; the manager gives the re-queued task a fresh key (``rekey``), the worker renders its second attempt
+but the manager lets the reveal expire (the manager is slashed, the worker paid its fee from the slash, the task
+re-queued again; the manager's stake is topped up for the other tests); the BMW epoch is closed, the creator
+closes the job and cancels the re-queued task, and the nodes unbond (so that no matcher of another test picks
+them). It records the last block of every stage so that an indexer can be stopped at any stage.
 """
 
 from __future__ import annotations
@@ -22,12 +25,12 @@ from eth_utils import keccak
 from inferix.testing.devnet import dev_account
 from inferix.eip712 import Verdict, sign_verdict
 from inferix.service import run_loop
-from inferix.protocol import IBM, IFX, ROLE_ORACLE, ROLE_WORKER, USD, ensure_staked, get_node
+from inferix.protocol import IBM, IFX, ROLE_MANAGER, ROLE_ORACLE, ROLE_WORKER, USD, ensure_staked, get_node
 from tests.conftest import fund, manager
 
 IDX_CREATOR, IDX_WORKER, IDX_ORACLES = 12, 13, (14, 15)
 IDX_STAGES = ("nodes", "created", "posted", "expired", "accepted", "submitted", "revealed", "verdicts", "settled",
-              "epoch", "closed", "unbonded")
+              "rekeyed", "reveal_missed", "epoch", "closed", "unbonded")
 
 
 @dataclass
@@ -40,9 +43,15 @@ class IdxLifecycle:
     worker: str
     oracles: list[str]
     manager: str
-    seeds: dict[int, bytes]
-    result_cids: dict[int, str]
+    seeds: dict[int, bytes]  # the first attempt's seed of each task
+    manifests: dict[int, bytes]  # the first attempt's sealed-manifest digest of each task
+    result_cids: dict[int, str]  # the first attempt's result of the passed and the failed task
     scores: dict[tuple[int, str], int]
+    retry_seed: bytes  # the failed task's second attempt (rekeyed): seed, manifest digest, package, result
+    retry_manifest: bytes
+    retry_package: str
+    retry_cid: str
+    manager_slash: int  # what the expired reveal cost the manager (IFX wei)
     epoch: int
     stages: dict[str, int] = field(default_factory=dict)  # stage -> its last block
 
@@ -105,7 +114,9 @@ def idx_run_lifecycle(devnet) -> IdxLifecycle:
     first = chain.call("JobEscrow", "taskCount") + 1
     a, b, c = first, first + 1, first + 2
     seeds = {t: keccak(text=f"idx seed {t} {job_id}") for t in (a, b, c)}
-    specs = [(1 * IBM, keccak(seeds[t]), 1 + 2 * i, 2 + 2 * i, 900, f"bafyidxpackage{t}") for i, t in enumerate((a, b, c))]
+    manifests = {t: keccak(text=f"idx sealed manifest {t} {job_id}") for t in (a, b, c)}
+    specs = [(1 * IBM, keccak(seeds[t]), manifests[t], 1 + 2 * i, 2 + 2 * i, 900, f"bafyidxpackage{t}")
+             for i, t in enumerate((a, b, c))]
     mgr.transact("JobEscrow", "postTasks", job_id, specs)
     stage("posted")
 
@@ -119,7 +130,7 @@ def idx_run_lifecycle(devnet) -> IdxLifecycle:
         worker.transact("JobEscrow", "accept", t)
     stage("accepted")
 
-    results = {a: f"bafyidxresult{a}", b: f"bafyidxresult{b}"}
+    results = {a: f"bafyidxresult{a}", b: f"bafyidxresult{b}"}  # a result CID is accepted once, ever
     for t in (a, b):
         worker.transact("JobEscrow", "submitResult", t, results[t])
     stage("submitted")
@@ -142,6 +153,25 @@ def idx_run_lifecycle(devnet) -> IdxLifecycle:
     mgr.transact("JobEscrow", "cancelTask", c)
     stage("settled")
 
+    # the failed task's second attempt needs a fresh secret before it can be assigned
+    retry_seed = keccak(text=f"idx seed {b} {job_id} attempt 1")
+    retry_manifest = keccak(text=f"idx sealed manifest {b} {job_id} attempt 1")
+    retry_package, retry_cid = f"bafyidxpackage{b}r1", f"bafyidxresult{b}r1"
+    mgr.transact("JobEscrow", "rekey", b, keccak(retry_seed), retry_manifest, retry_package)
+    stage("rekeyed")
+
+    # rendered and submitted, but the manager never reveals the key: its stake pays for it
+    mgr.transact("JobEscrow", "assign", b, worker.address)
+    worker.transact("JobEscrow", "accept", b)
+    worker.transact("JobEscrow", "submitResult", b, retry_cid)
+    manager_stake = get_node(chain, mgr.address).stake
+    devnet.anvil.time_travel(chain.call("JobEscrow", "revealWindow") + 1)
+    creator.transact("JobEscrow", "expire", b)
+    manager_slash = manager_stake - get_node(chain, mgr.address).stake
+    fund(devnet, mgr.address, manager_slash)
+    ensure_staked(mgr, ROLE_MANAGER, manager_stake)  # the session's manager stays active for the other tests
+    stage("reveal_missed")
+
     epoch = chain.call("BMWIssuance", "currentEpoch")
     devnet.anvil.time_travel(72 * 3600 + 1)
     idx_refresh_price(devnet)
@@ -162,7 +192,9 @@ def idx_run_lifecycle(devnet) -> IdxLifecycle:
     assert tuple(stages) == IDX_STAGES
     return IdxLifecycle(job_id=job_id, passed_task=a, failed_task=b, cancelled_task=c, creator=creator.address,
                         worker=worker.address, oracles=[o.address for o in oracles], manager=mgr.address,
-                        seeds=seeds, result_cids=results, scores=scores, epoch=epoch, stages=stages)
+                        seeds=seeds, manifests=manifests, result_cids=results, scores=scores, retry_seed=retry_seed,
+                        retry_manifest=retry_manifest, retry_package=retry_package, retry_cid=retry_cid,
+                        manager_slash=manager_slash, epoch=epoch, stages=stages)
 
 
 @pytest.fixture(scope="session")

@@ -11,14 +11,20 @@ from eth_utils import keccak
 
 from backend.db import connect
 from backend.indexer import Indexer
-from inferix.protocol import IBM, IFX, USD, TaskState, get_job, get_node, get_task
+from inferix.protocol import IBM, IFX, USD, TaskState, get_job, get_node, get_task, read_struct
 from tests.integration.backend.conftest import IDX_STAGES
 
 ZERO = "0x" + "0" * 40
+ZERO32 = "0x" + "0" * 64
 FEE = 1 * IFX  # 1 IBM at $0.50/IBM with IFX at $0.50
 RESERVED = 2 * IFX  # 1 IBM at the job's $1/IBM maximum
 COLLATERAL = 2 * FEE
 SLASH = COLLATERAL // 10
+BURNED = FEE * 8 // 10
+
+
+def hexed(value: bytes) -> str:
+    return "0x" + value.hex()
 
 
 def rows(conn, sql, *params):
@@ -83,7 +89,7 @@ def test_lifecycle_indexed_stage_by_stage(devnet, idx_lifecycle, idx_db):
     assert j["output_settings"] == "192x108 16spp png"
     assert j["budget"] == j["budget_left"] == str(100 * IFX)
     assert j["usd_per_ifx"] == str(USD // 2) and j["max_price_per_ibm"] == str(USD)
-    assert j["status"] == "created" and j["tasks_total"] == 0 and j["closed"] == 0
+    assert j["status"] == "created" and j["tasks_total"] == 0 and j["closed"] == 0 and j["benchmark"] == 0
     block_time = devnet.chain().w3.eth.get_block(j["created_block"])["timestamp"]
     assert j["created_at"] == block_time
 
@@ -93,7 +99,8 @@ def test_lifecycle_indexed_stage_by_stage(devnet, idx_lifecycle, idx_db):
         assert row["state"] == "posted" and row["job_id"] == life.job_id and row["worker"] is None
         assert (row["frame_start"], row["frame_end"]) == (1 + 2 * i, 2 + 2 * i)
         assert row["package_cid"] == f"bafyidxpackage{t}"
-        assert row["key_commit"] == "0x" + keccak(life.seeds[t]).hex()
+        assert row["key_commit"] == hexed(keccak(life.seeds[t]))
+        assert row["manifest_digest"] == hexed(life.manifests[t])
         assert row["ibm"] == str(IBM) and row["reserved"] == str(RESERVED) and row["render_window"] == 900
     j = job()
     assert j["status"] == "running" and j["open_tasks"] == 3 and j["tasks_total"] == 3
@@ -124,23 +131,31 @@ def test_lifecycle_indexed_stage_by_stage(devnet, idx_lifecycle, idx_db):
     dump = json.dumps([r["args"] for r in rows(db, "SELECT args FROM events")])
     assert all(life.seeds[t].hex() not in dump for t in (a, b, c))
 
-    assert until("verdicts") >= 4 * 2  # VerdictSigned + VerdictCredited per vote, then finals
+    # per task: two VerdictSigned; at the quorum VerdictFinal, one VerdictCredited per voter (only final verdicts
+    # earn), then the escrow's VerdictRecorded
+    assert until("verdicts") == 2 * 6
     votes = rows(db, "SELECT * FROM verdicts WHERE task_id IN (?, ?) ORDER BY block, log_index", a, b)
     assert [(v["task_id"], v["attempt"], v["oracle"], v["passed"], v["score"]) for v in votes] == [
         (t, 0, o, int(t == a), life.scores[(t, o)]) for t in (a, b) for o in life.oracles]
     assert task(a)["state"] == "verified" and task(a)["passed"] == 1
     assert task(b)["state"] == "verified" and task(b)["passed"] == 0
     for oracle in life.oracles:
-        assert node(oracle)["verdicts"] == 2
+        # each voted on the final side of both verdicts: credited each task's fee as weight
+        assert node(oracle)["verdicts"] == 2 and node(oracle)["verdict_weight"] == str(2 * FEE)
+    credits = rows(db, "SELECT args FROM events WHERE name = 'VerdictCredited' AND block > ? AND block <= ?",
+                   life.stages["revealed"], life.stages["verdicts"])
+    assert sorted(json.loads(r["args"])["weight"] for r in credits) == [str(FEE)] * 4
 
     until("settled")
     ta, tb, tc = task(a), task(b), task(c)
     assert ta["state"] == "settled" and ta["settled_fee"] == str(FEE)
-    assert ta["burned"] == str(FEE * 8 // 10) and ta["to_treasury"] == str(FEE * 2 // 10)
+    assert ta["burned"] == str(BURNED) and ta["to_treasury"] == str(FEE - BURNED)
     assert one(db, "SELECT outcome FROM task_attempts WHERE task_id = ? AND attempt = 0", a)["outcome"] == "settled"
     # the failing verdict: collateral slashed, re-queued for a second attempt
     assert tb["state"] == "posted" and tb["attempts"] == 1 and tb["worker"] is None and tb["fee"] == "0"
     assert tb["slashed"] == str(SLASH) and tb["result_cid"] is None and tb["passed"] is None
+    # the attempt's secret is spent: no key until the manager rekeys the task
+    assert (tb["key_commit"], tb["manifest_digest"], tb["key_revealed"]) == (ZERO32, ZERO32, 0)
     failed = one(db, "SELECT * FROM task_attempts WHERE task_id = ? AND attempt = 0", b)
     assert (failed["outcome"], failed["slashed"], failed["passed"]) == ("rejected", str(SLASH), 0)
     assert tc["state"] == "cancelled"
@@ -152,11 +167,45 @@ def test_lifecycle_indexed_stage_by_stage(devnet, idx_lifecycle, idx_db):
     assert (w["completed"], w["failed"], w["locked"]) == (1, 1, "0")
     assert w["stake"] == str(10_000 * IFX - SLASH) and w["slashed"] == str(SLASH)
     assert w["last_failure_block"] == life.stages["settled"] - 1  # settle, then the cancel
-    assert w["work_ibm"] == str(IBM) and w["fee_usd"] == str(USD // 2)
+    assert w["work_ibm"] == str(IBM) and w["fees"] == str(FEE)  # the fee in IFX, no USD value any more
+    manager_before = node(life.manager)
+
+    assert until("rekeyed") == 1
+    tb = task(b)
+    assert (tb["state"], tb["attempts"], tb["key_revealed"]) == ("posted", 1, 0)
+    assert tb["key_commit"] == hexed(keccak(life.retry_seed)) and tb["manifest_digest"] == hexed(life.retry_manifest)
+    assert tb["package_cid"] == life.retry_package
+
+    until("reveal_missed")
+    tb = task(b)
+    assert (tb["state"], tb["attempts"], tb["worker"], tb["key_commit"], tb["key_revealed"]) == (
+        "posted", 2, None, ZERO32, 0)
+    assert tb["slashed"] == str(SLASH)  # the worker was not at fault
+    retry = one(db, "SELECT * FROM task_attempts WHERE task_id = ? AND attempt = 1", b)
+    assert (retry["outcome"], retry["result_cid"], retry["slashed"]) == ("timed_out", life.retry_cid, "0")
+    assert life.manager_slash >= 100 * IFX  # managerSlash, at least
+    assert (retry["manager_slashed"], retry["to_worker"]) == (str(life.manager_slash), str(FEE))
+    m = node(life.manager)
+    assert m["manager_slashes"] == manager_before["manager_slashes"] + 1
+    assert int(m["slashed"]) == int(manager_before["slashed"]) + life.manager_slash
+    assert m["stake"] == manager_before["stake"]  # topped up again
+    w = node(life.worker)
+    assert (w["failed"], w["locked"], w["stake"]) == (1, "0", str(10_000 * IFX - SLASH))
+    names = [r["name"] for r in rows(db, "SELECT name FROM events WHERE block > ? AND block <= ? "
+                                         "ORDER BY block, log_index", life.stages["rekeyed"],
+                                     life.stages["reveal_missed"])]
+    expired = names.index("TaskExpired")
+    assert names[expired:expired + 6] == ["TaskExpired", "PenaltyReceived", "Slashed", "ManagerSlashed",
+                                          "CollateralUnlocked", "TaskFailed"]
+    assert (job()["status"], job()["open_tasks"]) == ("running", 1)
 
     until("epoch")
     e = one(db, "SELECT * FROM epochs WHERE epoch = ?", life.epoch)
     assert e["closed"] == 1 and int(e["work_ibm"]) >= IBM and int(e["minted"]) > 0 and e["tasks"] >= 1
+    assert int(e["fees"]) >= FEE and int(e["burned"]) >= BURNED and int(e["verdict_weight"]) >= 4 * FEE
+    assert int(e["penalty"]) >= SLASH + life.manager_slash - FEE
+    # the usage cap: an epoch never mints more than 90 % of what its fees burned
+    assert int(e["minted"]) <= int(e["burned"]) * 9 // 10
     assert one(db, "SELECT * FROM epochs WHERE epoch = ?", life.epoch + 1)["started_at"] == e["closed_at"]
 
     until("closed")
@@ -173,6 +222,7 @@ def test_lifecycle_indexed_stage_by_stage(devnet, idx_lifecycle, idx_db):
                                      life.job_id)]
     assert names[:4] == ["JobCreated", "TaskPosted", "TaskPosted", "TaskPosted"]
     assert names.count("VerdictSigned") == 4 and names.count("TaskSettled") == 1 and names[-1] == "TaskCancelled"
+    assert names.count("TaskRekeyed") == 1 and names.count("ManagerSlashed") == 1
     assert "KeyRevealed" in names and "JobClosed" in names
 
     indexer.poll_once()  # up to the head: other tests of the session may have used the chain since
@@ -186,16 +236,17 @@ def assert_matches_chain(devnet, db) -> None:
     assert len(jobs) == chain.call("JobEscrow", "jobCount")
     for j in jobs:
         view = get_job(chain, j["job_id"])
-        assert (j["creator"], j["manager"], int(j["budget_left"]), j["open_tasks"], bool(j["closed"])) == (
-            view.creator, view.manager, view.budget, view.open_tasks, view.closed), j["job_id"]
+        assert (j["creator"], j["manager"], int(j["budget_left"]), j["open_tasks"], bool(j["closed"]),
+                bool(j["benchmark"])) == (view.creator, view.manager, view.budget, view.open_tasks, view.closed,
+                                          view.benchmark), j["job_id"]
     tasks = rows(db, "SELECT * FROM tasks")
     assert len(tasks) == chain.call("JobEscrow", "taskCount")
     for t in tasks:
         view = get_task(chain, t["task_id"])
         assert (t["state"], t["job_id"], t["worker"] or ZERO, t["attempts"], int(t["fee"]), int(t["collateral"]),
-                int(t["ibm"]), int(t["reserved"])) == (
+                int(t["ibm"]), int(t["reserved"]), t["key_commit"], t["manifest_digest"]) == (
             view.state.name.lower(), view.job_id, view.worker, view.attempts, view.fee, view.collateral, view.ibm,
-            view.reserved), t["task_id"]
+            view.reserved, hexed(view.key_commit), hexed(view.manifest_digest)), t["task_id"]
         if view.state in (TaskState.VERIFIED, TaskState.SETTLED):
             assert bool(t["passed"]) == view.passed
         if view.state in (TaskState.ASSIGNED, TaskState.ACCEPTED, TaskState.VERIFIED):
@@ -208,13 +259,12 @@ def assert_matches_chain(devnet, db) -> None:
     current = chain.call("BMWIssuance", "currentEpoch")
     epochs = rows(db, "SELECT * FROM epochs ORDER BY epoch")
     assert [e["epoch"] for e in epochs] == list(range(current + 1))
+    fields = ("work_ibm", "fees", "burned", "verdict_weight", "penalty", "minted", "worker_pool", "oracle_pool",
+              "manager_pool")
     for e in epochs:
-        (start, _length, work, fee_usd, verdicts, tasks_, penalty, _apparent, minted, worker_pool, oracle_pool,
-         manager_pool, closed) = chain.call("BMWIssuance", "epochs", e["epoch"])
-        assert (int(e["work_ibm"]), int(e["fee_usd"]), e["verdicts"], e["tasks"], int(e["penalty"]), int(e["minted"]),
-                int(e["worker_pool"]), int(e["oracle_pool"]), int(e["manager_pool"]), bool(e["closed"]),
-                e["started_at"]) == (work, fee_usd, verdicts, tasks_, penalty, minted, worker_pool, oracle_pool,
-                                     manager_pool, closed, start), e["epoch"]
+        view = read_struct(chain, "BMWIssuance", "epochs", e["epoch"])
+        assert ({f: int(e[f]) for f in fields}, bool(e["closed"]), e["started_at"]) == (
+            {f: view[f] for f in fields}, view["closed"], view["start"]), e["epoch"]
 
 
 def test_reindexing_and_restarts_never_double_count(devnet, idx_lifecycle, tmp_path):

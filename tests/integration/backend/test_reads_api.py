@@ -119,7 +119,7 @@ def test_job_detail_with_tasks(idx_client, idx_lifecycle):
     # amounts are decimal strings (exact past 2**53), never JSON numbers
     assert body["budget"] == str(100 * IFX) and body["refunded"] == str(100 * IFX - FEE)
     assert body["fees_paid"] == str(FEE) and body["usd_per_ifx"] == str(USD // 2)
-    assert body["budget_left"] == "0" and body["max_price_per_ibm"] == str(USD)
+    assert body["budget_left"] == "0" and body["max_price_per_ibm"] == str(USD) and body["benchmark"] is False
     assert job.scene_cid == "bafyidxscene" and (job.frame_start, job.frame_end) == (1, 6)
     assert job.created_at.endswith("Z")
     tasks = {t.task_id: t for t in job.tasks}
@@ -127,7 +127,9 @@ def test_job_detail_with_tasks(idx_client, idx_lifecycle):
     a, b, c = (tasks[t] for t in (life.passed_task, life.failed_task, life.cancelled_task))
     assert (a.state, a.passed, a.result_cid, a.fee, a.worker) == (
         "settled", True, life.result_cids[life.passed_task], str(FEE), life.worker)
-    assert (b.state, b.attempts, b.worker, b.result_cid) == ("cancelled", 1, None, None)
+    # failed once (rejected), rekeyed with a new package, its reveal missed: two attempts spent
+    assert (b.state, b.attempts, b.worker, b.result_cid) == ("cancelled", 2, None, None)
+    assert b.package_cid == life.retry_package
     assert c.state == "cancelled" and c.package_cid == f"bafyidxpackage{life.cancelled_task}"
     assert all(t.ibm == str(IBM) for t in job.tasks)
 
@@ -141,6 +143,7 @@ def test_task_detail_with_votes_scores_and_frames(idx_client, idx_lifecycle):
     assert task.settlement.model_dump() == {"fee": str(FEE), "burned": str(FEE * 8 // 10),
                                             "to_treasury": str(FEE * 2 // 10)}
     assert task.key_commit == "0x" + keccak(life.seeds[life.passed_task]).hex()
+    assert task.manifest_digest == "0x" + life.manifests[life.passed_task].hex()
     verdict = task.verdict
     assert verdict.attempt == 0 and verdict.passed is True
     assert [(v.oracle, v.passed, v.score) for v in verdict.votes] == [
@@ -151,16 +154,24 @@ def test_task_detail_with_votes_scores_and_frames(idx_client, idx_lifecycle):
     [attempt] = task.attempt_history
     assert (attempt.worker, attempt.outcome, attempt.result_cid, attempt.slashed) == (
         life.worker, "settled", life.result_cids[life.passed_task], "0")
+    assert (attempt.overturned, attempt.manager_slashed, attempt.to_worker) == (None, "0", "0")
 
     reply = idx_client.get(f"/v1/tasks/{life.failed_task}")
     task = TaskDetail.model_validate(reply.json())
-    assert task.state == "cancelled" and task.attempts == 1 and task.slashed == str(SLASH)
-    [attempt] = task.attempt_history
-    assert (attempt.outcome, attempt.passed, attempt.slashed, attempt.worker) == ("rejected", False, str(SLASH),
-                                                                                  life.worker)
-    assert [(v.passed, v.score) for v in attempt.votes] == [
+    assert task.state == "cancelled" and task.attempts == 2 and task.slashed == str(SLASH)
+    # every attempt's secret is spent: the escrow cleared the key commitment and manifest digest
+    assert task.key_commit == task.manifest_digest == "0x" + "0" * 64 and not task.key_revealed
+    first, retry = task.attempt_history
+    assert (first.outcome, first.passed, first.slashed, first.worker) == ("rejected", False, str(SLASH),
+                                                                          life.worker)
+    assert [(v.passed, v.score) for v in first.votes] == [
         (False, life.scores[(life.failed_task, o)]) for o in life.oracles]
-    assert task.settlement is None and attempt.frames == []
+    assert task.settlement is None and first.frames == [] and first.manager_slashed == "0"
+    # the second attempt: rendered, but the manager let the reveal expire; it paid the worker's fee
+    assert (retry.attempt, retry.outcome, retry.result_cid, retry.slashed, retry.passed) == (
+        1, "timed_out", life.retry_cid, "0", None)
+    assert (retry.manager_slashed, retry.to_worker) == (str(life.manager_slash), str(FEE))
+    assert task.verdict.attempt == 1 and task.verdict.votes == []
 
     task = TaskDetail.model_validate(idx_client.get(f"/v1/tasks/{life.cancelled_task}").json())
     assert task.verdict is None and task.attempt_history == [] and not task.key_revealed
@@ -176,17 +187,23 @@ def test_workers_and_epochs(idx_client, idx_lifecycle):
     assert all(w.role == "worker" for w in page.items)
     worker = next(w for w in page.items if w.address == life.worker)
     assert (worker.completed, worker.failed, worker.slashed, worker.price_per_ibm) == (1, 1, str(SLASH), str(USD // 2))
+    assert (worker.work_ibm, worker.fees) == (str(IBM), str(FEE))
     assert worker.stake == worker.unbonding == str(10_000 * IFX - SLASH) and worker.locked == "0"
     single = Worker.model_validate(idx_client.get(f"/v1/workers/{life.worker.lower()}").json())
     assert single == worker
     oracles = idx_client.get("/v1/workers", params={"role": "oracle", "limit": 100}).json()["items"]
-    assert {o["address"]: o["verdicts"] for o in oracles if o["address"] in life.oracles} == {
-        o: 2 for o in life.oracles}
+    assert {o["address"]: (o["verdicts"], o["verdict_weight"]) for o in oracles if o["address"] in life.oracles} == {
+        o: (2, str(2 * FEE)) for o in life.oracles}
+    mgr = Worker.model_validate(idx_client.get(f"/v1/workers/{life.manager}").json())
+    assert mgr.role == "manager" and mgr.manager_slashes >= 1 and int(mgr.slashed) >= life.manager_slash
+    assert int(mgr.fees) >= FEE
 
     page = EpochPage.model_validate(idx_client.get("/v1/epochs", params={"limit": 100}).json())
     epochs = {e.epoch: e for e in page.items}
     closed = epochs[life.epoch]
     assert closed.closed and int(closed.minted) > 0 and int(closed.work_ibm) >= IBM and closed.closed_at
+    assert int(closed.fees) >= FEE and int(closed.burned) >= FEE * 8 // 10 and int(closed.verdict_weight) >= 4 * FEE
+    assert int(closed.minted) <= int(closed.burned) * 9 // 10
     assert not epochs[max(epochs)].closed
     only_closed = idx_client.get("/v1/epochs", params={"closed": "true"}).json()["items"]
     assert life.epoch in [e["epoch"] for e in only_closed] and all(e["closed"] for e in only_closed)
@@ -236,6 +253,13 @@ def test_job_stream_backlog_and_resume(idx_client, idx_lifecycle, idx_indexed):
         (t, o, life.scores[(t, o)]) for t in (life.passed_task, life.failed_task) for o in life.oracles]
     revealed = [e for e in events if e.name == "KeyRevealed"]
     assert len(revealed) == 2 and all("seed" not in e.args for e in revealed)
+    [rekeyed] = [e for e in events if e.name == "TaskRekeyed"]
+    assert (rekeyed.task_id, rekeyed.args["attempt"], rekeyed.args["sceneCid"]) == (
+        life.failed_task, "1", life.retry_package)
+    assert rekeyed.args["keyCommit"] == "0x" + keccak(life.retry_seed).hex()
+    [slashed] = [e for e in events if e.name == "ManagerSlashed"]
+    assert (slashed.args["manager"], slashed.args["amount"], slashed.args["toWorker"]) == (
+        life.manager, str(life.manager_slash), str(FEE))
     assert all(life.seeds[t].hex() not in reply.text for t in life.seeds)
 
     # resuming: after an id (query) or with the standard Last-Event-ID header
@@ -295,7 +319,8 @@ def test_job_stream_is_live_until_the_client_leaves(devnet, idx_lifecycle, idx_i
 
             assert next_event()["event"] == "JobCreated"
             first = mgr.call("JobEscrow", "taskCount") + 1
-            mgr.transact("JobEscrow", "postTasks", job_id, [(IBM, keccak(b"live"), 1, 1, 900, "bafyidxlivepkg")])
+            mgr.transact("JobEscrow", "postTasks", job_id,
+                         [(IBM, keccak(b"live"), keccak(b"live sealed manifest"), 1, 1, 900, "bafyidxlivepkg")])
             event = next_event()
             assert event["event"] == "TaskPosted"
             assert StreamEvent.model_validate_json(event["data"]).task_id == first

@@ -173,9 +173,14 @@ def test_wiring_roles_and_governance_on_chain(chain_ctx, deployed):
 
     for name in ("PriceFeedAdapter", "Staking", "BMWIssuance", "JobEscrow", "ProofOfRender"):
         assert c[name].governance() == timelock.address, name
-    assert token.owner() == timelock.address
+    for name in ("Staking", "BMWIssuance", "JobEscrow"):  # the contracts wired to those deployed after them
+        assert c[name].wired(), name
+    # disputes are decided by governance unless an arbiter is named at deployment: never by the deployer
+    assert por.arbiter() == timelock.address
+    # finishGenesis: the issuance contract is the only minter, forever, and the token has no owner left
+    assert token.owner() == ZERO_ADDRESS
     assert token.is_minter(issuance.address)
-    assert not token.is_minter(deployment.deployer)  # the genesis minter role left with the ownership
+    assert not token.is_minter(deployment.deployer)  # the genesis minter role ended with the genesis
     assert token.totalSupply() == token.totalMinted() == 500_000_000 * IFX
     assert token.balanceOf(deployment.deployer) == 500_000_000 * IFX
     assert issuance.ecosystemRemaining() == token.MAX_SUPPLY() - token.totalMinted()
@@ -190,12 +195,18 @@ def test_wiring_roles_and_governance_on_chain(chain_ctx, deployed):
 
     # the one-time wiring is closed, and the deployer has no direct power left
     deployer = ape.accounts.test_accounts[0]
-    with ape.reverts("staking: already wired"):
+    with ape.reverts("governed: already wired"):
         staking.wire(escrow, por, issuance, sender=deployer)
-    with ape.reverts("escrow: caller is not governance"):
+    with ape.reverts("governed: already wired"):
+        escrow.wire(por, sender=deployer)
+    with ape.reverts("governed: caller is not governance"):
         escrow.setParameter("challengeWindow", 7200, sender=deployer)
+    with ape.reverts("por: caller is not the arbiter"):
+        por.resolveDispute(1, True, sender=deployer)
+    # nobody can grant minting any more: the minter set is closed (no set_minter, no owner)
+    assert not hasattr(token, "set_minter") and not hasattr(token, "transfer_ownership")
     with ape.reverts("ownable: caller is not the owner"):
-        token.set_minter(deployer, True, sender=deployer)
+        token.finishGenesis(deployer, sender=deployer)
     with ape.reverts("ifx: caller is not a minter"):
         token.mint(deployer, 1, sender=deployer)
 

@@ -5,48 +5,70 @@ from __future__ import annotations
 import threading
 import time
 
-from inferix.testing.devnet import dev_account
-from inferix.eip712 import sign_ib_attestation
-from inferix.protocol import IB_ONE, IFX, ROLE_ORACLE, ROLE_WORKER, ensure_staked, get_node
+from eth_utils import keccak
 
-from tests.conftest import fund
+from inferix.eip712 import Verdict, sign_verdict
+from inferix.protocol import IBM, IFX, ROLE_ORACLE, ROLE_WORKER, USD, TaskState, ensure_staked, get_node, get_task
+from inferix.testing.devnet import dev_account
+
+from tests.conftest import fund, manager
 
 ORACLES, WORKER = (16, 17), 18
 
 
+def _revealed_task(devnet, worker) -> tuple[int, str]:
+    """A task of a new job, rendered by ``worker`` and revealed (awaiting the oracles' verdict); its result CID."""
+    creator, mgr = devnet.chain(0), manager(devnet)
+    creator.transact("MockAggregator", "setAnswer", devnet.deployment.parameters["mock_price_8dec"])  # fresh price
+    creator.transact("IFXToken", "approve", devnet.deployment.address("JobEscrow"), 10 * IFX)
+    creator.transact("JobEscrow", "createJob", mgr.address, "bafychainscene", 1, 1, "64x64", USD, 10 * IFX)
+    job_id = creator.call("JobEscrow", "jobCount")
+    task_id = creator.call("JobEscrow", "taskCount") + 1
+    seed = keccak(text=f"chain test seed {job_id}")
+    mgr.transact("JobEscrow", "postTasks", job_id,
+                 [(IBM, keccak(seed), keccak(text=f"chain test manifest {job_id}"), 1, 1, 900, "bafychainpkg")])
+    mgr.transact("JobEscrow", "assign", task_id, worker.address)
+    worker.transact("JobEscrow", "accept", task_id)
+    result_cid = f"bafychainresult{task_id}"
+    worker.transact("JobEscrow", "submitResult", task_id, result_cid)
+    mgr.transact("JobEscrow", "revealKey", task_id, seed)
+    return task_id, result_cid
+
+
 def test_a_vote_that_reaches_the_quorum_after_its_estimate_is_resent(devnet):
-    """Two oracles estimate their IB attestation on the same state (neither vote reaches the quorum of 2), then
-    both land in one block: the second one in becomes the quorum vote, which also sets the IB in Staking and
-    needs more gas than estimated. It runs out of gas on chain; ``transact`` re-estimates and resends it."""
+    """Two oracles estimate their verdict vote on the same state (neither vote reaches the quorum of 2), then both
+    land in one block: the second one in becomes the quorum vote, which also makes the verdict final (credits
+    both voters in the BMW epoch) and records it in the escrow, and needs more gas than estimated. It runs out of
+    gas on chain; ``transact`` re-estimates and resends it."""
     oracles = [devnet.chain(i) for i in ORACLES]
     worker = devnet.chain(WORKER)
-    for chain, role, price in ((oracles[0], ROLE_ORACLE, 0), (oracles[1], ROLE_ORACLE, 0), (worker, ROLE_WORKER, 10**8)):
+    for chain, role, price in ((oracles[0], ROLE_ORACLE, 0), (oracles[1], ROLE_ORACLE, 0),
+                               (worker, ROLE_WORKER, 10**8)):  # a tiny price: a tiny minimum stake
         fund(devnet, chain.address, 2_000 * IFX)
         ensure_staked(chain, role, 1_000 * IFX, price)
     assert oracles[0].call("ProofOfRender", "quorum") == 2
+    task_id, result_cid = _revealed_task(devnet, worker)
     por = devnet.deployment.address("ProofOfRender")
-    nonce = worker.call("ProofOfRender", "ibNonce", worker.address)
-    ib = 7 * IB_ONE
     sent_before = [c.w3.eth.get_transaction_count(c.address) for c in oracles]
     outcomes: dict[int, object] = {}
 
-    def attest(i: int) -> None:
-        signature = sign_ib_attestation(oracles[i].account.key, devnet.deployment.chain_id, por, worker.address,
-                                        ib, nonce)
+    def vote(i: int) -> None:
+        signature = sign_verdict(dev_account(ORACLES[i]).key, devnet.deployment.chain_id, por,
+                                 Verdict(task_id, 0, result_cid, True, 9000 + i))
         try:
-            outcomes[i] = oracles[i].transact("ProofOfRender", "attestIB", worker.address, ib, [signature])
+            outcomes[i] = oracles[i].transact("ProofOfRender", "submitVerdict", task_id, True, 9000 + i, [signature])
         except Exception as exc:  # noqa: BLE001 - reported by the assertion below
             outcomes[i] = exc
 
     rpc = worker.w3.provider.make_request
     rpc("evm_setAutomine", [False])
     try:
-        threads = [threading.Thread(target=attest, args=(i,)) for i in range(2)]
+        threads = [threading.Thread(target=vote, args=(i,)) for i in range(2)]
         for thread in threads:
             thread.start()
         deadline = time.monotonic() + 30
         while int(rpc("txpool_status", [])["result"]["pending"], 16) < 2:
-            assert time.monotonic() < deadline, "the two attestations never reached the pool"
+            assert time.monotonic() < deadline, "the two votes never reached the pool"
             time.sleep(0.05)
         rpc("evm_setIntervalMining", [1])  # both in the next block, then the resent one in a later block
         for thread in threads:
@@ -54,13 +76,18 @@ def test_a_vote_that_reaches_the_quorum_after_its_estimate_is_resent(devnet):
     finally:
         rpc("evm_setIntervalMining", [0])
         rpc("evm_setAutomine", [True])
-    failed = {i: o for i, o in outcomes.items() if isinstance(o, Exception)}
-    assert not failed and len(outcomes) == 2, failed
-    assert [outcomes[i]["status"] for i in range(2)] == [1, 1]
-    assert worker.call("ProofOfRender", "ibNonce", worker.address) == nonce + 1
-    assert get_node(worker, worker.address).ib == ib
-    sent = [c.w3.eth.get_transaction_count(c.address) - before for c, before in zip(oracles, sent_before)]
-    assert sorted(sent) == [1, 2]  # one attestation ran out of gas on chain and was sent again
+    try:
+        failed = {i: o for i, o in outcomes.items() if isinstance(o, Exception)}
+        assert not failed and len(outcomes) == 2, failed
+        assert [outcomes[i]["status"] for i in range(2)] == [1, 1]
+        task = get_task(worker, task_id)
+        assert task.state == TaskState.VERIFIED and task.passed
+        sent = [c.w3.eth.get_transaction_count(c.address) - before for c, before in zip(oracles, sent_before)]
+        assert sorted(sent) == [1, 2]  # one vote ran out of gas on chain and was sent again
+    finally:
+        # no manager of another test may pick this worker (it runs no agent)
+        node = get_node(worker, worker.address)
+        worker.transact("Staking", "requestUnbond", node.stake - node.locked - node.unbonding)
 
 
 def test_events_are_asked_in_bounded_block_ranges(devnet, monkeypatch):

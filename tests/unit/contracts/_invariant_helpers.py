@@ -1,4 +1,4 @@
-"""A pure-Python reference model of the escrow, staking, proof-of-render and issuance contracts.
+"""A pure-Python reference model of the price feed, escrow, staking, proof-of-render and issuance contracts.
 
 The stateful tests drive the contracts and this model side by side. Each model method mirrors one
 contract entry point: it returns the revert reason the contract must give in the current state, or
@@ -8,37 +8,38 @@ every success is checked against independently computed balances, pools and mint
 
 from __future__ import annotations
 
-from inferix.protocol import BPS, COLLATERAL_BPS, ROLE_MANAGER, ROLE_ORACLE, ROLE_WORKER, TaskState
-
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from boa.contracts.base_evm_contract import BoaError
 
+from inferix.protocol import BPS, ROLE_MANAGER, ROLE_ORACLE, ROLE_WORKER, TaskState
+
 # task states (JobEscrow)
 POSTED, ASSIGNED, ACCEPTED, SUBMITTED, REVEALED, VERIFIED, DISPUTED, SETTLED, FAILED, CANCELLED = tuple(TaskState)[1:]
 LIVE_STATES = frozenset(range(POSTED, SETTLED))  # their reservation is still held by the escrow
 
 IBM_ONE = 10**6
+IB_ONE = 10**6
+MIN_IB, MAX_IB = IB_ONE // 100, 1000 * IB_ONE
 WAD = 10**18
 MAX_SUPPLY = 10**9 * WAD
 
-# contract defaults the model relies on (the tests change only burnBps, epochCap and emissionRate)
-SLASH_BPS = 1_000
+# contract constants and defaults the model relies on (the tests change the others through governance,
+# and the model follows: see the fields of ``Model``)
 MAX_ATTEMPTS = 3
 ACCEPT_WINDOW = 900
 REVEAL_WINDOW = 3_600
 VERIFY_WINDOW = 6 * 3_600
 CHALLENGE_WINDOW = 3_600
 DISPUTE_WINDOW = 3 * 86_400
-CHALLENGE_BOND = 100 * WAD
 QUORUM = 2
-ORACLE_SLASH_BPS = 1_000
 UNBONDING_PERIOD = 7 * 86_400
 STAKE_MULTIPLIER = 2
 EPOCH_MINUTES = 4_320
 PRICE_MAX_AGE = 86_400
+TWAP_MAX_ROUNDS = 32
 WORKER_MINT_BPS, ORACLE_MINT_BPS, MANAGER_MINT_BPS, TREASURY_MINT_BPS = 7_500, 1_500, 250, 750
 
 
@@ -73,8 +74,9 @@ class JobM:
     creator: str
     manager: str
     budget: int
-    rate: int  # USD per IFX (18 decimals), locked at creation
+    rate: int  # USD per IFX (18 decimals), locked at creation (the feed's TWAP then)
     max_price: int  # USD per IBM (18 decimals)
+    benchmark: bool = False
     closed: bool = False
     open_tasks: int = 0
 
@@ -85,13 +87,15 @@ class TaskM:
     ibm: int  # micro-IBM
     reserved: int
     render_window: int
-    seed_index: int = 0
     state: int = POSTED
+    keyed: bool = True  # has a key commitment (a re-queued task has none until ``rekey``)
     attempts: int = 0
     worker: str | None = None
     fee: int = 0
     collateral: int = 0
     deadline: int = 0
+    accepted_at: int = 0
+    render_time: int = 0
     passed: bool = False
     challenger: str | None = None
     bond: int = 0
@@ -111,9 +115,9 @@ class NodeM:
 
 @dataclass
 class Vote:
-    epoch: int
     passed: bool
     slashed: bool = False
+    credit_epoch: int | None = None  # the epoch its verdict credit went to, once final
 
 
 @dataclass
@@ -121,17 +125,20 @@ class EpochM:
     start: int
     length: int
     work_ibm: int = 0
-    fee_usd: int = 0
-    verdicts: int = 0
-    tasks: int = 0
+    fees: int = 0  # IFX
+    burned: int = 0  # IFX burned by the fees settled in the epoch
+    verdict_weight: int = 0
     penalty: int = 0
     worker_fees: dict[str, int] = field(default_factory=dict)
-    oracle_verdicts: dict[str, int] = field(default_factory=dict)
-    manager_tasks: dict[str, int] = field(default_factory=dict)
+    oracle_weights: dict[str, int] = field(default_factory=dict)
+    manager_fees: dict[str, int] = field(default_factory=dict)
     # filled at close
     closed: bool = False
+    apparent_ibm: int = 0
+    usage_cap_bps: int = 0  # in force at close
+    usage_pool: int = 0  # T_p = min(W_p x E_p, epochCap, ecosystemRemaining, burned x usageCapBps)
     carried_in: int = 0  # penalties of earlier epochs paid out through this epoch's oracle pool
-    cap: int = 0  # min(epochCap, W_p x E_p) with the parameters in force at close
+    oracle_mint: int = 0  # the minted part of the oracle pool
     minted: int = 0
     worker_pool: int = 0
     oracle_pool: int = 0
@@ -143,14 +150,18 @@ class EpochM:
     def pools(self) -> int:
         return self.worker_pool + self.oracle_pool + self.manager_pool
 
+    @property
+    def penalties_out(self) -> int:
+        """The penalties (not minted IFX) this epoch's oracle pool pays out."""
+        return self.oracle_pool - self.oracle_mint
+
 
 @dataclass
 class Model:
     """Mirror of the contracts' storage, updated by the same rules the contracts document."""
 
     treasury: str
-    price_answer: int  # 8-decimal aggregator answer
-    price_updated_at: int
+    rounds: list[tuple[int, int]]  # the aggregator's rounds (8-decimal answer, updatedAt), round id = index + 1
     epoch_start: int
     min_oracle_stake: int
     min_manager_stake: int
@@ -158,16 +169,37 @@ class Model:
     emission_rate: int
     epoch_cap: int
     epoch_length: int
+    benchmark_work: int
+    coalition: frozenset[str]  # one owner behind the creator, the manager, the workers and the oracles
+    twap_window: int = 1_800
+    # escrow parameters
     burn_bps: int = 8_000
+    slash_bps: int = 1_000
+    collateral_bps: int = 20_000
+    challenge_bond: int = 100 * WAD
+    challenge_bond_bps: int = 10_000
+    challenger_reward_bps: int = 5_000  # the escrow's: share of a worker's collateral slash
+    manager_slash: int = 100 * WAD
+    manager_slash_bps: int = 20_000
+    # proof of render parameters
+    oracle_slash_bps: int = 1_000
+    por_reward_bps: int = 5_000  # proof of render's: share of each oracle slash
+    # issuance parameters
+    usage_cap_bps: int = 9_000
     # escrow
     jobs: dict[int, JobM] = field(default_factory=dict)
     tasks: dict[int, TaskM] = field(default_factory=dict)
     claimable: dict[str, int] = field(default_factory=dict)
     bonds_held: int = 0
+    results_used: set[tuple[int, str]] = field(default_factory=set)  # (task, CID): once per task
     # staking
     nodes: dict[str, NodeM] = field(default_factory=dict)
-    # proof of render: (task, attempt) -> oracle -> vote
+    total_ib: int = 0
+    # IFX staking paid straight to an account out of a slash (challenger and worker rewards), cumulative
+    paid: dict[str, int] = field(default_factory=dict)
+    # proof of render: (task, attempt) -> oracle -> vote (in voting order), and the weight credited
     votes: dict[tuple[int, int], dict[str, Vote]] = field(default_factory=dict)
+    weights: dict[tuple[int, int], int] = field(default_factory=dict)
     # issuance
     epochs: list[EpochM] = field(default_factory=list)
     treasury_owed: int = 0
@@ -176,6 +208,12 @@ class Model:
     # token
     burned: int = 0
     minted: int = 0
+    # coalition bookkeeping: IFX handed to its accounts from outside, penalties paid by outsiders (which
+    # the coalition's oracles may claim), the fee share the treasury got, and what its claims paid it
+    funded: int = 0
+    outsider_penalties: int = 0
+    treasury_fees: int = 0
+    coalition_claimed: int = 0
 
     def __post_init__(self) -> None:
         self.epochs.append(EpochM(self.epoch_start, self.epoch_length))
@@ -185,11 +223,31 @@ class Model:
     def current(self) -> EpochM:
         return self.epochs[-1]
 
-    def rate(self) -> int:
-        return self.price_answer * 10**10
+    def rate(self, now: int) -> int:
+        """PriceFeedAdapter.price(): the aggregator's answers averaged over the last ``twap_window``
+        seconds, each round weighted by the time it was the latest answer (18 decimals)."""
+        round_id = len(self.rounds)
+        answer, updated_at = self.rounds[-1]
+        if self.twap_window == 0:
+            return answer * 10**10
+        start = now - self.twap_window if now > self.twap_window else 0
+        total, end, acc = now - start, now, 0
+        for i in range(TWAP_MAX_ROUNDS):
+            begin = max(min(updated_at, end), start)
+            if end > begin:
+                acc += answer * (end - begin)
+                end = begin
+            # round 0 does not exist: the aggregator reverts and the history runs out
+            if end == start or i == TWAP_MAX_ROUNDS - 1 or round_id <= 1:
+                break
+            round_id -= 1
+            answer, updated_at = self.rounds[round_id - 1]
+        if end > start:
+            acc += answer * (end - start)
+        return acc * 10**10 // total
 
     def price_fresh(self, now: int) -> bool:
-        return self.price_updated_at + PRICE_MAX_AGE >= now
+        return self.rounds[-1][1] + PRICE_MAX_AGE >= now
 
     def node(self, account: str) -> NodeM:
         return self.nodes.setdefault(account, NodeM())
@@ -206,8 +264,8 @@ class Model:
         return bonded > 0
 
     def min_stake(self, node: NodeM, rate: int) -> int:
-        ib = node.ib or IBM_ONE
-        usd = STAKE_MULTIPLIER * EPOCH_MINUTES * ib * node.price // IBM_ONE
+        ib = node.ib or IB_ONE
+        usd = STAKE_MULTIPLIER * EPOCH_MINUTES * ib * node.price // IB_ONE
         return usd * WAD // rate
 
     def escrow_liabilities(self) -> int:
@@ -222,18 +280,25 @@ class Model:
     def ifx(usd: int, rate: int) -> int:
         return usd * WAD // rate
 
+    def bond_for(self, task_id: int) -> int:
+        return max(self.challenge_bond, self.tasks[task_id].fee * self.challenge_bond_bps // BPS)
+
     def claimable_reward(self, epoch: int, account: str) -> int:
         ep = self.epochs[epoch]
         if not ep.closed:
             return 0
         amount = 0
-        if ep.fee_usd > 0:
-            amount += ep.worker_pool * ep.worker_fees.get(account, 0) // ep.fee_usd
-        if ep.verdicts > 0:
-            amount += ep.oracle_pool * ep.oracle_verdicts.get(account, 0) // ep.verdicts
-        if ep.tasks > 0:
-            amount += ep.manager_pool * ep.manager_tasks.get(account, 0) // ep.tasks
+        if ep.fees > 0:
+            amount += ep.worker_pool * ep.worker_fees.get(account, 0) // ep.fees
+            amount += ep.manager_pool * ep.manager_fees.get(account, 0) // ep.fees
+        if ep.verdict_weight > 0:
+            amount += ep.oracle_pool * ep.oracle_weights.get(account, 0) // ep.verdict_weight
         return amount
+
+    @property
+    def fees_burned(self) -> int:
+        """IFX burned by settled fees, every epoch (the open one included)."""
+        return sum(ep.burned for ep in self.epochs)
 
     # ------------------------------------------------------------ internal effects
     def _add_claimable(self, account: str, amount: int) -> None:
@@ -243,8 +308,12 @@ class Model:
         self.current.penalty += amount
         self.issuance_balance += amount
 
-    def _take(self, account: str, amount: int) -> None:
-        """Staking._take: slash into the penalty pool, keeping stake >= locked + unbonding."""
+    def _pay(self, account: str, amount: int) -> None:
+        self.paid[account] = self.paid.get(account, 0) + amount
+
+    def _take(self, account: str, amount: int, reward_to: str | None = None, reward: int = 0) -> None:
+        """Staking._take: slash ``amount``, keeping stake >= locked + unbonding; ``reward`` of it goes
+        straight to ``reward_to``, the rest into the penalty pool."""
         if amount == 0:
             return
         node = self.nodes[account]
@@ -252,7 +321,18 @@ class Model:
         if new_stake < node.locked + node.unbonding:
             node.unbonding = new_stake - node.locked
         node.stake = new_stake
-        self._penalty(amount)
+        paid = reward if reward_to is not None and reward > 0 else 0
+        if paid:
+            self._pay(reward_to, paid)  # type: ignore[arg-type]
+        if amount > paid:
+            self._penalty(amount - paid)
+
+    def slash(self, account: str, amount: int, reward_to: str | None, reward: int) -> int:
+        """Staking.slash: up to ``amount`` of the free (not locked) stake; returns what was taken."""
+        node = self.nodes[account]
+        taken = min(amount, node.stake - node.locked)
+        self._take(account, taken, reward_to, min(reward, taken))
+        return taken
 
     def _release(self, job_id: int, amount: int) -> None:
         job = self.jobs[job_id]
@@ -268,12 +348,14 @@ class Model:
         bond = task.bond
         if bond == 0:
             return
+        assert task.challenger is not None
         task.bond = 0
         self.bonds_held -= bond
         if to_challenger:
-            assert task.challenger is not None
             self._add_claimable(task.challenger, bond)
         else:
+            if task.challenger not in self.coalition:
+                self.outsider_penalties += bond
             self._penalty(bond)
 
     def _fail(self, task: TaskM, worker_fault: bool) -> None:
@@ -281,11 +363,15 @@ class Model:
         node = self.nodes[task.worker]
         node.locked -= task.collateral
         if worker_fault:
-            self._take(task.worker, task.collateral * SLASH_BPS // BPS)
+            slashed = task.collateral * self.slash_bps // BPS
+            # a challenger who overturned a PASS shares the worker's slash
+            reward = slashed * self.challenger_reward_bps // BPS if task.challenger is not None else 0
+            self._take(task.worker, slashed, task.challenger, reward)
         task.attempts += 1
         requeued = task.attempts < MAX_ATTEMPTS and not self.jobs[task.job_id].closed
         task.worker, task.fee, task.collateral, task.cid = None, 0, 0, ""
-        task.passed, task.challenger, task.deadline = False, None, 0
+        task.passed, task.challenger, task.deadline, task.render_time = False, None, 0, 0
+        task.keyed = False  # the attempt's secret is spent: the next attempt waits for ``rekey``
         if requeued:
             task.state = POSTED
         else:
@@ -298,7 +384,8 @@ class Model:
         task.deadline = now + DISPUTE_WINDOW
 
     # ------------------------------------------------------------ escrow
-    def create_job(self, creator: str, manager: str, max_price: int, budget: int, now: int) -> str | None:
+    def create_job(self, creator: str, manager: str, max_price: int, budget: int, now: int,
+                   benchmark: bool = False) -> str | None:
         if budget == 0:
             return "escrow: zero budget"
         if not self.is_active(manager, ROLE_MANAGER):
@@ -306,13 +393,20 @@ class Model:
         if not self.price_fresh(now):
             return "pricefeed: stale price"
         job_id = len(self.jobs) + 1
-        self.jobs[job_id] = JobM(creator, manager, budget, self.rate(), max_price)
+        self.jobs[job_id] = JobM(creator, manager, budget, self.rate(now), max_price, benchmark)
         return None
 
     def post(self, job_id: int, ibm: int, n: int, window: int) -> str | None:
         job = self.jobs[job_id]
         if job.closed:
             return "escrow: job closed"
+        if not self.is_active(job.manager, ROLE_MANAGER):
+            return "escrow: manager not active"
+        if job.benchmark:
+            if n != 1 or job.open_tasks != 0:
+                return "escrow: one task per benchmark job"
+            if ibm != self.benchmark_work:
+                return "escrow: benchmark work is the standard's"
         reserved = self.ifx(ibm * job.max_price // IBM_ONE, job.rate)
         if reserved * n > job.budget:
             return "escrow: budget exceeded"
@@ -323,10 +417,26 @@ class Model:
         job.open_tasks += n
         return None
 
+    def rekey(self, task_id: int, sender: str, reused: bool) -> str | None:
+        """``reused``: the key commitment offered was already used (by any task, any attempt)."""
+        task = self.tasks[task_id]
+        if task.state != POSTED:
+            return "escrow: task not open"
+        if task.keyed:
+            return "escrow: task already has a key"
+        if sender != self.jobs[task.job_id].manager:
+            return "escrow: caller is not the job's manager"
+        if reused:
+            return "escrow: key commitment already used"
+        task.keyed = True
+        return None
+
     def assign(self, task_id: int, worker: str, now: int) -> str | None:
         task = self.tasks[task_id]
         if task.state != POSTED:
             return "escrow: task not open"
+        if not task.keyed:
+            return "escrow: task needs a fresh key (rekey)"
         task.worker, task.state, task.deadline = worker, ASSIGNED, now + ACCEPT_WINDOW
         return None
 
@@ -353,7 +463,7 @@ class Model:
         fee = self.ifx(task.ibm * node.price // IBM_ONE, job.rate)
         if fee > task.reserved:
             return "escrow: price above job maximum"
-        collateral = fee * COLLATERAL_BPS // BPS
+        collateral = fee * self.collateral_bps // BPS
         if node.role != ROLE_WORKER:
             return "staking: not a worker"
         if node.price > job.max_price:
@@ -365,7 +475,7 @@ class Model:
             return "staking: insufficient free stake"
         node.locked += collateral
         task.state, task.fee, task.collateral = ACCEPTED, fee, collateral
-        task.deadline = now + task.render_window
+        task.accepted_at, task.deadline = now, now + task.render_window
         return None
 
     def submit(self, task_id: int, cid: str, now: int) -> str | None:
@@ -374,7 +484,11 @@ class Model:
             return "escrow: task not accepted"
         if now > task.deadline:
             return "escrow: render deadline passed"
+        if (task_id, cid) in self.results_used:
+            return "escrow: result CID already submitted"
+        self.results_used.add((task_id, cid))
         task.state, task.cid, task.deadline = SUBMITTED, cid, now + REVEAL_WINDOW
+        task.render_time = now - task.accepted_at
         return None
 
     def reveal(self, task_id: int, now: int) -> str | None:
@@ -390,8 +504,9 @@ class Model:
             return "escrow: task not verified"
         if now > task.deadline:
             return "escrow: challenge window closed"
-        self.bonds_held += CHALLENGE_BOND
-        task.bond = CHALLENGE_BOND
+        bond = self.bond_for(task_id)
+        self.bonds_held += bond
+        task.bond = bond
         self._dispute(task, challenger, now)
         return None
 
@@ -425,9 +540,13 @@ class Model:
             treasury_total += task.fee - burned
             task.state = SETTLED
             self.nodes[task.worker].locked -= task.collateral
-            self.record_work(task.worker, job.manager, task.ibm, task.fee * job.rate // WAD)
+            self.record_work(task.worker, job.manager, task.ibm, task.fee, burned)
+            if job.benchmark:
+                ib = task.ibm * 60 // max(task.render_time, 1)
+                self.set_ib(task.worker, min(max(ib, MIN_IB), MAX_IB))
             self._release(task.job_id, task.reserved - task.fee)
         self.burned += burn_total
+        self.treasury_fees += treasury_total
         if treasury_total:
             self._add_claimable(self.treasury, treasury_total)
         return None
@@ -442,9 +561,16 @@ class Model:
             task.state, task.worker, task.deadline = POSTED, None, 0
         elif task.state == ACCEPTED:
             self._fail(task, worker_fault=True)
+        elif task.state == DISPUTED and task.challenger is not None:
+            # the arbiter's silence keeps the challenged verdict; the bond goes back
+            self._return_bond(task, to_challenger=True)
+            task.challenger, task.state, task.deadline = None, VERIFIED, now - 1
         else:
-            if task.challenger is not None:
-                self._return_bond(task, to_challenger=True)
+            if task.state == SUBMITTED:
+                # a reveal the manager let expire: its stake pays, the worker gets its fee from the slash
+                manager = self.jobs[task.job_id].manager
+                amount = max(self.manager_slash, task.fee * self.manager_slash_bps // BPS)
+                self.slash(manager, amount, task.worker, task.fee)
             self._fail(task, worker_fault=False)
         return None
 
@@ -480,46 +606,52 @@ class Model:
             if oracle in votes or oracle in seen:
                 return "por: oracle already voted"
             seen.add(oracle)
-        epoch = len(self.epochs) - 1
         for oracle in oracles:
-            votes[oracle] = Vote(epoch, passed)
-            self.current.verdicts += 1
-            self.current.oracle_verdicts[oracle] = self.current.oracle_verdicts.get(oracle, 0) + 1
+            votes[oracle] = Vote(passed)
         pass_votes = sum(v.passed for v in votes.values())
         fail_votes = len(votes) - pass_votes
         if pass_votes and fail_votes:
             self._dispute(task, None, now)
         elif (pass_votes if passed else fail_votes) >= QUORUM:
+            # only a final verdict earns: each voter of its side is credited the task's fee as weight
+            self.weights[key] = task.fee
+            self._credit(key, passed, task.fee)
             task.state, task.passed, task.deadline = VERIFIED, passed, now + CHALLENGE_WINDOW
         return None
 
-    def resolve(self, task_id: int, passed: bool, voters: list[str], now: int) -> str | None:
+    def _credit(self, key: tuple[int, int], side: bool, weight: int) -> None:
+        for oracle, vote in self.votes[key].items():
+            if vote.passed == side and vote.credit_epoch is None:
+                vote.credit_epoch = self.credit_verdict(oracle, weight)
+
+    def resolve(self, task_id: int, passed: bool, sender: str, arbiter: str, now: int) -> str | None:
+        if sender != arbiter:
+            return "por: caller is not the arbiter"
         task = self.tasks[task_id]
         if task.state != DISPUTED:
             return "por: task not disputed"
-        votes = self.votes.get((task_id, task.attempts), {})
-        if any(v not in votes for v in voters):
-            return "por: not a voter"
-        for oracle in voters:
-            vote = votes[oracle]
+        overturned = task.challenger is not None and passed != task.passed
+        rewarded = task.challenger if overturned else None
+        key = (task_id, task.attempts)
+        credited = self.weights.get(key, 0)
+        for oracle, vote in self.votes.get(key, {}).items():
             if vote.passed != passed and not vote.slashed:
                 vote.slashed = True
-                node = self.nodes[oracle]
-                amount = min(node.stake * ORACLE_SLASH_BPS // BPS, node.stake - node.locked)
-                self._take(oracle, amount)
-                self._revoke_verdict(oracle, vote.epoch)
+                amount = self.nodes[oracle].stake * self.oracle_slash_bps // BPS
+                reward = amount * self.por_reward_bps // BPS if rewarded is not None else 0
+                self.slash(oracle, amount, rewarded, reward)
+                if vote.credit_epoch is not None:
+                    self.revoke_verdict(oracle, vote.credit_epoch, credited)
+        self.weights[key] = task.fee
+        if key in self.votes:
+            self._credit(key, passed, task.fee)
+        # escrow.onDisputeResolved
         if task.challenger is not None:
-            self._return_bond(task, to_challenger=passed != task.passed)
-            task.challenger = None
+            self._return_bond(task, to_challenger=overturned)
+            if not overturned:
+                task.challenger = None  # only a winning challenger stays, to share the worker's slash
         task.state, task.passed, task.deadline = VERIFIED, passed, now - 1  # final: no re-challenge
         return None
-
-    def _revoke_verdict(self, oracle: str, epoch: int) -> None:
-        ep = self.epochs[epoch]
-        if epoch != len(self.epochs) - 1 or ep.oracle_verdicts.get(oracle, 0) == 0:
-            return
-        ep.verdicts -= 1
-        ep.oracle_verdicts[oracle] -= 1
 
     # ------------------------------------------------------------ staking
     def stake(self, account: str, amount: int) -> str | None:
@@ -553,14 +685,33 @@ class Model:
         node.unbonding = 0
         return amount
 
+    def set_ib(self, worker: str, ib: int) -> None:
+        node = self.nodes[worker]
+        self.total_ib += ib - node.ib
+        node.ib = ib
+
     # ------------------------------------------------------------ issuance
-    def record_work(self, worker: str, manager: str, ibm: int, fee_usd: int) -> None:
+    def record_work(self, worker: str, manager: str, ibm: int, fee: int, burned: int) -> None:
         ep = self.current
         ep.work_ibm += ibm
-        ep.fee_usd += fee_usd
-        ep.tasks += 1
-        ep.worker_fees[worker] = ep.worker_fees.get(worker, 0) + fee_usd
-        ep.manager_tasks[manager] = ep.manager_tasks.get(manager, 0) + 1
+        ep.fees += fee
+        ep.burned += burned
+        ep.worker_fees[worker] = ep.worker_fees.get(worker, 0) + fee
+        ep.manager_fees[manager] = ep.manager_fees.get(manager, 0) + fee
+
+    def credit_verdict(self, oracle: str, weight: int) -> int:
+        ep = self.current
+        ep.verdict_weight += weight
+        ep.oracle_weights[oracle] = ep.oracle_weights.get(oracle, 0) + weight
+        return len(self.epochs) - 1
+
+    def revoke_verdict(self, oracle: str, epoch: int, weight: int) -> None:
+        if epoch != len(self.epochs) - 1:
+            return  # its epoch closed: the credit stays
+        ep = self.epochs[epoch]
+        taken = min(weight, ep.oracle_weights.get(oracle, 0))
+        ep.verdict_weight -= taken
+        ep.oracle_weights[oracle] = ep.oracle_weights.get(oracle, 0) - taken
 
     def close_epoch(self, now: int) -> str | None:
         ep = self.current
@@ -568,20 +719,24 @@ class Model:
             return "bmw: epoch not over"
         if not self.price_fresh(now):
             return "pricefeed: stale price"
-        # the mint is a function of verified work and parameters only, never of the amount burned
-        ep.cap = min(ep.work_ibm * self.emission_rate // IBM_ONE, self.epoch_cap)
-        total = min(ep.cap, self.ecosystem_remaining)
-        oracle_mint = total * ORACLE_MINT_BPS // BPS if ep.verdicts > 0 else 0
-        ep.worker_pool = total * WORKER_MINT_BPS // BPS if ep.fee_usd > 0 else 0
-        ep.manager_pool = total * MANAGER_MINT_BPS // BPS if ep.tasks > 0 else 0
-        ep.to_treasury = total * TREASURY_MINT_BPS // BPS if ep.work_ibm > 0 else 0
-        if ep.verdicts > 0:
+        # the usage pool: what the work asks for, capped, and never more than a share of the burns
+        ep.usage_cap_bps = self.usage_cap_bps
+        ep.usage_pool = min(ep.work_ibm * self.emission_rate // IBM_ONE, self.epoch_cap, self.ecosystem_remaining,
+                            ep.burned * self.usage_cap_bps // BPS)
+        total = ep.usage_pool
+        if ep.fees > 0:
+            ep.worker_pool = total * WORKER_MINT_BPS // BPS
+            ep.manager_pool = total * MANAGER_MINT_BPS // BPS
+            ep.to_treasury = total * TREASURY_MINT_BPS // BPS
+        if ep.verdict_weight > 0:
+            ep.oracle_mint = total * ORACLE_MINT_BPS // BPS
             ep.carried_in = self.carried_penalty
-            ep.oracle_pool = oracle_mint + ep.penalty + self.carried_penalty
+            ep.oracle_pool = ep.oracle_mint + ep.penalty + self.carried_penalty
             self.carried_penalty = 0
         else:
             self.carried_penalty += ep.penalty
-        ep.minted = ep.to_treasury + ep.worker_pool + oracle_mint + ep.manager_pool
+        ep.minted = ep.to_treasury + ep.worker_pool + ep.manager_pool + ep.oracle_mint
+        ep.apparent_ibm = self.total_ib * ((now - ep.start) // 60)
         ep.closed = True
         self.ecosystem_remaining -= ep.minted
         self.treasury_owed += ep.to_treasury
@@ -598,9 +753,11 @@ class Model:
         amount = self.claimable_reward(epoch, account)
         if amount == 0:
             return "bmw: nothing to claim"
-        ep.worker_fees[account] = ep.oracle_verdicts[account] = ep.manager_tasks[account] = 0
+        ep.worker_fees[account] = ep.oracle_weights[account] = ep.manager_fees[account] = 0
         ep.claimed += amount
         self.issuance_balance -= amount
+        if account in self.coalition:
+            self.coalition_claimed += amount
         return amount
 
     def claim_treasury(self) -> int | str:

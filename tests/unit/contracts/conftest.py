@@ -13,8 +13,9 @@ from pathlib import Path
 import boa
 import pytest
 from eth_account import Account
+from eth_utils import keccak
 
-from inferix.eip712 import Verdict, sign_ib_attestation, sign_verdict
+from inferix.eip712 import Verdict, sign_verdict
 
 CONTRACTS = Path(__file__).resolve().parents[3] / "contracts"
 
@@ -31,13 +32,17 @@ EMISSION_RATE = 10 * IFX  # E_p: 10 IFX per verified IBM
 EPOCH_CAP = 1_000_000 * IFX
 EPOCH = 72 * 3600
 WORKER_STAKE = 20_000 * IFX  # above S(n) = 2 * 4320 * 1.0 * $0.50 / $0.50 = 8,640 IFX
+BENCHMARK_WORK = 2 * IBM  # the standard benchmark task: 2 IBM
 
 _cache: dict[str, boa.contracts.vyper.vyper_contract.VyperDeployer] = {}
 
 
 def deployer(name: str):
     if name not in _cache:
-        _cache[name] = boa.load_partial(str(CONTRACTS / f"{name}.vy"))
+        path = CONTRACTS / f"{name}.vy"
+        if not path.exists():
+            path = CONTRACTS / "mocks" / f"{name}.vy"
+        _cache[name] = boa.load_partial(str(path))
     return _cache[name]
 
 
@@ -65,7 +70,8 @@ class System:
     escrow: object
     por: object
     chain_id: int = 1
-    seeds: dict[int, bytes] = field(default_factory=dict)
+    seeds: dict = field(default_factory=dict)
+    results: dict = field(default_factory=dict)  # task id -> the result CID of its latest submission
 
     # ------------------------------------------------------------ actions
     def fund(self, account: str, amount: int) -> None:
@@ -86,8 +92,7 @@ class System:
         specs = []
         for _ in range(n):
             seed = os.urandom(32)
-            commit = boa.eval(f"keccak256({'0x' + seed.hex()})")
-            specs.append((ibm, commit, 1, 10, window, "bafynoisedscene"))
+            specs.append((ibm, keccak(seed), keccak(b"sealed manifest " + seed), 1, 10, window, "bafynoisedscene"))
             self.seeds[len(self.seeds)] = seed
         with boa.env.prank(self.manager):
             first = self.escrow.postTasks(job_id, specs)
@@ -100,36 +105,56 @@ class System:
     def seed(self, task_id: int) -> bytes:
         return self.seeds[("task", task_id)]
 
+    def rekey(self, task_id: int, package: str = "bafyrenoised") -> bytes:
+        """The manager's fresh secret for a re-queued task's next attempt."""
+        seed = os.urandom(32)
+        with boa.env.prank(self.manager):
+            self.escrow.rekey(task_id, keccak(seed), keccak(b"sealed manifest " + seed), package)
+        self.seeds[("task", task_id)] = seed
+        return seed
+
     def assign_accept(self, task_id: int, worker: str) -> None:
         with boa.env.prank(self.manager):
             self.escrow.assign(task_id, worker)
         with boa.env.prank(worker):
             self.escrow.accept(task_id)
 
-    def submit_reveal(self, task_id: int, worker: str, cid: str = "bafyframes") -> None:
+    def result_cid(self, task_id: int) -> str:
+        """The result CID the current attempt submitted (or will submit): one per (task, attempt), since the
+        escrow never accepts a CID twice."""
+        return self.results.get(task_id) or f"bafyframes-{task_id}-{self.attempt(task_id)}"
+
+    def submit_reveal(self, task_id: int, worker: str, cid: str | None = None) -> None:
+        cid = cid or f"bafyframes-{task_id}-{self.attempt(task_id)}"
         with boa.env.prank(worker):
             self.escrow.submitResult(task_id, cid)
+        self.results[task_id] = cid
         self.escrow.revealKey(task_id, self.seed(task_id))
 
     def attempt(self, task_id: int) -> int:
         return self.escrow.verdictSubject(task_id)[2]
 
-    def sign(self, oracle: Oracle, task_id: int, passed: bool, score: int = 9_000, cid: str = "bafyframes",
+    def challenge(self, task_id: int, who: str) -> int:
+        """`who` challenges the task's verdict, funded with exactly the bond it takes."""
+        bond = self.escrow.bondFor(task_id)
+        self.fund(who, bond)
+        with boa.env.prank(who):
+            self.token.approve(self.escrow.address, bond)
+            self.escrow.challenge(task_id)
+        return bond
+
+    def sign(self, oracle: Oracle, task_id: int, passed: bool, score: int = 9_000, cid: str | None = None,
              chain_id: int | None = None, attempt: int | None = None) -> bytes:
+        cid = cid or self.result_cid(task_id)
         verdict = Verdict(task_id, self.attempt(task_id) if attempt is None else attempt, cid, passed, score)
         return sign_verdict(oracle.key, chain_id or self.chain_id, self.por.address, verdict)
 
     def verdict(self, task_id: int, passed: bool, oracles: list[Oracle] | None = None, score: int = 9_000,
-                cid: str = "bafyframes") -> None:
+                cid: str | None = None) -> None:
         oracles = oracles if oracles is not None else self.oracles[:2]
         sigs = [self.sign(o, task_id, passed, score, cid) for o in oracles]
         self.por.submitVerdict(task_id, passed, score, sigs)
 
-    def attest_ib(self, worker: str, ib: int, oracles: list[Oracle] | None = None) -> None:
-        oracles = oracles if oracles is not None else self.oracles[:2]
-        nonce = self.por.ibNonce(worker)
-        sigs = [sign_ib_attestation(o.key, self.chain_id, self.por.address, worker, ib, nonce) for o in oracles]
-        self.por.attestIB(worker, ib, sigs)
 
     def run_task(self, task_id: int, worker: str, passed: bool = True) -> None:
         self.assign_accept(task_id, worker)
@@ -172,14 +197,14 @@ def deploy_system() -> System:
             token.address, feed.address, staking.address, governance, treasury, ECOSYSTEM, EMISSION_RATE, EPOCH_CAP
         )
         escrow = deployer("JobEscrow").deploy(
-            token.address, staking.address, feed.address, issuance.address, governance, treasury
+            token.address, staking.address, feed.address, issuance.address, governance, treasury, BENCHMARK_WORK
         )
         por = deployer("ProofOfRender").deploy(staking.address, escrow.address, issuance.address, governance, arbiter)
         staking.wire(escrow.address, por.address, issuance.address)
         issuance.wire(escrow.address, por.address)
         escrow.wire(por.address)
-        token.set_minter(issuance.address, True)
         token.mint(admin, 100_000_000 * IFX)  # genesis allocation used to fund the actors
+        token.finishGenesis(issuance.address)
 
     system = System(admin, governance, treasury, arbiter, creator, manager, workers, oracles,
                     token, aggregator, feed, staking, issuance, escrow, por, chain_id=boa.env.evm.patch.chain_id)
@@ -215,9 +240,9 @@ def deployed() -> System:
 def s(deployed: System):
     """The deployed system, rolled back after each test."""
     with boa.env.anchor():
-        seeds = dict(deployed.seeds)
+        seeds, results = dict(deployed.seeds), dict(deployed.results)
         yield deployed
-        deployed.seeds = seeds
+        deployed.seeds, deployed.results = seeds, results
 
 
 def warp(seconds: int) -> None:

@@ -1,27 +1,42 @@
 """Stateful property tests: random sequences of protocol actions against the accounting invariants.
 
-A hypothesis state machine drives jobs, tasks, verdicts, challenges, disputes, settlement, expiry,
-staking, epochs and claims on titanoboa, next to a pure-Python reference model of the contracts. Each
-action either succeeds with exactly the effects the model predicts or reverts with exactly the reason
-the model predicts; after every step the invariants below are asserted against chain state:
+A hypothesis state machine drives jobs (benchmark jobs included), tasks, re-keys, verdicts, challenges
+(by the creator, an outsider, an oracle or the task's own worker), disputes the arbiter decides or
+leaves to time out, missed reveals, settlement, expiry, staking, epochs, claims and governance on
+titanoboa, next to a pure-Python reference model of the contracts (``_invariant_helpers``), which
+follows the price feed's time-weighted average exactly. Each action either succeeds with exactly the
+effects the model predicts (down to the rewards a slash pays straight to a challenger or a worker) or
+reverts with exactly the reason the model predicts; after every step the invariants below are asserted
+against chain state:
 
 1. the escrow holds exactly its liabilities (budgets + live reservations + claimable + bonds);
 2. supply is capped and equals everything minted minus everything burned;
-3. each epoch mints at most ``min(epochCap, W_p x E_p)``, exactly what the model predicts from the
-   work it saw settle, whatever was burned;
+3. each epoch records exactly the work, fees, burns, final-verdict weights and penalties the model saw,
+   and a closed epoch minted exactly the model's prediction: the parts (with a denominator) of the usage
+   pool ``min(W_p x E_p / 1e6, epochCap, ecosystemRemaining, burned x usageCapBps / 1e4)``; so it never
+   mints more than ``usageCapBps`` of what its fees burned (nothing when they burned nothing);
 4. staked IFX is fully accounted for, no node's stake drops below ``locked + unbonding``, and no stake
    leaves before its unbonding time;
 5. an epoch's claims never exceed its mint plus the penalties it pays out;
-6. the issuance contract holds every unclaimed pool and the treasury's share.
+6. the issuance contract holds every unclaimed pool and the treasury's share;
+7. the coalition (one owner behind the creator, the manager, the three workers and the four oracles:
+   every account that pays fees or earns BMW rewards here) never gains from the mint: measured from
+   its balances, stakes, escrow claims, budgets, reservations and bonds, its net gain since the start
+   (less what it was funded) is at most what the closed epochs minted for the nodes plus the
+   penalties outsiders paid, minus the fees it burned and paid the treasury; hence, without outsider
+   penalties, strictly negative once any fee burned. Its BMW claims never exceed the nodes' minted
+   pools plus the penalties paid out.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 import boa
+from eth_utils import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -29,8 +44,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from ._invariant_helpers import (
     ACCEPTED,
     ASSIGNED,
-    CHALLENGE_BOND,
+    BPS,
     DISPUTED,
+    LIVE_STATES,
     MAX_SUPPLY,
     POSTED,
     REVEALED,
@@ -44,21 +60,19 @@ from ._invariant_helpers import (
 )
 from tests.conftest import FAST
 
-from .conftest import EMISSION_RATE, EPOCH, EPOCH_CAP, IBM, IFX, PRICE_8DEC, USD, Oracle, System, deploy_system, warp
+from .conftest import EMISSION_RATE, EPOCH, EPOCH_CAP, IBM, IFX, USD, Oracle, System, deploy_system, warp
 
 T = TypeVar("T")
 
-CID = "bafyframes"
-OTHER_CID = "bafyotherframes"
-
 # IFX/USD answers (8 decimals) from $0.20 to $2: the cheapest pushes the minimum stake of a
 # $0.50/IBM worker (8,640 IFX at $0.50) above the 20,000 IFX it starts with
-PRICE_ANSWERS = [20_000_000, 25_000_000, PRICE_8DEC, 100_000_000, 200_000_000]
+PRICE_ANSWERS = [20_000_000, 25_000_000, 50_000_000, 100_000_000, 200_000_000]
 MAX_PRICES = [USD // 4, USD // 2, USD, 2 * USD]
 WORKER_PRICES = [USD // 4, USD // 2, USD]
-WARPS = [1, 61, 901, 3_601, 6 * 3_600 + 1, 86_400, 3 * 86_400, 7 * 86_400 + 1]
+WARPS = [1, 61, 901, 1_801, 3_601, 6 * 3_600 + 1, 86_400, 3 * 86_400, 7 * 86_400 + 1]
 
 ZERO_ADDRESS = "0x" + "00" * 20
+NO_KEY = b"\x00" * 32
 
 budgets = st.one_of(st.integers(1_000, 50_000).map(lambda n: n * IFX), st.integers(1, 50_000 * IFX))
 ibms = st.one_of(st.sampled_from([IBM, 10 * IBM, 20 * IBM]), st.integers(1, 50 * IBM))
@@ -72,7 +86,10 @@ STAGES = [POSTED, ASSIGNED, ACCEPTED, SUBMITTED, REVEALED, VERIFIED, SETTLED, SE
 # epoch caps small enough to bind (a task's work is worth up to 50 IBM x E_p), or the default; both
 # non-zero, so that runs have rewards to claim (governance may still zero them)
 caps = st.one_of(st.just(EPOCH_CAP), st.integers(IFX, 2_000 * IFX))
-rates = st.one_of(st.just(EMISSION_RATE), st.integers(IFX // 10, 100 * IFX))
+# emission rates both above a fee's burn (the usage cap binds: a $0.50/IBM fee at $0.50 burns < 1 IFX
+# per IBM) and below it (the work binds)
+rates = st.one_of(st.just(EMISSION_RATE), st.integers(IFX // 10, 100 * IFX), st.integers(IFX // 1_000, IFX // 2))
+usage_caps = st.one_of(st.just(9_000), st.integers(0, 9_500))
 amounts = st.one_of(st.integers(1, 5_000).map(lambda n: n * IFX), st.integers(1, 10**22))
 
 
@@ -84,12 +101,12 @@ SYSTEM = deploy_system()
 
 def read_model(s: System) -> Model:
     """A model of the freshly deployed system, read from the chain."""
-    _, answer, _, updated_at, _ = s.aggregator.latestRoundData()
+    latest = s.aggregator.latestRoundData()[0]
+    rounds = [tuple(s.aggregator.getRoundData(r)[1:4:2]) for r in range(1, latest + 1)]
     epoch0 = s.issuance.epochs(s.issuance.currentEpoch())
     model = Model(
         treasury=s.treasury,
-        price_answer=answer,
-        price_updated_at=updated_at,
+        rounds=rounds,
         epoch_start=epoch0.start,
         min_oracle_stake=s.staking.minOracleStake(),
         min_manager_stake=s.staking.minManagerStake(),
@@ -97,7 +114,20 @@ def read_model(s: System) -> Model:
         emission_rate=s.issuance.emissionRate(),
         epoch_cap=s.issuance.epochCap(),
         epoch_length=s.issuance.epochLength(),
+        benchmark_work=s.escrow.benchmarkWork(),
+        coalition=frozenset(coalition(s)),
+        twap_window=s.feed.twapWindow(),
         burn_bps=s.escrow.burnBps(),
+        slash_bps=s.escrow.slashBps(),
+        collateral_bps=s.escrow.collateralBps(),
+        challenge_bond=s.escrow.challengeBond(),
+        challenge_bond_bps=s.escrow.challengeBondBps(),
+        challenger_reward_bps=s.escrow.challengerRewardBps(),
+        manager_slash=s.escrow.managerSlash(),
+        manager_slash_bps=s.escrow.managerSlashBps(),
+        oracle_slash_bps=s.por.oracleSlashBps(),
+        por_reward_bps=s.por.challengerRewardBps(),
+        usage_cap_bps=s.issuance.usageCapBps(),
         minted=s.token.totalMinted(),
         burned=s.token.totalMinted() - s.token.totalSupply(),
         issuance_balance=s.token.balanceOf(s.issuance.address),
@@ -105,6 +135,7 @@ def read_model(s: System) -> Model:
     for account in stakers(s):
         n = s.staking.nodes(account)
         model.nodes[account] = NodeM(n.role, n.pricePerIBM, n.stake, n.locked, n.unbonding, n.unbondingAt, n.ib)
+    model.total_ib = s.staking.totalIB()
     return model
 
 
@@ -112,6 +143,11 @@ def stakers(s: System) -> list[str]:
     """Every node account (the ones that stake, earn rewards and get slashed), including the oracle
     that never registers."""
     return [s.manager, *s.workers, *(o.address for o in s.oracles)]
+
+
+def coalition(s: System) -> list[str]:
+    """The accounts one owner controls: the creator, the manager, the workers and the oracles."""
+    return [s.creator, *stakers(s)]
 
 
 def when_tasks(*states: int) -> Callable[[Callable[..., None]], Callable[..., None]]:
@@ -125,7 +161,7 @@ class ProtocolMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.s = SYSTEM
-        self._seeds = dict(self.s.seeds)
+        self._seeds, self._results = dict(self.s.seeds), dict(self.s.results)
         self._anchor = contextlib.ExitStack()
         self._anchor.enter_context(boa.env.anchor())
         # a top-up above the minimums, so that a partial unbond or a few slashes do not stall the
@@ -137,14 +173,16 @@ class ProtocolMachine(RuleBasedStateMachine):
                 self.s.token.approve(self.s.staking.address, extra)
                 self.s.staking.stake(extra)
         self.m = read_model(self.s)
-        # challengers must be accounts whose escrow claims System.escrow_liabilities() counts
-        self.challengers = [self.s.creator, self.s.admin, self.s.workers[0]]
+        # anyone may challenge: the creator, an outsider (admin), an oracle, or (added per task) its
+        # worker; each is an account whose escrow claims System.escrow_liabilities() counts
+        self.challengers = [self.s.creator, self.s.admin, self.s.oracles[2].address]
         self.escrow_accounts = sorted({self.s.creator, self.s.treasury, self.s.admin, *self.s.workers,
                                        *(o.address for o in self.s.oracles)})
+        self.wealth0 = self.coalition_wealth()
 
     def teardown(self) -> None:
         self._anchor.close()
-        self.s.seeds = self._seeds
+        self.s.seeds, self.s.results = self._seeds, self._results
 
     # ------------------------------------------------------------ choosing and checking
     @property
@@ -177,13 +215,27 @@ class ProtocolMachine(RuleBasedStateMachine):
     def active_oracles(self) -> list[Oracle]:
         return [o for o in self.s.oracles if self.m.is_active(o.address, ROLE_ORACLE)]
 
+    def fund(self, account: str, amount: int) -> None:
+        """Hand ``account`` IFX from the genesis holder (outside money when the coalition gets it)."""
+        self.s.fund(account, amount)
+        if account in self.m.coalition:
+            self.m.funded += amount
+
+    def fresh_cid(self, task_id: int) -> str:
+        """The result CID of the task's current attempt (one per attempt: the escrow takes a CID once)."""
+        return f"bafyframes-{task_id}-{self.m.tasks[task_id].attempts}"
+
     def check_task(self, task_id: int) -> None:
         """The chain's copy of a task and of its job agree with the model's, field by field."""
         chain, model = self.s.escrow.tasks(task_id), self.m.tasks[task_id]
-        assert (chain.state, chain.attempts, chain.reserved, chain.fee, chain.collateral, chain.deadline) == (
-            model.state, model.attempts, model.reserved, model.fee, model.collateral, model.deadline
+        assert (chain.state, chain.attempts, chain.reserved, chain.fee, chain.collateral, chain.deadline,
+                chain.renderTime, chain.keyCommit != NO_KEY, chain.manifestDigest != NO_KEY) == (
+            model.state, model.attempts, model.reserved, model.fee, model.collateral, model.deadline,
+            model.render_time, model.keyed, model.keyed,
         ), f"task {task_id}: chain {chain} != model {model}"
         assert chain.worker.lower() == (model.worker or ZERO_ADDRESS).lower() and chain.passed == model.passed
+        assert chain.challenger.lower() == (model.challenger or ZERO_ADDRESS).lower()
+        assert self.s.escrow.bonds(task_id) == model.bond
         assert self.s.escrow.jobs(model.job_id).budget == self.m.jobs[model.job_id].budget
 
     def pay(self, fn: Callable[[], object], account: str, predicted: int | str) -> None:
@@ -194,24 +246,61 @@ class ProtocolMachine(RuleBasedStateMachine):
         if not isinstance(predicted, str):
             assert self.s.token.balanceOf(account) - before == predicted
 
+    @contextlib.contextmanager
+    def paying(self, *task_ids: int) -> Iterator[None]:
+        """Around a call that may slash: the workers and challengers of ``task_ids`` (whom a slash may pay
+        straight to: a winning challenger, a worker whose reveal was withheld) receive exactly the
+        rewards the model paid them. (A payment to anyone else would leave the issuance contract short
+        of the penalties the model expects: invariant 6.)"""
+        tasks = [self.m.tasks[t] for t in task_ids]
+        accounts = sorted({a for t in tasks for a in (t.worker, t.challenger) if a is not None})
+        balances = [self.s.token.balanceOf(a) for a in accounts]
+        paid = dict(self.m.paid)
+        yield
+        for account, before in zip(accounts, balances):
+            expected = self.m.paid.get(account, 0) - paid.get(account, 0)
+            assert self.s.token.balanceOf(account) - before == expected, f"{account}: reward != {expected}"
+        assert all(a in accounts for a, v in self.m.paid.items() if v != paid.get(a, 0)), "paid someone else"
+
+    def coalition_wealth(self) -> int:
+        """Everything the coalition owns: balances (read from the chain), stakes, escrow claims, job
+        budgets, live reservations and the bonds it posted (the model's, equal to the chain's by the
+        other invariants)."""
+        s, m = self.s, self.m
+        members = coalition(s)
+        return (
+            sum(s.token.balanceOf(a) for a in members)
+            + sum(m.node(a).stake for a in stakers(s))
+            + sum(m.claimable.get(a, 0) for a in members)
+            + sum(job.budget for job in m.jobs.values())  # the creator's jobs
+            + sum(t.reserved for t in m.tasks.values() if t.state in LIVE_STATES)
+            + sum(t.bond for t in m.tasks.values() if t.challenger in m.coalition)
+        )
+
     # ------------------------------------------------------------ prices and time
     @rule(answer=st.sampled_from(PRICE_ANSWERS))
     def set_price(self, answer: int) -> None:
+        """A new aggregator round; the feed's average weighs it from the next second on."""
         self.s.refresh_price(answer)
-        self.m.price_answer, self.m.price_updated_at = answer, self.now
+        self.m.rounds.append((answer, self.now))
+        if self.m.price_fresh(self.now):
+            assert self.s.feed.price() == self.m.rate(self.now)
 
     @rule(seconds=st.one_of(st.sampled_from(WARPS), st.integers(1, 8 * 86_400)))
     def time_warp(self, seconds: int) -> None:
         warp(seconds)
+        if self.m.price_fresh(self.now):
+            assert self.s.feed.price() == self.m.rate(self.now)
 
     # ------------------------------------------------------------ economics
-    @initialize(burn_bps=st.integers(5_000, 10_000), epoch_cap=caps, emission_rate=rates)
-    def economics(self, burn_bps: int, epoch_cap: int, emission_rate: int) -> None:
-        """Every run settles fees at its own burn rate, so that a mint that followed burns would drift
-        from the model, and often under a cap small enough to bind."""
-        self._set_burn_bps(burn_bps)
+    @initialize(burn_bps=st.integers(5_000, 10_000), epoch_cap=caps, emission_rate=rates, usage_cap=usage_caps)
+    def economics(self, burn_bps: int, epoch_cap: int, emission_rate: int, usage_cap: int) -> None:
+        """Every run settles fees at its own burn rate and usage cap, so that a mint that ignored the
+        burns would drift from the model, and often under an epoch cap small enough to bind."""
+        self._set_escrow("burnBps", burn_bps)
         self._set_issuance("epochCap", epoch_cap)
         self._set_issuance("emissionRate", emission_rate)
+        self._set_issuance("usageCapBps", usage_cap)
 
     @initialize(node=st.integers(1, 6), share=st.integers(1, 10_000))
     def first_unbond(self, node: int, share: int) -> None:
@@ -228,30 +317,54 @@ class ProtocolMachine(RuleBasedStateMachine):
     def first_job(self, data: st.DataObject, budget: int, max_price: int, tasks: int, ibm: int) -> None:
         """Every run starts with a job whose tasks stand at random stages of their lifecycle, whichever
         rules the run then leaves out (hypothesis switches random subsets of rules off per run)."""
-        self.create_job(budget, max_price, False, tasks, ibm, 3_600)
+        self.create_job(budget, max_price, False, tasks, ibm, 3_600, False)
         for task_id in sorted(self.m.tasks):
             self._advance(task_id, data)
 
+    @initialize(data=st.data(), benchmark=st.booleans(), max_price=st.sampled_from([USD // 2, USD]))
+    def first_benchmark(self, data: st.DataObject, benchmark: bool, max_price: int) -> None:
+        """Half the runs also start with a benchmark job, its one task driven to a random stage (its
+        settlement sets the worker's IB, and with it the worker's minimum stake)."""
+        if benchmark:
+            before = set(self.m.tasks)
+            self.create_job(1_000 * IFX, max_price, False, 1, 0, 3_600, True)
+            for task_id in sorted(set(self.m.tasks) - before):
+                self._advance(task_id, data, [SETTLED, EPOCH_CLOSED, *STAGES])
+
     @precondition(lambda self: len(self.m.jobs) < MAX_JOBS and len(self.m.tasks) < MAX_TASKS)
     @rule(budget=budgets, max_price=st.sampled_from(MAX_PRICES), refresh=st.booleans(),
-          tasks=st.integers(0, 3), ibm=ibms, window=windows)
-    def create_job(self, budget: int, max_price: int, refresh: bool, tasks: int, ibm: int, window: int) -> None:
-        """A job with a random budget and price cap, and possibly its first tasks."""
+          tasks=st.integers(0, 3), ibm=ibms, window=windows, benchmark=st.sampled_from([False] * 4 + [True]))
+    def create_job(self, budget: int, max_price: int, refresh: bool, tasks: int, ibm: int, window: int,
+                   benchmark: bool) -> None:
+        """A job with a random budget and price cap (locking the feed's average price), and possibly its
+        first tasks; now and then a benchmark job, whose one task of the standard work measures IB."""
+        s = self.s
+        if benchmark:
+            budget = max(budget, 100 * IFX)  # room for its one task, mostly
         if refresh:
-            self.set_price(self.m.price_answer)
-        reason = self.m.create_job(self.s.creator, self.s.manager, max_price, budget, self.now)
-        with expect(reason):
-            job_id = self.s.create_job(budget=budget, max_price=max_price)
+            self.set_price(self.m.rounds[-1][0])
+        reason = self.m.create_job(s.creator, s.manager, max_price, budget, self.now, benchmark)
+        self.fund(s.creator, budget)
+        create = s.escrow.createBenchmarkJob if benchmark else s.escrow.createJob
+        with boa.env.prank(s.creator):
+            s.token.approve(s.escrow.address, budget)
+            with expect(reason):
+                job_id = create(s.manager, "bafyscene", 1, 10, "640x360@64spp png", max_price, budget)
         if reason is None:
             assert job_id == len(self.m.jobs)
+            assert s.escrow.jobs(job_id).usdPerIfx == self.m.jobs[job_id].rate
             if tasks:
-                self._post(job_id, ibm, tasks, window)
+                self._post(job_id, self.m.benchmark_work if benchmark else ibm, 1 if benchmark else tasks, window)
 
     @precondition(lambda self: self.m.jobs and len(self.m.tasks) < MAX_TASKS)
-    @rule(data=st.data(), ibm=ibms, n=st.integers(1, 3), window=windows)
-    def post_tasks(self, data: st.DataObject, ibm: int, n: int, window: int) -> None:
+    @rule(data=st.data(), ibm=ibms, n=st.integers(1, 3), window=windows, standard=st.booleans())
+    def post_tasks(self, data: st.DataObject, ibm: int, n: int, window: int, standard: bool) -> None:
+        """Tasks for a job; a benchmark job mostly gets its one task of the standard work."""
         open_jobs = [j for j, job in self.m.jobs.items() if not job.closed]
-        self._post(self.pick(data, open_jobs, sorted(self.m.jobs), "job"), ibm, n, window)
+        job_id = self.pick(data, open_jobs, sorted(self.m.jobs), "job")
+        if self.m.jobs[job_id].benchmark and standard:
+            ibm, n = self.m.benchmark_work, 1
+        self._post(job_id, ibm, n, window)
 
     def _post(self, job_id: int, ibm: int, n: int, window: int) -> None:
         first = len(self.m.tasks) + 1
@@ -276,6 +389,27 @@ class ProtocolMachine(RuleBasedStateMachine):
         sender = self.s.creator if by_creator else self.s.manager
         with expect(self.m.cancel(task_id, sender)), boa.env.prank(sender):
             self.s.escrow.cancelTask(task_id)
+        self.check_task(task_id)
+
+    @when_tasks(POSTED)
+    @rule(data=st.data(), how=st.sampled_from(["fresh"] * 4 + ["reused", "by creator"]))
+    def rekey(self, data: st.DataObject, how: str) -> None:
+        """The manager gives a re-queued task a fresh secret; a used commitment, a task that still has its
+        key or another sender is refused."""
+        keyless = [t for t, task in self.m.tasks.items() if task.state == POSTED and not task.keyed]
+        self._rekey(self.pick(data, keyless, sorted(self.m.tasks), "task"), how)
+
+    def _rekey(self, task_id: int, how: str = "fresh") -> None:
+        s = self.s
+        if how == "fresh":
+            with expect(self.m.rekey(task_id, s.manager, reused=False)):
+                s.rekey(task_id)
+        else:
+            used = sorted(t for t in self.m.tasks if ("task", t) in s.seeds)
+            seed = s.seeds[("task", used[task_id % len(used)])] if how == "reused" else os.urandom(32)
+            sender = s.manager if how == "reused" else s.creator
+            with expect(self.m.rekey(task_id, sender, reused=how == "reused")), boa.env.prank(sender):
+                s.escrow.rekey(task_id, keccak(seed), keccak(b"sealed manifest " + seed), "bafyrenoised")
         self.check_task(task_id)
 
     @precondition(lambda self: any(self.m.claimable.values()))
@@ -309,10 +443,19 @@ class ProtocolMachine(RuleBasedStateMachine):
         self.check_task(task_id)
 
     @when_tasks(ACCEPTED)
-    @rule(data=st.data(), reveal=st.booleans(), cid=st.sampled_from([CID, CID, OTHER_CID]))
-    def submit(self, data: st.DataObject, reveal: bool, cid: str) -> None:
+    @rule(data=st.data(), reveal=st.booleans(), reuse=st.sampled_from([False, False, False, True]),
+          render=st.sampled_from([0, 0, 59, 1_199, 7_201]))
+    def submit(self, data: st.DataObject, reveal: bool, reuse: bool, render: int) -> None:
+        """The worker submits after ``render`` seconds (and the key is revealed); a result CID used
+        before, by any task, is refused."""
         task_id = self.pick_task(data, ACCEPTED)
         worker = self.m.tasks[task_id].worker or self.s.workers[0]
+        cid = self.fresh_cid(task_id)
+        if reuse and self.m.results_used:
+            # a CID used before, by this task (refused) or another one (accepted: copies elsewhere block nothing)
+            cid = data.draw(st.sampled_from(sorted({c for _, c in self.m.results_used})), label="used cid")
+        if render:
+            warp(render)
         reason = self.m.submit(task_id, cid, self.now)
         if reveal and reason is None:
             assert self.m.reveal(task_id, self.now) is None
@@ -344,23 +487,44 @@ class ProtocolMachine(RuleBasedStateMachine):
         in every state."""
         self._advance(self.pick_task(data, POSTED), data)
 
-    def _advance(self, task_id: int, data: st.DataObject) -> None:
-        """Assign, accept, submit, reveal, verdict (a quorum, or a conflict or a challenge that the arbiter
-        resolves), settlement after the challenge window and the close of the epoch, up to a random stage
-        or the first refusal."""
+    def _advance(self, task_id: int, data: st.DataObject, stages: list[int] = STAGES) -> None:
+        """Re-key (a re-queued task), assign, accept, submit, then reveal or (now and then) a reveal the
+        manager misses, verdict (a quorum, or a conflict or a challenge that the arbiter resolves or
+        leaves to time out), settlement after the challenge window and the close of the epoch, up to a
+        random stage or the first refusal."""
+        task = self.m.tasks[task_id]
         worker = data.draw(st.sampled_from(self.s.workers), label="worker")
-        stage = data.draw(st.sampled_from(STAGES), label="stage")
+        stage = data.draw(st.sampled_from(stages), label="stage")
+        if task.state == POSTED and not task.keyed:
+            self._rekey(task_id)
+        if self.m.jobs[task.job_id].benchmark:
+            # a benchmark's render time is its measurement: IB = standard work / minutes taken
+            # (30 s makes IB 4, a minimum stake above a worker's 20,000 IFX: it stops taking tasks)
+            render = data.draw(st.sampled_from([60, 120, 120, 1_200, 3_599, 30]), label="render time")
+        else:
+            render = 0
+        cid = self.fresh_cid(task_id)
+
+        def submit() -> str | None:
+            if render and task.state == ACCEPTED:
+                warp(render)
+            return self.m.submit(task_id, cid, self.now)
+
         steps: list[tuple[int, Callable[[], str | None], Callable[[], object]]] = [
             (ASSIGNED, lambda: self.m.assign(task_id, worker, self.now),
              lambda: self.s.escrow.assign(task_id, worker, sender=self.s.manager)),
             (ACCEPTED, lambda: self.m.accept(task_id, self.now), lambda: self.s.escrow.accept(task_id, sender=worker)),
-            (SUBMITTED, lambda: self.m.submit(task_id, CID, self.now),
-             lambda: self.s.escrow.submitResult(task_id, CID, sender=worker)),
+            (SUBMITTED, submit, lambda: self.s.escrow.submitResult(task_id, cid, sender=worker)),
             (REVEALED, lambda: self.m.reveal(task_id, self.now),
              lambda: self.s.escrow.revealKey(task_id, self.s.seed(task_id))),
         ]
         for reached, predict, call in steps:
             if stage < reached:
+                break
+            if reached == REVEALED and data.draw(st.sampled_from([False] * 5 + [True]), label="reveal missed"):
+                # the manager withholds the seed: once the reveal window has passed, it is slashed
+                self.warp_to(task.deadline + 1)
+                self._expire(task_id)
                 break
             reason = predict()
             with expect(reason):
@@ -369,52 +533,70 @@ class ProtocolMachine(RuleBasedStateMachine):
                 break
         oracles = self.active_oracles()[:2]
         # slashes and unbonds may have left no quorum of active oracles
-        if stage >= VERIFIED and self.m.tasks[task_id].state == REVEALED and len(oracles) == 2:
+        if stage >= VERIFIED and task.state == REVEALED and len(oracles) == 2:
             passed = data.draw(st.sampled_from([True, True, False]), label="passed")
-            dispute = data.draw(st.sampled_from([None] * 6 + ["conflict", "challenge"]), label="dispute")
+            dispute = data.draw(st.sampled_from([None] * 4 + ["conflict", "challenge", "challenge"]), label="dispute")
             if dispute == "conflict":
                 self._vote(task_id, passed, oracles[:1])
                 self._vote(task_id, not passed, oracles[1:])
             else:
                 self._vote(task_id, passed, oracles)
             if dispute == "challenge":
-                self._challenge(task_id, data.draw(st.sampled_from(self.challengers), label="challenger"))
-            if dispute:
-                self._resolve(task_id, data.draw(st.booleans(), label="upheld"), [o.address for o in oracles])
-            if stage >= SETTLED and self.m.tasks[task_id].state == VERIFIED:
-                self.warp_to(self.m.tasks[task_id].deadline + 1)
+                self._challenge(task_id, data.draw(st.sampled_from([*self.challengers, task.worker]), label="by"))
+            if dispute and data.draw(st.sampled_from([True, True, True, False]), label="arbiter decides"):
+                self._resolve(task_id, data.draw(st.booleans(), label="passed finally"), self.s.arbiter)
+            elif dispute:
+                self.warp_to(task.deadline + 1)
+                self._expire(task_id)
+            if stage >= SETTLED and task.state == VERIFIED:
+                self.warp_to(task.deadline + 1)
                 self._settle([task_id])
         self.check_task(task_id)
-        if stage == EPOCH_CLOSED and self.m.tasks[task_id].state == SETTLED:
+        if stage == EPOCH_CLOSED and task.state == SETTLED:
             self.close_epoch(refresh=True, claim_all=data.draw(st.booleans(), label="claim all"))
 
-    def _vote(self, task_id: int, passed: bool, oracles: list[Oracle], score: int = 9_000, cid: str = CID) -> None:
-        with expect(self.m.submit_verdict(task_id, passed, [o.address for o in oracles], cid, self.now)):
+    def _vote(self, task_id: int, passed: bool, oracles: list[Oracle], score: int = 9_000,
+              cid: str | None = None) -> None:
+        cid = cid or self.m.tasks[task_id].cid or self.fresh_cid(task_id)
+        reason = self.m.submit_verdict(task_id, passed, [o.address for o in oracles], cid, self.now)
+        with expect(reason):
             self.s.verdict(task_id, passed, oracles, score=score, cid=cid)
+        if reason is None and self.m.tasks[task_id].state != REVEALED:
+            self.check_credits()
+
+    def check_credits(self) -> None:
+        """Each oracle's verdict weight in the open epoch is the model's: the fees of the final verdicts
+        it voted for, less those the arbiter overturned."""
+        epoch = len(self.m.epochs) - 1
+        for oracle in self.s.oracles[:3]:
+            weight = self.m.current.oracle_weights.get(oracle.address, 0)
+            assert self.s.issuance.oracleWeights(epoch, oracle.address) == weight, f"{oracle.address}: weight"
 
     def _challenge(self, task_id: int, challenger: str) -> None:
-        self.s.fund(challenger, CHALLENGE_BOND)
+        """A challenge funded with exactly the bond it takes: the fixed bond, or a share of the fee."""
+        bond = self.m.bond_for(task_id)
+        assert self.s.escrow.bondFor(task_id) == bond
+        self.fund(challenger, bond)
         with boa.env.prank(challenger):
-            self.s.token.approve(self.s.escrow.address, CHALLENGE_BOND)
+            self.s.token.approve(self.s.escrow.address, bond)
         with expect(self.m.challenge(task_id, challenger, self.now)), boa.env.prank(challenger):
             self.s.escrow.challenge(task_id)
 
-    def _resolve(self, task_id: int, passed: bool, voters: list[str]) -> None:
-        with expect(self.m.resolve(task_id, passed, voters, self.now)), boa.env.prank(self.s.arbiter):
-            self.s.por.resolveDispute(task_id, passed, voters)
+    def _resolve(self, task_id: int, passed: bool, sender: str) -> None:
+        with self.paying(task_id):
+            reason = self.m.resolve(task_id, passed, sender, self.s.arbiter, self.now)
+            with expect(reason), boa.env.prank(sender):
+                self.s.por.resolveDispute(task_id, passed)
+        if reason is None:
+            self.check_credits()
 
-    @rule(worker=st.integers(0, 2), price=st.sampled_from(WORKER_PRICES), ib=st.integers(IBM // 2, 2 * IBM),
-          attest=st.booleans())
-    def worker_profile(self, worker: int, price: int, ib: int, attest: bool) -> None:
-        """A worker reprices, or (``attest``) two active oracles attest its IB; both move its minimum stake."""
+    @rule(worker=st.integers(0, 2), price=st.sampled_from(WORKER_PRICES))
+    def worker_profile(self, worker: int, price: int) -> None:
+        """A worker reprices, which moves its minimum stake (its IB only a benchmark task moves)."""
         account = self.s.workers[worker]
-        if not attest:
-            with boa.env.prank(account):
-                self.s.staking.setPrice(price)
-            self.m.nodes[account].price = price
-        elif len(self.active_oracles()) >= 2:
-            self.s.attest_ib(account, ib, self.active_oracles()[:2])
-            self.m.nodes[account].ib = ib
+        with boa.env.prank(account):
+            self.s.staking.setPrice(price)
+        self.m.nodes[account].price = price
 
     # ------------------------------------------------------------ verification and disputes
     @when_tasks(REVEALED)
@@ -426,35 +608,33 @@ class ProtocolMachine(RuleBasedStateMachine):
         ``rogue`` adds a vote the other way first, an unregistered signer, or signatures over another CID."""
         task_id = self.pick_task(data, REVEALED)
         oracles = [self.s.oracles[i] for i in signers]
-        cid = self.m.tasks[task_id].cid or CID
+        cid = self.m.tasks[task_id].cid or self.fresh_cid(task_id)
         if rogue == "conflict" and len(oracles) > 1:
             self._vote(task_id, not passed, [oracles.pop()], score, cid)
         elif rogue == "unregistered":
             oracles.append(self.s.oracles[3])
         elif rogue == "other cid":
-            cid = OTHER_CID if cid == CID else CID
+            cid += "-other"
         self._vote(task_id, passed, oracles, score, cid)
         self.check_task(task_id)
 
     @when_tasks(VERIFIED)
-    @rule(data=st.data())
-    def challenge(self, data: st.DataObject) -> None:
-        """A bonded challenge of a verdict, within its window or (refused) after it."""
+    @rule(data=st.data(), by=st.integers(0, 3))
+    def challenge(self, data: st.DataObject, by: int) -> None:
+        """A bonded challenge of a verdict (``by`` 3: by the task's own worker), within its window or
+        (refused) after it."""
         task_id = self.pick_task(data, VERIFIED)
-        self._challenge(task_id, data.draw(st.sampled_from(self.challengers), label="challenger"))
+        challenger = [*self.challengers, self.m.tasks[task_id].worker or self.s.workers[0]][by]
+        self._challenge(task_id, challenger)
         self.check_task(task_id)
 
     @when_tasks(DISPUTED)
-    @rule(data=st.data(), passed=st.booleans(), stray_voter=st.sampled_from([False, False, False, True]))
-    def resolve(self, data: st.DataObject, passed: bool, stray_voter: bool) -> None:
-        """The arbiter decides; the listed oracles on the losing side are slashed; a listed oracle that did
-        not vote makes the call revert."""
+    @rule(data=st.data(), passed=st.booleans(), stray_sender=st.sampled_from([False, False, False, True]))
+    def resolve(self, data: st.DataObject, passed: bool, stray_sender: bool) -> None:
+        """The arbiter decides: every voter on the losing side is slashed (a winning challenger shares
+        the slashes), the winning side credited; anyone else is refused."""
         task_id = self.pick_task(data, DISPUTED)
-        voted = sorted(self.m.votes.get((task_id, self.m.tasks[task_id].attempts), {}))
-        voters = data.draw(st.lists(st.sampled_from(voted), unique=True), label="voters") if voted else []
-        if stray_voter:
-            voters.append(self.s.oracles[3].address)
-        self._resolve(task_id, passed, voters)
+        self._resolve(task_id, passed, self.s.creator if stray_sender else self.s.arbiter)
         self.check_task(task_id)
 
     # ------------------------------------------------------------ settlement and expiry
@@ -475,24 +655,34 @@ class ProtocolMachine(RuleBasedStateMachine):
 
     def _settle(self, batch: list[int]) -> None:
         supply, burned = self.s.token.totalSupply(), self.m.burned
-        with expect(self.m.settle(batch, self.now)):
+        with self.paying(*batch), expect(self.m.settle(batch, self.now)):
             self.s.escrow.settle(batch)
-        # the escrow burns exactly the burnBps share of the fees it settles
+        # the escrow burns exactly the burnBps share of the fees it settles (and the epoch records the
+        # model's burns: invariant 3)
         assert supply - self.s.token.totalSupply() == self.m.burned - burned
+        if any(self.m.jobs[self.m.tasks[t].job_id].benchmark for t in batch):
+            assert self.s.staking.totalIB() == self.m.total_ib
 
     @when_tasks(ASSIGNED, ACCEPTED, SUBMITTED, REVEALED, DISPUTED)
-    @rule(data=st.data())
-    def expire(self, data: st.DataObject) -> None:
+    @rule(data=st.data(), late=st.sampled_from([False, False, True]))
+    def expire(self, data: st.DataObject, late: bool) -> None:
+        """A missed deadline, or (``late``) the same once the deadline has passed: a no-show worker is
+        slashed, a missed reveal slashes the manager, a challenge left undecided keeps its verdict."""
         task_id = self.pick_task(data, ASSIGNED, ACCEPTED, SUBMITTED, REVEALED, DISPUTED)
-        with expect(self.m.expire(task_id, self.now)):
-            self.s.escrow.expire(task_id)
+        if late:
+            self.warp_to(self.m.tasks[task_id].deadline + 1)
+        self._expire(task_id)
         self.check_task(task_id)
+
+    def _expire(self, task_id: int) -> None:
+        with self.paying(task_id), expect(self.m.expire(task_id, self.now)):
+            self.s.escrow.expire(task_id)
 
     # ------------------------------------------------------------ staking
     @rule(node=st.integers(0, 7), amount=amounts)
     def stake(self, node: int, amount: int) -> None:
         account = stakers(self.s)[node]  # index 7: the oracle that never registered
-        self.s.fund(account, amount)
+        self.fund(account, amount)
         with boa.env.prank(account):
             self.s.token.approve(self.s.staking.address, amount)
         with expect(self.m.stake(account, amount)), boa.env.prank(account):
@@ -564,7 +754,7 @@ class ProtocolMachine(RuleBasedStateMachine):
                 self.s.issuance.closeEpoch()
             self.warp_to(ep.start + ep.length)
         if refresh:
-            self.set_price(self.m.price_answer)
+            self.set_price(self.m.rounds[-1][0])
         closing = len(self.m.epochs) - 1
         with expect(self.m.close_epoch(self.now)):
             self.s.issuance.closeEpoch()
@@ -608,27 +798,52 @@ class ProtocolMachine(RuleBasedStateMachine):
         self.m.burned += amount
 
     # ------------------------------------------------------------ governance
-    @rule(data=st.data(), param=st.sampled_from(["burnBps", "epochCap", "emissionRate"]))
+    @rule(data=st.data(), param=st.sampled_from([
+        "burnBps", "epochCap", "emissionRate", "usageCapBps", "challengeBond", "challengeBondBps",
+        "challengerRewardBps", "porChallengerRewardBps", "managerSlash", "managerSlashBps", "twapWindow",
+    ]))
     def govern(self, data: st.DataObject, param: str) -> None:
-        """Governance moves the fee split and the emission parameters within their bounds."""
-        if param == "burnBps":
-            self._set_burn_bps(data.draw(st.integers(5_000, 10_000), label=param))
+        """Governance moves the fee split, the emission, the usage cap, the bonds, slashes and rewards,
+        and the price averaging window, within their bounds."""
+        s = self.s
+        if param in ("epochCap", "emissionRate"):
+            self._set_issuance(param, data.draw(st.one_of(caps if param == "epochCap" else rates, st.just(0)),
+                                                label=param))
+        elif param == "usageCapBps":
+            self._set_issuance(param, data.draw(usage_caps, label=param))
+        elif param == "porChallengerRewardBps":
+            self.m.por_reward_bps = data.draw(st.integers(0, BPS), label=param)
+            with boa.env.prank(s.governance):
+                s.por.setChallengerRewardBps(self.m.por_reward_bps)
+        elif param == "twapWindow":
+            self.m.twap_window = data.draw(st.sampled_from([0, 60, 1_800, 86_400]), label=param)
+            with boa.env.prank(s.governance):
+                s.feed.setTwapWindow(self.m.twap_window)
         else:
-            values = caps if param == "epochCap" else rates
-            self._set_issuance(param, data.draw(st.one_of(values, st.just(0)), label=param))
+            bounds = {
+                "burnBps": st.integers(5_000, BPS),
+                "challengeBond": st.sampled_from([0, 10 * IFX, 100 * IFX]),
+                "challengeBondBps": st.integers(0, 5 * BPS),
+                "challengerRewardBps": st.integers(0, BPS),
+                "managerSlash": st.sampled_from([0, 100 * IFX, 1_000 * IFX]),
+                "managerSlashBps": st.integers(BPS, 5 * BPS),
+            }
+            self._set_escrow(param, data.draw(bounds[param], label=param))
 
-    def _set_burn_bps(self, bps: int) -> None:
+    _ESCROW_FIELDS = {"burnBps": "burn_bps", "challengeBond": "challenge_bond",
+                      "challengeBondBps": "challenge_bond_bps", "challengerRewardBps": "challenger_reward_bps",
+                      "managerSlash": "manager_slash", "managerSlashBps": "manager_slash_bps"}
+
+    def _set_escrow(self, param: str, value: int) -> None:
         with boa.env.prank(self.s.governance):
-            self.s.escrow.setParameter("burnBps", bps)
-        self.m.burn_bps = bps
+            self.s.escrow.setParameter(param, value)
+        setattr(self.m, self._ESCROW_FIELDS[param], value)
 
     def _set_issuance(self, param: str, value: int) -> None:
         with boa.env.prank(self.s.governance):
             self.s.issuance.setParameter(param, value)
-        if param == "epochCap":
-            self.m.epoch_cap = value
-        else:
-            self.m.emission_rate = value
+        field_ = {"epochCap": "epoch_cap", "emissionRate": "emission_rate", "usageCapBps": "usage_cap_bps"}[param]
+        setattr(self.m, field_, value)
 
     # ------------------------------------------------------------ invariants
     @invariant()
@@ -647,25 +862,30 @@ class ProtocolMachine(RuleBasedStateMachine):
         assert supply == minted - self.m.burned
 
     @invariant()
-    def epochs_mint_what_the_work_earns_and_claims_fit(self) -> None:
+    def epochs_mint_within_the_usage_cap_and_claims_fit(self) -> None:
         s, m = self.s, self.m
         assert s.issuance.currentEpoch() == len(m.epochs) - 1
         assert s.issuance.ecosystemRemaining() == m.ecosystem_remaining
         for e, ep in enumerate(m.epochs):
             chain = s.issuance.epochs(e)
-            # the work recorded on chain is the work the model saw settle (open epoch included)
-            assert (chain.workIBM, chain.feeUsd, chain.verdicts, chain.tasks, chain.penalty, chain.closed) == (
-                ep.work_ibm, ep.fee_usd, ep.verdicts, ep.tasks, ep.penalty, ep.closed
-            ), f"epoch {e}: chain {chain} != model {ep}"
+            # the work, fees, burns, final-verdict weight and penalties recorded on chain are what the
+            # model saw (open epoch included)
+            assert (chain.start, chain.length, chain.workIBM, chain.fees, chain.burned, chain.verdictWeight,
+                    chain.penalty, chain.closed) == (ep.start, ep.length, ep.work_ibm, ep.fees, ep.burned,
+                                                     ep.verdict_weight, ep.penalty, ep.closed), (
+                f"epoch {e}: chain {chain} != model {ep}")
             if not ep.closed:
                 continue
-            # invariant 3: capped by min(epochCap, W_p x E_p), and exactly the model's prediction, which
-            # is computed from the work alone (never from burns, which the runs vary)
-            assert chain.minted <= ep.cap, f"epoch {e} minted {chain.minted} > min(epochCap, W_p x E_p) {ep.cap}"
-            assert chain.minted == ep.minted, f"epoch {e} minted {chain.minted}, work predicts {ep.minted}"
+            # invariant 3: exactly the model's prediction, within the usage pool, which is itself within
+            # usageCapBps of the epoch's burns: nothing minted without burns, never as much as was burned
+            assert (chain.minted, chain.apparentIBM) == (ep.minted, ep.apparent_ibm), f"epoch {e}: {chain} != {ep}"
             assert (chain.workerPool, chain.oraclePool, chain.managerPool) == (
                 ep.worker_pool, ep.oracle_pool, ep.manager_pool
             )
+            assert chain.minted <= ep.usage_pool <= chain.burned * ep.usage_cap_bps // BPS
+            assert chain.minted < chain.burned or chain.minted == chain.burned == 0
+            if ep.fees and ep.verdict_weight:
+                assert ep.usage_pool - chain.minted <= 3, "all four pools minted: only rounding dust is left"
             # invariant 5: what was paid out (measured from balances) never exceeds what the epoch holds,
             # and the epoch holds no more than its mint plus the penalties it pays out
             pools = chain.workerPool + chain.oraclePool + chain.managerPool
@@ -679,8 +899,8 @@ class ProtocolMachine(RuleBasedStateMachine):
         for account in stakers(s):
             node, model = s.staking.nodes(account), self.m.node(account)
             assert node.stake >= node.locked + node.unbonding, f"{account}: stake < locked + unbonding"
-            assert (node.stake, node.locked, node.unbonding, node.unbondingAt) == (
-                model.stake, model.locked, model.unbonding, model.unbonding_at
+            assert (node.stake, node.locked, node.unbonding, node.unbondingAt, node.ib) == (
+                model.stake, model.locked, model.unbonding, model.unbonding_at, model.ib
             ), f"{account}: chain {node} != model {model}"
             total += node.stake
         assert s.token.balanceOf(s.staking.address) == s.staking.totalStaked() == total
@@ -696,6 +916,25 @@ class ProtocolMachine(RuleBasedStateMachine):
         # exactly: minted + penalties received - claims paid (rounding dust stays here)
         assert held == m.issuance_balance
 
+    @invariant()
+    def coalition_burns_more_than_it_mints(self) -> None:
+        """Invariant 7: creator, manager, workers and oracles are one owner paying itself; whatever it
+        does, the mint it can claim back stays below the fees it burned."""
+        m = self.m
+        closed = [ep for ep in m.epochs if ep.closed]
+        node_mint = sum(ep.minted - ep.to_treasury for ep in closed)
+        penalties_out = sum(ep.penalties_out for ep in closed)
+        # its BMW claims (measured from balances) came from the nodes' minted pools and the penalties
+        assert m.coalition_claimed <= node_mint + penalties_out
+        gain = self.coalition_wealth() - self.wealth0 - m.funded
+        assert gain <= node_mint + m.outsider_penalties - m.fees_burned - m.treasury_fees, (
+            f"coalition gained {gain}: minted {node_mint}, outsider penalties {m.outsider_penalties}, "
+            f"burned {m.fees_burned}, treasury fees {m.treasury_fees}")
+        if m.fees_burned:
+            assert gain - m.outsider_penalties < 0
+        else:
+            assert gain - m.outsider_penalties <= 0
+
 
 TestProtocolInvariants = ProtocolMachine.TestCase
 TestProtocolInvariants.settings = settings(
@@ -706,19 +945,29 @@ TestProtocolInvariants.settings = settings(
 )
 
 
-# ---------------------------------------------------------------- mint does not depend on burns
+# ---------------------------------------------------------------- the usage cap
 
 
 def _epoch_after_work(
-    s: System, burn_bps: int, ibm_per_task: list[int], failed: list[bool]
-) -> tuple[tuple[int, int, int, int, int], int]:
-    """Runs the same work with a given burnBps; returns the closed epoch's work, mint and pools, and the
-    amount burned."""
+    s: System, burn_bps: int, usage_cap: int, emission_rate: int, ibm_per_task: list[int], failed: list[bool]
+) -> tuple[object, int, int]:
+    """Runs the same work under the given parameters, one owner behind every role; closes the epoch and
+    claims every reward. Returns the closed epoch, the amount its fees burned and the coalition's net
+    IFX change (its balances and stakes; nothing is left in the escrow for it)."""
     with boa.env.anchor():
         with boa.env.prank(s.governance):
             s.escrow.setParameter("burnBps", burn_bps)
+            s.issuance.setParameter("usageCapBps", usage_cap)
+            s.issuance.setParameter("emissionRate", emission_rate)
+        members = coalition(s)
+
+        def wealth() -> int:
+            return sum(s.token.balanceOf(a) + s.staking.stakeOf(a) for a in members)
+
+        budget = 10_000 * IFX
+        before = wealth() + budget  # the creator is funded with the budget below
         supply = s.token.totalSupply()
-        job_id = s.create_job(budget=10_000 * IFX)
+        job_id = s.create_job(budget=budget)
         task_ids = []
         for i, (ibm, fail) in enumerate(zip(ibm_per_task, failed)):
             (task_id,) = s.post(job_id, ibm=ibm)
@@ -727,30 +976,56 @@ def _epoch_after_work(
         warp(3_601)
         s.escrow.settle(task_ids)
         burned = supply - s.token.totalSupply()
+        with boa.env.prank(s.creator):
+            s.escrow.closeJob(job_id)
+            s.escrow.withdraw()
+        for worker in s.workers:  # a failed task's collateral slash is the only thing the workers lose
+            assert s.escrow.claimable(worker) == 0
         warp(EPOCH)
         s.refresh_price()
         s.issuance.closeEpoch()
-        ep = s.issuance.epochs(0)
-        return (ep.workIBM, ep.minted, ep.workerPool, ep.oraclePool, ep.managerPool), burned
+        for account in stakers(s):
+            if s.issuance.claimable(0, account):
+                s.issuance.claim(0, sender=account)
+        return s.issuance.epochs(0), burned, wealth() - before
 
 
 @settings(max_examples=2 if FAST else 6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    burns=st.lists(st.integers(5_000, 10_000), min_size=2, max_size=3, unique=True),
+    burn_bps=st.integers(5_000, 10_000),
+    usage_cap=st.one_of(st.just(9_000), st.integers(0, 9_500)),
+    emission_rate=st.one_of(st.just(EMISSION_RATE), st.integers(IFX // 1_000, IFX)),
     tasks=st.lists(st.tuples(st.integers(1, 200 * IBM), st.booleans()), min_size=1, max_size=4),
 )
-def test_epoch_mint_is_independent_of_burn_rate(burns: list[int], tasks: list[tuple[int, bool]]) -> None:
-    """The same verified work (some tasks failing) settled under different burnBps burns different
-    amounts but mints the same epoch issuance, split into the same pools."""
+def test_epoch_mint_never_exceeds_the_usage_cap_of_its_burns(
+    burn_bps: int, usage_cap: int, emission_rate: int, tasks: list[tuple[int, bool]]
+) -> None:
+    """The same verified work (some tasks failing) settled under a random burnBps, usage cap and
+    emission rate mints exactly ``min(W_p x E_p, epochCap, ecosystemRemaining, burned x usageCapBps)``
+    (less rounding dust of its four pools), so never as much as it burned; and a self-dealing coalition
+    (creator, manager, workers and oracles one owner) that claims every reward ends poorer than it
+    started, by at least what it burned less the usage cap."""
     s = SYSTEM
+    seeds, results = dict(s.seeds), dict(s.results)
     ibm_per_task = [ibm for ibm, _ in tasks]
     failed = [fail for _, fail in tasks]
-    runs = [_epoch_after_work(s, bps, ibm_per_task, failed) for bps in burns]
-    mints = {mint for mint, _ in runs}
-    assert len(mints) == 1, f"mint changed with burnBps {burns}: {runs}"
-    (work_ibm, minted, *_), _ = runs[0]
-    assert work_ibm == sum(ibm for ibm, fail in tasks if not fail)
-    assert minted <= work_ibm * s.issuance.emissionRate() // IBM
-    # the burn itself did change: it is fee x burnBps, so different rates burn different amounts
-    if work_ibm:
-        assert len({burned for _, burned in runs}) == len(burns)
+    try:
+        ep, burned, gain = _epoch_after_work(s, burn_bps, usage_cap, emission_rate, ibm_per_task, failed)
+    finally:
+        s.seeds, s.results = seeds, results
+    assert ep.workIBM == sum(ibm for ibm, fail in tasks if not fail)
+    assert ep.burned == burned
+    usage_pool = min(ep.workIBM * emission_rate // IBM, EPOCH_CAP, s.issuance.ecosystemRemaining() + ep.minted,
+                     burned * usage_cap // BPS)
+    assert ep.minted <= usage_pool <= burned * usage_cap // BPS
+    if ep.fees:  # a passed task: all four pools have a denominator (its verdict was final)
+        assert usage_pool - ep.minted <= 3
+        assert ep.minted < burned
+    else:
+        assert ep.minted == burned == 0
+    # the coalition paid every fee (burned + the treasury's share) and got back at most the nodes'
+    # share of the mint and its own slashes (the penalties its oracles claim)
+    treasury_fees, treasury_mint = ep.fees - burned, usage_pool * 750 // BPS if ep.fees else 0
+    assert gain <= ep.minted - treasury_mint - burned - treasury_fees
+    if burned:
+        assert gain < 0

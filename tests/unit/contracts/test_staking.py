@@ -3,9 +3,11 @@
 import boa
 import pytest
 
-from .conftest import IFX, MIN_ORACLE_STAKE, USD, USD_PER_IFX, WORKER_PRICE, WORKER_STAKE, warp
+from .conftest import IFX, MIN_MANAGER_STAKE, MIN_ORACLE_STAKE, USD, USD_PER_IFX, WORKER_PRICE, WORKER_STAKE, warp
+from .test_escrow import run_benchmark
 
 WEEK = 7 * 86400
+ZERO = "0x" + "00" * 20
 
 
 def newcomer(s, amount=10_000 * IFX):
@@ -68,10 +70,17 @@ def test_unbonding_delay(s):
             s.staking.withdraw()
         warp(10)
         before = s.token.balanceOf(a)
+        total = s.staking.totalStaked()
         s.staking.withdraw()
+        logs = s.staking.get_logs()
     assert s.token.balanceOf(a) - before == 4_500 * IFX
     assert s.staking.nodes(a).stake == 500 * IFX
     assert s.staking.nodes(a).unbonding == 0
+    assert s.staking.totalStaked() == total - 4_500 * IFX
+    assert s.token.balanceOf(s.staking.address) == s.staking.totalStaked()
+    withdrawn = [log for log in logs if type(log).__name__ == "Withdrawn"]
+    assert len(withdrawn) == 1
+    assert (withdrawn[0].account, withdrawn[0].amount, withdrawn[0].stake) == (a, 4_500 * IFX, 500 * IFX)
 
 
 def test_is_active_by_role(s):
@@ -87,8 +96,10 @@ def test_min_stake_formula(s):
     # S(n) = 2 x 4320 x IB x P: IB defaults to 1.0, P = $0.50, at $0.50/IFX -> 8,640 IFX
     assert s.staking.minStake(worker, USD_PER_IFX) == 2 * 4320 * WORKER_PRICE * 10**18 // USD_PER_IFX
     assert s.staking.minStake(worker, USD_PER_IFX) == 8_640 * IFX
-    s.attest_ib(worker, 2_500_000)  # IB 2.5
+    run_benchmark(s, worker, render_time=48)  # 2 IBM in 48 s: IB = 2 x 60 / 48 = 2.5
+    assert s.staking.nodes(worker).ib == 2_500_000
     assert s.staking.minStake(worker, USD_PER_IFX) == 21_600 * IFX
+    assert s.staking.minStake(worker, 2 * USD_PER_IFX) == 10_800 * IFX  # a dearer IFX: fewer IFX
     assert s.staking.totalIB() == 2_500_000
     with boa.reverts("staking: zero rate"):
         s.staking.minStake(worker, 0)
@@ -97,7 +108,9 @@ def test_min_stake_formula(s):
 def test_accept_checks_minimum_stake(s):
     """A worker whose IB makes S(n) exceed its stake cannot accept work."""
     worker = s.workers[0]
-    s.attest_ib(worker, 3_000_000)  # S = 25,920 IFX > 20,000 staked
+    run_benchmark(s, worker, render_time=40)  # IB 3.0: S = 25,920 IFX > 20,000 staked
+    assert s.staking.nodes(worker).ib == 3_000_000
+    assert s.staking.minStake(worker, USD_PER_IFX) == 25_920 * IFX
     job = s.create_job()
     (task,) = s.post(job)
     with boa.env.prank(s.manager):
@@ -131,13 +144,117 @@ def test_locked_collateral_cannot_unbond(s):
 @pytest.mark.parametrize("call,args,error", [
     ("lockCollateral", lambda s: (s.workers[0], 1, USD_PER_IFX, USD), "staking: caller is not the escrow"),
     ("unlockCollateral", lambda s: (s.workers[0], 0), "staking: caller is not the escrow"),
-    ("slashCollateral", lambda s: (s.workers[0], 0, 0), "staking: caller is not the escrow"),
-    ("slash", lambda s: (s.workers[0], 1), "staking: caller is not proof of render"),
-    ("setIB", lambda s: (s.workers[0], 1), "staking: caller is not proof of render"),
+    ("slashCollateral", lambda s: (s.workers[0], 0, 0, ZERO, 0), "staking: caller is not the escrow"),
+    ("slash", lambda s: (s.workers[0], 1, ZERO, 0), "staking: caller may not slash"),
+    ("setIB", lambda s: (s.workers[0], 1), "staking: caller is not the escrow"),
 ])
-def test_protocol_hooks_are_restricted(s, call, args, error):
-    with boa.env.prank(s.workers[0]), boa.reverts(error):
+@pytest.mark.parametrize("caller", ["worker", "governance", "issuance", "admin"])
+def test_protocol_hooks_are_restricted(s, call, args, error, caller):
+    who = {"worker": s.workers[0], "governance": s.governance, "issuance": s.issuance.address, "admin": s.admin}
+    with boa.env.prank(who[caller]), boa.reverts(error):
         getattr(s.staking, call)(*args(s))
+
+
+def test_proof_of_render_may_slash_but_not_set_ib_or_touch_collateral(s):
+    with boa.env.prank(s.por.address):
+        with boa.reverts("staking: caller is not the escrow"):
+            s.staking.setIB(s.workers[0], 2_000_000)
+        with boa.reverts("staking: caller is not the escrow"):
+            s.staking.slashCollateral(s.workers[0], 0, 0, ZERO, 0)
+        with boa.reverts("staking: caller is not the escrow"):
+            s.staking.lockCollateral(s.workers[0], 1, USD_PER_IFX, USD)
+        assert s.staking.slash(s.oracles[0].address, 10 * IFX, ZERO, 0) == 10 * IFX
+    assert s.staking.nodes(s.oracles[0].address).stake == MIN_ORACLE_STAKE - 10 * IFX
+
+
+@pytest.mark.parametrize("slasher", ["escrow", "por"])
+def test_slash_pays_the_reward_directly_and_the_rest_to_the_penalty_pool(s, slasher):
+    manager = s.manager
+    beneficiary = boa.env.generate_address("beneficiary")
+    pool = s.token.balanceOf(s.issuance.address)
+    total = s.staking.totalStaked()
+    with boa.env.prank(getattr(s, slasher).address):
+        taken = s.staking.slash(manager, 300 * IFX, beneficiary, 120 * IFX)
+        logs = [log for log in s.staking.get_logs() if type(log).__name__ == "Slashed"]
+    assert taken == 300 * IFX
+    assert s.staking.nodes(manager).stake == MIN_MANAGER_STAKE - 300 * IFX
+    assert s.staking.totalStaked() == total - 300 * IFX
+    assert s.token.balanceOf(beneficiary) == 120 * IFX
+    assert s.token.balanceOf(s.issuance.address) - pool == 180 * IFX
+    assert s.issuance.epochs(0).penalty == 180 * IFX
+    assert s.token.balanceOf(s.staking.address) == s.staking.totalStaked()
+    assert len(logs) == 1
+    log = logs[0]
+    assert (log.account, log.amount, log.stake, log.rewardTo, log.reward) == (
+        manager, 300 * IFX, MIN_MANAGER_STAKE - 300 * IFX, beneficiary, 120 * IFX)
+
+
+def test_slash_takes_only_free_stake_and_caps_the_reward(s):
+    """Locked collateral is never slashed by `slash`; the reward never exceeds what was taken; the pending
+    unbonding shrinks so that stake >= locked + unbonding still holds."""
+    worker = s.workers[0]
+    job = s.create_job(budget=100_000 * IFX)
+    (task,) = s.post(job, ibm=1_000 * 10**6)  # fee 1,000 IFX, collateral 2,000
+    s.assign_accept(task, worker)
+    with boa.env.prank(worker):
+        s.staking.requestUnbond(WORKER_STAKE - 2_000 * IFX - 1_000 * IFX)  # 17,000 unbonding, 1,000 left free
+    beneficiary = boa.env.generate_address("beneficiary")
+    pool = s.token.balanceOf(s.issuance.address)
+    with boa.env.prank(s.escrow.address):
+        taken = s.staking.slash(worker, 50_000 * IFX, beneficiary, 50_000 * IFX)
+    node = s.staking.nodes(worker)
+    assert taken == WORKER_STAKE - 2_000 * IFX  # everything but the locked collateral
+    assert (node.stake, node.locked, node.unbonding) == (2_000 * IFX, 2_000 * IFX, 0)
+    assert s.token.balanceOf(beneficiary) == taken  # the reward, capped at what was taken
+    assert s.token.balanceOf(s.issuance.address) == pool  # nothing left for the pool
+    assert s.token.balanceOf(s.staking.address) == s.staking.totalStaked()
+    # nothing free left: a further slash takes nothing and pays nothing
+    with boa.env.prank(s.por.address):
+        assert s.staking.slash(worker, IFX, beneficiary, IFX) == 0
+    assert s.token.balanceOf(beneficiary) == taken
+
+
+def test_slash_without_reward_target_goes_to_the_pool(s):
+    oracle = s.oracles[1].address
+    pool = s.token.balanceOf(s.issuance.address)
+    with boa.env.prank(s.por.address):
+        assert s.staking.slash(oracle, 100 * IFX, ZERO, 50 * IFX) == 100 * IFX
+    assert s.token.balanceOf(s.issuance.address) - pool == 100 * IFX
+    assert s.issuance.epochs(0).penalty == 100 * IFX
+
+
+def test_slash_collateral_splits_penalty(s):
+    worker = s.workers[0]
+    job = s.create_job()
+    (task,) = s.post(job)  # fee 10 IFX, collateral 20
+    s.assign_accept(task, worker)
+    beneficiary = boa.env.generate_address("beneficiary")
+    pool = s.token.balanceOf(s.issuance.address)
+    with boa.env.prank(s.escrow.address):
+        with boa.reverts("staking: penalty exceeds collateral"):
+            s.staking.slashCollateral(worker, 20 * IFX, 20 * IFX + 1, beneficiary, 0)
+        s.staking.slashCollateral(worker, 20 * IFX, 5 * IFX, beneficiary, 2 * IFX)
+    node = s.staking.nodes(worker)
+    assert (node.stake, node.locked) == (WORKER_STAKE - 5 * IFX, 0)
+    assert s.token.balanceOf(beneficiary) == 2 * IFX
+    assert s.token.balanceOf(s.issuance.address) - pool == 3 * IFX
+    assert s.token.balanceOf(s.staking.address) == s.staking.totalStaked()
+
+
+def test_set_ib_by_the_escrow_only_for_workers(s):
+    w0, w1 = s.workers[:2]
+    with boa.env.prank(s.escrow.address):
+        with boa.reverts("staking: not a worker"):
+            s.staking.setIB(s.oracles[0].address, 1_000_000)
+        with boa.reverts("staking: zero IB"):
+            s.staking.setIB(w0, 0)
+        s.staking.setIB(w0, 2_000_000)
+        s.staking.setIB(w1, 500_000)
+        assert s.staking.totalIB() == 2_500_000
+        s.staking.setIB(w0, 1_000_000)  # a new measurement replaces the old one in the total
+    assert s.staking.totalIB() == 1_500_000
+    assert s.staking.nodes(w0).ib == 1_000_000
+    assert s.staking.minStake(w0, USD_PER_IFX) == 8_640 * IFX
 
 
 def test_price_changes(s):
@@ -152,28 +269,57 @@ def test_price_changes(s):
 
 
 def test_wire_once(s):
-    with boa.env.prank(s.admin), boa.reverts("staking: already wired"):
+    assert s.staking.wired()
+    assert s.staking.governance() == s.governance
+    assert (s.staking.escrow(), s.staking.proofOfRender(), s.staking.issuance()) == (
+        s.escrow.address, s.por.address, s.issuance.address)
+    with boa.env.prank(s.admin), boa.reverts("governed: already wired"):
         s.staking.wire(s.escrow.address, s.por.address, s.issuance.address)
-    with boa.env.prank(s.workers[0]), boa.reverts("staking: caller is not the deployer"):
+    with boa.env.prank(s.workers[0]), boa.reverts("governed: caller is not the deployer"):
         s.staking.wire(s.escrow.address, s.por.address, s.issuance.address)
 
 
-@pytest.mark.parametrize("setter,good,bad", [
-    ("setUnbondingPeriod", 2 * 86400, 3600),
-    ("setStakeMultiplier", 3, 11),
-    ("setMinOracleStake", 5 * IFX, 10**7 * IFX + 1),
-    ("setMinManagerStake", 5 * IFX, 10**7 * IFX + 1),
+@pytest.mark.parametrize("setter,good,bad,getter", [
+    ("setUnbondingPeriod", 4 * 86400, 60 * 86400 + 1, "unbondingPeriod"),
+    ("setUnbondingPeriod", 60 * 86400, 86400 - 1, "unbondingPeriod"),
+    ("setStakeMultiplier", 3, 11, "stakeMultiplier"),
+    ("setStakeMultiplier", 1, 0, "stakeMultiplier"),
+    ("setMinOracleStake", 5 * IFX, 10**7 * IFX + 1, "minOracleStake"),
+    ("setMinManagerStake", 5 * IFX, 10**7 * IFX + 1, "minManagerStake"),
 ])
-def test_governance_bounds(s, setter, good, bad):
-    with boa.reverts("staking: caller is not governance"):
-        getattr(s.staking, setter)(good)
+def test_governance_bounds(s, setter, good, bad, getter):
+    for caller in (s.admin, s.workers[0]):
+        with boa.env.prank(caller), boa.reverts("governed: caller is not governance"):
+            getattr(s.staking, setter)(good)
     with boa.env.prank(s.governance):
         with boa.reverts("staking: out of bounds"):
             getattr(s.staking, setter)(bad)
         getattr(s.staking, setter)(good)
+    assert getattr(s.staking, getter)() == good
+
+
+def test_unbonding_must_exceed_challenge_and_dispute_windows(s):
+    windows = s.escrow.challengeWindow() + s.escrow.disputeWindow()
+    assert windows == 3600 + 3 * 86400
+    with boa.env.prank(s.governance):
+        for bad in (86400, 2 * 86400, windows):  # within the bounds, but not above the windows
+            with boa.reverts("staking: unbonding must exceed challenge + dispute windows"):
+                s.staking.setUnbondingPeriod(bad)
+        s.staking.setUnbondingPeriod(windows + 1)
+    assert s.staking.unbondingPeriod() == windows + 1
+    # longer escrow windows raise the floor
+    with boa.env.prank(s.governance):
+        s.staking.setUnbondingPeriod(10 * 86400)
+        s.escrow.setParameter("disputeWindow", 7 * 86400)
+        with boa.reverts("staking: unbonding must exceed challenge + dispute windows"):
+            s.staking.setUnbondingPeriod(7 * 86400 + 3600)
+        s.staking.setUnbondingPeriod(7 * 86400 + 3601)
 
 
 def test_min_oracle_stake_change_deactivates(s):
     with boa.env.prank(s.governance):
         s.staking.setMinOracleStake(MIN_ORACLE_STAKE + 1)
     assert not s.staking.isActive(s.oracles[0].address, 2)
+    with boa.env.prank(s.governance):
+        s.staking.setMinManagerStake(MIN_MANAGER_STAKE + 1)
+    assert not s.staking.isActive(s.manager, 3)
