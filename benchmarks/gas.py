@@ -4,24 +4,38 @@
     .venv/bin/python -m benchmarks.gas [--json out/gas.json]
 
 ape-foundry starts a throwaway anvil (and stops it at the end); the contracts are deployed and wired with
-``scripts.deploy.deploy_all`` exactly as in a real deployment. Actors: a creator, a manager, three workers
-and three oracles, all staked. Verdicts are EIP-712 signatures made with ``inferix.eip712`` (eth-account
-typed data, exactly as an oracle signs). Quorum is 2.
+``scripts.deploy.deploy_all`` exactly as in a real deployment (on a local chain: the ``RandomnessBeacon``
+with the public development key ``inferix.beacon.DEV_BEACON_KEY``, a round per second from deployment).
+Actors: a creator, a manager, three workers and three oracles, all staked before any task is submitted,
+so every committee (size 3, quorum 2) is the three oracles, in the order the beacon draws them. Block
+times advance by exactly 1 s per block (``anvil_setBlockTimestampInterval``) plus the explicit time travel,
+so the beacon rounds, hence the draws, are the same on every run.
+
+Each task's verdict: after ``revealKey``, someone posts the beacon round of its draw
+(``RandomnessBeacon.submit(round, DEV_BEACON_KEY.sign(round))``, round = ``ProofOfRender.drawRound``: the
+first round after the result's submission; one round serves every task submitted in the round before it),
+``drawCommittee``, each member ``commitVote``, then each ``revealVote`` (the last one finalizes).
 
 Measured, in this order, all inside the first BMW epoch:
 
 1. warm-up: one task from post to settle (the first task of the epoch for its worker, oracles and manager,
    and the first job and task ever: every counter goes 0 -> 1). Reported separately.
-2. single: ``createJob`` (after an ``approve``) and ``createJobWithPermit``; task A with both oracle
-   signatures in one ``submitVerdict``; task B with one signature per call; each ``settle``d alone.
-3. batched: 10 tasks posted in one ``postTasks`` call, each assigned, accepted, submitted, revealed and
-   verified, then all 10 settled in one ``settle`` call.
-4. the epoch: ``closeEpoch`` and every ``claim`` (per epoch, whatever the number of tasks).
+2. single: ``createJob`` (after an ``approve``) and ``createJobWithPermit``; task A with its own beacon round
+   and a separate ``drawCommittee``; task B (only its first ``commitVote`` measured) drawn by its first
+   ``commitVote``; each ``settle``d alone.
+3. batched: 10 tasks posted in one ``postTasks`` call, each assigned and accepted, their results submitted
+   within one beacon period (so one beacon round draws all 10 committees), revealed, drawn and voted on,
+   then all 10 settled in one ``settle`` call.
+4. other paths, once: a failed verdict (the committee votes fail) and its ``settle`` (slash, re-queue), the
+   re-queued task's ``rekey``; and, at the very end, ``expire`` of a submitted task whose key was never
+   revealed (the manager is slashed, ``ManagerSlashed``).
+5. the epoch: ``closeEpoch`` and every ``claim`` (per epoch, whatever the number of tasks).
 
 Every task is a 10-frame task of 10 IBM with realistic 59-character CIDv1 strings. For each transaction
 the table also shows the intrinsic part (21,000 + calldata at 4/16 gas per zero/non-zero byte) and, from
 ``debug_traceTransaction``: storage writes (SSTORE count, of which zero -> non-zero, and their gas before
-refunds), storage reads (SLOAD count, of which cold, and their gas), event gas and external calls.
+refunds), storage reads (SLOAD count, of which cold, and their gas), event gas and external calls
+(precompile calls included).
 """
 
 from __future__ import annotations
@@ -50,6 +64,7 @@ TARGET = 300_000
 SCENE_CID = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"  # 59 chars, CIDv1 base32
 NOISED_CID = "bafybeihkoviema7g3gxyt6la7vd5ho32ictqbilu3wnlo3rs7ewhnp7lly"
 RESULT_CID = "bafybeibwzifw52ttrkqlikfzext5akxu4lyf4jgcsyqkd4lwxqxynggkce"
+SCORE = 9_000  # the ANGV score every member votes
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 
@@ -77,6 +92,7 @@ class Results:
     warmup: dict[str, Tx] = field(default_factory=dict)
     batched: dict[str, list[Tx]] = field(default_factory=dict)
     epoch: dict[str, Tx] = field(default_factory=dict)
+    other: dict[str, Tx] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -99,11 +115,14 @@ class Bench:
         self.admin, self.creator, self.manager = acc[0], acc[1], acc[2]
         self.workers = [acc[3], acc[4], acc[5]]
         self.oracles = [acc[6], acc[7], acc[8]]
+        self.by_address = {o.address: o for o in self.oracles}
         self.chain_id = provider.chain_id
+        # every block 1 s after the previous one (plus the explicit travels): the same beacon rounds every run
+        provider.make_request("anvil_setBlockTimestampInterval", [1])
         self.c = deploy_all(self.admin)
         self.token, self.escrow = self.c["IFXToken"], self.c["JobEscrow"]
         self.staking, self.por, self.issuance = self.c["Staking"], self.c["ProofOfRender"], self.c["BMWIssuance"]
-        self.aggregator = self.c["MockAggregator"]
+        self.beacon, self.aggregator = self.c["RandomnessBeacon"], self.c["MockAggregator"]
         self.seeds: dict[int, bytes] = {}
         self._salt = 0
 
@@ -135,8 +154,11 @@ class Bench:
                     tx.calls += 1
         return tx
 
+    def head(self) -> int:
+        return self.ape.chain.blocks.head.timestamp
+
     def travel(self, seconds: int) -> None:
-        self.provider.set_timestamp(self.ape.chain.blocks.head.timestamp + seconds)
+        self.provider.set_timestamp(self.head() + seconds)
         self.provider.mine()
 
     # ------------------------------------------------------------------ actors
@@ -153,6 +175,7 @@ class Bench:
         for o in self.oracles:
             join(o, 2, 0, NODE_STAKE)
         self.token.transfer(self.creator, 1_000_000 * IFX, sender=self.admin)
+        assert self.por.committeeSize() == 3 and self.por.quorum() == 2
 
     def create_job(self, budget: int = 10_000 * IFX):
         approve = self.token.approve(self.escrow, budget, sender=self.creator)
@@ -163,7 +186,7 @@ class Bench:
     def create_job_with_permit(self, budget: int = 10_000 * IFX):
         from inferix.eip712 import sign_permit
 
-        deadline = self.ape.chain.blocks.head.timestamp + 3600
+        deadline = self.head() + 3600
         nonce = self.token.nonces(self.creator)
         signed = sign_permit(self.creator.private_key, self.chain_id, self.token.address, self.creator.address,
                              self.escrow.address, budget, nonce, deadline)
@@ -174,29 +197,91 @@ class Bench:
         assert self.token.allowance(self.creator, self.escrow) == 0  # the permit's allowance was spent
         return self.escrow.jobCount(), receipt
 
+    def secret(self) -> tuple[bytes, bytes, bytes]:
+        """A fresh seed, its commitment and the digest of its sealed manifest (one per attempt)."""
+        self._salt += 1
+        seed = self.keccak(b"inferix benchmark seed %d" % self._salt)
+        return seed, self.keccak(seed), self.keccak(b"sealed manifest " + seed)
+
     def post(self, job_id: int, n: int):
         specs, seeds = [], []
         for i in range(n):
-            self._salt += 1
-            seed = self.keccak(b"inferix benchmark seed %d" % self._salt)
+            seed, commit, digest = self.secret()
             seeds.append(seed)
             start = 1 + (i * FRAMES)
-            specs.append((TASK_IBM, self.keccak(seed), start, start + FRAMES - 1, 3600, NOISED_CID))
+            specs.append((TASK_IBM, commit, digest, start, start + FRAMES - 1, 3600, NOISED_CID))
         receipt = self.escrow.postTasks(job_id, specs, sender=self.manager)
         last = self.escrow.taskCount()
         ids = list(range(last - n + 1, last + 1))
         self.seeds.update(zip(ids, seeds))
         return ids, receipt
 
-    def sign(self, oracle, task_id: int) -> bytes:
-        from inferix.eip712 import Verdict, sign_verdict
+    def rekey(self, task_id: int):
+        seed, commit, digest = self.secret()
+        receipt = self.escrow.rekey(task_id, commit, digest, NOISED_CID, sender=self.manager)
+        self.seeds[task_id] = seed
+        return receipt
 
-        attempt = self.escrow.verdictSubject(task_id)[2]
-        verdict = Verdict(task_id, attempt, RESULT_CID, True, 9_000)
-        return sign_verdict(oracle.private_key, self.chain_id, self.por.address, verdict)
+    def attempt(self, task_id: int) -> int:
+        return self.escrow.verdictSubject(task_id)[2]
 
-    def run_task(self, task_id: int, worker, split_verdict: bool = False) -> dict[str, object]:
-        """assign -> accept -> submitResult -> revealKey -> submitVerdict; returns the receipts by step."""
+    def publish_round(self, task_id: int):
+        """Posts the beacon round that draws the task's committee, unless already posted; its receipt or None."""
+        from inferix.beacon import DEV_BEACON_KEY
+
+        round_ = self.por.drawRound(task_id)
+        if self.beacon.randomness(round_) != b"\x00" * 32:
+            return None
+        ahead = self.beacon.roundTime(round_) - (self.head() + 1)
+        if ahead > 0:
+            self.travel(ahead)  # the round's time must be reached on chain
+        # a relayer (here: the first oracle) fetches the round from the beacon and posts it; anyone may
+        return self.beacon.submit(round_, DEV_BEACON_KEY.sign(round_), sender=self.oracles[0])
+
+    def committee(self, task_id: int) -> list:
+        return [self.by_address[a] for a in self.por.committeeOf(task_id, self.attempt(task_id))]
+
+    def commit(self, task_id: int, oracle, passed: bool):
+        salt = self.keccak(b"salt" + oracle.address.encode() + task_id.to_bytes(32, "big"))
+        commitment = self.por.commitmentOf(task_id, self.attempt(task_id), oracle.address, passed, SCORE, salt)
+        return self.por.commitVote(task_id, commitment, sender=oracle), salt
+
+    def vote(self, task_id: int, passed: bool = True, draw_with_commit: bool = False) -> dict[str, object]:
+        """beacon round (if not posted yet) -> drawCommittee -> commitVote x3 -> revealVote x3."""
+        r: dict[str, object] = {}
+        beacon = self.publish_round(task_id)
+        if beacon is not None:
+            r["beacon.submit"] = beacon
+        if draw_with_commit:
+            # nobody drew the committee: the first member to commit draws it (the daemon knows it is drawn from
+            # the beacon round and Staking, so it can compute its seat before the draw is on chain)
+            members = [self.by_address[a] for a in self._predicted_committee(task_id)]
+        else:
+            r["drawCommittee"] = self.por.drawCommittee(task_id, sender=self.oracles[0])  # anyone may
+            members = self.committee(task_id)
+        assert sorted(m.address for m in members) == sorted(o.address for o in self.oracles)
+        salts = []
+        for i, member in enumerate(members, 1):
+            label = f"commitVote {i}/3" + (" (draws)" if draw_with_commit and i == 1 else "")
+            r[label], salt = self.commit(task_id, member, passed)
+            salts.append(salt)
+        for i, (member, salt) in enumerate(zip(members, salts), 1):
+            r[f"revealVote {i}/3"] = self.por.revealVote(task_id, passed, SCORE, salt, sender=member)
+        assert self.escrow.tasks(task_id).state == 6  # VERIFIED
+        return r
+
+    def _predicted_committee(self, task_id: int) -> list[str]:
+        from eth_abi import encode
+
+        round_ = self.por.drawRound(task_id)
+        randomness = self.beacon.randomness(round_)
+        seed = self.keccak(encode(["bytes32", "uint256", "uint256"], [randomness, task_id, self.attempt(task_id)]))
+        submitted = self.escrow.verdictSubject(task_id)[4]
+        return list(self.staking.drawOracles(seed, self.por.committeeSize(), submitted))
+
+    def run_task(self, task_id: int, worker, passed: bool = True,
+                 draw_with_commit: bool = False) -> dict[str, object]:
+        """assign -> accept -> submitResult -> revealKey -> the committee's verdict; returns the receipts by step."""
         r: dict[str, object] = {}
         # time passes between the steps as it does in production (and every deadline write is a real change)
         r["assign"] = self.escrow.assign(task_id, worker, sender=self.manager)
@@ -207,16 +292,8 @@ class Bench:
         self.travel(5)
         # the manager reveals in production; anyone holding the seed may
         r["revealKey"] = self.escrow.revealKey(task_id, self.seeds[task_id], sender=self.manager)
-        self.travel(60)  # verification
-        sigs = [self.sign(o, task_id) for o in self.oracles[:2]]
-        if split_verdict:
-            # a relayer (here: the oracles' own submitter) sends each signature as it arrives
-            r["submitVerdict 1/2"] = self.por.submitVerdict(task_id, True, 9_000, sigs[:1], sender=self.oracles[0])
-            assert self.escrow.tasks(task_id).state == 5
-            r["submitVerdict 2/2"] = self.por.submitVerdict(task_id, True, 9_000, sigs[1:], sender=self.oracles[1])
-        else:
-            r["submitVerdict"] = self.por.submitVerdict(task_id, True, 9_000, sigs, sender=self.oracles[0])
-        assert self.escrow.tasks(task_id).state == 6  # VERIFIED
+        self.travel(60)  # verification (the beacon round, 1 s after the submission, is long due)
+        r.update(self.vote(task_id, passed, draw_with_commit))
         return r
 
     # ------------------------------------------------------------------ scenario
@@ -248,27 +325,54 @@ class Bench:
         for step, receipt in self.run_task(ta, worker).items():
             res.single[step] = self.measure(step, receipt)
         (tb,), _ = self.post(job1, 1)
-        for step, receipt in self.run_task(tb, worker, split_verdict=True).items():
-            if step.startswith("submitVerdict"):
-                res.single[step] = self.measure(step, receipt)
+        b = self.run_task(tb, worker, draw_with_commit=True)
+        res.single["commitVote 1/3 (draws)"] = self.measure("commitVote (draws)", b["commitVote 1/3 (draws)"])
         self.travel(challenge + 1)
         res.single["settle"] = self.measure("settle", self.escrow.settle([ta], sender=self.manager))
         self.escrow.settle([tb], sender=self.manager)
 
-        # 3. batched: 10 tasks in one postTasks, 10 in one settle
+        # 3. batched: 10 tasks in one postTasks, their results in one beacon period, 10 in one settle
         ids, post_b = self.post(job1, BATCH)
         res.batched["postTasks"] = [self.measure("postTasks", post_b)]
+        batch: dict[str, list] = {}
         for task_id in ids:
-            for step, receipt in self.run_task(task_id, worker).items():
-                res.batched.setdefault(step, []).append(self.measure(step, receipt))
+            batch.setdefault("assign", []).append(self.escrow.assign(task_id, worker, sender=self.manager))
+        self.travel(5)
+        for task_id in ids:
+            batch.setdefault("accept", []).append(self.escrow.accept(task_id, sender=worker))
+        self.travel(600)
+        self.provider.make_request("anvil_setBlockTimestampInterval", [0])  # 10 blocks within one second
+        for task_id in ids:
+            batch.setdefault("submitResult", []).append(self.escrow.submitResult(task_id, RESULT_CID, sender=worker))
+        self.provider.make_request("anvil_setBlockTimestampInterval", [1])
+        assert len({self.por.drawRound(t) for t in ids}) == 1, "the batch's results span two beacon rounds"
+        self.travel(5)
+        for task_id in ids:
+            batch.setdefault("revealKey", []).append(
+                self.escrow.revealKey(task_id, self.seeds[task_id], sender=self.manager))
+        self.travel(60)
+        for task_id in ids:
+            for step, receipt in self.vote(task_id).items():
+                batch.setdefault(step, []).append(receipt)
+        assert len(batch["beacon.submit"]) == 1  # one round drew the 10 committees
+        for step, receipts in batch.items():
+            res.batched[step] = [self.measure(step, receipt) for receipt in receipts]
         self.travel(challenge + 1)
         res.batched["settle"] = [self.measure("settle", self.escrow.settle(ids, sender=self.manager))]
 
-        # 4. the epoch: close, then every node claims once
+        # 4a. a failed verdict: settle slashes the worker's collateral and re-queues; the manager re-keys
+        (tf,), _ = self.post(job1, 1)
+        self.run_task(tf, self.workers[1], passed=False)
+        self.travel(challenge + 1)
+        res.other["settle, failed verdict (slash, re-queue)"] = self.measure(
+            "settle (failed)", self.escrow.settle([tf], sender=self.manager))
+        assert self.escrow.tasks(tf).state == 1  # POSTED, waiting for its next secret
+        res.other["rekey (re-queued task's next attempt)"] = self.measure("rekey", self.rekey(tf))
+
+        # 5. the epoch: close, then every node claims once
         epoch = self.issuance.currentEpoch()
         start = self.issuance.epochs(epoch).start
-        now = self.ape.chain.blocks.head.timestamp
-        self.travel(max(0, start + self.issuance.epochs(epoch).length - now) + 1)
+        self.travel(max(0, start + self.issuance.epochs(epoch).length - self.head()) + 1)
         self.aggregator.setAnswer(50_000_000, sender=self.admin)  # a fresh price: closing mints
         res.epoch["closeEpoch"] = self.measure("closeEpoch", self.issuance.closeEpoch(sender=self.manager))
         res.epoch["claim (worker)"] = self.measure("claim", self.issuance.claim(epoch, sender=worker))
@@ -277,6 +381,16 @@ class Bench:
         res.epoch["claimTreasury"] = self.measure("claimTreasury", self.issuance.claimTreasury(sender=self.manager))
         res.epoch["escrow.withdraw (treasury fees)"] = self.measure(
             "withdraw", self.escrow.withdraw(sender=self.admin))  # the deployer is the local treasury
+
+        # 4b. last (it slashes the manager below its minimum stake): a result whose key is never revealed
+        (tm,), _ = self.post(job1, 1)
+        self.escrow.assign(tm, self.workers[2], sender=self.manager)
+        self.escrow.accept(tm, sender=self.workers[2])
+        self.escrow.submitResult(tm, RESULT_CID, sender=self.workers[2])
+        self.travel(self.escrow.revealWindow() + 1)
+        expire = self.escrow.expire(tm, sender=self.workers[2])
+        assert any(log.event_name == "ManagerSlashed" for log in expire.events)
+        res.other["expire, key never revealed (ManagerSlashed, re-queue)"] = self.measure("expire", expire)
 
         client = self.provider.make_request("web3_clientVersion", [])
         try:
@@ -289,14 +403,28 @@ class Bench:
             "node": f"{client} (hardfork {hardfork})",
             "compiler": f"vyper {version('vyper')} (optimize=gas, evm prague)",
             "stack": f"eth-ape {version('eth-ape')}, ape-foundry {version('ape-foundry')}, "
-                     f"eth-account {version('eth-account')}, Python {platform.python_version()}",
+                     f"eth-account {version('eth-account')}, py_ecc {version('py_ecc')}, "
+                     f"Python {platform.python_version()}",
             "machine": f"{platform.machine()} {platform.system()} {platform.release()}, {os.cpu_count()} CPUs",
         }
         return res
 
 
 # ---------------------------------------------------------------------- report
-LIFECYCLE = ["postTasks", "assign", "accept", "submitResult", "revealKey", "submitVerdict", "settle"]
+VOTES = ["commitVote 1/3", "commitVote 2/3", "commitVote 3/3", "revealVote 1/3", "revealVote 2/3", "revealVote 3/3"]
+LIFECYCLE = ["postTasks", "assign", "accept", "submitResult", "revealKey", "beacon.submit", "drawCommittee",
+             *VOTES, "settle"]
+PER_CALL = ("postTasks", "beacon.submit", "settle")  # one transaction for the whole batch
+STEP_NAMES = {
+    "beacon.submit": "`RandomnessBeacon.submit` (per beacon round: shared by every task it draws)",
+    "drawCommittee": "`drawCommittee`",
+    "commitVote 1/3": "`commitVote`, 1st member",
+    "commitVote 2/3": "`commitVote`, 2nd member",
+    "commitVote 3/3": "`commitVote`, 3rd member (opens the reveal)",
+    "revealVote 1/3": "`revealVote`, 1st member",
+    "revealVote 2/3": "`revealVote`, 2nd member",
+    "revealVote 3/3": "`revealVote`, 3rd member (finalizes: credits, `onVerdict`)",
+}
 
 
 def _avg(txs: list[Tx]) -> int:
@@ -306,7 +434,7 @@ def _avg(txs: list[Tx]) -> int:
 def batched_per_task(res: Results) -> dict[str, int]:
     out = {}
     for step, txs in res.batched.items():
-        if step in ("postTasks", "settle"):
+        if step in PER_CALL:
             out[step] = round(txs[0].gas / BATCH)
         else:
             out[step] = _avg(txs)
@@ -316,19 +444,27 @@ def batched_per_task(res: Results) -> dict[str, int]:
 def totals(res: Results) -> dict[str, int]:
     s, b, w = res.single, batched_per_task(res), res.warmup
     single = sum(s[k].gas for k in LIFECYCLE)
-    split = single - s["submitVerdict"].gas + s["submitVerdict 1/2"].gas + s["submitVerdict 2/2"].gas
     batched = sum(b[k] for k in LIFECYCLE)
-    warm = sum(w[k].gas for k in LIFECYCLE)
+    # task B: no drawCommittee transaction, the first commitVote draws
+    drawn_by_commit = s["commitVote 1/3 (draws)"].gas - s["drawCommittee"].gas - s["commitVote 1/3"].gas
+    votes = sum(s[k].gas for k in ["drawCommittee", *VOTES])
     return {
         "single": single,
-        "single_split_verdict": split,
+        "single_draw_by_commit": single + drawn_by_commit,
+        "single_without_beacon": single - s["beacon.submit"].gas,
         "batched": batched,
-        "batched_split_verdict": batched - s["submitVerdict"].gas + s["submitVerdict 1/2"].gas
-        + s["submitVerdict 2/2"].gas,
-        "first_of_epoch": warm,
+        "batched_draw_by_commit": batched + drawn_by_commit,
+        "batched_without_beacon": batched - b["beacon.submit"],
+        "first_of_epoch": sum(w[k].gas for k in LIFECYCLE),
+        "beacon_round": s["beacon.submit"].gas,
+        "committee_single": votes,
+        "committee_batched": sum(b[k] for k in ["drawCommittee", *VOTES]),
+        "vote_txs_single": sum(s[k].gas for k in VOTES),
         "intrinsic_single": sum(s[k].intrinsic for k in LIFECYCLE),
         "sstore_gas_single": sum(s[k].sstore_gas for k in LIFECYCLE),
         "sstores_new_single": sum(s[k].sstores_new for k in LIFECYCLE),
+        "sload_gas_single": sum(s[k].sload_gas for k in LIFECYCLE),
+        "log_gas_single": sum(s[k].log_gas for k in LIFECYCLE),
         "create_job": s["createJob"].gas,
         "create_job_and_approve": s["createJob"].gas + s["approve"].gas,
     }
@@ -338,7 +474,7 @@ def markdown(res: Results) -> str:
     s, b = res.single, batched_per_task(res)
     t = totals(res)
     lines = [
-        "| step (quorum 2, 10-frame task of 10 IBM) | gas, 1 task per call | 21k + calldata "
+        "| step (committee of 3, quorum 2; 10-frame task of 10 IBM) | gas, 1 task per call | 21k + calldata "
         "| SSTORE: n (new) / gas | SLOAD: n (cold) / gas | LOG gas | ext. calls "
         "| batched: gas per task (10 per call) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -355,24 +491,28 @@ def markdown(res: Results) -> str:
     row("`createJob` (per job)", s["createJob"])
     row("`createJobWithPermit` (per job, no approve)", s["createJobWithPermit"])
     for step in LIFECYCLE:
-        if step == "submitVerdict":
-            row("`submitVerdict`, 2 signatures in one call", s[step], f"{b[step]:,}")
-            row("`submitVerdict`, 1 signature (first)", s["submitVerdict 1/2"])
-            row("`submitVerdict`, 1 signature (reaches quorum)", s["submitVerdict 2/2"])
-        else:
-            note = " (10 in one call ÷ 10)" if step in ("postTasks", "settle") else ""
-            row(f"`{step}`", s[step], f"{b[step]:,}{note}")
+        note = ""
+        if step == "beacon.submit":
+            note = " (1 round for the 10 tasks ÷ 10)"
+        elif step in PER_CALL:
+            note = " (10 in one call ÷ 10)"
+        row(STEP_NAMES.get(step, f"`{step}`"), s[step], f"{b[step]:,}{note}")
+        if step == "drawCommittee":
+            row("`commitVote`, 1st member, drawing the committee (no `drawCommittee`)", s["commitVote 1/3 (draws)"])
     life = [s[k] for k in LIFECYCLE]
     over = t["single"] - TARGET
     lines += [
-        f"| **task lifecycle** (post → settle, verdict 2-in-1) | **{t['single']:,}** | {t['intrinsic_single']:,} "
+        f"| **task lifecycle** (post → settle, {len(LIFECYCLE)} transactions) | **{t['single']:,}** "
+        f"| {t['intrinsic_single']:,} "
         f"| {sum(x.sstores for x in life)} ({t['sstores_new_single']}) / {t['sstore_gas_single']:,} "
         f"| {sum(x.sloads for x in life)} ({sum(x.sloads_cold for x in life)}) / "
-        f"{sum(x.sload_gas for x in life):,} | {sum(x.log_gas for x in life):,} | {sum(x.calls for x in life)} "
+        f"{t['sload_gas_single']:,} | {t['log_gas_single']:,} | {sum(x.calls for x in life)} "
         f"| **{t['batched']:,}** |",
-        f"| task lifecycle, verdict as 1 + 1 signatures | {t['single_split_verdict']:,} | | | | | | "
-        f"{t['batched_split_verdict']:,} |",
-        f"| **per frame** (10 frames), verdict 2-in-1 | **{t['single'] // FRAMES:,}** | | | | | | "
+        f"| task lifecycle, committee drawn by the first `commitVote` | {t['single_draw_by_commit']:,} | | | | | | "
+        f"{t['batched_draw_by_commit']:,} |",
+        f"| task lifecycle without the beacon round (a round shared by many tasks) | "
+        f"{t['single_without_beacon']:,} | | | | | | {t['batched_without_beacon']:,} |",
+        f"| **per frame** (10 frames) | **{t['single'] // FRAMES:,}** | | | | | | "
         f"**{t['batched'] // FRAMES:,}** |",
         f"| lifecycle + `createJob` amortised over 10 tasks | {t['single'] + s['createJob'].gas // 10:,} "
         f"| | | | | | {t['batched'] + s['createJob'].gas // 10:,} |",
@@ -382,6 +522,14 @@ def markdown(res: Results) -> str:
         f"First task of an epoch for its worker, oracles and manager (and first job/task ever): "
         f"{t['first_of_epoch']:,} gas for the same lifecycle "
         f"({t['first_of_epoch'] - t['single']:+,} against the steady state).",
+        "",
+        "| other paths, measured once | gas | 21k + calldata | SSTORE: n (new) / gas "
+        "| SLOAD: n (cold) / gas | LOG gas | ext. calls |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, tx in res.other.items():
+        lines.append(f"| {name} | {cells(tx)} |")
+    lines += [
         "",
         "| per epoch (independent of the number of tasks) | gas | 21k + calldata | SSTORE: n (new) / gas "
         "| SLOAD: n (cold) / gas | LOG gas | ext. calls |",

@@ -86,6 +86,7 @@ struct Task:
     deadline: uint256
     renderWindow: uint256
     renderTime: uint256
+    submittedAt: uint256
     passed: bool
     challenger: address
 
@@ -644,6 +645,7 @@ def submitResult(taskId: uint256, resultCid: String[100]):
     self.tasks[taskId].state = SUBMITTED
     self.tasks[taskId].resultHash = resultHash
     self.tasks[taskId].renderTime = block.timestamp - acceptedAt
+    self.tasks[taskId].submittedAt = block.timestamp
     self.tasks[taskId].deadline = block.timestamp + self.revealWindow
     log ResultSubmitted(taskId=taskId, worker=msg.sender, resultCid=resultCid)
 
@@ -668,14 +670,18 @@ def revealKey(taskId: uint256, seed: bytes32):
 
 @view
 @external
-def verdictSubject(taskId: uint256) -> (uint8, bytes32, uint256, uint256):
+def verdictSubject(taskId: uint256) -> (uint8, bytes32, uint256, uint256, uint256):
     """
-    @dev What an oracle verdict on `taskId` must bind, and its weight.
+    @dev What a verdict on `taskId` judges, its weight, and when its
+         result was committed (committees are drawn from the beacon round
+         after that).
     @param taskId The task.
     @return The state, keccak256 of the result CID, the attempt number,
-            the fee (IFX wei).
+            the fee (IFX wei), the submission time.
     """
-    return self.tasks[taskId].state, self.tasks[taskId].resultHash, self.tasks[taskId].attempts, self.tasks[taskId].fee
+    # field by field: copying the whole struct would read every one of its slots
+    return (self.tasks[taskId].state, self.tasks[taskId].resultHash, self.tasks[taskId].attempts,
+            self.tasks[taskId].fee, self.tasks[taskId].submittedAt)
 
 
 @view
@@ -703,17 +709,6 @@ def onVerdict(taskId: uint256, passed: bool):
     self.tasks[taskId].passed = passed
     self.tasks[taskId].deadline = ends
     log VerdictRecorded(taskId=taskId, passed=passed, challengeEnds=ends)
-
-
-@external
-def onConflict(taskId: uint256):
-    """
-    @dev Proof of render only: oracles disagree; the task goes to dispute.
-    @param taskId The task.
-    """
-    assert msg.sender == self.proofOfRender, "escrow: caller is not proof of render"
-    assert self.tasks[taskId].state == REVEALED, "escrow: task not revealed"
-    self._dispute(taskId, empty(address), 0)
 
 
 @external
@@ -1065,6 +1060,7 @@ def _fail(taskId: uint256, task: Task, workerFault: bool):
     self.tasks[taskId].challenger = empty(address)
     self.tasks[taskId].deadline = 0
     self.tasks[taskId].renderTime = 0
+    self.tasks[taskId].submittedAt = 0
     # the attempt's secret is spent: the next attempt waits for `rekey`
     self.tasks[taskId].keyCommit = empty(bytes32)
     self.tasks[taskId].manifestDigest = empty(bytes32)

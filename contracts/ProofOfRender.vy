@@ -1,50 +1,46 @@
 # pragma version ~=0.4.3
 """
-@title Inferix proof of render: oracle quorum, EIP-712 verdicts, disputes
+@title Inferix proof of render: drawn committees, committed votes, disputes
 @custom:contract-name ProofOfRender
 @license MIT
-@notice Oracles (active `Staking` oracles) sign EIP-712 `Verdict`s after
-        running ANGV on a task's frames with the revealed key. Anyone submits
-        signatures, one or many per call; they accumulate across calls per
-        (task, attempt) and only distinct active oracles count. At `quorum`
-        agreeing votes the verdict goes to the escrow and its voters are
-        credited the task's fee value in the BMW epoch (only final
-        verdicts earn); a vote against an existing vote sends the task to
-        dispute. The arbiter (a governance-appointed address) resolves
-        disputes: the winning side is credited, the losing side is slashed
-        and loses its credit, and a challenger who overturned a verdict
-        gets `challengerRewardBps` of the oracles' slashes. IB is not
-        attested here: it is measured by settled benchmark tasks.
-@custom:security The EIP-712 domain binds the chain id and this contract,
-        so a signature is useless on another chain or deployment; the
-        verdict binds the task, its attempt and the result CID, so it cannot
-        be replayed on a re-queued task or another result.
+@notice Every attempt of a task is judged by a committee of `committeeSize`
+        oracles drawn, weighted by stake, from the oracles whose stake was
+        in place before the result was submitted, with the randomness of
+        the first beacon round after the submission (a BLS beacon verified
+        on chain: nobody can predict it when the result is committed, nor
+        grind it afterwards). Members commit to their vote, then reveal it:
+        nobody can copy another's vote. The verdict is final when `quorum`
+        members agree (a majority); a dissenting member escalates by
+        challenging it within the challenge window (the oracle daemon does
+        so by itself); without a quorum the task gets no verdict (and is
+        re-queued by the escrow's deadline). Members who do not commit or
+        reveal earn nothing and are slashed `noShowSlashBps` each
+        `noShowLimit` misses. Only final verdicts earn: each winning voter
+        is credited the task's fee value in the BMW epoch. The arbiter (a
+        governance-appointed address) resolves disputes: the winning side
+        is credited, the losing side is slashed and loses its credit, and a
+        challenger who overturned a verdict gets `challengerRewardBps` of
+        the oracles' slashes.
+@custom:security Passing a verdict needs a majority of a committee drawn
+        by stake, and passing it unchallenged needs every member (an honest
+        member dissents and challenges): docs/protocol.md states the cost
+        at the default parameters. Stake added after a submission never
+        counts for its draw.
 """
-
-from snekmate.utils import ecdsa
-from snekmate.utils import eip712_domain_separator
-
-initializes: eip712_domain_separator
-
-exports: eip712_domain_separator.eip712Domain
 
 from .interfaces import IStaking
 from .interfaces import IJobEscrow
 from .interfaces import IBMWIssuance
+from .interfaces import IRandomnessBeacon
 
 from .modules import protocol
 from .modules import governed
 
 initializes: governed
 
-exports: governed.governance
+exports: (governed.governance, governed.wired)
 
-MAX_SIGNATURES: constant(uint256) = 32
-MAX_VOTERS: constant(uint256) = 64
-
-VERDICT_TYPEHASH: public(constant(bytes32)) = keccak256(
-    "Verdict(uint256 taskId,uint256 attempt,string resultCid,bool passed,uint16 score)"
-)
+MAX_COMMITTEE: constant(uint256) = 15
 
 # vote flags
 VOTE_PASS: constant(uint256) = 1
@@ -58,23 +54,61 @@ struct Tally:
     failVotes: uint256
 
 
+struct Committee:
+    round: uint64
+    commitEnds: uint256
+    revealEnds: uint256
+    members: uint256
+    committed: uint256
+    revealed: uint256
+    finalized: bool
+
+
 staking: public(immutable(IStaking))
 escrow: public(immutable(IJobEscrow))
 issuance: public(immutable(IBMWIssuance))
+beacon: public(immutable(IRandomnessBeacon))
 
 arbiter: public(address)
+committeeSize: public(uint256)
 quorum: public(uint256)
+commitWindow: public(uint256)
+voteRevealWindow: public(uint256)
 oracleSlashBps: public(uint256)
+challengerRewardBps: public(uint256)
+noShowLimit: public(uint256)
+noShowSlashBps: public(uint256)
 
+# @dev keccak256(taskId, attempt) => the committee's schedule and counts
+committees: public(HashMap[bytes32, Committee])
+# @dev keccak256(taskId, attempt) => the distinct members, in draw order
+members: public(HashMap[bytes32, DynArray[address, MAX_COMMITTEE]])
+# @dev keccak256(taskId, attempt) => member => True
+isMember: public(HashMap[bytes32, HashMap[address, bool]])
+# @dev keccak256(taskId, attempt) => member => its commitment
+commitments: public(HashMap[bytes32, HashMap[address, bytes32]])
 # @dev keccak256(taskId, attempt) => oracle => (epoch credited << 8) | flags
 votes: public(HashMap[bytes32, HashMap[address, uint256]])
 tallies: public(HashMap[bytes32, Tally])
-# @dev keccak256(taskId, attempt) => the oracles that voted, in order
-voters: public(HashMap[bytes32, DynArray[address, MAX_VOTERS]])
+# @dev keccak256(taskId, attempt) => the members that revealed, in order
+voters: public(HashMap[bytes32, DynArray[address, MAX_COMMITTEE]])
 # @dev keccak256(taskId, attempt) => the fee value each credited vote was given
 weights: public(HashMap[bytes32, uint256])
-challengerRewardBps: public(uint256)
+# @dev oracle => committee seats missed since its last no-show slash
+missed: public(HashMap[address, uint256])
 
+
+event CommitteeDrawn:
+    taskId: indexed(uint256)
+    attempt: uint256
+    round: uint64
+    members: DynArray[address, MAX_COMMITTEE]
+    commitEnds: uint256
+
+event VoteCommitted:
+    taskId: indexed(uint256)
+    oracle: indexed(address)
+    committed: uint256
 
 event VerdictSigned:
     taskId: indexed(uint256)
@@ -88,9 +122,17 @@ event VerdictFinal:
     passed: bool
     votes: uint256
 
-event VerdictConflict:
+event NoVerdict:
     taskId: indexed(uint256)
     attempt: uint256
+    passVotes: uint256
+    failVotes: uint256
+
+event NoShow:
+    taskId: indexed(uint256)
+    oracle: indexed(address)
+    missed: uint256
+    slashed: uint256
 
 event DisputeSettled:
     taskId: indexed(uint256)
@@ -111,105 +153,278 @@ event ArbiterChanged:
 
 
 @deploy
-def __init__(staking_: IStaking, escrow_: IJobEscrow, issuance_: IBMWIssuance, governance_: address, arbiter_: address):
+def __init__(
+    staking_: IStaking,
+    escrow_: IJobEscrow,
+    issuance_: IBMWIssuance,
+    beacon_: IRandomnessBeacon,
+    governance_: address,
+    arbiter_: address,
+):
     """
-    @param staking_ The staking contract (oracle set, slashing, IB).
+    @param staking_ The staking contract (oracle set, draws, slashing).
     @param escrow_ The job escrow (verdict subjects and outcomes).
     @param issuance_ The BMW issuance contract (verdict credits).
+    @param beacon_ The randomness beacon (committee draws).
     @param governance_ The timelock allowed to change parameters.
-    @param arbiter_ The dispute arbiter.
+    @param arbiter_ The dispute arbiter (a governance-appointed address).
     """
     assert arbiter_ != empty(address), "por: zero arbiter"
-    eip712_domain_separator.__init__("Inferix Proof of Render", "1")
     governed.__init__(governance_)
     staking = staking_
     escrow = escrow_
     issuance = issuance_
+    beacon = beacon_
     self.arbiter = arbiter_
+    self.committeeSize = 3
     self.quorum = 2
+    self.commitWindow = 1800
+    self.voteRevealWindow = 1800
     self.oracleSlashBps = 1000
     self.challengerRewardBps = 5000
+    self.noShowLimit = 3
+    self.noShowSlashBps = 100
 
 
-@view
-@external
-def verdictDigest(taskId: uint256, attempt: uint256, resultHash: bytes32, passed: bool, score: uint16) -> bytes32:
-    """
-    @dev The EIP-712 digest an oracle signs (for clients and tests).
-    @param taskId The task.
-    @param attempt The task's attempt number.
-    @param resultHash keccak256 of the result CID string.
-    @param passed The verdict.
-    @param score The ANGV score (0..10000).
-    @return bytes32 The digest.
-    """
-    return self._verdictDigest(taskId, attempt, resultHash, passed, score)
+@pure
+@internal
+def _key(taskId: uint256, attempt: uint256) -> bytes32:
+    return keccak256(abi_encode(taskId, attempt))
 
 
 @view
 @internal
-def _verdictDigest(taskId: uint256, attempt: uint256, resultHash: bytes32, passed: bool, score: uint16) -> bytes32:
-    return eip712_domain_separator._hash_typed_data_v4(
-        keccak256(abi_encode(VERDICT_TYPEHASH, taskId, attempt, resultHash, passed, score))
-    )
-
-
-@view
-@internal
-def _oracle(digest: bytes32, signature: Bytes[65]) -> address:
-    # snekmate's ecdsa rejects malformed, zero-address and high-s signatures
-    signer: address = ecdsa._recover_sig(digest, signature)
-    assert staticcall staking.isActive(signer, protocol.ROLE_ORACLE), "por: signer is not an active oracle"
-    return signer
-
-
-@external
-def submitVerdict(taskId: uint256, passed: bool, score: uint16, signatures: DynArray[Bytes[65], MAX_SIGNATURES]):
-    """
-    @dev Adds oracle signatures on one verdict of a revealed task.
-    @param taskId The task.
-    @param passed The verdict signed.
-    @param score The score signed.
-    @param signatures 65-byte signatures by distinct active oracles.
-    """
-    assert len(signatures) > 0, "por: no signatures"
+def _subject(taskId: uint256) -> (uint8, bytes32, uint256, uint256, uint256):
     state: uint8 = 0
     resultHash: bytes32 = empty(bytes32)
     attempt: uint256 = 0
     fee: uint256 = 0
-    state, resultHash, attempt, fee = staticcall escrow.verdictSubject(taskId)
+    submittedAt: uint256 = 0
+    state, resultHash, attempt, fee, submittedAt = staticcall escrow.verdictSubject(taskId)
+    return state, resultHash, attempt, fee, submittedAt
+
+
+@view
+@external
+def drawRound(taskId: uint256) -> uint64:
+    """
+    @dev The beacon round whose randomness draws the committee of the
+         task's current attempt: the first round after its submission.
+    @param taskId The task.
+    @return uint64 The round (0 before a submission).
+    """
+    state: uint8 = 0
+    resultHash: bytes32 = empty(bytes32)
+    attempt: uint256 = 0
+    fee: uint256 = 0
+    submittedAt: uint256 = 0
+    state, resultHash, attempt, fee, submittedAt = self._subject(taskId)
+    if submittedAt == 0:
+        return 0
+    return (staticcall beacon.roundAt(submittedAt)) + 1
+
+
+@view
+@external
+def commitmentOf(taskId: uint256, attempt: uint256, oracle: address, passed: bool, score: uint16, salt: bytes32) -> bytes32:
+    """
+    @dev The commitment a member posts for its vote (for clients and tests).
+    @param taskId The task.
+    @param attempt Its attempt.
+    @param oracle The member.
+    @param passed The vote.
+    @param score The ANGV score (0..10000).
+    @param salt A secret 32-byte salt.
+    @return bytes32 keccak256(abi_encode(taskId, attempt, oracle, passed, score, salt)).
+    """
+    return keccak256(abi_encode(taskId, attempt, oracle, passed, score, salt))
+
+
+@view
+@external
+def committeeOf(taskId: uint256, attempt: uint256) -> DynArray[address, MAX_COMMITTEE]:
+    """
+    @dev The distinct members of an attempt's committee (empty before the draw).
+    @param taskId The task.
+    @param attempt The attempt.
+    @return The members, in draw order.
+    """
+    return self.members[self._key(taskId, attempt)]
+
+
+@external
+def drawCommittee(taskId: uint256):
+    """
+    @dev Draws the committee of a revealed task's current attempt (anyone;
+         once), from the beacon round after its submission.
+    @param taskId The task.
+    """
+    self._draw(taskId)
+
+
+@internal
+def _draw(taskId: uint256) -> bytes32:
+    state: uint8 = 0
+    resultHash: bytes32 = empty(bytes32)
+    attempt: uint256 = 0
+    fee: uint256 = 0
+    submittedAt: uint256 = 0
+    state, resultHash, attempt, fee, submittedAt = self._subject(taskId)
     assert state == protocol.REVEALED, "por: task not awaiting a verdict"
-    digest: bytes32 = self._verdictDigest(taskId, attempt, resultHash, passed, score)
-    key: bytes32 = keccak256(abi_encode(taskId, attempt))
+    key: bytes32 = self._key(taskId, attempt)
+    assert self.committees[key].round == 0, "por: committee already drawn"
+    round: uint64 = (staticcall beacon.roundAt(submittedAt)) + 1
+    randomness: bytes32 = staticcall beacon.randomness(round)
+    assert randomness != empty(bytes32), "por: beacon round not available yet"
+    drawn: DynArray[address, MAX_COMMITTEE] = staticcall staking.drawOracles(
+        keccak256(abi_encode(randomness, taskId, attempt)), self.committeeSize, submittedAt
+    )
+    assert len(drawn) >= self.quorum, "por: not enough eligible oracles"
+    for oracle: address in drawn:
+        self.isMember[key][oracle] = True
+    commitEnds: uint256 = block.timestamp + self.commitWindow
+    self.members[key] = drawn
+    self.committees[key] = Committee(
+        round=round,
+        commitEnds=commitEnds,
+        revealEnds=commitEnds + self.voteRevealWindow,
+        members=len(drawn),
+        committed=0,
+        revealed=0,
+        finalized=False,
+    )
+    log CommitteeDrawn(taskId=taskId, attempt=attempt, round=round, members=drawn, commitEnds=commitEnds)
+    return key
+
+
+@external
+def commitVote(taskId: uint256, commitment: bytes32):
+    """
+    @dev A committee member commits to its vote (draws the committee first
+         if nobody has). Once every member has committed, the reveal phase
+         opens at once.
+    @param taskId The task.
+    @param commitment `commitmentOf(taskId, attempt, member, passed, score, salt)`.
+    """
+    state: uint8 = 0
+    resultHash: bytes32 = empty(bytes32)
+    attempt: uint256 = 0
+    fee: uint256 = 0
+    submittedAt: uint256 = 0
+    state, resultHash, attempt, fee, submittedAt = self._subject(taskId)
+    key: bytes32 = self._key(taskId, attempt)
+    if self.committees[key].round == 0:
+        self._draw(taskId)
+    c: Committee = self.committees[key]
+    assert state == protocol.REVEALED and not c.finalized, "por: task not awaiting a verdict"
+    assert self.isMember[key][msg.sender], "por: not a committee member"
+    assert block.timestamp <= c.commitEnds, "por: commit phase over"
+    assert commitment != empty(bytes32), "por: empty commitment"
+    assert self.commitments[key][msg.sender] == empty(bytes32), "por: already committed"
+    self.commitments[key][msg.sender] = commitment
+    c.committed += 1
+    if c.committed == c.members:
+        c.commitEnds = block.timestamp
+        c.revealEnds = block.timestamp + self.voteRevealWindow
+    self.committees[key] = c
+    log VoteCommitted(taskId=taskId, oracle=msg.sender, committed=c.committed)
+
+
+@external
+def revealVote(taskId: uint256, passed: bool, score: uint16, salt: bytes32):
+    """
+    @dev A member reveals the vote it committed to, once every member has
+         committed or the commit phase is over. The last reveal decides.
+    @param taskId The task.
+    @param passed The vote.
+    @param score The ANGV score.
+    @param salt The salt of the commitment.
+    """
+    state: uint8 = 0
+    resultHash: bytes32 = empty(bytes32)
+    attempt: uint256 = 0
+    fee: uint256 = 0
+    submittedAt: uint256 = 0
+    state, resultHash, attempt, fee, submittedAt = self._subject(taskId)
+    key: bytes32 = self._key(taskId, attempt)
+    c: Committee = self.committees[key]
+    assert state == protocol.REVEALED and c.round != 0 and not c.finalized, "por: task not awaiting a verdict"
+    assert block.timestamp > c.commitEnds or c.committed == c.members, "por: commit phase not over"
+    assert block.timestamp <= c.revealEnds, "por: reveal phase over"
+    assert self.votes[key][msg.sender] == 0, "por: oracle already voted"
+    commitment: bytes32 = self.commitments[key][msg.sender]
+    assert commitment != empty(bytes32), "por: no commitment"
+    assert keccak256(abi_encode(taskId, attempt, msg.sender, passed, score, salt)) == commitment, "por: vote does not match commitment"
     flag: uint256 = VOTE_FAIL
     if passed:
         flag = VOTE_PASS
-    added: uint256 = 0
-    for signature: Bytes[65] in signatures:
-        oracle: address = self._oracle(digest, signature)
-        assert self.votes[key][oracle] == 0, "por: oracle already voted"
-        self.votes[key][oracle] = flag
-        self.voters[key].append(oracle)
-        added += 1
-        log VerdictSigned(taskId=taskId, oracle=oracle, passed=passed, score=score)
-    tally: Tally = self.tallies[key]
-    if passed:
-        tally.passVotes += added
+        self.tallies[key].passVotes += 1
     else:
-        tally.failVotes += added
-    self.tallies[key] = tally
-    if tally.passVotes > 0 and tally.failVotes > 0:
-        log VerdictConflict(taskId=taskId, attempt=attempt)
-        extcall escrow.onConflict(taskId)
-        return
-    count: uint256 = tally.failVotes
-    if passed:
-        count = tally.passVotes
-    if count >= self.quorum:
+        self.tallies[key].failVotes += 1
+    self.votes[key][msg.sender] = flag
+    self.voters[key].append(msg.sender)
+    c.revealed += 1
+    self.committees[key] = c
+    log VerdictSigned(taskId=taskId, oracle=msg.sender, passed=passed, score=score)
+    if c.revealed == c.members:
+        self._finalize(taskId, attempt, key, fee)
+
+
+@external
+def finalize(taskId: uint256):
+    """
+    @dev After the reveal phase (anyone): decides with the votes revealed,
+         and records the members who did not vote as no-shows.
+    @param taskId The task.
+    """
+    state: uint8 = 0
+    resultHash: bytes32 = empty(bytes32)
+    attempt: uint256 = 0
+    fee: uint256 = 0
+    submittedAt: uint256 = 0
+    state, resultHash, attempt, fee, submittedAt = self._subject(taskId)
+    key: bytes32 = self._key(taskId, attempt)
+    c: Committee = self.committees[key]
+    assert state == protocol.REVEALED and c.round != 0 and not c.finalized, "por: task not awaiting a verdict"
+    assert block.timestamp > c.revealEnds, "por: reveal phase not over"
+    self._finalize(taskId, attempt, key, fee)
+
+
+@internal
+def _finalize(taskId: uint256, attempt: uint256, key: bytes32, fee: uint256):
+    self.committees[key].finalized = True
+    for oracle: address in self.members[key]:
+        if self.votes[key][oracle] == 0:
+            self._noShow(taskId, oracle)
+    tally: Tally = self.tallies[key]
+    q: uint256 = self.quorum
+    if tally.passVotes >= q or tally.failVotes >= q:
+        # the majority decides; a dissenting member escalates by challenging within the challenge window
+        passed: bool = tally.passVotes >= q
+        flag: uint256 = VOTE_FAIL
+        count: uint256 = tally.failVotes
+        if passed:
+            flag = VOTE_PASS
+            count = tally.passVotes
         log VerdictFinal(taskId=taskId, attempt=attempt, passed=passed, votes=count)
         self.weights[key] = fee
         self._credit(key, flag, fee)
         extcall escrow.onVerdict(taskId, passed)
+        return
+    # no quorum: no verdict; the escrow's verify deadline re-queues the task without fault
+    log NoVerdict(taskId=taskId, attempt=attempt, passVotes=tally.passVotes, failVotes=tally.failVotes)
+
+
+@internal
+def _noShow(taskId: uint256, oracle: address):
+    missed: uint256 = self.missed[oracle] + 1
+    slashed: uint256 = 0
+    if missed >= self.noShowLimit:
+        amount: uint256 = (staticcall staking.stakeOf(oracle)) * self.noShowSlashBps // protocol.BPS
+        slashed = extcall staking.slash(oracle, amount, empty(address), 0)
+        missed = 0
+    self.missed[oracle] = missed
+    log NoShow(taskId=taskId, oracle=oracle, missed=missed, slashed=slashed)
 
 
 @external
@@ -229,14 +444,15 @@ def resolveDispute(taskId: uint256, passed: bool):
     resultHash: bytes32 = empty(bytes32)
     attempt: uint256 = 0
     fee: uint256 = 0
-    state, resultHash, attempt, fee = staticcall escrow.verdictSubject(taskId)
+    submittedAt: uint256 = 0
+    state, resultHash, attempt, fee, submittedAt = self._subject(taskId)
     assert state == protocol.DISPUTED, "por: task not disputed"
     challenger: address = empty(address)
     challenged: bool = False
     challenger, challenged = staticcall escrow.disputeOf(taskId)
     if challenger != empty(address) and challenged == passed:
         challenger = empty(address)  # the verdict stands: the challenger earns nothing
-    key: bytes32 = keccak256(abi_encode(taskId, attempt))
+    key: bytes32 = self._key(taskId, attempt)
     winning: uint256 = VOTE_FAIL
     if passed:
         winning = VOTE_PASS
@@ -269,28 +485,50 @@ def _credit(key: bytes32, side: uint256, weight: uint256):
             self.votes[key][oracle] = (epoch << 8) | (vote % 256) | VOTE_CREDITED
 
 
-@external
-def setQuorum(newValue: uint256):
-    """
-    @dev Governance: signatures needed, within [1, 15].
-    @param newValue The quorum.
-    """
-    governed._check_governance()
-    assert newValue >= 1 and newValue <= 15, "por: out of bounds"
-    self.quorum = newValue
-    log ParameterChanged(name="quorum", newValue=newValue)
+# ---------------------------------------------------------------- governance
 
 
 @external
-def setOracleSlashBps(newValue: uint256):
+def setParameter(name: String[32], newValue: uint256):
     """
-    @dev Governance: share of stake slashed per overturned vote, [0, 5000].
-    @param newValue Basis points.
+    @dev Governance: committeeSize [1, 15] and quorum (more than half of
+         it, at most all of it) — set the size first when growing it;
+         commitWindow, voteRevealWindow [1 min, 1 day]; oracleSlashBps
+         [0, 5000]; challengerRewardBps [0, 10000]; noShowLimit [1, 100];
+         noShowSlashBps [0, 1000].
+    @param name The parameter.
+    @param newValue The value.
     """
     governed._check_governance()
-    assert newValue <= 5000, "por: out of bounds"
-    self.oracleSlashBps = newValue
-    log ParameterChanged(name="oracleSlashBps", newValue=newValue)
+    h: bytes32 = keccak256(name)
+    if h == keccak256("committeeSize"):
+        assert newValue >= 1 and newValue <= MAX_COMMITTEE, "por: out of bounds"
+        assert self.quorum * 2 > newValue and self.quorum <= newValue, "por: quorum must stay a majority"
+        self.committeeSize = newValue
+    elif h == keccak256("quorum"):
+        assert newValue * 2 > self.committeeSize and newValue <= self.committeeSize, "por: quorum must stay a majority"
+        self.quorum = newValue
+    elif h == keccak256("commitWindow"):
+        assert newValue >= 60 and newValue <= 86400, "por: out of bounds"
+        self.commitWindow = newValue
+    elif h == keccak256("voteRevealWindow"):
+        assert newValue >= 60 and newValue <= 86400, "por: out of bounds"
+        self.voteRevealWindow = newValue
+    elif h == keccak256("oracleSlashBps"):
+        assert newValue <= 5000, "por: out of bounds"
+        self.oracleSlashBps = newValue
+    elif h == keccak256("challengerRewardBps"):
+        assert newValue <= protocol.BPS, "por: out of bounds"
+        self.challengerRewardBps = newValue
+    elif h == keccak256("noShowLimit"):
+        assert newValue >= 1 and newValue <= 100, "por: out of bounds"
+        self.noShowLimit = newValue
+    elif h == keccak256("noShowSlashBps"):
+        assert newValue <= 1000, "por: out of bounds"
+        self.noShowSlashBps = newValue
+    else:
+        raise "por: unknown parameter"
+    log ParameterChanged(name=name, newValue=newValue)
 
 
 @external
@@ -303,16 +541,3 @@ def setArbiter(arbiter_: address):
     assert arbiter_ != empty(address), "por: zero address"
     self.arbiter = arbiter_
     log ArbiterChanged(arbiter=arbiter_)
-
-
-@external
-def setChallengerRewardBps(newValue: uint256):
-    """
-    @dev Governance: share of an oracle's slash paid to the challenger
-         who overturned its verdict, [0, 10000].
-    @param newValue Basis points.
-    """
-    governed._check_governance()
-    assert newValue <= protocol.BPS, "por: out of bounds"
-    self.challengerRewardBps = newValue
-    log ParameterChanged(name="challengerRewardBps", newValue=newValue)

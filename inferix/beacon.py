@@ -68,6 +68,8 @@ from py_ecc.typing import Optimized_Point3D
 
 __all__ = [
     "DEV_BEACON_KEY",
+    "QUICKNET",
+    "dev_beacon",
     "DST",
     "SCHEME_ID",
     "BeaconKey",
@@ -325,6 +327,24 @@ DEV_BEACON_KEY = BeaconKey(
     int.from_bytes(hashlib.sha256(b"inferix dev beacon key: PUBLIC, local networks only").digest(), "big")
     % curve_order
 )
+
+
+# drand's quicknet on the League of Entropy mainnet (drand/tlock-js `MAINNET_CHAIN_INFO`): what public deployments
+# draw committees from. Any relayer may post its rounds on chain; the contract verifies them.
+QUICKNET = {
+    "public_key": "83cf0f2896adee7eb8b5f01fcad3912212c437e0073e911fb90022d3e760183c8c4b450b6a0a6c3ac6a5776a2d106451"
+                  "0d1fec758c921cc22b0e17e63aaf4bcb5ed66304de9cf809bd274ca73bab4af5a6e9c76a4bc09e76eae8991ef5ece45a",
+    "genesis_time": 1692803367,
+    "period": 3,
+    "url": "https://api.drand.sh/52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971",
+}
+
+
+def dev_beacon(genesis_time: int, period: int = 1) -> dict[str, Any]:
+    """The local networks' beacon: :data:`DEV_BEACON_KEY` (publicly known: never on a public network), a round per
+    ``period`` seconds from ``genesis_time``; its URL is the server the local tooling starts (:func:`serve`)."""
+    return {"public_key": DEV_BEACON_KEY.public_key_compressed().hex(), "genesis_time": genesis_time,
+            "period": period, "url": None}
 
 
 def verify(public_key_eip2537: bytes, round: int, signature: bytes) -> bool:

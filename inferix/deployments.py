@@ -47,6 +47,7 @@ CONTRACTS = (
     "BMWIssuance",
     "JobEscrow",
     "ProofOfRender",
+    "RandomnessBeacon",
 )
 
 

@@ -76,6 +76,7 @@ class TaskView:
     deadline: int
     render_window: int
     render_time: int
+    submitted_at: int  # when the result was committed: the committee is drawn from the beacon round after it
     passed: bool
     challenger: str
 

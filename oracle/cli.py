@@ -23,14 +23,22 @@ def oracle() -> None:
 @click.option("--stake", type=float, default=1_000.0, show_default=True, help="IFX to keep bonded.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="State directory.")
 @click.option("--poll", type=float, default=1.0, show_default=True, help="Seconds between polls.")
-def run(account: str, stake: float, data_dir: Path | None, poll: float) -> None:
-    """Verify revealed tasks and submit signed verdicts until stopped."""
+@click.option("--beacon-url", envvar="INFERIX_BEACON_URL", default=None,
+              help="The randomness beacon's HTTP API (drand's shape), to post a committee's round nobody has posted "
+                   "(default: the deployment's, e.g. drand quicknet's).")
+@click.option("--no-challenge", is_flag=True, help="Never challenge a final verdict this oracle voted against.")
+def run(account: str, stake: float, data_dir: Path | None, poll: float, beacon_url: str | None,
+        no_challenge: bool) -> None:
+    """Verify the tasks whose committee drew this oracle, commit and reveal the votes, and challenge a final
+    verdict it voted against, until stopped."""
     from oracle.daemon import OracleConfig, OracleDaemon
 
     settings = Settings()
     chain, store = connect(account, settings)
     data_dir = data_dir or settings.data_dir / f"oracle-{chain.address.lower()}"
     db = NodeDB(data_dir / "oracle.sqlite")
-    daemon = OracleDaemon(chain, store, db, OracleConfig(int(stake * IFX), data_dir / "work", poll))
+    beacon_url = beacon_url or chain.deployments.parameters.get("beacon_url")
+    daemon = OracleDaemon(chain, store, db, OracleConfig(int(stake * IFX), data_dir / "work", poll,
+                                                         beacon_url=beacon_url, challenge=not no_challenge))
     install_stop_handler(daemon)
     daemon.run()

@@ -1,27 +1,31 @@
 """The oracle (verifier) daemon.
 
-It follows the escrow's events from a cursor kept in SQLite; when a task's key is revealed it fetches the
-frames, verifies them with ANGV, signs an EIP-712 ``Verdict`` and submits its own signature: signatures of
-independent oracles accumulate on chain until the quorum, with no coordinator. Each (task, attempt) moves
-through ``to_verify → signed → submitted`` (or ``closed`` when the quorum was reached without us), and each
-state is written before the next step, so a restart never signs or submits twice: the contract also refuses a
-second vote by the same oracle.
+It follows the escrow's events from a cursor kept in SQLite. When a task's key is revealed, the task's committee
+is drawn (by whoever comes first) from the beacon round after the result was submitted: the daemon posts that
+round's BLS signature to the beacon contract if nobody has (it fetches it from the beacon's HTTP API, drand's
+shape), then draws. If this oracle is a member, it fetches the frames, verifies them with ANGV, commits to its
+vote (a salted hash), reveals it once every member has committed or the commit phase is over, and afterwards
+challenges a final verdict it disagrees with (honest dissent escalates to the arbiter). Each (task, attempt) moves
+through ``to_verify → verified → committed → revealed → done`` (or ``closed`` when it is not a member or the task
+moved on), and each state is written before the next step, so a restart never commits or reveals twice.
 
 The sealed manifest must be the one the manager committed to when posting (``manifestDigest``); a re-queued
-task's attempt has its own package, key and manifest (``TaskRekeyed``). IB is not the oracles' business any more:
-the escrow measures it when a benchmark task settles.
+task's attempt has its own package, key and manifest (``TaskRekeyed``). IB is not the oracles' business: the
+escrow measures it when a benchmark task settles.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from eth_abi import encode
 from eth_utils import keccak
 
+from inferix.beacon import fetch_round
 from inferix.chain import ChainError, TransactionReverted
-from inferix.eip712 import Verdict, sign_verdict
 from inferix.service import PollingNode
 from inferix.protocol import ROLE_ORACLE, TaskState, ensure_staked, get_task
 from oracle.angv.task import VerificationUnavailable, open_manifest, verify_result
@@ -29,7 +33,15 @@ from oracle.angv.task import VerificationUnavailable, open_manifest, verify_resu
 log = logging.getLogger("inferix.oracle")
 
 # the contract's answers that mean "nothing left for us to do": not errors
-DONE_REASONS = ("por: task not awaiting a verdict", "por: oracle already voted")
+DONE_REASONS = ("por: task not awaiting a verdict", "por: oracle already voted", "por: already committed",
+                "por: commit phase over", "por: reveal phase over")
+
+
+BEACON_SUBMIT_GAS = 400_000
+
+
+class Waiting(Exception):
+    """A step that cannot run yet (a beacon round not published, the commit phase still open): retried quietly."""
 
 
 @dataclass
@@ -37,6 +49,18 @@ class OracleConfig:
     stake: int
     work_dir: Path
     poll_interval: float = 1.0
+    beacon_url: str | None = None  # the beacon's HTTP API (drand's shape), to post a round nobody has posted
+    challenge: bool = True  # challenge a final verdict this oracle voted against
+
+
+def commitment(task_id: int, attempt: int, oracle: str, passed: bool, score: int, salt: bytes) -> bytes:
+    """What ``ProofOfRender.commitVote`` takes: keccak256(abi.encode(taskId, attempt, oracle, passed, score, salt))."""
+    return keccak(encode(["uint256", "uint256", "address", "bool", "uint16", "bytes32"],
+                         [task_id, attempt, oracle, passed, score, salt]))
+
+
+def committee_key(task_id: int, attempt: int) -> bytes:
+    return keccak(encode(["uint256", "uint256"], [task_id, attempt]))
 
 
 class OracleDaemon(PollingNode):
@@ -52,14 +76,11 @@ class OracleDaemon(PollingNode):
         head = self.chain.block_number()
         if start > head:
             return
-        names = ["JobCreated", "TaskPosted", "TaskRekeyed", "ResultSubmitted", "KeyRevealed"]
+        names = ["TaskPosted", "TaskRekeyed", "ResultSubmitted", "KeyRevealed"]
         for ev in self.chain.events("JobEscrow", names, start, head):
             a = ev.args
-            if ev.name == "JobCreated":
-                self.db.put(f"job:{a['jobId']}", {"settings": a["outputSettings"], "manager": a["manager"]})
-            elif ev.name == "TaskPosted":
-                self.db.put(f"posted:{a['taskId']}", {"jobId": a["jobId"], "sceneCid": a["sceneCid"],
-                                                      "ibm": a["ibm"]})
+            if ev.name == "TaskPosted":
+                self.db.put(f"posted:{a['taskId']}", {"jobId": a["jobId"], "sceneCid": a["sceneCid"]})
             elif ev.name == "TaskRekeyed":  # the attempt's own noised package
                 posted = self.db.get(f"posted:{a['taskId']}") or {}
                 self.db.put(f"posted:{a['taskId']}", {**posted, "sceneCid": a["sceneCid"]})
@@ -71,11 +92,59 @@ class OracleDaemon(PollingNode):
                     self.db.set_task(a["taskId"], attempt, "to_verify", seed=a["seed"].hex())
         self.db.set_cursor("escrow", head + 1)
 
+    # ------------------------------------------------------------ the committee
+    def _now(self) -> int:
+        return self.chain.w3.eth.get_block("latest")["timestamp"]
+
+    def _committee(self, task_id: int, attempt: int) -> dict:
+        names = ("round", "commit_ends", "reveal_ends", "members", "committed", "revealed", "finalized")
+        return dict(zip(names, self.chain.call("ProofOfRender", "committees", committee_key(task_id, attempt))))
+
+    def _post_round(self, task_id: int) -> None:
+        """Publish the draw's beacon round on chain if nobody has (anyone may; the contract verifies it)."""
+        round_ = self.chain.call("ProofOfRender", "drawRound", task_id)
+        if self.chain.call("RandomnessBeacon", "randomness", round_) != b"\x00" * 32:
+            return
+        if not self.config.beacon_url:
+            raise Waiting(f"beacon round {round_} not on chain and no beacon URL to fetch it from")
+        try:
+            signature = fetch_round(self.config.beacon_url, round_)
+        except LookupError:
+            raise Waiting(f"beacon round {round_} not published yet") from None
+        except OSError as exc:
+            raise Waiting(f"beacon unreachable: {exc}") from None
+        try:
+            # a fixed gas limit (a round costs ~169k): estimating against the latest block would refuse a round
+            # that is due by the time the transaction is mined, on a chain that mines no block meanwhile
+            self.chain.transact("RandomnessBeacon", "submit", round_, signature, gas=BEACON_SUBMIT_GAS)
+            log.info("beacon round %s posted", round_)
+        except TransactionReverted as exc:
+            if self.chain.call("RandomnessBeacon", "randomness", round_) != b"\x00" * 32:
+                return  # posted by someone else meanwhile
+            raise Waiting(f"beacon round {round_} not accepted yet: {exc.reason}") from None
+
+    def _members(self, task_id: int, attempt: int) -> list[str]:
+        members = self.chain.call("ProofOfRender", "committeeOf", task_id, attempt)
+        if members:
+            return list(members)
+        self._post_round(task_id)
+        try:
+            self.chain.transact("ProofOfRender", "drawCommittee", task_id)
+        except TransactionReverted as exc:
+            if exc.reason != "por: committee already drawn":
+                raise
+        return list(self.chain.call("ProofOfRender", "committeeOf", task_id, attempt))
+
     # ------------------------------------------------------------ steps
     def _verify(self, task_id: int, attempt: int, data: dict) -> None:
         task = get_task(self.chain, task_id)
         if task.state != TaskState.REVEALED or task.attempts != attempt:
             self.db.set_task(task_id, attempt, "closed", reason=f"task is {task.state.name}")
+            return
+        members = self._members(task_id, attempt)
+        if self.me not in members:
+            self.db.set_task(task_id, attempt, "closed", reason="not drawn for this committee")
+            log.info("task %s attempt %s: not drawn (committee %s)", task_id, attempt, ", ".join(members))
             return
         posted = self.db.get(f"posted:{task_id}")
         result = self.db.get(f"result:{task_id}")
@@ -85,34 +154,85 @@ class OracleDaemon(PollingNode):
             raise VerificationUnavailable("the result CID seen does not match the chain's")
         seed = bytes.fromhex(data["seed"])
         manifest = open_manifest(self.store, posted["sceneCid"], seed, task.key_commit, task.manifest_digest)
-        verdict = verify_result(self.store, result["cid"], manifest)
+        verdict = self.judge(result["cid"], manifest)
         log.info("task %s attempt %s: %s, score %s (%s)", task_id, attempt, "PASS" if verdict.passed else "FAIL",
                  verdict.score, verdict.reason)
-        message = Verdict(task_id, attempt, result["cid"], verdict.passed, verdict.score)
-        signature = sign_verdict(self.chain.account.key, self.chain.deployments.chain_id,
-                                 self.chain.deployments.address("ProofOfRender"), message)
-        self.db.set_task(task_id, attempt, "signed", passed=verdict.passed, score=verdict.score,
-                         reason=verdict.reason, frames=verdict.frames, signature=signature.hex(),
+        self.db.set_task(task_id, attempt, "verified", passed=verdict.passed, score=verdict.score,
+                         reason=verdict.reason, frames=verdict.frames, salt=os.urandom(32).hex(),
                          resultCid=result["cid"])
 
-    def _submit(self, task_id: int, attempt: int, data: dict) -> None:
+    def judge(self, result_cid: str, manifest):
+        """ANGV's verdict on the frames (a separate method so that test tooling can model a dishonest oracle)."""
+        return verify_result(self.store, result_cid, manifest)
+
+    def _commit(self, task_id: int, attempt: int, data: dict) -> None:
+        digest = commitment(task_id, attempt, self.me, data["passed"], data["score"], bytes.fromhex(data["salt"]))
+        if not self._send(task_id, attempt, "commitVote", task_id, digest):
+            return
+        log.info("task %s: vote committed", task_id)
+        self.db.set_task(task_id, attempt, "committed", **data)
+
+    def _reveal(self, task_id: int, attempt: int, data: dict) -> None:
+        committee = self._committee(task_id, attempt)
+        if committee["committed"] < committee["members"] and self._now() <= committee["commit_ends"]:
+            raise Waiting("the other members have not all committed")
+        if not self._send(task_id, attempt, "revealVote", task_id, data["passed"], data["score"],
+                          bytes.fromhex(data["salt"])):
+            return
+        log.info("task %s: vote revealed (%s)", task_id, "PASS" if data["passed"] else "FAIL")
+        self.db.set_task(task_id, attempt, "revealed", **data)
+
+    def _follow(self, task_id: int, attempt: int, data: dict) -> None:
+        """After our reveal: finalize a committee whose reveal phase is over, and challenge a final verdict we
+        voted against (honest dissent escalates)."""
+        task = get_task(self.chain, task_id)
+        if task.attempts != attempt:
+            self.db.set_task(task_id, attempt, "done", **data)
+            return
+        if task.state == TaskState.REVEALED:
+            committee = self._committee(task_id, attempt)
+            if committee["finalized"] or self._now() <= committee["reveal_ends"]:
+                raise Waiting("the committee has not decided yet")
+            self._send(task_id, attempt, "finalize", task_id)
+            return
+        if task.state == TaskState.VERIFIED and task.passed != data["passed"] and self.config.challenge \
+                and self._now() <= task.deadline:
+            self._challenge(task_id, task)
+        self.db.set_task(task_id, attempt, "done", **data)
+
+    def _challenge(self, task_id: int, task) -> None:
+        bond = self.chain.call("JobEscrow", "bondFor", task_id)
+        balance = self.chain.call("IFXToken", "balanceOf", self.me)
+        if balance < bond:
+            log.warning("task %s: the verdict contradicts our vote, but the %.2f IFX bond exceeds our %.2f IFX",
+                        task_id, bond / 1e18, balance / 1e18)
+            return
+        escrow = self.chain.deployments.address("JobEscrow")
+        if self.chain.call("IFXToken", "allowance", self.me, escrow) < bond:
+            self.chain.transact("IFXToken", "approve", escrow, bond)
+        self.chain.transact("JobEscrow", "challenge", task_id)
+        log.warning("task %s: challenged the committee's %s verdict (we voted %s)", task_id,
+                    "PASS" if task.passed else "FAIL", "FAIL" if task.passed else "PASS")
+
+    def _send(self, task_id: int, attempt: int, function: str, *args) -> bool:
         try:
-            receipt = self.chain.transact("ProofOfRender", "submitVerdict", task_id, data["passed"], data["score"],
-                                          [bytes.fromhex(data["signature"])])
+            self.chain.transact("ProofOfRender", function, *args)
         except TransactionReverted as exc:
             if exc.reason in DONE_REASONS:
                 log.info("task %s: %s", task_id, exc.reason)
                 self.db.set_task(task_id, attempt, "closed", reason=exc.reason)
-                return
+                return False
             raise
-        log.info("task %s: verdict submitted (tx %s)", task_id, receipt["transactionHash"].hex())
-        self.db.set_task(task_id, attempt, "submitted", tx=receipt["transactionHash"].hex())
+        return True
 
     def task_steps(self) -> dict:
-        return {"to_verify": self._verify, "signed": self._submit}
+        return {"to_verify": self._verify, "verified": self._commit, "committed": self._reveal,
+                "revealed": self._follow}
 
     def task_failed(self, task_id: int, attempt: int, status: str, data: dict, exc: Exception) -> bool:
-        if isinstance(exc, VerificationUnavailable):
+        if isinstance(exc, Waiting):
+            log.debug("task %s: %s", task_id, exc)
+        elif isinstance(exc, VerificationUnavailable):
             log.warning("task %s: cannot verify yet: %s", task_id, exc)
         elif isinstance(exc, TransactionReverted):
             log.error("task %s: %s", task_id, exc)

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 from inferix.chain import Chain  # noqa: E402
 from inferix.client import InferixClient  # noqa: E402
-from inferix.testing.devnet import Anvil, deploy, dev_account, tool_path  # noqa: E402
+from inferix.testing.devnet import Anvil, deploy, dev_account, start_beacon, tool_path  # noqa: E402
 from inferix.testing.ipfs import LocalIPFSNode, free_port  # noqa: E402
 from inferix.testing.process import Service  # noqa: E402
 from inferix.render import run_jobs  # noqa: E402
@@ -34,7 +34,7 @@ from inferix.protocol import IFX, TaskState, get_node, get_task  # noqa: E402
 from inferix.storage import IPFSStore  # noqa: E402
 
 DEPLOYER, MANAGER, CREATOR = 0, 1, 2
-HONEST, CHEATER, ORACLES = (3, 4), 5, (6, 7)
+HONEST, CHEATER, ORACLES = (3, 4), 5, (6, 7, 8)  # three oracles: every task's committee is drawn from them
 FINAL = {TaskState.SETTLED, TaskState.FAILED, TaskState.CANCELLED}
 
 
@@ -59,6 +59,8 @@ class Demo:
     stages: list[Stage] = field(default_factory=list)
     anvil: Anvil | None = None
     ipfs: LocalIPFSNode | None = None
+    beacon: object | None = None  # the local beacon's HTTP server
+    beacon_url: str = ""
     _t: float = field(default_factory=time.monotonic)
 
     # ------------------------------------------------------------ plumbing
@@ -73,7 +75,7 @@ class Demo:
         return {**os.environ, "PATH": tool_path(), "PYTHONPATH": str(ROOT), "NO_UPDATE_NOTIFIER": "1",
                 "INFERIX_RPC_URL": self.anvil.url, "INFERIX_DEPLOYMENTS": str(self.out / "deployments.json"),
                 "INFERIX_IPFS_API": self.ipfs.api_multiaddr, "INFERIX_DATA_DIR": str(self.out / "nodes"),
-                "INFERIX_IPFS_TIMEOUT": "20"}
+                "INFERIX_IPFS_TIMEOUT": "20", "INFERIX_BEACON_URL": self.beacon_url}
 
     def keyfile(self, index: int) -> str:
         path = self.out / "keys" / f"{index}.key"
@@ -108,6 +110,9 @@ class Demo:
             service.stop()
         if self.ipfs:
             self.ipfs.stop()
+        if self.beacon is not None:
+            self.beacon.shutdown()
+            self.beacon.server_close()
         if self.anvil:
             self.anvil.stop()
 
@@ -120,12 +125,13 @@ def run(demo: Demo) -> dict:
     demo.anvil = Anvil(log_path=out / "logs" / "anvil.log").start()
     demo.ipfs = LocalIPFSNode(out / "ipfs").start()
     deployment = deploy(demo.anvil.url, out / "deployments.json")
-    demo.stage("chain, IPFS and contracts up")
+    demo.beacon, demo.beacon_url = start_beacon(demo.anvil.url, deployment)
+    demo.stage("chain, IPFS, contracts and the randomness beacon up")
 
     admin = Chain(demo.anvil.url, deployment, dev_account(DEPLOYER))
     chain = Chain(demo.anvil.url, deployment)
     for index, amount in [(MANAGER, 5_000), (CREATOR, 5_000), (*HONEST[:1], 20_000), (HONEST[1], 20_000),
-                          (CHEATER, 20_000), (ORACLES[0], 2_000), (ORACLES[1], 2_000)]:
+                          (CHEATER, 20_000), *((oracle, 2_000) for oracle in ORACLES)]:
         admin.transact("IFXToken", "transfer", dev_account(index).address, amount * IFX)
 
     scene = out / "scene.blend"
@@ -197,8 +203,8 @@ def run(demo: Demo) -> dict:
     epoch = chain.call("BMWIssuance", "currentEpoch")
     receipts = {"closeEpoch": admin.transact("BMWIssuance", "closeEpoch")}
     claimed = {}
-    for label, index in [("worker-3", HONEST[0]), ("worker-4", HONEST[1]), ("oracle-6", ORACLES[0]),
-                         ("oracle-7", ORACLES[1]), ("manager", MANAGER)]:
+    for label, index in [("worker-3", HONEST[0]), ("worker-4", HONEST[1]),
+                         *((f"oracle-{oracle}", oracle) for oracle in ORACLES), ("manager", MANAGER)]:
         node = Chain(demo.anvil.url, deployment, dev_account(index))
         amount = node.call("BMWIssuance", "claimable", epoch, node.address)
         if amount:

@@ -20,7 +20,8 @@ from inferix.storage import IPFSStore
 ZERO = "0x" + "00" * 20
 STEPS = [("JobCreated", "createJob"), ("TaskPosted", "postTasks"), ("TaskAssigned", "assign"),
          ("TaskAccepted", "accept"), ("ResultSubmitted", "submitResult"), ("KeyRevealed", "revealKey"),
-         ("VerdictSigned", "submitVerdict"), ("TaskSettled", "settle"), ("TaskFailed", "settle (failed)")]
+         ("CommitteeDrawn", "drawCommittee"), ("VoteCommitted", "commitVote"), ("VerdictSigned", "revealVote"),
+         ("TaskSettled", "settle"), ("TaskFailed", "settle (failed)")]
 
 
 def ifx(wei: int) -> str:
@@ -33,7 +34,7 @@ def collect(chain: Chain, deployment: Deployment, job_id: int, task_ids: list[in
     start, head = deployment.block_number, chain.block_number()
     escrow = chain.events("JobEscrow", ["JobCreated", "TaskPosted", "TaskRekeyed", "TaskAssigned", "TaskAccepted",
                                         "ResultSubmitted", "KeyRevealed", "TaskSettled", "TaskFailed"], start, head)
-    votes = chain.events("ProofOfRender", ["VerdictSigned"], start, head)
+    votes = chain.events("ProofOfRender", ["CommitteeDrawn", "VoteCommitted", "VerdictSigned"], start, head)
     burns = [e for e in chain.events("IFXToken", ["Transfer"], start, head)
              if e.args["receiver" if "receiver" in e.args else "to"] == ZERO
              and e.args["sender" if "sender" in e.args else "from"] == deployment.address("JobEscrow")]
@@ -44,7 +45,7 @@ def collect(chain: Chain, deployment: Deployment, job_id: int, task_ids: list[in
     gas: dict[str, list[int]] = defaultdict(list)
     seen = set()
     for event, label in STEPS:
-        for e in (our_votes if event == "VerdictSigned" else ours):
+        for e in (our_votes if event in ("CommitteeDrawn", "VoteCommitted", "VerdictSigned") else ours):
             if e.name == event and (label, e.tx_hash) not in seen:
                 seen.add((label, e.tx_hash))
                 gas[label].append(chain.w3.eth.get_transaction_receipt(e.tx_hash)["gasUsed"])
@@ -67,13 +68,21 @@ def collect(chain: Chain, deployment: Deployment, job_id: int, task_ids: list[in
         for i, h in enumerate(history):  # votes of an attempt: between its acceptance and the next one
             end = history[i + 1]["block"] if i + 1 < len(history) else head + 1
             h["votes"] = [(e.args["oracle"], e.args["passed"], e.args["score"]) for e in our_votes
-                          if e.args["taskId"] == t and h["block"] <= e.block < end]
+                          if e.name == "VerdictSigned" and e.args["taskId"] == t and h["block"] <= e.block < end]
+            drawn = [e for e in our_votes if e.name == "CommitteeDrawn" and e.args["taskId"] == t
+                     and e.args["attempt"] == i]
+            h["committee"] = list(drawn[0].args["members"]) if drawn else []
+            h["round"] = drawn[0].args["round"] if drawn else None
         posted = next(e for e in ours if e.name == "TaskPosted" and e.args["taskId"] == t)
         # a re-queued task's last attempt has its own package and key (TaskRekeyed)
-        keyed = [e for e in ours if e.name in ("TaskPosted", "TaskRekeyed") and e.args["taskId"] == t][-1]
+        secrets = [e for e in ours if e.name in ("TaskPosted", "TaskRekeyed") and e.args["taskId"] == t]
+        keyed = secrets[-1]
         tasks.append({"id": t, "state": view.state.name, "frames": (posted.args["frameStart"], posted.args["frameEnd"]),
                       "attempts": view.attempts, "history": history,
-                      "package": keyed.args["sceneCid"], "key_commit": keyed.args["keyCommit"]})
+                      "package": keyed.args["sceneCid"], "key_commit": keyed.args["keyCommit"],
+                      "secrets": [(e.args["keyCommit"].hex(), e.args["sceneCid"]) for e in secrets],
+                      "results": [e.args["resultCid"] for e in ours
+                                  if e.name == "ResultSubmitted" and e.args["taskId"] == t]})
     benchmarks = []
     for t in bench_ids:  # the benchmark task the manager paid for each worker, and the IB measured when it settled
         view = get_task(chain, t)
@@ -165,6 +174,15 @@ def check(facts: dict, frames: int, cheater: str, honest: list[str], downloaded:
     facts.update(fees=fees, burned=burned, to_treasury=treasury)
     if facts["minted"] <= 0:
         failures.append("nothing minted for the epoch")
+    for t in tasks:  # every attempt had its own secret and package, and no result was accepted twice
+        keys, packages = [k for k, _ in t["secrets"]], [p for _, p in t["secrets"]]
+        if len(t["secrets"]) != t["attempts"] + 1 or len(set(keys)) != len(keys) or len(set(packages)) != len(packages):
+            failures.append(f"task {t['id']}: {t['attempts']} re-queues but {len(set(keys))} distinct keys and "
+                            f"{len(set(packages))} distinct packages")
+        if len(set(t["results"])) != len(t["results"]):
+            failures.append(f"task {t['id']}: a result CID was accepted twice")
+    if not any(t["attempts"] > 0 for t in tasks):
+        failures.append("no task was re-queued: the re-noising of a failed attempt was not exercised")
     if sum(facts["claimed"].values()) > sum(facts["pools"].values()):  # the oracle pool also pays out penalties
         failures.append("claims exceed the epoch's pools (mint + penalties)")
     if facts["minted"] > facts["burned_epoch"] * 9_000 // 10_000:
@@ -188,8 +206,10 @@ def write_report(facts: dict, out: Path, files: list[Path]) -> None:
     for t in facts["tasks"]:
         for i, h in enumerate(t["history"]):
             scores = ", ".join(f"{short(o)} {'pass' if p else 'FAIL'} {s / 100:.0f}%" for o, p, s in h["votes"])
+            committee = (f"round {h['round']}: " + ", ".join(short(m) for m in h["committee"])) if h["committee"] \
+                else "–"
             task_rows.append([t["id"], f"{t['frames'][0]}-{t['frames'][1]}", i, short(h["worker"]),
-                              h.get("outcome", "?"), ifx(h["fee"]), ifx(h.get("slashed", 0)), scores])
+                              h.get("outcome", "?"), ifx(h["fee"]), ifx(h.get("slashed", 0)), committee, scores])
     workers: dict[str, dict] = {}
     for t in facts["tasks"]:
         for h in t["history"]:
@@ -211,7 +231,8 @@ def write_report(facts: dict, out: Path, files: list[Path]) -> None:
     stages = [[name, f"{seconds:.1f}"] for name, seconds in facts["stages"] if name != "start"]
     text = "\n\n".join([
         f"Job {facts['job_id']}: tasks", _table(task_rows, ["task", "frames", "attempt", "worker", "outcome",
-                                                            "fee IFX", "slashed IFX", "verdicts"]),
+                                                            "fee IFX", "slashed IFX", "committee (beacon round)",
+                                                            "votes revealed"]),
         "Benchmark tasks (paid by the manager; the escrow sets IB when one settles)",
         _table(bench_rows, ["task", "worker", "node", "outcome", "fee IFX", "slashed IFX", "IB"]),
         "Workers (the job)", _table(worker_rows, ["worker", "node", "tasks settled", "tasks failed", "slashed IFX",

@@ -73,6 +73,7 @@ def deploy_all(
     treasury: str | None = None,
     arbiter: str | None = None,
     benchmark_work: int = BENCHMARK_WORK,
+    beacon: dict | None = None,
     genesis_to: str | None = None,
     genesis_amount: int = GENESIS_MINT,
     ecosystem_allocation: int = ECOSYSTEM_ALLOCATION,
@@ -90,7 +91,10 @@ def deploy_all(
     ``mock_price`` (8 decimals) -- only sensible on a local chain. ``treasury`` and ``genesis_to`` default to the
     deployer; ``proposers`` (timelock proposers/cancellers) too. ``arbiter`` (who decides disputes) defaults to the
     timelock, i.e. governance -- never the deployer. ``benchmark_work``: the standard benchmark task's work in
-    micro-IBM (governance recalibrates it).
+    micro-IBM (governance recalibrates it). ``beacon``: the randomness beacon committees are drawn from,
+    ``{"public_key": drand's compressed G2 hex, "genesis_time", "period", "url"}``; ``None`` is drand's quicknet
+    (:data:`inferix.beacon.QUICKNET`), except on a local chain, where it is the publicly known development key
+    (:data:`inferix.beacon.DEV_BEACON_KEY`, period 1 s, genesis at deployment).
 
     Returns the contract instances by name (``IFXToken``, ``MockAggregator`` when deployed, ``Timelock``,
     ``PriceFeedAdapter``, ``Staking``, ``BMWIssuance``, ``JobEscrow``, ``ProofOfRender``). Every contract's
@@ -147,7 +151,13 @@ def deploy_all(
     )
     escrow = contracts["JobEscrow"] = deploy("JobEscrow", token, staking, feed, issuance, timelock, treasury,
                                              benchmark_work)
-    por = contracts["ProofOfRender"] = deploy("ProofOfRender", staking, escrow, issuance, timelock,
+    from inferix.beacon import QUICKNET, dev_beacon, g2_from_compressed
+
+    if beacon is None:
+        beacon = dev_beacon(chain.blocks.head.timestamp) if chain.provider.network.is_local else QUICKNET
+    rng = contracts["RandomnessBeacon"] = deploy("RandomnessBeacon", g2_from_compressed(beacon["public_key"]),
+                                                 beacon["genesis_time"], beacon["period"])
+    por = contracts["ProofOfRender"] = deploy("ProofOfRender", staking, escrow, issuance, rng, timelock,
                                               arbiter or timelock.address)
 
     send("staking.wire(escrow, por, issuance)", staking.wire, escrow, por, issuance)
@@ -179,6 +189,7 @@ def check_deployment(contracts: dict[str, Any], *, deployer: str | None = None) 
         "escrow.priceFeed": (escrow.priceFeed(), feed.address),
         "issuance.priceFeed": (issuance.priceFeed(), feed.address),
         "por.escrow": (por.escrow(), escrow.address),
+        "por.beacon": (por.beacon(), contracts["RandomnessBeacon"].address),
         "token.owner": (token.owner(), ZERO_ADDRESS),
     }
     for name in ("PriceFeedAdapter", "Staking", "BMWIssuance", "JobEscrow", "ProofOfRender"):
@@ -213,7 +224,10 @@ def describe(
         "epoch_length_s": issuance.epochLength(),
         "treasury": issuance.treasury(),
         "arbiter": por.arbiter(),
+        "committee_size": por.committeeSize(),
         "quorum": por.quorum(),
+        "beacon_genesis_time": contracts["RandomnessBeacon"].genesisTime(),
+        "beacon_period_s": contracts["RandomnessBeacon"].period(),
         "oracle_slash_bps": por.oracleSlashBps(),
         "aggregator": feed.aggregator(),
         "aggregator_is_mock": mock is not None,
@@ -239,6 +253,11 @@ def describe(
     }
     if mock is not None:
         parameters["mock_price_8dec"] = mock.latestRoundData()[1]
+    from inferix.beacon import QUICKNET
+
+    beacon = contracts["RandomnessBeacon"]
+    if beacon.genesisTime() == QUICKNET["genesis_time"] and beacon.period() == QUICKNET["period"]:
+        parameters["beacon_url"] = QUICKNET["url"]  # drand's HTTP API: where relayers fetch the rounds
     proposer_role = timelock.PROPOSER_ROLE()
     for candidate in dict.fromkeys([deployer, *(proposers or [])]):
         if timelock.hasRole(proposer_role, candidate):

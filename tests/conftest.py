@@ -16,7 +16,7 @@ import pytest
 
 from inferix.chain import Chain
 from inferix.deployments import Deployment
-from inferix.testing.devnet import ROOT, Anvil, deploy, dev_account, tool_path
+from inferix.testing.devnet import ROOT, Anvil, deploy, dev_account, start_beacon, tool_path
 from inferix.testing.ipfs import LocalIPFSNode
 from inferix.testing.process import Service
 from inferix.protocol import IFX, ROLE_MANAGER, ensure_staked
@@ -60,6 +60,7 @@ class Devnet:
     anvil: Anvil
     deployment: Deployment
     deployments_path: Path
+    beacon_url: str = ""
 
     def chain(self, index: int | None = None) -> Chain:
         return Chain(self.anvil.url, self.deployment, dev_account(index) if index is not None else None)
@@ -69,10 +70,16 @@ class Devnet:
 def devnet(tmp_path_factory):
     root = tmp_path_factory.mktemp("devnet")
     anvil = Anvil(log_path=root / "anvil.log").start()
+    beacon = None
     try:
         path = root / "deployments.json"
-        yield Devnet(anvil, deploy(anvil.url, path), path)
+        deployment = deploy(anvil.url, path)
+        beacon, beacon_url = start_beacon(anvil.url, deployment)
+        yield Devnet(anvil, deployment, path, beacon_url)
     finally:
+        if beacon is not None:
+            beacon.shutdown()
+            beacon.server_close()
         anvil.stop()
 
 
@@ -80,8 +87,9 @@ class NodeProcess(Service):
     """One node daemon in its own process, logs in ``log_path``; restartable with the same state dir."""
 
     def __init__(self, kind: str, args: list[str], env: dict[str, str], log_path: Path) -> None:
-        # the cheating worker is test tooling (tests/utils/cheater.py); the others are the real node commands
-        command = ["tests.utils.cheater"] if kind == "cheater" else ["inferix.cli", kind, "run"]
+        # the cheating worker and the lying oracle are test tooling (tests/utils/); the others are the real commands
+        tooling = {"cheater": ["tests.utils.cheater"], "liar": ["tests.utils.liar"]}
+        command = tooling.get(kind, ["inferix.cli", kind, "run"])
         super().__init__(kind, [sys.executable, "-m", *command, *args], log_path=log_path, env=env, cwd=ROOT)
         self.kind = kind
 
@@ -102,7 +110,7 @@ def node_factory(devnet, ipfs_node, tmp_path):
         env = {**os.environ, "PATH": tool_path(), "PYTHONPATH": str(ROOT),
                "INFERIX_RPC_URL": devnet.anvil.url, "INFERIX_DEPLOYMENTS": str(devnet.deployments_path),
                "INFERIX_IPFS_API": ipfs_node.api_multiaddr, "INFERIX_IPFS_TIMEOUT": "10",
-               "INFERIX_DATA_DIR": str(tmp_path / "data")}
+               "INFERIX_DATA_DIR": str(tmp_path / "data"), "INFERIX_BEACON_URL": devnet.beacon_url}
         node = NodeProcess(kind, ["--account", f"keyfile:{key}", "--poll", "0.5", *args], env,
                            tmp_path / f"{kind}-{index}.log")
         started.append(node)

@@ -23,10 +23,14 @@ The tables (``docs/api-reads.md`` describes each column):
                    package (a re-queued task gets new ones with ``TaskRekeyed``), as the escrow holds them
 ``task_attempts``  one row per accepted attempt: worker, fee, result CID, verdict, dispute outcome, outcome, the
                    manager's slash when it let the reveal expire
-``verdicts``       one row per oracle signature counted (``VerdictSigned``), for the attempt it was on
+``committees``     one row per drawn committee (``CommitteeDrawn``): the attempt, beacon round, size, end of the
+                   commit phase, votes committed and revealed, pass/fail tally, outcome (passed, failed, no_verdict)
+``committee_members`` one row per seat: the member, its commit and reveal blocks, a no-show and its slash
+``verdicts``       one row per revealed vote (``VerdictSigned``), for the attempt it was on
 ``task_scores``    per-frame, per-region ANGV scores and frame CIDs, written by the manager (not by this indexer)
 ``workers``        every registered node (worker, oracle, manager): price, stake, IB, completed/failed tasks, fees
-                   and verdict weight credited in BMW, slashes (missed reveals of managers)
+                   and verdict weight credited in BMW, slashes (missed reveals of managers), committee seats and
+                   no-shows (oracles)
 ``epochs``         BMW epochs: verified work, fees and burns (IFX), verdict weight, penalties, the mint and its pools
                    once closed
 ``events``         every log of the four contracts (args as JSON, uint values as decimal strings), with the

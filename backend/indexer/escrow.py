@@ -145,7 +145,7 @@ class EscrowProjections:
             return
         expired = self._expired.pop((e.tx_hash, a["taskId"]), None)
         # JobEscrow._fail: a failing verdict or a missed render deadline is the worker's fault; a task that timed
-        # out later (no reveal: the manager's fault; no verdict; a conflict of votes left undecided) is not
+        # out later (no reveal: the manager's fault; no verdict: a committee without a quorum, or none drawn in time) is not
         if expired is None:
             outcome, fault = "rejected", True
         elif expired == TaskState.ACCEPTED:

@@ -181,4 +181,53 @@ INDEXER_MIGRATIONS: list[str] = [
     ALTER TABLE epochs ADD COLUMN verdict_weight TEXT NOT NULL DEFAULT '0';
     ALTER TABLE epochs DROP COLUMN verdicts
     """,
+    # 3: drawn committees (protocol v3). Every attempt is judged by a committee drawn from a beacon round, whose
+    # members commit to their vote and then reveal it (VerdictSigned is now the reveal). The contracts were
+    # redeployed (ProofOfRender's events and the escrow's verdict subject changed): as in 2, the index of the
+    # previous deployment is emptied, cursor included, and rebuilt from the deployments file's first block.
+    # committees: one row per drawn committee (CommitteeDrawn), its phase counters and how it ended.
+    # committee_members: one row per seat, with its commit, reveal and no-show. workers: seats drawn, no-shows.
+    """
+    DELETE FROM events;
+    DELETE FROM jobs;
+    DELETE FROM tasks;
+    DELETE FROM task_attempts;
+    DELETE FROM verdicts;
+    DELETE FROM task_scores;
+    DELETE FROM workers;
+    DELETE FROM epochs;
+    DELETE FROM indexer_cursor;
+    CREATE TABLE committees (
+        task_id INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        round INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        commit_ends INTEGER NOT NULL,
+        committed INTEGER NOT NULL DEFAULT 0,
+        revealed INTEGER NOT NULL DEFAULT 0,
+        pass_votes INTEGER NOT NULL DEFAULT 0,
+        fail_votes INTEGER NOT NULL DEFAULT 0,
+        outcome TEXT,
+        drawn_block INTEGER NOT NULL,
+        tx_hash TEXT NOT NULL,
+        ended_block INTEGER,
+        PRIMARY KEY (task_id, attempt)
+    );
+    CREATE TABLE committee_members (
+        task_id INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        oracle TEXT NOT NULL,
+        seat INTEGER NOT NULL,
+        committed_block INTEGER,
+        revealed_block INTEGER,
+        no_show INTEGER NOT NULL DEFAULT 0,
+        no_show_slashed TEXT NOT NULL DEFAULT '0',
+        PRIMARY KEY (task_id, attempt, oracle)
+    );
+    CREATE INDEX committee_members_oracle ON committee_members (oracle, task_id);
+    ALTER TABLE workers ADD COLUMN committee_seats INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE workers ADD COLUMN no_shows INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE workers ADD COLUMN missed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE workers ADD COLUMN no_show_slashed TEXT NOT NULL DEFAULT '0'
+    """,
 ]

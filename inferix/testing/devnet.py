@@ -114,3 +114,26 @@ def deploy(rpc_url: str, out: Path, timeout: float = 300) -> Deployment:
     if result.returncode != 0:
         raise DevnetError(f"deploy failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     return load(out)
+
+
+def start_beacon(rpc_url: str, deployment: Deployment):
+    """Serve the local deployment's beacon rounds (the publicly known development key, drand's HTTP API shape) on
+    127.0.0.1, following the chain's clock (a time-travelled anvil included). Returns ``(server, url)``; stop it
+    with ``server.shutdown(); server.server_close()``."""
+    import time
+
+    from inferix.beacon import DEV_BEACON_KEY, serve
+
+    seen: dict[int, float] = {}  # block number -> wall time we first saw it
+
+    def clock() -> float:
+        """A lower bound of the next block's time: anvil's clock runs with the wall clock from the latest block
+        on (time travel included), and we saw that block no earlier than it was mined."""
+        block = rpc(rpc_url, "eth_getBlockByNumber", ["latest", False])
+        number, stamp = int(block["number"], 16), int(block["timestamp"], 16)
+        first_seen = seen.setdefault(number, time.time())
+        return stamp + (time.time() - first_seen)
+
+    server = serve(DEV_BEACON_KEY, deployment.parameters["beacon_genesis_time"],
+                   deployment.parameters["beacon_period_s"], clock=clock)
+    return server, f"http://127.0.0.1:{server.server_address[1]}"

@@ -13,7 +13,7 @@ from inferix.protocol import IBM, IFX, USD, TaskState, get_node, get_task
 from tests.conftest import fund, manager, wait
 
 ORDER = {"width": 192, "height": 108, "samples": 16, "denoise": False, "seed": 3}
-WORKER, CREATOR, ORACLES, FORGER = 3, 2, (4, 5), 6
+WORKER, CREATOR, ORACLES, FORGER, LIAR = 3, 2, (4, 5), 6, 16
 FEE = 1 * IFX  # 1 IBM at $0.50/IBM, IFX at $0.50
 
 
@@ -191,3 +191,49 @@ def test_benchmark_task_sets_the_worker_ib_when_it_settles(devnet, node_factory,
     expected = chain.call("JobEscrow", "benchmarkWork") * 60 // max(render_time, 1)
     assert ib == min(max(expected, 10_000), 1_000 * 10**6)  # clamped to [0.01, 1000]
     assert chain.call("Staking", "minStake", address, USD // 2) == 2 * 4320 * ib * (USD // 2) // 10**6 * 10**18 // (USD // 2)
+
+
+def test_committee_with_a_lying_oracle_reaches_the_honest_verdict(devnet, node_factory, store, scene, tmp_path):
+    """Three oracles are drawn (the committee is every eligible oracle here); one of them lies. Votes are committed
+    before they are revealed, so it cannot even see the others' first; the honest majority decides, and the liar
+    earns nothing for the task."""
+    from oracle.daemon import committee_key
+
+    oracles, worker = start_network(devnet, node_factory)
+    chain = devnet.chain()
+    liar_address = dev_account(LIAR).address
+    if get_node(chain, liar_address).stake == 0:
+        fund(devnet, liar_address, 2_000 * IFX)
+    liar = node_factory("liar", LIAR, "--stake", "1000")
+    try:
+        wait(lambda: chain.call("Staking", "isActive", liar_address, 2), 120, "the liar staked", [liar])
+        mgr, creator, job_id, task_id, prepared = post_one_task(devnet, store, scene, tmp_path,
+                                                                dev_account(WORKER).address)
+        wait(lambda: get_task(chain, task_id).state == TaskState.SUBMITTED, 300, "the worker's result",
+             [*oracles, worker, liar])
+        mgr.transact("JobEscrow", "revealKey", task_id, prepared.seed)
+        wait(lambda: get_task(chain, task_id).state == TaskState.VERIFIED, 180, "the committee's verdict",
+             [*oracles, worker, liar])
+        task = get_task(chain, task_id)
+        assert task.passed  # the honest majority decided
+        drawn = events(devnet, "CommitteeDrawn", task_id, "ProofOfRender")
+        members = set(drawn[0].args["members"])
+        assert members == {dev_account(i).address for i in (*ORACLES, LIAR)}
+        assert drawn[0].args["round"] > 0
+        votes = {e.args["oracle"]: e.args["passed"] for e in events(devnet, "VerdictSigned", task_id, "ProofOfRender")}
+        assert votes == {**{dev_account(i).address: True for i in ORACLES}, liar_address: False}
+        # every vote was committed before any was revealed
+        commits = events(devnet, "VoteCommitted", task_id, "ProofOfRender")
+        reveals = events(devnet, "VerdictSigned", task_id, "ProofOfRender")
+        assert len(commits) == 3 and max(e.block for e in commits) < min(e.block for e in reveals)
+        key = committee_key(task_id, task.attempts)
+        credited = {a: bool(chain.call("ProofOfRender", "votes", key, a) & 8) for a in members}
+        assert credited == {**{dev_account(i).address: True for i in ORACLES}, liar_address: False}
+        settle(devnet, task_id)
+        assert get_task(chain, task_id).state == TaskState.SETTLED
+    finally:
+        liar.stop()
+        node = get_node(chain, liar_address)  # out of later committees: unbonded stake is never drawn
+        free = node.stake - node.locked - node.unbonding
+        if free:
+            devnet.chain(LIAR).transact("Staking", "requestUnbond", free)

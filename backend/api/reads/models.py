@@ -121,9 +121,37 @@ class FrameScores(BaseModel):
         description="per-region ANGV scores of the frame, as the manager recorded them (JSON)")
 
 
+class CommitteeMember(BaseModel):
+    oracle: Address
+    seat: int = Field(ge=0, description="its place in the draw (0 first)")
+    committed_block: int | None = Field(description="block of its vote commitment, null until it committed")
+    revealed_block: int | None = Field(description="block of its vote's reveal (its entry in votes), null until then")
+    no_show: bool = Field(description="the committee ended without its reveal: it earns nothing for the task")
+    no_show_slashed: Amount = Field(description="IFX wei of stake slashed because this no-show reached the "
+                                                "no-show limit (0 otherwise)")
+
+
+class Committee(BaseModel):
+    round: int = Field(description="the beacon round whose randomness drew it (the first after the submission)")
+    size: int = Field(description="members drawn (the committee size, or fewer when fewer oracles were eligible)")
+    commit_ends: int = Field(description="unix time the commit phase ends (the time of the last commitment once "
+                                         "every member committed)")
+    committed: int = Field(description="members that committed to a vote")
+    revealed: int = Field(description="members that revealed their vote")
+    pass_votes: int
+    fail_votes: int
+    outcome: Literal["passed", "failed", "no_verdict"] | None = Field(
+        description="passed/failed: a quorum agreed (the verdict is final); no_verdict: it ended without a quorum "
+                    "(the escrow's deadline re-queues the task); null while it is voting")
+    drawn_block: int
+    ended_block: int | None
+    members: list[CommitteeMember] = Field(description="in draw order")
+
+
 class Verdict(BaseModel):
     attempt: int
     passed: bool | None = Field(description="the quorum verdict, null while oracles are still voting")
+    committee: Committee | None = Field(description="the committee drawn to judge the attempt, null before the draw")
     votes: list[Vote]
     frames: list[FrameScores]
 
@@ -184,10 +212,14 @@ class Worker(BaseModel):
     work_ibm: Amount = Field(description="verified work credited, micro-IBM (workers)")
     fees: Amount = Field(description="IFX wei of fees of settled tasks credited in BMW epochs: earned (workers), "
                                      "of the manager's jobs (managers)")
-    verdicts: int = Field(description="verdicts signed (oracles)")
+    verdicts: int = Field(description="votes revealed in committees (oracles)")
     verdict_weight: Amount = Field(description="IFX wei of fee value credited for votes on verdicts that became "
                                                "final, less credits revoked by the arbiter (oracles)")
     manager_slashes: int = Field(description="reveals the manager let expire, each slashing its stake (managers)")
+    committee_seats: int = Field(description="committee seats drawn (oracles)")
+    no_shows: int = Field(description="committee seats ended without its reveal (oracles)")
+    missed: int = Field(description="no-shows since its last no-show slash (each `noShowLimit` costs stake)")
+    no_show_slashed: Amount = Field(description="IFX wei of stake slashed for no-shows (included in slashed)")
     slashed: Amount = Field(description="IFX wei of stake slashed over all time")
     registered_block: int
     updated_block: int

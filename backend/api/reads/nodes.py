@@ -13,8 +13,8 @@ router = APIRouter(prefix="/v1", tags=["index"])
 
 
 WORKER_COLUMNS = ("address, role, price_per_ibm, stake, locked, unbonding, unbonding_at, ib, completed, failed, "
-                  "last_failure_block, work_ibm, fees, verdicts, verdict_weight, manager_slashes, slashed, "
-                  "registered_block, updated_block")
+                  "last_failure_block, work_ibm, fees, verdicts, verdict_weight, manager_slashes, committee_seats, no_shows, "
+                  "missed, no_show_slashed, slashed, registered_block, updated_block")
 _WORKER_KEYS = tuple(c.strip() for c in WORKER_COLUMNS.split(","))
 
 

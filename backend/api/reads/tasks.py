@@ -1,4 +1,4 @@
-"""GET /v1/tasks/{task_id}: a task with every attempt, verdict, vote and per-frame score."""
+"""GET /v1/tasks/{task_id}: a task with every attempt, committee, verdict, vote and per-frame score."""
 
 from __future__ import annotations
 
@@ -18,10 +18,13 @@ _ATTEMPT_FIELDS = ("attempt", "worker", "fee", "collateral", "result_cid", "pass
                    "overturned", "manager_slashed", "to_worker", "accepted_block", "ended_block")
 _VOTE_FIELDS = ("attempt", "oracle", "passed", "score", "slashed", "block", "tx_hash")
 _SCORE_FIELDS = ("attempt", "frame", "frame_cid", "scores_json")
+_COMMITTEE_FIELDS = ("attempt", "round", "size", "commit_ends", "committed", "revealed", "pass_votes", "fail_votes",
+                     "outcome", "drawn_block", "ended_block")
+_MEMBER_FIELDS = ("attempt", "oracle", "seat", "committed_block", "revealed_block", "no_show", "no_show_slashed")
 
 
 @router.get("/tasks/{task_id}", response_model=TaskDetail, responses={**NOT_FOUND, **INVALID},
-            summary="A task: state, verdict with each oracle's vote and score, per-region scores, frame CIDs")
+            summary="A task: state, committee, verdict with each oracle's vote and score, per-region scores, frame CIDs")
 async def get_task(request: Request, task_id: TaskId):
     cur = _raw(_db(request))
     r = cur.execute(_TASK_SQL, (task_id,)).fetchone()
@@ -40,7 +43,8 @@ async def get_task(request: Request, task_id: TaskId):
 
     def attempt(number: int) -> dict:
         if number not in attempts:
-            attempts[number] = {"attempt": number, "passed": None, "votes": [], "frames": [], "worker": None,
+            attempts[number] = {"attempt": number, "passed": None, "committee": None, "votes": [], "frames": [],
+                                "worker": None,
                                 "fee": None, "collateral": None, "result_cid": None, "outcome": None,
                                 "slashed": "0", "overturned": None, "manager_slashed": "0", "to_worker": "0",
                                 "accepted_block": None, "ended_block": None}
@@ -49,6 +53,15 @@ async def get_task(request: Request, task_id: TaskId):
     for row in cur.execute(f"SELECT {', '.join(_ATTEMPT_FIELDS)} FROM task_attempts WHERE task_id = ?", (task_id,)):
         a = named(_ATTEMPT_FIELDS, row)
         attempt(a.pop("attempt")).update({**a, "passed": _bool(a["passed"]), "overturned": _bool(a["overturned"])})
+    for row in cur.execute(f"SELECT {', '.join(_COMMITTEE_FIELDS)} FROM committees WHERE task_id = ?", (task_id,)):
+        c = named(_COMMITTEE_FIELDS, row)
+        attempt(c.pop("attempt"))["committee"] = {**c, "members": []}
+    for row in cur.execute(f"SELECT {', '.join(_MEMBER_FIELDS)} FROM committee_members WHERE task_id = ? "
+                           "ORDER BY attempt, seat", (task_id,)):
+        m = named(_MEMBER_FIELDS, row)
+        committee = attempt(m.pop("attempt"))["committee"]
+        if committee is not None:
+            committee["members"].append({**m, "no_show": bool(m["no_show"])})
     for row in cur.execute(f"SELECT {', '.join(_VOTE_FIELDS)} FROM verdicts WHERE task_id = ? "
                            "ORDER BY block, log_index", (task_id,)):
         v = named(_VOTE_FIELDS, row)
@@ -62,7 +75,7 @@ async def get_task(request: Request, task_id: TaskId):
     task["attempt_history"] = history
     if history:
         last = history[-1]
-        task["verdict"] = {k: last[k] for k in ("attempt", "passed", "votes", "frames")}
+        task["verdict"] = {k: last[k] for k in ("attempt", "passed", "committee", "votes", "frames")}
     else:
         task["verdict"] = None
     return _json(task)

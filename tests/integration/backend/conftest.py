@@ -2,13 +2,18 @@
 
 ``idx_lifecycle``: a job's whole life scripted on the session's anvil with plain transactions (no node
 processes): the job is created, three tasks are posted (each with its key commitment and sealed-manifest
-digest), one assignment expires, two tasks are accepted, rendered (result CIDs), revealed and judged by two
-registered oracles with EIP-712 verdicts (one passes, one fails and is re-queued with a slash), settled, one task
-is cancelled; the manager gives the re-queued task a fresh key (``rekey``), the worker renders its second attempt
+digest), one assignment expires, two tasks are accepted, rendered (result CIDs), revealed and judged by their
+drawn committees (the beacon round after the submission is posted, each committee drawn, and its members commit to
+and then reveal their votes: one task passes, one fails and is re-queued with a slash), settled, one task is
+cancelled; the manager gives the re-queued task a fresh key (``rekey``), the worker renders its second attempt
 but the manager lets the reveal expire (the manager is slashed, the worker paid its fee from the slash, the task
 re-queued again; the manager's stake is topped up for the other tests); the BMW epoch is closed, the creator
 closes the job and cancels the re-queued task, and the nodes unbond (so that no matcher of another test picks
 them). It records the last block of every stage so that an indexer can be stopped at any stage.
+
+The lifecycle registers two oracles (``IDX_ORACLES``); committees are drawn among every eligible oracle, so when
+other tests of the session left oracles staked, those can be drawn too: every member drawn votes (all dev accounts'
+keys are known), and ``IdxLifecycle.committees`` records who sat on each committee.
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ from typing import Iterator
 import pytest
 from eth_utils import keccak
 
+from inferix.beacon import DEV_BEACON_KEY
 from inferix.testing.devnet import dev_account
-from inferix.eip712 import Verdict, sign_verdict
 from inferix.service import run_loop
-from inferix.protocol import IBM, IFX, ROLE_MANAGER, ROLE_ORACLE, ROLE_WORKER, USD, ensure_staked, get_node
+from inferix.protocol import (IBM, IFX, ROLE_MANAGER, ROLE_ORACLE, ROLE_WORKER, USD, TaskState, ensure_staked, get_node,
+                              get_task)
 from tests.conftest import fund, manager
 
 IDX_CREATOR, IDX_WORKER, IDX_ORACLES = 12, 13, (14, 15)
@@ -47,6 +53,8 @@ class IdxLifecycle:
     manifests: dict[int, bytes]  # the first attempt's sealed-manifest digest of each task
     result_cids: dict[int, str]  # the first attempt's result of the passed and the failed task
     scores: dict[tuple[int, str], int]
+    committees: dict[int, list[str]]  # the passed and the failed task's first committee, in draw order
+    rounds: dict[int, int]  # the beacon round that drew each of them
     retry_seed: bytes  # the failed task's second attempt (rekeyed): seed, manifest digest, package, result
     retry_manifest: bytes
     retry_package: str
@@ -77,6 +85,57 @@ def manager_running(manager, interval: float = 0.5) -> Iterator[list[BaseExcepti
         thread.join(timeout=30)
 
 
+def post_beacon_round(devnet, task_id: int) -> int:
+    """Post the beacon round that draws the task's committee (the dev beacon key signs it), once its time is
+    reached on chain; returns the round."""
+    chain = devnet.chain(0)
+    round_ = chain.call("ProofOfRender", "drawRound", task_id)
+    if chain.call("RandomnessBeacon", "randomness", round_) == b"\x00" * 32:
+        due = chain.call("RandomnessBeacon", "roundTime", round_)
+        now = chain.w3.eth.get_block("latest")["timestamp"]
+        if due > now:
+            devnet.anvil.time_travel(due - now)
+        chain.transact("RandomnessBeacon", "submit", round_, DEV_BEACON_KEY.sign(round_))
+    return round_
+
+
+_DEV_INDEX: dict[str, int] = {}
+
+
+def dev_index(devnet, address: str) -> int:
+    """The dev account index of ``address`` (a committee member: every oracle of the test session is one)."""
+    if not _DEV_INDEX:
+        _DEV_INDEX.update({dev_account(i).address: i for i in range(devnet.anvil.accounts)})
+    if address not in _DEV_INDEX:
+        raise LookupError(f"committee member {address} is not a dev account: its vote cannot be cast")
+    return _DEV_INDEX[address]
+
+
+def draw_committee(devnet, task_id: int) -> tuple[int, list[str]]:
+    """Post the task's beacon round and draw its committee; returns the round and the members in draw order."""
+    round_ = post_beacon_round(devnet, task_id)
+    chain = devnet.chain(0)
+    chain.transact("ProofOfRender", "drawCommittee", task_id)
+    return round_, list(chain.call("ProofOfRender", "committeeOf", task_id, get_task(chain, task_id).attempts))
+
+
+def vote_in_committee(devnet, task_id: int, members: list[str], passed: bool,
+                      scores: tuple[int, ...]) -> dict[str, int]:
+    """Every member commits to the same vote, then reveals it (in draw order); the last reveal decides. Returns
+    each member's score."""
+    attempt = get_task(devnet.chain(0), task_id).attempts
+    chains = [devnet.chain(dev_index(devnet, m)) for m in members]
+    salts = {m: keccak(text=f"idx salt {task_id} {attempt} {m}") for m in members}
+    given = dict(zip(members, scores))
+    for member, chain in zip(members, chains):
+        digest = chain.call("ProofOfRender", "commitmentOf", task_id, attempt, member, passed, given[member],
+                            salts[member])
+        chain.transact("ProofOfRender", "commitVote", task_id, digest)
+    for member, chain in zip(members, chains):
+        chain.transact("ProofOfRender", "revealVote", task_id, passed, given[member], salts[member])
+    return given
+
+
 def idx_refresh_price(devnet) -> None:
     """The mock IFX/USD feed goes stale after a long time travel: publish the same price again."""
     devnet.chain(0).transact("MockAggregator", "setAnswer", devnet.deployment.parameters["mock_price_8dec"])
@@ -89,7 +148,6 @@ def idx_run_lifecycle(devnet) -> IdxLifecycle:
     worker = devnet.chain(IDX_WORKER)
     oracles = [devnet.chain(i) for i in IDX_ORACLES]
     escrow = devnet.deployment.address("JobEscrow")
-    por = devnet.deployment.address("ProofOfRender")
     stages: dict[str, int] = {}
 
     def stage(name: str) -> None:
@@ -140,12 +198,14 @@ def idx_run_lifecycle(devnet) -> IdxLifecycle:
     stage("revealed")
 
     scores: dict[tuple[int, str], int] = {}
-    for t, passed, values in ((a, True, (9100, 9300)), (b, False, (1200, 800))):
-        for index, oracle, score in zip(IDX_ORACLES, oracles, values):
-            signature = sign_verdict(dev_account(index).key, devnet.deployment.chain_id, por,
-                                     Verdict(t, 0, results[t], passed, score))
-            oracle.transact("ProofOfRender", "submitVerdict", t, passed, score, [signature])
-            scores[(t, oracle.address)] = score
+    committees: dict[int, list[str]] = {}
+    rounds: dict[int, int] = {}
+    for t, passed, values in ((a, True, (9100, 9300, 9200)), (b, False, (1200, 800, 1000))):
+        rounds[t], committees[t] = draw_committee(devnet, t)
+        for member, score in vote_in_committee(devnet, t, committees[t], passed, values).items():
+            scores[(t, member)] = score
+        task = get_task(chain, t)
+        assert task.state == TaskState.VERIFIED and task.passed == passed, (t, task.state)
     stage("verdicts")
 
     devnet.anvil.time_travel(3601)
@@ -192,7 +252,8 @@ def idx_run_lifecycle(devnet) -> IdxLifecycle:
     assert tuple(stages) == IDX_STAGES
     return IdxLifecycle(job_id=job_id, passed_task=a, failed_task=b, cancelled_task=c, creator=creator.address,
                         worker=worker.address, oracles=[o.address for o in oracles], manager=mgr.address,
-                        seeds=seeds, manifests=manifests, result_cids=results, scores=scores, retry_seed=retry_seed,
+                        seeds=seeds, manifests=manifests, result_cids=results, scores=scores, committees=committees,
+                        rounds=rounds, retry_seed=retry_seed,
                         retry_manifest=retry_manifest, retry_package=retry_package, retry_cid=retry_cid,
                         manager_slash=manager_slash, epoch=epoch, stages=stages)
 

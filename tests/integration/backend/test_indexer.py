@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from eth_abi import encode
 from eth_utils import keccak
 
 from backend.db import connect
 from backend.indexer import Indexer
+from inferix.chain import Event
 from inferix.protocol import IBM, IFX, USD, TaskState, get_job, get_node, get_task, read_struct
+from inferix.testing.devnet import dev_account
 from tests.integration.backend.conftest import IDX_STAGES
 
 ZERO = "0x" + "0" * 40
@@ -40,7 +43,8 @@ def snapshot(conn) -> dict:
     """Every table of the index, in a stable order (the cursor's wall-clock time left out)."""
     tables = {"events": "block, log_index", "jobs": "job_id", "tasks": "task_id", "task_attempts": "task_id, attempt",
               "verdicts": "task_id, attempt, oracle", "workers": "address", "epochs": "epoch",
-              "task_scores": "task_id, attempt, frame"}
+              "task_scores": "task_id, attempt, frame", "committees": "task_id, attempt",
+              "committee_members": "task_id, attempt, oracle"}
     data = {name: rows(conn, f"SELECT * FROM {name} ORDER BY {order}") for name, order in tables.items()}
     data["cursor"] = rows(conn, "SELECT next_block FROM indexer_cursor")
     return data
@@ -131,20 +135,42 @@ def test_lifecycle_indexed_stage_by_stage(devnet, idx_lifecycle, idx_db):
     dump = json.dumps([r["args"] for r in rows(db, "SELECT args FROM events")])
     assert all(life.seeds[t].hex() not in dump for t in (a, b, c))
 
-    # per task: two VerdictSigned; at the quorum VerdictFinal, one VerdictCredited per voter (only final verdicts
-    # earn), then the escrow's VerdictRecorded
-    assert until("verdicts") == 2 * 6
+    # per task: CommitteeDrawn, one VoteCommitted and one VerdictSigned (the reveal) per member; at the last
+    # reveal VerdictFinal, one VerdictCredited per voter (only final verdicts earn), then the escrow's
+    # VerdictRecorded (the beacon's RoundVerified is not indexed)
+    committees = life.committees
+    for t in (a, b):
+        assert len(committees[t]) == len(set(committees[t])) >= 2  # our two oracles, or more when eligible
+    seats = sum(len(committees[t]) for t in (a, b))
+    assert until("verdicts") == 2 * 3 + 3 * seats
     votes = rows(db, "SELECT * FROM verdicts WHERE task_id IN (?, ?) ORDER BY block, log_index", a, b)
     assert [(v["task_id"], v["attempt"], v["oracle"], v["passed"], v["score"]) for v in votes] == [
-        (t, 0, o, int(t == a), life.scores[(t, o)]) for t in (a, b) for o in life.oracles]
+        (t, 0, o, int(t == a), life.scores[(t, o)]) for t in (a, b) for o in committees[t]]
     assert task(a)["state"] == "verified" and task(a)["passed"] == 1
     assert task(b)["state"] == "verified" and task(b)["passed"] == 0
+    for t, outcome in ((a, "passed"), (b, "failed")):
+        drawn = one(db, "SELECT * FROM committees WHERE task_id = ? AND attempt = 0", t)
+        n = len(committees[t])
+        assert (drawn["round"], drawn["size"], drawn["committed"], drawn["revealed"], drawn["outcome"]) == (
+            life.rounds[t], n, n, n, outcome)
+        assert (drawn["pass_votes"], drawn["fail_votes"]) == ((n, 0) if t == a else (0, n))
+        assert drawn["drawn_block"] <= drawn["ended_block"] <= life.stages["verdicts"]
+        # every member committed: the reveal phase opened at the last commitment
+        last_commit = rows(db, "SELECT block_time FROM events WHERE name = 'VoteCommitted' AND task_id = ? "
+                               "ORDER BY block DESC LIMIT 1", t)[0]["block_time"]
+        assert drawn["commit_ends"] == last_commit
+        members = rows(db, "SELECT * FROM committee_members WHERE task_id = ? AND attempt = 0 ORDER BY seat", t)
+        assert [m["oracle"] for m in members] == committees[t]
+        assert all(m["committed_block"] <= m["revealed_block"] and not m["no_show"] for m in members)
     for oracle in life.oracles:
-        # each voted on the final side of both verdicts: credited each task's fee as weight
-        assert node(oracle)["verdicts"] == 2 and node(oracle)["verdict_weight"] == str(2 * FEE)
+        # each voted on the final side of every verdict it was drawn for: credited each task's fee as weight
+        drawn = sum(oracle in committees[t] for t in (a, b))
+        assert (node(oracle)["verdicts"], node(oracle)["committee_seats"], node(oracle)["no_shows"]) == (
+            drawn, drawn, 0)
+        assert node(oracle)["verdict_weight"] == str(drawn * FEE)
     credits = rows(db, "SELECT args FROM events WHERE name = 'VerdictCredited' AND block > ? AND block <= ?",
                    life.stages["revealed"], life.stages["verdicts"])
-    assert sorted(json.loads(r["args"])["weight"] for r in credits) == [str(FEE)] * 4
+    assert sorted(json.loads(r["args"])["weight"] for r in credits) == [str(FEE)] * seats
 
     until("settled")
     ta, tb, tc = task(a), task(b), task(c)
@@ -202,7 +228,7 @@ def test_lifecycle_indexed_stage_by_stage(devnet, idx_lifecycle, idx_db):
     until("epoch")
     e = one(db, "SELECT * FROM epochs WHERE epoch = ?", life.epoch)
     assert e["closed"] == 1 and int(e["work_ibm"]) >= IBM and int(e["minted"]) > 0 and e["tasks"] >= 1
-    assert int(e["fees"]) >= FEE and int(e["burned"]) >= BURNED and int(e["verdict_weight"]) >= 4 * FEE
+    assert int(e["fees"]) >= FEE and int(e["burned"]) >= BURNED and int(e["verdict_weight"]) >= seats * FEE
     assert int(e["penalty"]) >= SLASH + life.manager_slash - FEE
     # the usage cap: an epoch never mints more than 90 % of what its fees burned
     assert int(e["minted"]) <= int(e["burned"]) * 9 // 10
@@ -221,7 +247,8 @@ def test_lifecycle_indexed_stage_by_stage(devnet, idx_lifecycle, idx_db):
     names = [r["name"] for r in rows(db, "SELECT name FROM events WHERE job_id = ? ORDER BY block, log_index",
                                      life.job_id)]
     assert names[:4] == ["JobCreated", "TaskPosted", "TaskPosted", "TaskPosted"]
-    assert names.count("VerdictSigned") == 4 and names.count("TaskSettled") == 1 and names[-1] == "TaskCancelled"
+    assert names.count("VerdictSigned") == names.count("VoteCommitted") == seats
+    assert names.count("CommitteeDrawn") == 2 and names.count("TaskSettled") == 1 and names[-1] == "TaskCancelled"
     assert names.count("TaskRekeyed") == 1 and names.count("ManagerSlashed") == 1
     assert "KeyRevealed" in names and "JobClosed" in names
 
@@ -256,6 +283,15 @@ def assert_matches_chain(devnet, db) -> None:
         assert (n["role"], int(n["stake"]), int(n["locked"]), int(n["unbonding"]), int(n["price_per_ibm"]),
                 int(n["ib"])) == ({1: "worker", 2: "oracle", 3: "manager"}[view.role], view.stake, view.locked,
                                   view.unbonding, view.price_per_ibm, view.ib), n["address"]
+    for c in rows(db, "SELECT * FROM committees"):
+        key = keccak(encode(["uint256", "uint256"], [c["task_id"], c["attempt"]]))
+        view = read_struct(chain, "ProofOfRender", "committees", key)
+        members = chain.call("ProofOfRender", "committeeOf", c["task_id"], c["attempt"])
+        assert (c["round"], c["commit_ends"], c["size"], c["committed"], c["revealed"], c["outcome"] is not None) == (
+            view["round"], view["commit_ends"], view["members"], view["committed"], view["revealed"],
+            view["finalized"]), (c["task_id"], c["attempt"])
+        assert [m["oracle"] for m in rows(db, "SELECT oracle FROM committee_members WHERE task_id = ? AND attempt = ? "
+                                              "ORDER BY seat", c["task_id"], c["attempt"])] == list(members)
     current = chain.call("BMWIssuance", "currentEpoch")
     epochs = rows(db, "SELECT * FROM epochs ORDER BY epoch")
     assert [e["epoch"] for e in epochs] == list(range(current + 1))
@@ -330,3 +366,55 @@ def test_reindexing_and_restarts_never_double_count(devnet, idx_lifecycle, tmp_p
     assert restarted.next_block() == kept
     restarted.poll_once(to_block=end)
     assert snapshot(partial_db) == reference
+
+
+def test_no_shows_and_a_committee_without_quorum(devnet, idx_db):
+    """What the lifecycle does not reach (every member of its committees votes): a committee of three where one
+    member reveals, one only commits and one never commits ends without a quorum (NoVerdict); the two silent
+    members are no-shows, the third one's miss costs stake. Applied as the contract logs them, in one range."""
+    indexer = Indexer(devnet.chain(), idx_db)
+    task_id, attempt = 10**9, 1  # a task's second attempt (events without an attempt concern the current one)
+    idx_db.execute(
+        "INSERT INTO tasks (task_id, job_id, state, attempts, ibm, reserved, key_commit, frame_start, frame_end, "
+        "render_window, package_cid, posted_block, updated_block) "
+        "VALUES (?, 1, 'revealed', ?, '1', '1', ?, 1, 1, 900, 'bafysynthetic', 1, 1)", (task_id, attempt, ZERO32))
+    members = [dev_account(i).address for i in (1, 2, 3)]
+    stake = 1_000 * IFX
+    slash = stake // 100
+    tx = "0x" + "ab" * 32
+
+    def ev(contract, name, log_index, **args):
+        return Event(name, contract, 100, log_index, tx, args)
+
+    events = [ev("Staking", "Registered", i, account=m, role=2, pricePerIBM=0) for i, m in enumerate(members)]
+    events += [
+        ev("ProofOfRender", "CommitteeDrawn", 3, taskId=task_id, attempt=attempt, round=42, members=members,
+           commitEnds=5_000),
+        ev("ProofOfRender", "VoteCommitted", 4, taskId=task_id, oracle=members[0], committed=1),
+        ev("ProofOfRender", "VoteCommitted", 5, taskId=task_id, oracle=members[1], committed=2),
+        ev("ProofOfRender", "VerdictSigned", 6, taskId=task_id, oracle=members[0], passed=True, score=9000),
+        ev("ProofOfRender", "NoShow", 7, taskId=task_id, oracle=members[1], missed=1, slashed=0),
+        ev("Staking", "Slashed", 8, account=members[2], amount=slash, stake=stake - slash, rewardTo=ZERO,
+           reward=0),
+        ev("ProofOfRender", "NoShow", 9, taskId=task_id, oracle=members[2], missed=0, slashed=slash),
+        ev("ProofOfRender", "NoVerdict", 10, taskId=task_id, attempt=attempt, passVotes=1, failVotes=0),
+    ]
+    assert indexer.apply(events, {100: 4_000}, next_block=101) == len(events)
+    committee = one(idx_db, "SELECT * FROM committees WHERE task_id = ?", task_id)
+    assert (committee["attempt"], committee["round"], committee["size"], committee["commit_ends"]) == (
+        attempt, 42, 3, 5_000)  # not everyone committed: the commit phase kept its end
+    assert (committee["committed"], committee["revealed"], committee["pass_votes"], committee["fail_votes"]) == (
+        2, 1, 1, 0)
+    assert (committee["outcome"], committee["ended_block"]) == ("no_verdict", 100)
+    seats = rows(idx_db, "SELECT * FROM committee_members WHERE task_id = ? ORDER BY seat", task_id)
+    assert [(m["oracle"], m["attempt"], m["committed_block"], m["revealed_block"], m["no_show"],
+             m["no_show_slashed"]) for m in seats] == [
+        (members[0], attempt, 100, 100, 0, "0"), (members[1], attempt, 100, None, 1, "0"),
+        (members[2], attempt, None, None, 1, str(slash))]
+    [vote] = rows(idx_db, "SELECT * FROM verdicts WHERE task_id = ?", task_id)
+    assert (vote["attempt"], vote["oracle"], vote["passed"], vote["score"]) == (attempt, members[0], 1, 9000)
+    nodes = {n["address"]: n for n in rows(idx_db, "SELECT * FROM workers")}
+    assert [(nodes[m]["committee_seats"], nodes[m]["verdicts"], nodes[m]["no_shows"], nodes[m]["missed"],
+             nodes[m]["no_show_slashed"]) for m in members] == [
+        (1, 1, 0, 0, "0"), (1, 0, 1, 1, "0"), (1, 0, 1, 0, str(slash))]
+    assert nodes[members[2]]["slashed"] == str(slash)

@@ -146,8 +146,16 @@ def test_task_detail_with_votes_scores_and_frames(idx_client, idx_lifecycle):
     assert task.manifest_digest == "0x" + life.manifests[life.passed_task].hex()
     verdict = task.verdict
     assert verdict.attempt == 0 and verdict.passed is True
+    members = life.committees[life.passed_task]
     assert [(v.oracle, v.passed, v.score) for v in verdict.votes] == [
-        (o, True, life.scores[(life.passed_task, o)]) for o in life.oracles]
+        (o, True, life.scores[(life.passed_task, o)]) for o in members]
+    committee = verdict.committee
+    assert (committee.round, committee.size, committee.committed, committee.revealed, committee.outcome) == (
+        life.rounds[life.passed_task], len(members), len(members), len(members), "passed")
+    assert (committee.pass_votes, committee.fail_votes) == (len(members), 0)
+    assert [(m.oracle, m.seat, m.no_show, m.no_show_slashed) for m in committee.members] == [
+        (o, i, False, "0") for i, o in enumerate(members)]
+    assert [m.revealed_block for m in committee.members] == [v.block for v in verdict.votes]
     assert [(f.frame, f.frame_cid) for f in verdict.frames] == [
         (1, f"bafyidxframe{life.passed_task}x1"), (2, f"bafyidxframe{life.passed_task}x2")]
     assert verdict.frames[0].scores[2] == {"region": 2, "step": 4.5, "passed": True}
@@ -165,13 +173,14 @@ def test_task_detail_with_votes_scores_and_frames(idx_client, idx_lifecycle):
     assert (first.outcome, first.passed, first.slashed, first.worker) == ("rejected", False, str(SLASH),
                                                                           life.worker)
     assert [(v.passed, v.score) for v in first.votes] == [
-        (False, life.scores[(life.failed_task, o)]) for o in life.oracles]
+        (False, life.scores[(life.failed_task, o)]) for o in life.committees[life.failed_task]]
+    assert (first.committee.outcome, first.committee.fail_votes) == ("failed", len(life.committees[life.failed_task]))
     assert task.settlement is None and first.frames == [] and first.manager_slashed == "0"
     # the second attempt: rendered, but the manager let the reveal expire; it paid the worker's fee
     assert (retry.attempt, retry.outcome, retry.result_cid, retry.slashed, retry.passed) == (
         1, "timed_out", life.retry_cid, "0", None)
     assert (retry.manager_slashed, retry.to_worker) == (str(life.manager_slash), str(FEE))
-    assert task.verdict.attempt == 1 and task.verdict.votes == []
+    assert task.verdict.attempt == 1 and task.verdict.votes == [] and task.verdict.committee is None
 
     task = TaskDetail.model_validate(idx_client.get(f"/v1/tasks/{life.cancelled_task}").json())
     assert task.verdict is None and task.attempt_history == [] and not task.key_revealed
@@ -192,8 +201,11 @@ def test_workers_and_epochs(idx_client, idx_lifecycle):
     single = Worker.model_validate(idx_client.get(f"/v1/workers/{life.worker.lower()}").json())
     assert single == worker
     oracles = idx_client.get("/v1/workers", params={"role": "oracle", "limit": 100}).json()["items"]
-    assert {o["address"]: (o["verdicts"], o["verdict_weight"]) for o in oracles if o["address"] in life.oracles} == {
-        o: (2, str(2 * FEE)) for o in life.oracles}
+    drawn = {o: sum(o in members for members in life.committees.values()) for o in life.oracles}
+    assert {o["address"]: (o["verdicts"], o["verdict_weight"], o["committee_seats"], o["no_shows"])
+            for o in oracles if o["address"] in life.oracles} == {
+        o: (drawn[o], str(drawn[o] * FEE), drawn[o], 0) for o in life.oracles}
+    assert all(Worker.model_validate(o) for o in oracles)
     mgr = Worker.model_validate(idx_client.get(f"/v1/workers/{life.manager}").json())
     assert mgr.role == "manager" and mgr.manager_slashes >= 1 and int(mgr.slashed) >= life.manager_slash
     assert int(mgr.fees) >= FEE
@@ -202,7 +214,9 @@ def test_workers_and_epochs(idx_client, idx_lifecycle):
     epochs = {e.epoch: e for e in page.items}
     closed = epochs[life.epoch]
     assert closed.closed and int(closed.minted) > 0 and int(closed.work_ibm) >= IBM and closed.closed_at
-    assert int(closed.fees) >= FEE and int(closed.burned) >= FEE * 8 // 10 and int(closed.verdict_weight) >= 4 * FEE
+    seats = sum(len(members) for members in life.committees.values())
+    assert int(closed.fees) >= FEE and int(closed.burned) >= FEE * 8 // 10
+    assert int(closed.verdict_weight) >= seats * FEE
     assert int(closed.minted) <= int(closed.burned) * 9 // 10
     assert not epochs[max(epochs)].closed
     only_closed = idx_client.get("/v1/epochs", params={"closed": "true"}).json()["items"]
@@ -250,7 +264,10 @@ def test_job_stream_backlog_and_resume(idx_client, idx_lifecycle, idx_indexed):
     assert events[-1].name == "TaskCancelled" and events[-1].task_id == life.failed_task
     signed = [e for e in events if e.name == "VerdictSigned"]
     assert [(e.task_id, e.args["oracle"], int(e.args["score"])) for e in signed] == [
-        (t, o, life.scores[(t, o)]) for t in (life.passed_task, life.failed_task) for o in life.oracles]
+        (t, o, life.scores[(t, o)]) for t in (life.passed_task, life.failed_task) for o in life.committees[t]]
+    drawn = [e for e in events if e.name == "CommitteeDrawn"]
+    assert [(e.task_id, e.args["attempt"], int(e.args["round"]), e.args["members"]) for e in drawn] == [
+        (t, "0", life.rounds[t], life.committees[t]) for t in (life.passed_task, life.failed_task)]
     revealed = [e for e in events if e.name == "KeyRevealed"]
     assert len(revealed) == 2 and all("seed" not in e.args for e in revealed)
     [rekeyed] = [e for e in events if e.name == "TaskRekeyed"]

@@ -7,7 +7,7 @@ import time
 
 from eth_utils import keccak
 
-from inferix.eip712 import Verdict, sign_verdict
+from inferix.beacon import DEV_BEACON_KEY
 from inferix.protocol import IBM, IFX, ROLE_ORACLE, ROLE_WORKER, USD, TaskState, ensure_staked, get_node, get_task
 from inferix.testing.devnet import dev_account
 
@@ -17,7 +17,7 @@ ORACLES, WORKER = (16, 17), 18
 
 
 def _revealed_task(devnet, worker) -> tuple[int, str]:
-    """A task of a new job, rendered by ``worker`` and revealed (awaiting the oracles' verdict); its result CID."""
+    """A task of a new job, rendered by ``worker`` and revealed (awaiting its committee's verdict); its result CID."""
     creator, mgr = devnet.chain(0), manager(devnet)
     creator.transact("MockAggregator", "setAnswer", devnet.deployment.parameters["mock_price_8dec"])  # fresh price
     creator.transact("IFXToken", "approve", devnet.deployment.address("JobEscrow"), 10 * IFX)
@@ -35,59 +35,97 @@ def _revealed_task(devnet, worker) -> tuple[int, str]:
     return task_id, result_cid
 
 
-def test_a_vote_that_reaches_the_quorum_after_its_estimate_is_resent(devnet):
-    """Two oracles estimate their verdict vote on the same state (neither vote reaches the quorum of 2), then both
-    land in one block: the second one in becomes the quorum vote, which also makes the verdict final (credits
-    both voters in the BMW epoch) and records it in the escrow, and needs more gas than estimated. It runs out of
-    gas on chain; ``transact`` re-estimates and resends it."""
-    oracles = [devnet.chain(i) for i in ORACLES]
+def _post_beacon_round(devnet, task_id: int) -> None:
+    """Post the beacon round that draws the task's committee (signed with the public dev key) once it is due."""
+    chain = devnet.chain(0)
+    round_ = chain.call("ProofOfRender", "drawRound", task_id)
+    if chain.call("RandomnessBeacon", "randomness", round_) == b"\x00" * 32:
+        due = chain.call("RandomnessBeacon", "roundTime", round_)
+        now = chain.w3.eth.get_block("latest")["timestamp"]
+        if due > now:
+            devnet.anvil.time_travel(due - now)
+        chain.transact("RandomnessBeacon", "submit", round_, DEV_BEACON_KEY.sign(round_))
+
+
+def _dev_chain(devnet, address: str):
+    """The session's chain client of a committee member (every oracle of the test session is a dev account)."""
+    for i in range(devnet.anvil.accounts):
+        if dev_account(i).address == address:
+            return devnet.chain(i)
+    raise LookupError(f"committee member {address} is not a dev account")
+
+
+def test_a_vote_that_decides_after_its_estimate_is_resent(devnet):
+    """The task's drawn committee has committed; its last two members estimate their reveal on the same state
+    (neither is the last reveal), then both land in one block: the second one in becomes the last reveal, which
+    also makes the verdict final (credits every voter in the BMW epoch) and records it in the escrow, and needs
+    more gas than estimated. It runs out of gas on chain; ``transact`` re-estimates and resends it.
+
+    Committees are drawn among every eligible oracle: this test stakes two, and any other oracle of the session
+    still staked may be drawn too, so it votes with whoever is drawn (their keys are known); every member but the
+    last two reveals first."""
     worker = devnet.chain(WORKER)
-    for chain, role, price in ((oracles[0], ROLE_ORACLE, 0), (oracles[1], ROLE_ORACLE, 0),
+    for chain, role, price in ((devnet.chain(ORACLES[0]), ROLE_ORACLE, 0), (devnet.chain(ORACLES[1]), ROLE_ORACLE, 0),
                                (worker, ROLE_WORKER, 10**8)):  # a tiny price: a tiny minimum stake
         fund(devnet, chain.address, 2_000 * IFX)
         ensure_staked(chain, role, 1_000 * IFX, price)
-    assert oracles[0].call("ProofOfRender", "quorum") == 2
-    task_id, result_cid = _revealed_task(devnet, worker)
-    por = devnet.deployment.address("ProofOfRender")
-    sent_before = [c.w3.eth.get_transaction_count(c.address) for c in oracles]
-    outcomes: dict[int, object] = {}
+    assert worker.call("ProofOfRender", "quorum") == 2
+    try:
+        task_id, _ = _revealed_task(devnet, worker)
+        _post_beacon_round(devnet, task_id)
+        worker.transact("ProofOfRender", "drawCommittee", task_id)
+        members = [_dev_chain(devnet, m) for m in worker.call("ProofOfRender", "committeeOf", task_id, 0)]
+        assert len(members) >= 2
+        salts = {m.address: keccak(text=f"chain test salt {task_id} {m.address}") for m in members}
+        for i, member in enumerate(members):
+            digest = member.call("ProofOfRender", "commitmentOf", task_id, 0, member.address, True, 9000 + i,
+                                 salts[member.address])
+            member.transact("ProofOfRender", "commitVote", task_id, digest)
+        for i, member in enumerate(members[:-2]):
+            member.transact("ProofOfRender", "revealVote", task_id, True, 9000 + i, salts[member.address])
+        last = members[-2:]
+        sent_before = [c.w3.eth.get_transaction_count(c.address) for c in last]
+        outcomes: dict[int, object] = {}
 
-    def vote(i: int) -> None:
-        signature = sign_verdict(dev_account(ORACLES[i]).key, devnet.deployment.chain_id, por,
-                                 Verdict(task_id, 0, result_cid, True, 9000 + i))
+        def reveal(i: int) -> None:
+            member = last[i]
+            try:
+                outcomes[i] = member.transact("ProofOfRender", "revealVote", task_id, True,
+                                              9000 + len(members) - 2 + i, salts[member.address])
+            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                outcomes[i] = exc
+
+        rpc = worker.w3.provider.make_request
+        rpc("evm_setAutomine", [False])
         try:
-            outcomes[i] = oracles[i].transact("ProofOfRender", "submitVerdict", task_id, True, 9000 + i, [signature])
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-            outcomes[i] = exc
-
-    rpc = worker.w3.provider.make_request
-    rpc("evm_setAutomine", [False])
-    try:
-        threads = [threading.Thread(target=vote, args=(i,)) for i in range(2)]
-        for thread in threads:
-            thread.start()
-        deadline = time.monotonic() + 30
-        while int(rpc("txpool_status", [])["result"]["pending"], 16) < 2:
-            assert time.monotonic() < deadline, "the two votes never reached the pool"
-            time.sleep(0.05)
-        rpc("evm_setIntervalMining", [1])  # both in the next block, then the resent one in a later block
-        for thread in threads:
-            thread.join(60)
-    finally:
-        rpc("evm_setIntervalMining", [0])
-        rpc("evm_setAutomine", [True])
-    try:
+            threads = [threading.Thread(target=reveal, args=(i,)) for i in range(2)]
+            for thread in threads:
+                thread.start()
+            deadline = time.monotonic() + 30
+            while int(rpc("txpool_status", [])["result"]["pending"], 16) < 2:
+                assert time.monotonic() < deadline, "the two reveals never reached the pool"
+                time.sleep(0.05)
+            rpc("evm_setIntervalMining", [1])  # both in the next block, then the resent one in a later block
+            for thread in threads:
+                thread.join(60)
+        finally:
+            rpc("evm_setIntervalMining", [0])
+            rpc("evm_setAutomine", [True])
         failed = {i: o for i, o in outcomes.items() if isinstance(o, Exception)}
         assert not failed and len(outcomes) == 2, failed
         assert [outcomes[i]["status"] for i in range(2)] == [1, 1]
         task = get_task(worker, task_id)
         assert task.state == TaskState.VERIFIED and task.passed
-        sent = [c.w3.eth.get_transaction_count(c.address) - before for c, before in zip(oracles, sent_before)]
-        assert sorted(sent) == [1, 2]  # one vote ran out of gas on chain and was sent again
+        sent = [c.w3.eth.get_transaction_count(c.address) - before for c, before in zip(last, sent_before)]
+        assert sorted(sent) == [1, 2]  # one reveal ran out of gas on chain and was sent again
     finally:
-        # no manager of another test may pick this worker (it runs no agent)
-        node = get_node(worker, worker.address)
-        worker.transact("Staking", "requestUnbond", node.stake - node.locked - node.unbonding)
+        # no manager of another test may pick this worker (it runs no agent), and no later committee may draw
+        # these oracles (they run no daemon)
+        for index in (WORKER, *ORACLES):
+            chain = devnet.chain(index)
+            node = get_node(chain, chain.address)
+            if node.stake - node.locked - node.unbonding > 0:
+                chain.transact("Staking", "requestUnbond", node.stake - node.locked - node.unbonding)
 
 
 def test_events_are_asked_in_bounded_block_ranges(devnet, monkeypatch):

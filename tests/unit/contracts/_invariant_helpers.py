@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from boa.contracts.base_evm_contract import BoaError
+from eth_abi import encode as abi_encode
+from eth_utils import keccak
 
 from inferix.protocol import BPS, ROLE_MANAGER, ROLE_ORACLE, ROLE_WORKER, TaskState
 
@@ -34,7 +36,6 @@ REVEAL_WINDOW = 3_600
 VERIFY_WINDOW = 6 * 3_600
 CHALLENGE_WINDOW = 3_600
 DISPUTE_WINDOW = 3 * 86_400
-QUORUM = 2
 UNBONDING_PERIOD = 7 * 86_400
 STAKE_MULTIPLIER = 2
 EPOCH_MINUTES = 4_320
@@ -100,6 +101,7 @@ class TaskM:
     challenger: str | None = None
     bond: int = 0
     cid: str = ""
+    submitted_at: int = 0  # when the current attempt's result was committed (0: none)
 
 
 @dataclass
@@ -111,6 +113,7 @@ class NodeM:
     unbonding: int = 0
     unbonding_at: int = 0
     ib: int = 0
+    staked_at: int = 0  # the last register, stake, unbond or withdraw (slashes do not move it)
 
 
 @dataclass
@@ -118,6 +121,30 @@ class Vote:
     passed: bool
     slashed: bool = False
     credit_epoch: int | None = None  # the epoch its verdict credit went to, once final
+
+
+@dataclass
+class CommitteeM:
+    """One attempt's committee: its members in draw order, its schedule, the votes committed (in
+    clear: a commitment is their hash) and the members that revealed."""
+
+    round: int
+    members: list[str]
+    commit_ends: int
+    reveal_ends: int
+    commitments: dict[str, tuple[bool, int, bytes]] = field(default_factory=dict)
+    revealed: list[str] = field(default_factory=list)
+    finalized: bool = False
+
+
+def commitment(task_id: int, attempt: int, oracle: str, passed: bool, score: int, salt: bytes) -> bytes:
+    """ProofOfRender.commitmentOf."""
+    return keccak(abi_encode(["uint256", "uint256", "address", "bool", "uint16", "bytes32"],
+                             [task_id, attempt, oracle, passed, score, salt]))
+
+
+def committee_key(task_id: int, attempt: int) -> bytes:
+    return keccak(abi_encode(["uint256", "uint256"], [task_id, attempt]))
 
 
 @dataclass
@@ -184,6 +211,18 @@ class Model:
     # proof of render parameters
     oracle_slash_bps: int = 1_000
     por_reward_bps: int = 5_000  # proof of render's: share of each oracle slash
+    committee_size: int = 3
+    quorum: int = 2
+    commit_window: int = 1_800
+    vote_reveal_window: int = 1_800
+    no_show_limit: int = 3
+    no_show_slash_bps: int = 100
+    challenge_window: int = CHALLENGE_WINDOW
+    # the beacon (genesis, period) and the rounds published so far (round -> randomness)
+    beacon_genesis: int = 0
+    beacon_period: int = 1
+    randomness: dict[int, bytes] = field(default_factory=dict)
+    oracles: list[str] = field(default_factory=list)  # staking's oracle set, in registration order
     # issuance parameters
     usage_cap_bps: int = 9_000
     # escrow
@@ -197,9 +236,12 @@ class Model:
     total_ib: int = 0
     # IFX staking paid straight to an account out of a slash (challenger and worker rewards), cumulative
     paid: dict[str, int] = field(default_factory=dict)
-    # proof of render: (task, attempt) -> oracle -> vote (in voting order), and the weight credited
+    # proof of render: (task, attempt) -> its committee, the revealed votes (oracle -> vote, in reveal
+    # order), and the weight credited; oracle -> seats missed since its last no-show slash
+    committees: dict[tuple[int, int], CommitteeM] = field(default_factory=dict)
     votes: dict[tuple[int, int], dict[str, Vote]] = field(default_factory=dict)
     weights: dict[tuple[int, int], int] = field(default_factory=dict)
+    missed: dict[str, int] = field(default_factory=dict)
     # issuance
     epochs: list[EpochM] = field(default_factory=list)
     treasury_owed: int = 0
@@ -371,6 +413,7 @@ class Model:
         requeued = task.attempts < MAX_ATTEMPTS and not self.jobs[task.job_id].closed
         task.worker, task.fee, task.collateral, task.cid = None, 0, 0, ""
         task.passed, task.challenger, task.deadline, task.render_time = False, None, 0, 0
+        task.submitted_at = 0
         task.keyed = False  # the attempt's secret is spent: the next attempt waits for ``rekey``
         if requeued:
             task.state = POSTED
@@ -488,6 +531,7 @@ class Model:
             return "escrow: result CID already submitted"
         self.results_used.add((task_id, cid))
         task.state, task.cid, task.deadline = SUBMITTED, cid, now + REVEAL_WINDOW
+        task.submitted_at = now
         task.render_time = now - task.accepted_at
         return None
 
@@ -592,32 +636,160 @@ class Model:
         return amount
 
     # ------------------------------------------------------------ proof of render
-    def submit_verdict(self, task_id: int, passed: bool, oracles: list[str], cid: str, now: int) -> str | None:
+    def round_at(self, timestamp: int) -> int:
+        """The beacon's roundAt."""
+        if timestamp < self.beacon_genesis:
+            return 0
+        return (timestamp - self.beacon_genesis) // self.beacon_period + 1
+
+    def draw_round(self, task_id: int) -> int:
+        """ProofOfRender.drawRound: the first beacon round after the submission (0 before one)."""
+        submitted_at = self.tasks[task_id].submitted_at
+        return self.round_at(submitted_at) + 1 if submitted_at else 0
+
+    def committee(self, task_id: int) -> CommitteeM | None:
+        """The committee of the task's current attempt, once drawn."""
+        return self.committees.get((task_id, self.tasks[task_id].attempts))
+
+    def draw_oracles(self, seed: bytes, count: int, before: int) -> list[str]:
+        """Staking.drawOracles: ``count`` distinct oracles weighted by bonded stake, among those active whose
+        stake last moved no later than ``before``."""
+        weights = []
+        for oracle in self.oracles:
+            node = self.nodes.get(oracle)
+            weight = 0
+            if node is not None and node.role == ROLE_ORACLE and node.staked_at <= before:
+                bonded = node.stake - node.unbonding
+                if bonded >= self.min_oracle_stake:
+                    weight = bonded
+            weights.append(weight)
+        total, out = sum(weights), []
+        for i in range(count):
+            if total == 0:
+                break
+            target = int.from_bytes(keccak(abi_encode(["bytes32", "uint256"], [seed, i])), "big") % total
+            acc = 0
+            for j, weight in enumerate(weights):
+                acc += weight
+                if target < acc:
+                    out.append(self.oracles[j])
+                    total -= weight
+                    weights[j] = 0
+                    break
+        return out
+
+    def _new_committee(self, task_id: int, now: int) -> CommitteeM | str:
+        """The committee a draw now would give the task's current attempt, or the draw's revert reason."""
         task = self.tasks[task_id]
         if task.state != REVEALED:
             return "por: task not awaiting a verdict"
+        if (task_id, task.attempts) in self.committees:
+            return "por: committee already drawn"
+        round_ = self.round_at(task.submitted_at) + 1
+        randomness = self.randomness.get(round_)
+        if randomness is None:
+            return "por: beacon round not available yet"
+        seed = keccak(abi_encode(["bytes32", "uint256", "uint256"], [randomness, task_id, task.attempts]))
+        members = self.draw_oracles(seed, self.committee_size, task.submitted_at)
+        if len(members) < self.quorum:
+            return "por: not enough eligible oracles"
+        commit_ends = now + self.commit_window
+        return CommitteeM(round_, members, commit_ends, commit_ends + self.vote_reveal_window)
+
+    def draw(self, task_id: int, now: int) -> str | None:
+        drawn = self._new_committee(task_id, now)
+        if isinstance(drawn, str):
+            return drawn
+        self.committees[(task_id, self.tasks[task_id].attempts)] = drawn
+        return None
+
+    def commit_vote(self, task_id: int, oracle: str, vote: tuple[bool, int, bytes], now: int) -> str | None:
+        """A member commits to ``vote`` (passed, score, salt), drawing the committee first if nobody has."""
+        task = self.tasks[task_id]
         key = (task_id, task.attempts)
+        c = self.committees.get(key)
+        if c is None:
+            drawn = self._new_committee(task_id, now)
+            if isinstance(drawn, str):
+                return drawn
+            c = drawn
+        if task.state != REVEALED or c.finalized:
+            return "por: task not awaiting a verdict"
+        if oracle not in c.members:
+            return "por: not a committee member"
+        if now > c.commit_ends:
+            return "por: commit phase over"
+        if oracle in c.commitments:
+            return "por: already committed"
+        self.committees[key] = c  # a draw on the way sticks only with the commit
+        c.commitments[oracle] = vote
+        if len(c.commitments) == len(c.members):
+            # every vote is fixed: the reveal phase opens now
+            c.commit_ends, c.reveal_ends = now, now + self.vote_reveal_window
+        return None
+
+    def reveal_vote(self, task_id: int, oracle: str, vote: tuple[bool, int, bytes], now: int) -> str | None:
+        """A member reveals (passed, score, salt); the last reveal finalizes."""
+        task = self.tasks[task_id]
+        key = (task_id, task.attempts)
+        c = self.committees.get(key)
+        if task.state != REVEALED or c is None or c.finalized:
+            return "por: task not awaiting a verdict"
+        if now <= c.commit_ends and len(c.commitments) < len(c.members):
+            return "por: commit phase not over"
+        if now > c.reveal_ends:
+            return "por: reveal phase over"
+        if oracle in self.votes.get(key, {}):
+            return "por: oracle already voted"
+        if oracle not in c.commitments:
+            return "por: no commitment"
+        if c.commitments[oracle] != vote:
+            return "por: vote does not match commitment"
+        self.votes.setdefault(key, {})[oracle] = Vote(vote[0])
+        c.revealed.append(oracle)
+        if len(c.revealed) == len(c.members):
+            self._finalize(task_id, now)
+        return None
+
+    def finalize(self, task_id: int, now: int) -> str | None:
+        task = self.tasks[task_id]
+        c = self.committees.get((task_id, task.attempts))
+        if task.state != REVEALED or c is None or c.finalized:
+            return "por: task not awaiting a verdict"
+        if now <= c.reveal_ends:
+            return "por: reveal phase not over"
+        self._finalize(task_id, now)
+        return None
+
+    def tally(self, key: tuple[int, int]) -> tuple[int, int]:
+        votes = self.votes.get(key, {}).values()
+        pass_votes = sum(v.passed for v in votes)
+        return pass_votes, len(votes) - pass_votes
+
+    def _finalize(self, task_id: int, now: int) -> None:
+        task = self.tasks[task_id]
+        key = (task_id, task.attempts)
+        c = self.committees[key]
+        c.finalized = True
         votes = self.votes.setdefault(key, {})
-        seen: set[str] = set()
-        for oracle in oracles:
-            # a signature over another CID recovers some unrelated address
-            if cid != task.cid or not self.is_active(oracle, ROLE_ORACLE):
-                return "por: signer is not an active oracle"
-            if oracle in votes or oracle in seen:
-                return "por: oracle already voted"
-            seen.add(oracle)
-        for oracle in oracles:
-            votes[oracle] = Vote(passed)
-        pass_votes = sum(v.passed for v in votes.values())
-        fail_votes = len(votes) - pass_votes
-        if pass_votes and fail_votes:
-            self._dispute(task, None, now)
-        elif (pass_votes if passed else fail_votes) >= QUORUM:
-            # only a final verdict earns: each voter of its side is credited the task's fee as weight
+        for oracle in c.members:
+            if oracle not in votes:
+                self._no_show(oracle)
+        pass_votes, fail_votes = self.tally(key)
+        if pass_votes >= self.quorum or fail_votes >= self.quorum:
+            # the majority decides: each of its voters is credited the task's fee, the dissenters nothing
+            passed = pass_votes >= self.quorum
             self.weights[key] = task.fee
             self._credit(key, passed, task.fee)
-            task.state, task.passed, task.deadline = VERIFIED, passed, now + CHALLENGE_WINDOW
-        return None
+            task.state, task.passed, task.deadline = VERIFIED, passed, now + self.challenge_window
+        # no quorum: no verdict; the escrow's verify deadline re-queues the task (no fault)
+
+    def _no_show(self, oracle: str) -> None:
+        missed = self.missed.get(oracle, 0) + 1
+        if missed >= self.no_show_limit:
+            self.slash(oracle, self.nodes[oracle].stake * self.no_show_slash_bps // BPS, None, 0)
+            missed = 0
+        self.missed[oracle] = missed
 
     def _credit(self, key: tuple[int, int], side: bool, weight: int) -> None:
         for oracle, vote in self.votes[key].items():
@@ -654,13 +826,14 @@ class Model:
         return None
 
     # ------------------------------------------------------------ staking
-    def stake(self, account: str, amount: int) -> str | None:
+    def stake(self, account: str, amount: int, now: int) -> str | None:
         node = self.node(account)
         if node.role == 0:
             return "staking: not registered"
         if amount == 0:
             return "staking: zero amount"
         node.stake += amount
+        node.staked_at = now
         return None
 
     def request_unbond(self, account: str, amount: int, now: int) -> str | None:
@@ -671,6 +844,7 @@ class Model:
             return "staking: amount exceeds free stake"
         node.unbonding += amount
         node.unbonding_at = now + UNBONDING_PERIOD
+        node.staked_at = now
         return None
 
     def withdraw_stake(self, account: str, now: int) -> int | str:
@@ -683,6 +857,7 @@ class Model:
         amount = node.unbonding
         node.stake -= amount
         node.unbonding = 0
+        node.staked_at = now
         return amount
 
     def set_ib(self, worker: str, ib: int) -> None:

@@ -13,9 +13,9 @@ from pathlib import Path
 import boa
 import pytest
 from eth_account import Account
+from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
-from inferix.eip712 import Verdict, sign_verdict
 
 CONTRACTS = Path(__file__).resolve().parents[3] / "contracts"
 
@@ -69,6 +69,7 @@ class System:
     issuance: object
     escrow: object
     por: object
+    beacon: object
     chain_id: int = 1
     seeds: dict = field(default_factory=dict)
     results: dict = field(default_factory=dict)  # task id -> the result CID of its latest submission
@@ -143,17 +144,55 @@ class System:
             self.escrow.challenge(task_id)
         return bond
 
-    def sign(self, oracle: Oracle, task_id: int, passed: bool, score: int = 9_000, cid: str | None = None,
-             chain_id: int | None = None, attempt: int | None = None) -> bytes:
-        cid = cid or self.result_cid(task_id)
-        verdict = Verdict(task_id, self.attempt(task_id) if attempt is None else attempt, cid, passed, score)
-        return sign_verdict(oracle.key, chain_id or self.chain_id, self.por.address, verdict)
+    def publish_round(self, task_id: int) -> int:
+        """The (mock) beacon publishes the round that draws the task's committee; time moves to it if needed."""
+        round_ = self.por.drawRound(task_id)
+        due = self.beacon.genesisTime() + (round_ - 1) * self.beacon.period()
+        now = boa.env.evm.patch.timestamp
+        if due > now:
+            warp(due - now)
+        if self.beacon.randomness(round_) == b"\x00" * 32:
+            with boa.env.prank(self.admin):
+                self.beacon.setRandomness(round_, keccak(b"round" + round_.to_bytes(8, "big")))
+        return round_
 
-    def verdict(self, task_id: int, passed: bool, oracles: list[Oracle] | None = None, score: int = 9_000,
-                cid: str | None = None) -> None:
-        oracles = oracles if oracles is not None else self.oracles[:2]
-        sigs = [self.sign(o, task_id, passed, score, cid) for o in oracles]
-        self.por.submitVerdict(task_id, passed, score, sigs)
+    def draw(self, task_id: int) -> list[str]:
+        """The committee of the task's current attempt (drawn now if nobody has)."""
+        attempt = self.attempt(task_id)
+        members = list(self.por.committeeOf(task_id, attempt))
+        if not members:
+            self.publish_round(task_id)
+            self.por.drawCommittee(task_id)
+            members = list(self.por.committeeOf(task_id, attempt))
+        return members
+
+    def commitment(self, task_id: int, oracle: str, passed: bool, score: int, salt: bytes) -> bytes:
+        return self.por.commitmentOf(task_id, self.attempt(task_id), oracle, passed, score, salt)
+
+    def vote(self, task_id: int, votes: dict, score: int = 9_000) -> None:
+        """Committee members commit then reveal ``votes`` ({oracle address: passed}); members not in ``votes``
+        stay silent (time then moves past both phases and the committee is finalized)."""
+        self.draw(task_id)
+        key = keccak(abi_encode(["uint256", "uint256"], [task_id, self.attempt(task_id)]))
+        salts = {oracle: keccak(oracle.encode() + task_id.to_bytes(32, "big")) for oracle in votes}
+        for oracle, passed in votes.items():
+            with boa.env.prank(oracle):
+                self.por.commitVote(task_id, self.commitment(task_id, oracle, passed, score, salts[oracle]))
+        committee = self.por.committees(key)
+        if committee.committed < committee.members:
+            warp(self.por.commitWindow() + 1)
+        for oracle, passed in votes.items():
+            with boa.env.prank(oracle):
+                self.por.revealVote(task_id, passed, score, salts[oracle])
+        if not self.por.committees(key).finalized:
+            warp(self.por.voteRevealWindow() + 1)
+            self.por.finalize(task_id)
+
+    def verdict(self, task_id: int, passed: bool, oracles: list[Oracle] | None = None, score: int = 9_000) -> None:
+        """The committee votes ``passed``: every member by default, or only the members among ``oracles``."""
+        members = self.draw(task_id)
+        voters = members if oracles is None else [o.address for o in oracles if o.address in members]
+        self.vote(task_id, {m: passed for m in voters}, score)
 
 
     def run_task(self, task_id: int, worker: str, passed: bool = True) -> None:
@@ -199,7 +238,9 @@ def deploy_system() -> System:
         escrow = deployer("JobEscrow").deploy(
             token.address, staking.address, feed.address, issuance.address, governance, treasury, BENCHMARK_WORK
         )
-        por = deployer("ProofOfRender").deploy(staking.address, escrow.address, issuance.address, governance, arbiter)
+        beacon = deployer("MockBeacon").deploy(boa.env.evm.patch.timestamp, 1)
+        por = deployer("ProofOfRender").deploy(staking.address, escrow.address, issuance.address, beacon.address,
+                                               governance, arbiter)
         staking.wire(escrow.address, por.address, issuance.address)
         issuance.wire(escrow.address, por.address)
         escrow.wire(por.address)
@@ -207,7 +248,8 @@ def deploy_system() -> System:
         token.finishGenesis(issuance.address)
 
     system = System(admin, governance, treasury, arbiter, creator, manager, workers, oracles,
-                    token, aggregator, feed, staking, issuance, escrow, por, chain_id=boa.env.evm.patch.chain_id)
+                    token, aggregator, feed, staking, issuance, escrow, por, beacon,
+                    chain_id=boa.env.evm.patch.chain_id)
 
     def join(account: str, role: int, price: int, amount: int) -> None:
         system.fund(account, amount)
@@ -221,7 +263,7 @@ def deploy_system() -> System:
         join(w, 1, WORKER_PRICE, WORKER_STAKE)
     for o in oracles[:3]:
         join(o.address, 2, 0, MIN_ORACLE_STAKE)
-    # oracles[3] is never registered: its signatures must not count
+    # oracles[3] is never registered: it is never drawn
     return system
 
 

@@ -116,10 +116,11 @@ def test_work_fees_and_burns_are_recorded_in_ifx(s):
     assert s.issuance.workerFees(0, w0) == 2 * FEE
     assert s.issuance.workerFees(0, w1) == FEE
     assert s.issuance.managerFees(0, s.manager) == 3 * FEE
-    # each of the two oracles voted for three final verdicts, each weighing its task's fee
-    assert ep.verdictWeight == 2 * 3 * FEE
-    assert s.issuance.oracleWeights(0, s.oracles[0].address) == 3 * FEE
-    assert s.issuance.oracleWeights(0, s.oracles[2].address) == 0
+    # each of the three committee members voted for three final verdicts, each weighing its task's fee
+    assert ep.verdictWeight == 3 * 3 * FEE
+    for o in s.oracles[:3]:
+        assert s.issuance.oracleWeights(0, o.address) == 3 * FEE
+    assert s.issuance.oracleWeights(0, s.oracles[3].address) == 0  # never registered, never drawn
 
 
 def test_pro_rata_worker_shares(s):
@@ -346,11 +347,11 @@ def test_penalty_pool_goes_to_the_epochs_oracles(s):
     ep = s.issuance.epochs(0)
     oracle_mint = usage_pool(10 * IBM, BURNED) * 1500 // 10_000
     assert ep.oraclePool == oracle_mint + penalty
-    # each of the two oracles signed both final verdicts (the fail one too), each weighing its fee
-    assert ep.verdictWeight == 2 * (FEE + FEE)
+    # each of the three members voted for both final verdicts (the fail one too), each weighing its fee
+    assert ep.verdictWeight == 3 * (FEE + FEE)
     o = s.oracles[0].address
     with boa.env.prank(o):
-        assert s.issuance.claim(0) == ep.oraclePool * 2 * FEE // (4 * FEE)
+        assert s.issuance.claim(0) == ep.oraclePool * 2 * FEE // (6 * FEE)
 
 
 def test_penalty_without_verdicts_carries_forward(s):
@@ -377,7 +378,7 @@ def test_claims_never_exceed_mint_with_odd_shares(s):
     ep = s.issuance.epochs(0)
     assert ep.minted == ep.burned * 9000 // 10_000 > 0
     paid = 0
-    for account in [*s.workers, *(o.address for o in s.oracles[:2]), s.manager]:
+    for account in [*s.workers, *(o.address for o in s.oracles[:3]), s.manager]:
         if s.issuance.claimable(0, account):
             with boa.env.prank(account):
                 paid += s.issuance.claim(0)

@@ -318,7 +318,10 @@ def test_submit_and_reveal_rules(s):
         s.escrow.revealKey(task, b"\x13" * 32)
     s.escrow.revealKey(task, s.seed(task))
     assert task_state(s, task) == REVEALED
-    assert s.escrow.verdictSubject(task) == (REVEALED, boa.eval('keccak256("bafyframes")'), 0, 10 * IFX)
+    submitted_at = t.submittedAt
+    assert submitted_at == boa.env.evm.patch.timestamp  # the submission time: committees are drawn after it
+    assert s.escrow.verdictSubject(task) == (REVEALED, boa.eval('keccak256("bafyframes")'), 0, 10 * IFX,
+                                             submitted_at)
 
 
 def test_result_cid_is_never_accepted_twice(s):
@@ -596,9 +599,10 @@ def test_batch_settle(s):
 def test_only_proof_of_render_reports_verdicts(s):
     job = s.create_job()
     (task,) = s.post(job)
-    for call, args in [("onVerdict", (task, True)), ("onConflict", (task,)), ("onDisputeResolved", (task, True))]:
+    for call, args in [("onVerdict", (task, True)), ("onDisputeResolved", (task, True))]:
         with boa.reverts("escrow: caller is not proof of render"):
             getattr(s.escrow, call)(*args)
+    assert not hasattr(s.escrow, "onConflict")  # a dissenting committee member challenges instead
 
 
 # ---------------------------------------------------------------- challenges
@@ -667,23 +671,32 @@ def test_undecided_challenge_keeps_the_verdict(s):
     assert s.token.balanceOf(s.escrow.address) == s.escrow_liabilities()
 
 
-def test_undecided_conflict_requeues_without_fault(s):
+def test_no_quorum_gets_no_verdict_and_expire_requeues_without_fault(s):
     job = s.create_job()
     (task,) = s.post(job)
     worker = s.workers[0]
     s.assign_accept(task, worker)
     s.submit_reveal(task, worker)
-    s.verdict(task, True, oracles=s.oracles[:1])
-    s.verdict(task, False, oracles=s.oracles[1:2])
-    assert task_state(s, task) == DISPUTED
+    members = s.draw(task)
+    assert len(members) == 3
+    # one pass, one fail, one silent member: no side reaches the quorum of two
+    s.vote(task, {members[0]: True, members[1]: False})
+    (none,) = events(s.por, "NoVerdict")
+    assert (none.taskId, none.attempt, none.passVotes, none.failVotes) == (task, 0, 1, 1)
+    assert task_state(s, task) == REVEALED  # no verdict, no dispute
     assert s.escrow.disputeOf(task) == (ZERO, False)
-    warp(3 * 86400 + 1)
+    with boa.reverts("por: task not awaiting a verdict"):
+        s.por.finalize(task)  # decided once: no second finalization
+    with boa.reverts("escrow: deadline not passed"):
+        s.escrow.expire(task)
+    warp(s.escrow.tasks(task).deadline - boa.env.evm.patch.timestamp + 1)  # the verify window
     s.escrow.expire(task)
     t = s.escrow.tasks(task)
-    assert (t.state, t.attempts, t.keyCommit) == (POSTED, 1, EMPTY)
+    assert (t.state, t.attempts, t.keyCommit, t.submittedAt) == (POSTED, 1, EMPTY, 0)
     assert s.staking.nodes(worker).stake == WORKER_STAKE
     assert s.staking.nodes(worker).locked == 0
     assert s.issuance.epochs(0).penalty == 0
+    assert all(s.issuance.oracleWeights(0, m) == 0 for m in members)  # no verdict: nobody earns
 
 
 def test_overturned_pass_pays_the_challenger_from_the_workers_slash(s):

@@ -1,7 +1,9 @@
 """Stateful property tests: random sequences of protocol actions against the accounting invariants.
 
-A hypothesis state machine drives jobs (benchmark jobs included), tasks, re-keys, verdicts, challenges
-(by the creator, an outsider, an oracle or the task's own worker), disputes the arbiter decides or
+A hypothesis state machine drives jobs (benchmark jobs included), tasks, re-keys, committee verdicts
+(beacon rounds, committee draws, committed and revealed votes with or against the majority, silent
+members and their no-show slashes, finalization with or without a quorum), challenges (by a dissenting
+member, the creator, an outsider, an oracle or the task's own worker), disputes the arbiter decides or
 leaves to time out, missed reveals, settlement, expiry, staking, epochs, claims and governance on
 titanoboa, next to a pure-Python reference model of the contracts (``_invariant_helpers``), which
 follows the price feed's time-weighted average exactly. Each action either succeeds with exactly the
@@ -50,17 +52,19 @@ from ._invariant_helpers import (
     MAX_SUPPLY,
     POSTED,
     REVEALED,
-    ROLE_ORACLE,
     SETTLED,
     SUBMITTED,
     VERIFIED,
+    CommitteeM,
     Model,
     NodeM,
+    commitment,
+    committee_key,
     expect,
 )
 from tests.conftest import FAST
 
-from .conftest import EMISSION_RATE, EPOCH, EPOCH_CAP, IBM, IFX, USD, Oracle, System, deploy_system, warp
+from .conftest import EMISSION_RATE, EPOCH, EPOCH_CAP, IBM, IFX, USD, System, deploy_system, warp
 
 T = TypeVar("T")
 
@@ -82,7 +86,14 @@ MAX_JOBS, MAX_TASKS = 4, 8
 # how far a driven task goes: escrow task states in lifecycle order, then the close of the epoch that
 # recorded its work (with claims)
 EPOCH_CLOSED = 100
-STAGES = [POSTED, ASSIGNED, ACCEPTED, SUBMITTED, REVEALED, VERIFIED, SETTLED, SETTLED, EPOCH_CLOSED, EPOCH_CLOSED]
+STAGES = [POSTED, ASSIGNED, ACCEPTED, SUBMITTED, REVEALED, REVEALED, VERIFIED, SETTLED, SETTLED, EPOCH_CLOSED,
+          EPOCH_CLOSED]
+# the calls out of turn a committee round may add (see ``_committee_vote``)
+PROBES = [None] * 4 + ["undrawn", "late stake", "redraw", "outsider commit", "double commit", "early reveal",
+                       "early finalize", "late commit", "late reveal", "wrong reveal", "double reveal", "silent reveal"]
+# how far a task left REVEALED gets through its committee round (so that the committee rules find
+# committees in every phase)
+COMMITTEE_PHASES = ["none", "published", "drawn", "committed", "committed", "all committed", "revealed"]
 # epoch caps small enough to bind (a task's work is worth up to 50 IBM x E_p), or the default; both
 # non-zero, so that runs have rewards to claim (governance may still zero them)
 caps = st.one_of(st.just(EPOCH_CAP), st.integers(IFX, 2_000 * IFX))
@@ -127,6 +138,16 @@ def read_model(s: System) -> Model:
         manager_slash_bps=s.escrow.managerSlashBps(),
         oracle_slash_bps=s.por.oracleSlashBps(),
         por_reward_bps=s.por.challengerRewardBps(),
+        committee_size=s.por.committeeSize(),
+        quorum=s.por.quorum(),
+        commit_window=s.por.commitWindow(),
+        vote_reveal_window=s.por.voteRevealWindow(),
+        no_show_limit=s.por.noShowLimit(),
+        no_show_slash_bps=s.por.noShowSlashBps(),
+        challenge_window=s.escrow.challengeWindow(),
+        beacon_genesis=s.beacon.genesisTime(),
+        beacon_period=s.beacon.period(),
+        oracles=[str(s.staking.oracles(i)) for i in range(s.staking.oracleCount())],
         usage_cap_bps=s.issuance.usageCapBps(),
         minted=s.token.totalMinted(),
         burned=s.token.totalMinted() - s.token.totalSupply(),
@@ -134,7 +155,8 @@ def read_model(s: System) -> Model:
     )
     for account in stakers(s):
         n = s.staking.nodes(account)
-        model.nodes[account] = NodeM(n.role, n.pricePerIBM, n.stake, n.locked, n.unbonding, n.unbondingAt, n.ib)
+        model.nodes[str(account)] = NodeM(n.role, n.pricePerIBM, n.stake, n.locked, n.unbonding, n.unbondingAt, n.ib,
+                                          n.stakedAt)
     model.total_ib = s.staking.totalIB()
     return model
 
@@ -173,6 +195,7 @@ class ProtocolMachine(RuleBasedStateMachine):
                 self.s.token.approve(self.s.staking.address, extra)
                 self.s.staking.stake(extra)
         self.m = read_model(self.s)
+        self.salts = 0
         # anyone may challenge: the creator, an outsider (admin), an oracle, or (added per task) its
         # worker; each is an account whose escrow claims System.escrow_liabilities() counts
         self.challengers = [self.s.creator, self.s.admin, self.s.oracles[2].address]
@@ -211,9 +234,6 @@ class ProtocolMachine(RuleBasedStateMachine):
         if preferred and not self.stray(data):
             return data.draw(st.sampled_from(preferred), label=label)
         return data.draw(st.sampled_from(everything), label=label)
-
-    def active_oracles(self) -> list[Oracle]:
-        return [o for o in self.s.oracles if self.m.is_active(o.address, ROLE_ORACLE)]
 
     def fund(self, account: str, amount: int) -> None:
         """Hand ``account`` IFX from the genesis holder (outside money when the coalition gets it)."""
@@ -310,6 +330,12 @@ class ProtocolMachine(RuleBasedStateMachine):
         account = locked[node % len(locked)] if locked else stakers(self.s)[node]
         n = self.m.nodes[account]
         self._unbond(account, max(1, (n.stake - n.locked - n.unbonding) * share // 10_000))
+
+    @initialize(no_show_limit=st.sampled_from([1, 2, 3, 3]), no_show_slash_bps=st.sampled_from([100, 100, 1_000]))
+    def no_shows(self, no_show_limit: int, no_show_slash_bps: int) -> None:
+        """Runs slash no-shows every 1-3 missed seats (the default: 3), by 1 % of the stake or 10 %."""
+        self._set_por("noShowLimit", no_show_limit)
+        self._set_por("noShowSlashBps", no_show_slash_bps)
 
     # ------------------------------------------------------------ creator and manager
     @initialize(data=st.data(), budget=st.integers(5_000, 50_000).map(lambda n: n * IFX),
@@ -531,21 +557,28 @@ class ProtocolMachine(RuleBasedStateMachine):
                 call()
             if reason is not None:
                 break
-        oracles = self.active_oracles()[:2]
-        # slashes and unbonds may have left no quorum of active oracles
-        if stage >= VERIFIED and task.state == REVEALED and len(oracles) == 2:
+        if stage == REVEALED and task.state == REVEALED:
+            self._partial_round(task_id, data)
+        if stage >= VERIFIED and task.state == REVEALED:
             passed = data.draw(st.sampled_from([True, True, False]), label="passed")
-            dispute = data.draw(st.sampled_from([None] * 4 + ["conflict", "challenge", "challenge"]), label="dispute")
-            if dispute == "conflict":
-                self._vote(task_id, passed, oracles[:1])
-                self._vote(task_id, not passed, oracles[1:])
-            else:
-                self._vote(task_id, passed, oracles)
-            if dispute == "challenge":
-                self._challenge(task_id, data.draw(st.sampled_from([*self.challengers, task.worker]), label="by"))
-            if dispute and data.draw(st.sampled_from([True, True, True, False]), label="arbiter decides"):
-                self._resolve(task_id, data.draw(st.booleans(), label="passed finally"), self.s.arbiter)
-            elif dispute:
+            plan = data.draw(st.sampled_from([None] * 4 + ["dissent", "silent", "split", "challenge", "challenge"]),
+                             label="plan")
+            ballots = {None: ["with"] * 3, "dissent": ["with", "with", "against"], "silent": ["with", "with", "silent"],
+                       "split": ["with", "against", "silent"], "challenge": ["with"] * 3}[plan]
+            self._committee_vote(task_id, passed, ballots, probe=data.draw(st.sampled_from(PROBES), label="probe"))
+            if plan in ("dissent", "challenge") and task.state == VERIFIED:
+                dissenters = self.dissenters(task_id)
+                by = dissenters[0] if dissenters else data.draw(
+                    st.sampled_from([*self.challengers, task.worker]), label="by")
+                self._challenge(task_id, by)
+            if task.state == DISPUTED:
+                if data.draw(st.sampled_from([True, True, True, False]), label="arbiter decides"):
+                    self._resolve(task_id, data.draw(st.booleans(), label="passed finally"), self.s.arbiter)
+                else:
+                    self.warp_to(task.deadline + 1)
+                    self._expire(task_id)
+            if stage >= SETTLED and task.state == REVEALED:
+                # no quorum (or no committee): the verify deadline re-queues the task, no fault of the worker
                 self.warp_to(task.deadline + 1)
                 self._expire(task_id)
             if stage >= SETTLED and task.state == VERIFIED:
@@ -555,14 +588,168 @@ class ProtocolMachine(RuleBasedStateMachine):
         if stage == EPOCH_CLOSED and task.state == SETTLED:
             self.close_epoch(refresh=True, claim_all=data.draw(st.booleans(), label="claim all"))
 
-    def _vote(self, task_id: int, passed: bool, oracles: list[Oracle], score: int = 9_000,
-              cid: str | None = None) -> None:
-        cid = cid or self.m.tasks[task_id].cid or self.fresh_cid(task_id)
-        reason = self.m.submit_verdict(task_id, passed, [o.address for o in oracles], cid, self.now)
-        with expect(reason):
-            self.s.verdict(task_id, passed, oracles, score=score, cid=cid)
-        if reason is None and self.m.tasks[task_id].state != REVEALED:
+    # ------------------------------------------------------------ committees
+    def _publish(self, task_id: int) -> None:
+        """The beacon publishes the round that draws the task's committee (the clock moves to its time)."""
+        round_ = self.m.draw_round(task_id)
+        if round_ == 0:
+            return  # nothing submitted: no round to wait for
+        assert self.s.publish_round(task_id) == round_ == self.s.por.drawRound(task_id)
+        self.m.randomness[round_] = bytes(self.s.beacon.randomness(round_))
+
+    def _draw(self, task_id: int) -> None:
+        with expect(self.m.draw(task_id, self.now)):
+            self.s.por.drawCommittee(task_id)
+        self.check_committee(task_id)
+
+    def salt(self, oracle: str, task_id: int) -> bytes:
+        self.salts += 1
+        return keccak(f"{oracle}/{task_id}/{self.salts}".encode())
+
+    def _commit(self, task_id: int, oracle: str, passed: bool, score: int = 9_000, check: bool = True) -> None:
+        """``oracle`` commits to a vote with a fresh salt (drawing the committee if nobody has)."""
+        vote = (passed, score, self.salt(oracle, task_id))
+        digest = commitment(task_id, self.m.tasks[task_id].attempts, oracle, *vote)
+        with expect(self.m.commit_vote(task_id, oracle, vote, self.now)), boa.env.prank(oracle):
+            self.s.por.commitVote(task_id, digest)
+        if check:
+            self.check_committee(task_id)
+
+    def _reveal(self, task_id: int, oracle: str, vote: tuple[bool, int, bytes], check: bool = True) -> None:
+        """``oracle`` reveals ``vote``; the last reveal finalizes (and may slash no-shows)."""
+        key = (task_id, self.m.tasks[task_id].attempts)
+        with self.paying(task_id):
+            reason = self.m.reveal_vote(task_id, oracle, vote, self.now)
+            with expect(reason), boa.env.prank(oracle):
+                self.s.por.revealVote(task_id, *vote)
+        finalized = reason is None and self.m.committees[key].finalized
+        if check or finalized:
+            self.check_committee(task_id, key)
+        if finalized:
             self.check_credits()
+
+    def _finalize(self, task_id: int) -> None:
+        key = (task_id, self.m.tasks[task_id].attempts)
+        with self.paying(task_id):
+            reason = self.m.finalize(task_id, self.now)
+            with expect(reason):
+                self.s.por.finalize(task_id)
+        self.check_committee(task_id, key)
+        if reason is None:
+            self.check_credits()
+
+    def _committee_vote(self, task_id: int, passed: bool, ballots: Sequence[str], score: int = 9_000,
+                        probe: str | None = None) -> None:
+        """A whole committee round: the round is published, the committee drawn (if nobody has), member i
+        votes ``passed`` (ballot "with"), the other way ("against") or stays silent; each commits (unless it
+        already has: it then reveals its earlier vote), time moves past the commit phase if someone is
+        silent, the votes are revealed, and past the reveal phase to finalize if someone stayed silent.
+        ``probe`` adds one call out of turn, each refused as the model predicts: a draw before the beacon
+        round, a second draw, a commit by an outsider, a second commit, a reveal before every member
+        committed, a reveal of another vote, a second reveal, a reveal without a commitment, a finalize
+        during the reveal phase, a commit after the commit phase, or a member that committed but reveals
+        only after the reveal phase (a no-show); or ("late stake") one or two oracles add stake after the
+        submission, which keeps them out of the draw (two leave fewer than a quorum: no draw)."""
+        m = self.m
+        if m.committee(task_id) is None:
+            if probe == "undrawn":
+                self._draw(task_id)
+            elif probe == "late stake" and m.tasks[task_id].submitted_at:
+                self.warp_to(m.tasks[task_id].submitted_at + 1)
+                for i in range(1 + task_id % 2):
+                    self.stake(4 + (task_id + i) % 3, IFX)
+            self._publish(task_id)
+            self._draw(task_id)
+        c = m.committee(task_id)
+        if c is None or c.finalized or m.tasks[task_id].state != REVEALED:
+            self._finalize(task_id)  # refused: there is nothing to decide
+            return
+        if probe == "redraw":
+            self._draw(task_id)
+        elif probe == "outsider commit":
+            self._commit(task_id, self.s.oracles[3].address, passed, score, check=False)
+        ballot = dict(zip(c.members, ballots))
+        voting = [member for member in c.members if ballot[member] != "silent"]
+        for member in voting:
+            if member not in c.commitments:
+                self._commit(task_id, member, passed if ballot[member] == "with" else not passed, score, check=False)
+            if probe == "double commit" and member in c.commitments:
+                self._commit(task_id, member, passed, score, check=False)
+                probe = None
+            if probe == "early reveal" and member in c.commitments:
+                self._reveal(task_id, member, c.commitments[member], check=False)
+                probe = None
+        if probe == "early finalize":
+            self._finalize(task_id)
+        if len(c.commitments) < len(c.members):
+            self.warp_to(c.commit_ends + 1)
+            if probe == "late commit":
+                late = [member for member in c.members if member not in c.commitments]
+                self._commit(task_id, late[0], passed, score, check=False)
+        held = voting[-1] if probe == "late reveal" and voting else None
+        for member in voting:
+            if member in c.commitments and member != held and not c.finalized:
+                vote = c.commitments[member]
+                if probe == "wrong reveal":
+                    self._reveal(task_id, member, (not vote[0], *vote[1:]), check=False)
+                elif probe == "silent reveal":
+                    silent = [o.address for o in self.s.oracles if o.address not in c.commitments]
+                    self._reveal(task_id, silent[0], (passed, score, b"\x02" * 32), check=False)
+                self._reveal(task_id, member, vote, check=False)
+                if probe == "double reveal":
+                    self._reveal(task_id, member, vote, check=False)
+                probe = None
+        if not c.finalized:
+            self.warp_to(c.reveal_ends + 1)
+            if held in c.commitments:
+                self._reveal(task_id, held, c.commitments[held], check=False)
+            self._finalize(task_id)
+
+    def _partial_round(self, task_id: int, data: st.DataObject) -> None:
+        """Part of a committee round, up to a random phase: the round published, the committee drawn, some or
+        all members committed, some revealed."""
+        phase = data.draw(st.sampled_from(COMMITTEE_PHASES), label="committee phase")
+        if phase == "none":
+            return
+        self._publish(task_id)
+        if phase == "published":
+            return
+        self._draw(task_id)
+        c = self.m.committee(task_id)
+        if phase == "drawn" or c is None:
+            return
+        committing = c.members if phase != "committed" else c.members[:data.draw(st.integers(1, len(c.members) - 1),
+                                                                                 label="committing")]
+        for member in committing:
+            self._commit(task_id, member, data.draw(st.sampled_from([True, True, False]), label="vote"), check=False)
+        if phase == "revealed":
+            for member in c.members[:data.draw(st.integers(1, len(c.members) - 1), label="revealing")]:
+                if member in c.commitments:
+                    self._reveal(task_id, member, c.commitments[member], check=False)
+        self.check_committee(task_id)
+
+    def dissenters(self, task_id: int) -> list[str]:
+        """The members of the task's current attempt who revealed a vote against its verdict."""
+        task = self.m.tasks[task_id]
+        votes = self.m.votes.get((task_id, task.attempts), {})
+        return [o for o, v in votes.items() if v.passed != task.passed]
+
+    def check_committee(self, task_id: int, key: tuple[int, int] | None = None) -> None:
+        """The chain's committee of an attempt (the task's current one by default) is the model's: members
+        in draw order, schedule, counts, tallies; and every oracle's no-show count."""
+        key = key or (task_id, self.m.tasks[task_id].attempts)
+        c: CommitteeM | None = self.m.committees.get(key)
+        chain = self.s.por.committees(committee_key(*key))
+        if c is None:
+            assert chain.round == 0, f"{key}: a committee the model did not draw"
+        else:
+            assert (chain.round, chain.commitEnds, chain.revealEnds, chain.members, chain.committed, chain.revealed,
+                    chain.finalized) == (c.round, c.commit_ends, c.reveal_ends, len(c.members), len(c.commitments),
+                                         len(c.revealed), c.finalized), f"{key}: chain {chain} != model {c}"
+            assert [str(a) for a in self.s.por.committeeOf(*key)] == c.members
+            assert tuple(self.s.por.tallies(committee_key(*key))) == self.m.tally(key)
+        for oracle in self.s.oracles[:3]:
+            assert self.s.por.missed(oracle.address) == self.m.missed.get(oracle.address, 0), "missed"
 
     def check_credits(self) -> None:
         """Each oracle's verdict weight in the open epoch is the model's: the fees of the final verdicts
@@ -599,23 +786,108 @@ class ProtocolMachine(RuleBasedStateMachine):
         self.m.nodes[account].price = price
 
     # ------------------------------------------------------------ verification and disputes
+    def pick_committee_task(self, data: st.DataObject, want: Callable[[CommitteeM | None], bool]) -> int:
+        """Mostly a revealed task whose committee (None: not drawn) is as wanted; now and then any task."""
+        preferred = [t for t, task in self.m.tasks.items() if task.state == REVEALED and want(self.m.committee(t))]
+        return self.pick(data, preferred, sorted(self.m.tasks), "task")
+
+    @when_tasks(REVEALED)
+    @rule(data=st.data(), publish=st.sampled_from([True, True, True, False]))
+    def draw_committee(self, data: st.DataObject, publish: bool) -> None:
+        """Anyone draws a revealed task's committee: refused before its beacon round is published, twice,
+        or with fewer than a quorum of oracles whose stake was in place before the submission."""
+        task_id = self.pick_committee_task(data, lambda c: c is None)
+        if publish:
+            self._publish(task_id)
+        self._draw(task_id)
+
+    @when_tasks(REVEALED)
+    @rule(data=st.data(), who=st.sampled_from(["member"] * 5 + ["outsider", "again"]),
+          passed=st.sampled_from([True, True, False]), score=st.integers(0, 10_000),
+          late=st.sampled_from([False] * 5 + [True]), publish=st.sampled_from([True, True, True, False]))
+    def commit_vote(self, data: st.DataObject, who: str, passed: bool, score: int, late: bool, publish: bool) -> None:
+        """A member commits to its vote (the first commit draws the committee); refused for a non-member (the
+        oracle that never registered, or one left out of the draw), after the commit phase, or twice."""
+        task_id = self.pick_committee_task(data, lambda c: c is None or not c.finalized)
+        c = self.m.committee(task_id)
+        if c is None and publish:
+            self._publish(task_id)
+        members = c.members if c else [o.address for o in self.s.oracles[:3]]
+        outsiders = [o.address for o in self.s.oracles if o.address not in members]
+        if who == "outsider":
+            oracle = data.draw(st.sampled_from(outsiders), label="outsider")
+        elif who == "again" and c and c.commitments:
+            oracle = data.draw(st.sampled_from(sorted(c.commitments)), label="committed")
+        else:
+            fresh = [m for m in members if not c or m not in c.commitments]
+            oracle = self.pick(data, fresh, members, "member")
+        if late and c:
+            self.warp_to(c.commit_ends + 1)
+        self._commit(task_id, oracle, passed, score)
+
+    @when_tasks(REVEALED)
+    @rule(data=st.data(), how=st.sampled_from(["honest"] * 5 + ["other vote", "other score", "uncommitted"]),
+          wait=st.sampled_from([True, True, True, False]), late=st.sampled_from([False] * 5 + [True]))
+    def reveal_vote(self, data: st.DataObject, how: str, wait: bool, late: bool) -> None:
+        """A member reveals its committed vote (the last reveal finalizes); refused during the commit phase
+        (unless every member has committed), after the reveal phase, twice, without a commitment, or for a
+        vote or score other than the committed one."""
+        task_id = self.pick_committee_task(data, lambda c: c is not None and not c.finalized and bool(c.commitments))
+        c = self.m.committee(task_id)
+        if c is None:
+            oracle, vote = self.s.oracles[0].address, (True, 9_000, b"\x01" * 32)
+        else:
+            unrevealed = [m for m in c.commitments if m not in c.revealed]
+            if how == "uncommitted":
+                oracle = data.draw(st.sampled_from([o.address for o in self.s.oracles]), label="oracle")
+            else:
+                oracle = self.pick(data, unrevealed, c.members, "member")
+            vote = c.commitments.get(oracle, (True, 9_000, b"\x01" * 32))
+            if how == "other vote":
+                vote = (not vote[0], *vote[1:])
+            elif how == "other score":
+                vote = (vote[0], (vote[1] + 1) % 10_001, vote[2])
+            if wait:
+                self.warp_to(c.commit_ends + 1)
+            if late:
+                self.warp_to(c.reveal_ends + 1)
+        self._reveal(task_id, oracle, vote)
+        self.check_task(task_id)
+
+    @when_tasks(REVEALED)
+    @rule(data=st.data(), wait=st.sampled_from([True, True, True, False]))
+    def finalize(self, data: st.DataObject, wait: bool) -> None:
+        """Anyone finalizes a committee after its reveal phase (refused before it, or twice): the majority
+        decides and its voters are credited; members that did not reveal miss a seat (every
+        ``noShowLimit``-th miss is slashed); without a quorum the task waits for its verify deadline."""
+        task_id = self.pick_committee_task(data, lambda c: c is not None and not c.finalized)
+        c = self.m.committee(task_id)
+        if wait and c is not None:
+            self.warp_to(c.reveal_ends + 1)
+        self._finalize(task_id)
+        self.check_task(task_id)
+
     @when_tasks(REVEALED)
     @rule(data=st.data(), passed=st.booleans(), score=st.integers(0, 10_000),
-          signers=st.lists(st.integers(0, 2), min_size=1, max_size=3, unique=True),
-          rogue=st.sampled_from([None, None, None, "conflict", "unregistered", "other cid"]))
-    def verdict(self, data: st.DataObject, passed: bool, score: int, signers: list[int], rogue: str | None) -> None:
-        """Votes from 1-3 oracles. Across calls they reach a quorum, or conflict and go to dispute;
-        ``rogue`` adds a vote the other way first, an unregistered signer, or signatures over another CID."""
-        task_id = self.pick_task(data, REVEALED)
-        oracles = [self.s.oracles[i] for i in signers]
-        cid = self.m.tasks[task_id].cid or self.fresh_cid(task_id)
-        if rogue == "conflict" and len(oracles) > 1:
-            self._vote(task_id, not passed, [oracles.pop()], score, cid)
-        elif rogue == "unregistered":
-            oracles.append(self.s.oracles[3])
-        elif rogue == "other cid":
-            cid += "-other"
-        self._vote(task_id, passed, oracles, score, cid)
+          ballots=st.lists(st.sampled_from(["with"] * 3 + ["against", "silent"]), min_size=3, max_size=3),
+          probe=st.sampled_from(PROBES))
+    def committee_vote(self, data: st.DataObject, passed: bool, score: int, ballots: list[str],
+                       probe: str | None) -> None:
+        """A whole committee round, each member with the majority, against it or silent (with a call out of
+        turn now and then)."""
+        task_id = self.pick_committee_task(data, lambda c: c is None or not c.finalized)
+        self._committee_vote(task_id, passed, ballots, score, probe)
+        self.check_task(task_id)
+
+    @when_tasks(VERIFIED)
+    @rule(data=st.data())
+    def dissent(self, data: st.DataObject) -> None:
+        """A member that voted against the final verdict challenges it, bonded like anyone."""
+        verified = [t for t, task in self.m.tasks.items() if task.state == VERIFIED and self.dissenters(t)]
+        task_id = self.pick(data, verified, sorted(t for t, task in self.m.tasks.items() if task.state == VERIFIED),
+                            "task")
+        dissenters = self.dissenters(task_id) or [self.s.oracles[0].address]
+        self._challenge(task_id, data.draw(st.sampled_from(dissenters), label="dissenter"))
         self.check_task(task_id)
 
     @when_tasks(VERIFIED)
@@ -685,7 +957,7 @@ class ProtocolMachine(RuleBasedStateMachine):
         self.fund(account, amount)
         with boa.env.prank(account):
             self.s.token.approve(self.s.staking.address, amount)
-        with expect(self.m.stake(account, amount)), boa.env.prank(account):
+        with expect(self.m.stake(account, amount, self.now)), boa.env.prank(account):
             self.s.staking.stake(amount)
 
     @rule(data=st.data(), share=st.one_of(st.integers(1, 1_000), st.integers(1, 10_000)))
@@ -801,6 +1073,7 @@ class ProtocolMachine(RuleBasedStateMachine):
     @rule(data=st.data(), param=st.sampled_from([
         "burnBps", "epochCap", "emissionRate", "usageCapBps", "challengeBond", "challengeBondBps",
         "challengerRewardBps", "porChallengerRewardBps", "managerSlash", "managerSlashBps", "twapWindow",
+        "noShowLimit", "noShowSlashBps", "commitWindow", "voteRevealWindow",
     ]))
     def govern(self, data: st.DataObject, param: str) -> None:
         """Governance moves the fee split, the emission, the usage cap, the bonds, slashes and rewards,
@@ -811,10 +1084,15 @@ class ProtocolMachine(RuleBasedStateMachine):
                                                 label=param))
         elif param == "usageCapBps":
             self._set_issuance(param, data.draw(usage_caps, label=param))
-        elif param == "porChallengerRewardBps":
-            self.m.por_reward_bps = data.draw(st.integers(0, BPS), label=param)
-            with boa.env.prank(s.governance):
-                s.por.setChallengerRewardBps(self.m.por_reward_bps)
+        elif param in self._POR_FIELDS:
+            bounds = {
+                "porChallengerRewardBps": st.integers(0, BPS),
+                "noShowLimit": st.integers(1, 4),
+                "noShowSlashBps": st.integers(0, 1_000),
+                "commitWindow": st.sampled_from([60, 1_800, 86_400]),
+                "voteRevealWindow": st.sampled_from([60, 1_800, 86_400]),
+            }
+            self._set_por(param, data.draw(bounds[param], label=param))
         elif param == "twapWindow":
             self.m.twap_window = data.draw(st.sampled_from([0, 60, 1_800, 86_400]), label=param)
             with boa.env.prank(s.governance):
@@ -830,9 +1108,18 @@ class ProtocolMachine(RuleBasedStateMachine):
             }
             self._set_escrow(param, data.draw(bounds[param], label=param))
 
+    _POR_FIELDS = {"porChallengerRewardBps": "por_reward_bps", "noShowLimit": "no_show_limit",
+                   "noShowSlashBps": "no_show_slash_bps", "commitWindow": "commit_window",
+                   "voteRevealWindow": "vote_reveal_window"}
+
     _ESCROW_FIELDS = {"burnBps": "burn_bps", "challengeBond": "challenge_bond",
                       "challengeBondBps": "challenge_bond_bps", "challengerRewardBps": "challenger_reward_bps",
                       "managerSlash": "manager_slash", "managerSlashBps": "manager_slash_bps"}
+
+    def _set_por(self, param: str, value: int) -> None:
+        with boa.env.prank(self.s.governance):
+            self.s.por.setParameter("challengerRewardBps" if param == "porChallengerRewardBps" else param, value)
+        setattr(self.m, self._POR_FIELDS[param], value)
 
     def _set_escrow(self, param: str, value: int) -> None:
         with boa.env.prank(self.s.governance):

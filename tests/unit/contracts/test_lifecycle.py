@@ -7,7 +7,7 @@ from .conftest import EPOCH, EMISSION_RATE, IBM, IFX, USD_PER_IFX, WORKER_PRICE,
 
 def test_full_lifecycle_balances_to_the_wei(s):
     worker = s.workers[0]
-    o1, o2 = s.oracles[:2]
+    o1, o2, o3 = s.oracles[:3]
     budget = 1_000 * IFX
     supply0 = s.token.totalSupply()
 
@@ -30,15 +30,27 @@ def test_full_lifecycle_balances_to_the_wei(s):
     warp(600)  # ten minutes of rendering
     s.submit_reveal(task_id, worker, cid="bafyframes")
     assert s.escrow.tasks(task_id).renderTime == 600
-    assert s.escrow.verdictSubject(task_id) == (5, boa.eval('keccak256("bafyframes")'), 0, fee)
-    # quorum 2, signed as an oracle signs (eth-account typed data), submitted one per call
-    s.por.submitVerdict(task_id, True, 9_000, [s.sign(o1, task_id, True)])
-    assert s.escrow.tasks(task_id).state == 5  # one vote is not a quorum
-    s.por.submitVerdict(task_id, True, 9_000, [s.sign(o2, task_id, True)])
+    submitted_at = s.escrow.tasks(task_id).submittedAt
+    assert s.escrow.verdictSubject(task_id) == (5, boa.eval('keccak256("bafyframes")'), 0, fee, submitted_at)
+    # the committee is drawn with the first beacon round after the submission; with three equal oracles and
+    # three seats, it is all of them
+    s.publish_round(task_id)
+    assert s.por.drawRound(task_id) == s.beacon.roundAt(submitted_at) + 1
+    members = s.draw(task_id)
+    assert sorted(members) == sorted(o.address for o in (o1, o2, o3))
+    salts = {m: bytes([i + 1]) * 32 for i, m in enumerate(members)}
+    for m in members:  # commit, then reveal: the reveal phase opens once all three committed
+        with boa.env.prank(m):
+            s.por.commitVote(task_id, s.commitment(task_id, m, True, 9_000, salts[m]))
+    for i, m in enumerate(members):
+        with boa.env.prank(m):
+            s.por.revealVote(task_id, True, 9_000, salts[m])
+        if i < 2:
+            assert s.escrow.tasks(task_id).state == 5  # decided by the last reveal (or finalize)
     assert s.escrow.tasks(task_id).state == 6
-    # the final verdict credits both voters the task's fee value
-    assert s.issuance.oracleWeights(0, o1.address) == s.issuance.oracleWeights(0, o2.address) == fee
-    assert s.issuance.epochs(0).verdictWeight == 2 * fee
+    # the final verdict credits the three voters the task's fee value
+    assert [s.issuance.oracleWeights(0, o.address) for o in (o1, o2, o3)] == [fee, fee, fee]
+    assert s.issuance.epochs(0).verdictWeight == 3 * fee
 
     with boa.reverts("escrow: challenge window open"):
         s.escrow.settle([task_id])
@@ -81,18 +93,18 @@ def test_full_lifecycle_balances_to_the_wei(s):
     treasury_mint = minted * 750 // 10_000
     assert (epoch.workerPool, epoch.oraclePool, epoch.managerPool) == (worker_pool, oracle_pool, manager_pool)
 
+    assert oracle_pool % 3 == 0  # no rounding dust at these numbers
     before = {a: s.token.balanceOf(a) for a in (worker, o1.address, o2.address, s.manager, s.treasury)}
     with boa.env.prank(worker):
         assert s.issuance.claim(0) == worker_pool
-    with boa.env.prank(o1.address):
-        assert s.issuance.claim(0) == oracle_pool // 2
-    with boa.env.prank(o2.address):
-        assert s.issuance.claim(0) == oracle_pool // 2
+    for o in (o1, o2, o3):
+        with boa.env.prank(o.address):
+            assert s.issuance.claim(0) == oracle_pool // 3
     with boa.env.prank(s.manager):
         assert s.issuance.claim(0) == manager_pool
     assert s.issuance.claimTreasury() == treasury_mint
     assert s.token.balanceOf(worker) - before[worker] == worker_pool
-    assert s.token.balanceOf(o1.address) - before[o1.address] == oracle_pool // 2
+    assert s.token.balanceOf(o1.address) - before[o1.address] == oracle_pool // 3
     assert s.token.balanceOf(s.manager) - before[s.manager] == manager_pool
     assert s.token.balanceOf(s.treasury) - before[s.treasury] == treasury_mint
     assert s.token.balanceOf(s.issuance.address) == 0
@@ -106,7 +118,7 @@ def test_requeued_task_with_rekey_balances_to_the_wei(s):
     """A task fails once (worker slashed, re-queued), the manager rekeys it, a second worker passes it: every
     IFX is accounted for, the first worker's slash ending in the oracles' pool."""
     bad_worker, good_worker = s.workers[:2]
-    o1, o2 = s.oracles[:2]
+    oracles = s.oracles[:3]
     budget = 100 * IFX
     supply0 = s.token.totalSupply()
     job_id = s.create_job(budget=budget)
@@ -150,19 +162,20 @@ def test_requeued_task_with_rekey_balances_to_the_wei(s):
     ep = s.issuance.epochs(0)
     minted = min(10 * EMISSION_RATE, burned * 9000 // 10_000)
     assert (ep.workIBM, ep.fees, ep.burned, ep.penalty, ep.minted) == (10 * IBM, fee, burned, slashed, minted)
-    # both oracles voted both final verdicts (the fail, then the pass): 2 x fee of weight each
-    assert s.issuance.oracleWeights(0, o1.address) == s.issuance.oracleWeights(0, o2.address) == 2 * fee
+    # the three members voted both final verdicts (the fail, then the pass): 2 x fee of weight each
+    assert [s.issuance.oracleWeights(0, o.address) for o in oracles] == [2 * fee] * 3
     oracle_pool = minted * 1500 // 10_000 + slashed
     assert ep.oraclePool == oracle_pool
     with boa.env.prank(bad_worker), boa.reverts("bmw: nothing to claim"):
         s.issuance.claim(0)
     with boa.env.prank(good_worker):
         assert s.issuance.claim(0) == minted * 7500 // 10_000
-    for o in (o1, o2):
+    for o in oracles:
         with boa.env.prank(o.address):
-            assert s.issuance.claim(0) == oracle_pool // 2
+            assert s.issuance.claim(0) == oracle_pool // 3
     with boa.env.prank(s.manager):
         assert s.issuance.claim(0) == minted * 250 // 10_000
     assert s.issuance.claimTreasury() == minted * 750 // 10_000
-    assert s.token.balanceOf(s.issuance.address) == 0
+    # what stays is the oracle pool's rounding dust (a third of it does not divide), to the wei
+    assert s.token.balanceOf(s.issuance.address) == oracle_pool - 3 * (oracle_pool // 3) == 2
     assert s.token.balanceOf(s.staking.address) == s.staking.totalStaked()

@@ -173,11 +173,13 @@ def test_oracle_pool_follows_fee_value_not_verdict_count(s):
     honest, farmer = s.oracles[0], s.oracles[2]
     job = s.create_job(budget=5_000 * IFX)
     big, *dust = s.post(job, ibm=100 * IBM, n=1) + s.post(job, ibm=1, n=5)
-    s.run_task(big, s.workers[0])  # oracles 0 and 1
+    s.assign_accept(big, s.workers[0])
+    s.submit_reveal(big, s.workers[0])
+    s.verdict(big, True, oracles=[honest, s.oracles[1]])  # the farmer sits this one out
     for t in dust:
         s.assign_accept(t, s.workers[1])
         s.submit_reveal(t, s.workers[1])
-        s.verdict(t, True, oracles=[farmer, s.oracles[1]])
+        s.verdict(t, True, oracles=[farmer, s.oracles[1]])  # the honest oracle sits these out
     warp(3601)
     s.escrow.settle([big, *dust])
     warp(EPOCH)
@@ -285,12 +287,13 @@ def test_winning_challenger_is_rewarded_from_the_slashes(s):
     job = s.create_job()
     [task] = s.post(job)
     worker = s.workers[0]
-    s.run_task(task, worker)  # oracles 0 and 1 pass a bad result
+    s.run_task(task, worker)  # the whole committee (oracles 0, 1 and 2) passes a bad result
     creator = s.creator
     wallet = s.token.balanceOf(creator)
     bond = s.challenge(task, creator)
     collateral = s.escrow.tasks(task).collateral
-    oracle_stakes = [s.staking.stakeOf(o.address) for o in s.oracles[:2]]
+    oracle_stakes = [s.staking.stakeOf(o.address) for o in s.oracles[:3]]
+    assert len(oracle_stakes) == len(s.draw(task))
     with boa.env.prank(s.arbiter):
         s.por.resolveDispute(task, False)
     oracle_reward = sum(st * 1000 // 10_000 * 5_000 // 10_000 for st in oracle_stakes)

@@ -2,6 +2,7 @@
 
 import boa
 import pytest
+from eth_utils import keccak
 
 from .conftest import IFX, MIN_MANAGER_STAKE, MIN_ORACLE_STAKE, USD, USD_PER_IFX, WORKER_PRICE, WORKER_STAKE, warp
 from .test_escrow import run_benchmark
@@ -323,3 +324,126 @@ def test_min_oracle_stake_change_deactivates(s):
     with boa.env.prank(s.governance):
         s.staking.setMinManagerStake(MIN_MANAGER_STAKE + 1)
     assert not s.staking.isActive(s.manager, 3)
+
+
+# ---------------------------------------------------------------- committee draws
+
+
+def _seed(i):
+    return keccak(b"draw" + i.to_bytes(32, "big"))
+
+
+def _oracle(s, stake=MIN_ORACLE_STAKE):
+    account = newcomer(s, stake)
+    with boa.env.prank(account):
+        s.staking.register(2, 0)
+        s.staking.stake(stake)
+    return account
+
+
+def test_oracle_set_lists_oracles_only(s):
+    assert s.staking.oracleCount() == 3
+    assert [s.staking.oracles(i) for i in range(3)] == [o.address for o in s.oracles[:3]]
+    worker = newcomer(s)
+    with boa.env.prank(worker):
+        s.staking.register(1, USD)
+    assert s.staking.oracleCount() == 3
+    late = _oracle(s)
+    assert s.staking.oracleCount() == 4 and s.staking.oracles(3) == late
+    assert s.staking.nodes(late).stakedAt == boa.env.evm.patch.timestamp
+
+
+def test_draw_members_are_distinct_oracles(s):
+    extras = [_oracle(s, (i + 1) * MIN_ORACLE_STAKE) for i in range(4)]
+    oracles = {o.address for o in s.oracles[:3]} | set(extras)
+    now = boa.env.evm.patch.timestamp
+    for i in range(30):
+        drawn = s.staking.drawOracles(_seed(i), 5, now)
+        assert len(drawn) == len(set(drawn)) == 5
+        assert set(drawn) <= oracles
+    # every eligible oracle when there are as many seats, in a seed-dependent order
+    everyone = [s.staking.drawOracles(_seed(i), 7, now) for i in range(10)]
+    assert all(set(d) == oracles and len(d) == 7 for d in everyone)
+    assert len({tuple(d) for d in everyone}) > 1
+    # a pure function of its inputs
+    assert s.staking.drawOracles(_seed(1), 5, now) == s.staking.drawOracles(_seed(1), 5, now)
+
+
+def test_draw_returns_fewer_when_fewer_are_eligible(s):
+    now = boa.env.evm.patch.timestamp
+    assert sorted(s.staking.drawOracles(_seed(0), 15, now)) == sorted(o.address for o in s.oracles[:3])
+    assert s.staking.drawOracles(_seed(0), 0, now) == []
+    with boa.reverts("staking: too many seats"):
+        s.staking.drawOracles(_seed(0), 16, now)
+    # workers and managers never sit, whatever their stake; nor an oracle below the minimum or unbonding
+    poor = newcomer(s, MIN_ORACLE_STAKE)
+    with boa.env.prank(poor):
+        s.staking.register(2, 0)
+        s.staking.stake(MIN_ORACLE_STAKE - 1)
+    with boa.env.prank(s.oracles[0].address):
+        s.staking.requestUnbond(1)
+    drawn = s.staking.drawOracles(_seed(0), 15, boa.env.evm.patch.timestamp)
+    assert sorted(drawn) == sorted(o.address for o in s.oracles[1:3])
+    with boa.env.prank(s.oracles[1].address):
+        s.staking.requestUnbond(MIN_ORACLE_STAKE)
+    with boa.env.prank(s.oracles[2].address):
+        s.staking.requestUnbond(MIN_ORACLE_STAKE)
+    assert s.staking.drawOracles(_seed(0), 3, boa.env.evm.patch.timestamp) == []
+
+
+def test_draw_counts_only_stake_in_place_before_the_cutoff(s):
+    t0 = boa.env.evm.patch.timestamp
+    warp(10)
+    late = _oracle(s, 100 * MIN_ORACLE_STAKE)
+    t1 = boa.env.evm.patch.timestamp
+    assert s.staking.nodes(late).stakedAt == t1
+    for i in range(10):
+        assert late not in s.staking.drawOracles(_seed(i), 3, t0)
+        assert late not in s.staking.drawOracles(_seed(i), 3, t1 - 1)
+    assert sum(late in s.staking.drawOracles(_seed(i), 1, t1) for i in range(10)) >= 9  # 100 of 103 shares
+    # any change of stake moves the oracle's time: a top-up, an unbonding request, a withdrawal
+    o = s.oracles[0].address
+    warp(10)
+    s.fund(o, MIN_ORACLE_STAKE)
+    with boa.env.prank(o):
+        s.token.approve(s.staking.address, MIN_ORACLE_STAKE)
+        s.staking.stake(MIN_ORACLE_STAKE)
+    t2 = boa.env.evm.patch.timestamp
+    assert s.staking.nodes(o).stakedAt == t2
+    assert o not in s.staking.drawOracles(_seed(0), 15, t2 - 1)
+    assert o in s.staking.drawOracles(_seed(0), 15, t2)
+    warp(10)
+    with boa.env.prank(o):
+        s.staking.requestUnbond(MIN_ORACLE_STAKE)  # still MIN bonded: eligible, but from now on
+    t3 = boa.env.evm.patch.timestamp
+    assert s.staking.nodes(o).stakedAt == t3
+    assert o not in s.staking.drawOracles(_seed(0), 15, t3 - 1)
+    assert o in s.staking.drawOracles(_seed(0), 15, t3)
+    warp(s.staking.unbondingPeriod())
+    with boa.env.prank(o):
+        s.staking.withdraw()
+    t4 = boa.env.evm.patch.timestamp
+    assert s.staking.nodes(o).stakedAt == t4
+    assert o not in s.staking.drawOracles(_seed(0), 15, t4 - 1)
+    assert o in s.staking.drawOracles(_seed(0), 15, t4)
+
+
+def test_draw_is_weighted_by_bonded_stake(s):
+    """One seat: a 3x oracle among 1x ones is drawn about three times as often; partly unbonded stake weighs less."""
+    whale = _oracle(s, 3 * MIN_ORACLE_STAKE)
+    half = _oracle(s, 2 * MIN_ORACLE_STAKE)
+    with boa.env.prank(half):
+        s.staking.requestUnbond(MIN_ORACLE_STAKE)  # bonded: 1x
+    small = [o.address for o in s.oracles[:3]]
+    now = boa.env.evm.patch.timestamp
+    n = 240
+    counts = {a: 0 for a in [whale, half, *small]}
+    for i in range(n):
+        (drawn,) = s.staking.drawOracles(_seed(i), 1, now)
+        counts[drawn] += 1
+    ones = [counts[a] for a in [half, *small]]
+    mean = sum(ones) / len(ones)
+    # expected shares 3/7 and 1/7 each
+    assert 2.2 * mean < counts[whale] < 4.0 * mean
+    assert counts[whale] > max(ones)
+    assert min(ones) > 0
