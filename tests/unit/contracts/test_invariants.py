@@ -331,7 +331,7 @@ class ProtocolMachine(RuleBasedStateMachine):
         n = self.m.nodes[account]
         self._unbond(account, max(1, (n.stake - n.locked - n.unbonding) * share // 10_000))
 
-    @initialize(no_show_limit=st.sampled_from([1, 2, 3, 3]), no_show_slash_bps=st.sampled_from([100, 100, 1_000]))
+    @initialize(no_show_limit=st.sampled_from([1, 1, 2, 3]), no_show_slash_bps=st.sampled_from([100, 100, 1_000]))
     def no_shows(self, no_show_limit: int, no_show_slash_bps: int) -> None:
         """Runs slash no-shows every 1-3 missed seats (the default: 3), by 1 % of the stake or 10 %."""
         self._set_por("noShowLimit", no_show_limit)
@@ -515,8 +515,10 @@ class ProtocolMachine(RuleBasedStateMachine):
 
     def _advance(self, task_id: int, data: st.DataObject, stages: list[int] = STAGES) -> None:
         """Re-key (a re-queued task), assign, accept, submit, then reveal or (now and then) a reveal the
-        manager misses, verdict (a quorum, or a conflict or a challenge that the arbiter resolves or
-        leaves to time out), settlement after the challenge window and the close of the epoch, up to a
+        manager misses, a committee round (stopped part-way when the stage is REVEALED; else unanimous,
+        with a dissenter, a silent member, or split without a quorum, which the verify deadline re-queues;
+        a dissenter or someone else may challenge the verdict, and the arbiter resolves the dispute or
+        leaves it to time out), settlement after the challenge window and the close of the epoch, up to a
         random stage or the first refusal."""
         task = self.m.tasks[task_id]
         worker = data.draw(st.sampled_from(self.s.workers), label="worker")
