@@ -16,6 +16,7 @@ import pytest
 
 from inferix.chain import Chain
 from inferix.deployments import Deployment
+from inferix.beacon import DEV_BEACON_KEY
 from inferix.testing.devnet import ROOT, Anvil, deploy, dev_account, start_beacon, tool_path
 from inferix.testing.ipfs import LocalIPFSNode
 from inferix.testing.process import Service
@@ -155,3 +156,29 @@ def manager(devnet: Devnet, index: int = 1) -> Chain:
 
 
 from tests.integration.render.fixtures import hostile  # noqa: E402,F401 - the hostile scenes, one build per session
+
+
+def post_beacon_round(devnet, task_id: int) -> int:
+    """Post the beacon round that draws the task's committee (the dev beacon key signs it), once its time is
+    reached on chain; returns the round."""
+    chain = devnet.chain(0)
+    round_ = chain.call("ProofOfRender", "drawRound", task_id)
+    if chain.call("RandomnessBeacon", "randomness", round_) == b"\x00" * 32:
+        due = chain.call("RandomnessBeacon", "roundTime", round_)
+        now = chain.w3.eth.get_block("latest")["timestamp"]
+        if due > now:
+            devnet.anvil.time_travel(due - now)
+        chain.transact("RandomnessBeacon", "submit", round_, DEV_BEACON_KEY.sign(round_))
+    return round_
+
+
+_DEV_INDEX: dict[str, int] = {}
+
+
+def dev_index(devnet, address: str) -> int:
+    """The dev account index of ``address`` (a committee member: every oracle of the test session is one)."""
+    if not _DEV_INDEX:
+        _DEV_INDEX.update({dev_account(i).address: i for i in range(devnet.anvil.accounts)})
+    if address not in _DEV_INDEX:
+        raise LookupError(f"committee member {address} is not a dev account: its vote cannot be cast")
+    return _DEV_INDEX[address]

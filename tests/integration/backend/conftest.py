@@ -27,12 +27,10 @@ from typing import Iterator
 import pytest
 from eth_utils import keccak
 
-from inferix.beacon import DEV_BEACON_KEY
-from inferix.testing.devnet import dev_account
 from inferix.service import run_loop
 from inferix.protocol import (IBM, IFX, ROLE_MANAGER, ROLE_ORACLE, ROLE_WORKER, USD, TaskState, ensure_staked, get_node,
                               get_task)
-from tests.conftest import fund, manager
+from tests.conftest import dev_index, fund, manager, post_beacon_round
 
 IDX_CREATOR, IDX_WORKER, IDX_ORACLES = 12, 13, (14, 15)
 IDX_STAGES = ("nodes", "created", "posted", "expired", "accepted", "submitted", "revealed", "verdicts", "settled",
@@ -83,32 +81,6 @@ def manager_running(manager, interval: float = 0.5) -> Iterator[list[BaseExcepti
     finally:
         stop.set()
         thread.join(timeout=30)
-
-
-def post_beacon_round(devnet, task_id: int) -> int:
-    """Post the beacon round that draws the task's committee (the dev beacon key signs it), once its time is
-    reached on chain; returns the round."""
-    chain = devnet.chain(0)
-    round_ = chain.call("ProofOfRender", "drawRound", task_id)
-    if chain.call("RandomnessBeacon", "randomness", round_) == b"\x00" * 32:
-        due = chain.call("RandomnessBeacon", "roundTime", round_)
-        now = chain.w3.eth.get_block("latest")["timestamp"]
-        if due > now:
-            devnet.anvil.time_travel(due - now)
-        chain.transact("RandomnessBeacon", "submit", round_, DEV_BEACON_KEY.sign(round_))
-    return round_
-
-
-_DEV_INDEX: dict[str, int] = {}
-
-
-def dev_index(devnet, address: str) -> int:
-    """The dev account index of ``address`` (a committee member: every oracle of the test session is one)."""
-    if not _DEV_INDEX:
-        _DEV_INDEX.update({dev_account(i).address: i for i in range(devnet.anvil.accounts)})
-    if address not in _DEV_INDEX:
-        raise LookupError(f"committee member {address} is not a dev account: its vote cannot be cast")
-    return _DEV_INDEX[address]
 
 
 def draw_committee(devnet, task_id: int) -> tuple[int, list[str]]:

@@ -7,11 +7,10 @@ import time
 
 from eth_utils import keccak
 
-from inferix.beacon import DEV_BEACON_KEY
 from inferix.protocol import IBM, IFX, ROLE_ORACLE, ROLE_WORKER, USD, TaskState, ensure_staked, get_node, get_task
 from inferix.testing.devnet import dev_account
 
-from tests.conftest import fund, manager
+from tests.conftest import dev_index, fund, manager, post_beacon_round
 
 ORACLES, WORKER = (16, 17), 18
 
@@ -35,26 +34,6 @@ def _revealed_task(devnet, worker) -> tuple[int, str]:
     return task_id, result_cid
 
 
-def _post_beacon_round(devnet, task_id: int) -> None:
-    """Post the beacon round that draws the task's committee (signed with the public dev key) once it is due."""
-    chain = devnet.chain(0)
-    round_ = chain.call("ProofOfRender", "drawRound", task_id)
-    if chain.call("RandomnessBeacon", "randomness", round_) == b"\x00" * 32:
-        due = chain.call("RandomnessBeacon", "roundTime", round_)
-        now = chain.w3.eth.get_block("latest")["timestamp"]
-        if due > now:
-            devnet.anvil.time_travel(due - now)
-        chain.transact("RandomnessBeacon", "submit", round_, DEV_BEACON_KEY.sign(round_))
-
-
-def _dev_chain(devnet, address: str):
-    """The session's chain client of a committee member (every oracle of the test session is a dev account)."""
-    for i in range(devnet.anvil.accounts):
-        if dev_account(i).address == address:
-            return devnet.chain(i)
-    raise LookupError(f"committee member {address} is not a dev account")
-
-
 def test_a_vote_that_decides_after_its_estimate_is_resent(devnet):
     """The task's drawn committee has committed; its last two members estimate their reveal on the same state
     (neither is the last reveal), then both land in one block: the second one in becomes the last reveal, which
@@ -72,9 +51,9 @@ def test_a_vote_that_decides_after_its_estimate_is_resent(devnet):
     assert worker.call("ProofOfRender", "quorum") == 2
     try:
         task_id, _ = _revealed_task(devnet, worker)
-        _post_beacon_round(devnet, task_id)
+        post_beacon_round(devnet, task_id)
         worker.transact("ProofOfRender", "drawCommittee", task_id)
-        members = [_dev_chain(devnet, m) for m in worker.call("ProofOfRender", "committeeOf", task_id, 0)]
+        members = [devnet.chain(dev_index(devnet, m)) for m in worker.call("ProofOfRender", "committeeOf", task_id, 0)]
         assert len(members) >= 2
         salts = {m.address: keccak(text=f"chain test salt {task_id} {m.address}") for m in members}
         for i, member in enumerate(members):
