@@ -8,7 +8,7 @@ import pytest
 
 from backend.taskprep import prepare_task
 from inferix.testing.devnet import dev_account
-from inferix.protocol import IBM, IFX, USD, TaskState, get_node, get_task
+from inferix.protocol import IB_ONE, IBM, IFX, USD, TaskState, get_node, get_task
 
 from tests.conftest import fund, manager, wait
 
@@ -33,12 +33,15 @@ def start_network(devnet, node_factory, worker_index=WORKER, forge=False, stake=
             fund(devnet, dev_account(index).address, 2_000 * IFX)
     oracles = [node_factory("oracle", i, "--stake", "1000") for i in ORACLES]
     address = dev_account(worker_index).address
-    if get_node(devnet.chain(), address).stake == 0:
-        fund(devnet, address, 20_000 * IFX)
-    args = ["--price", "0.5", "--stake", stake]
-    expected = max(int(stake), 9_504) * IFX  # S(n) = 2 x 4320 x 1.0 x $0.50 / $0.50 = 8,640 IFX, +10 %
-    worker = node_factory("cheater" if forge else "worker", worker_index, *args)
     chain = devnet.chain()
+    # S(n) = 2 x 4320 x IB x $0.50 / $0.50 = 8,640 IFX x IB, +10 %; a benchmark test earlier may have raised the IB
+    ib = max(get_node(chain, address).ib, IB_ONE)
+    expected = max(int(stake) * IFX, 9_504 * IFX * ib // IB_ONE)
+    held = get_node(chain, address).stake + chain.call("IFXToken", "balanceOf", address)
+    if held < expected:
+        fund(devnet, address, expected - held + 100 * IFX)
+    args = ["--price", "0.5", "--stake", stake]
+    worker = node_factory("cheater" if forge else "worker", worker_index, *args)
     wait(lambda: get_node(chain, address).stake >= expected and all(
         chain.call("Staking", "isActive", dev_account(i).address, 2) for i in ORACLES), 120,
         "nodes registered and staked", [*oracles, worker])
