@@ -26,8 +26,8 @@ from backend.taskprep import prepare_task
 from backend.workerbench import BenchmarkOrder, BenchmarkScene, benchmark_budget, make_benchmark_scene
 from inferix.chain import Chain, ChainError, TransactionReverted
 from inferix.render import RenderLimitError, SceneRefused
-from inferix.protocol import (IFX, ROLE_MANAGER, ROLE_WORKER, TaskState, ensure_staked, get_job, get_node,
-                              get_task)
+from inferix.protocol import (ESCROW_MARGIN_S, IFX, ROLE_MANAGER, ROLE_WORKER, TaskState, ensure_staked,
+                              escrow_holds, get_job, get_node, get_task, seed_escrow)
 from inferix.sealing import seal, unseal
 from inferix.service import run_loop
 from inferix.storage import IPFSStore, StorageError
@@ -64,6 +64,9 @@ class ManagerConfig:
     max_in_flight: int = 2
     benchmark: BenchmarkOrder | None = None  # post a paid benchmark task to each worker without an attested IB
     prepare_timeout: float = 3600.0  # seconds of Blender for one task's noise insertion
+    # how long a posted task may wait for a worker before its seed escrow is too close to opening and it is
+    # re-noised; also how long past its windows a worker waits for the escrow if this manager vanishes
+    escrow_margin: int = ESCROW_MARGIN_S
 
 
 def _job_args(args: dict) -> dict:
@@ -228,8 +231,12 @@ class Manager:
                                (job_id,)).fetchall()
         for start in range(0, len(rows), POST_BATCH):
             batch = rows[start:start + POST_BATCH]
-            specs = [(r["ibm"], bytes.fromhex(r["key_commit"]), bytes.fromhex(r["manifest_digest"]), r["frame_start"],
-                      r["frame_end"], self.config.render_window, r["package_cid"]) for r in batch]
+            specs = []
+            for r in batch:  # each seed is time-locked to a beacon round from the moment its task is posted
+                escrow = seed_escrow(self.chain, unseal(r["sealed_seed"], self.config.seed_key, b"task-seed"),
+                                     self.config.render_window, self.config.escrow_margin)
+                specs.append((r["ibm"], bytes.fromhex(r["key_commit"]), bytes.fromhex(r["manifest_digest"]), *escrow,
+                              r["frame_start"], r["frame_end"], self.config.render_window, r["package_cid"]))
             receipt = self.chain.transact("JobEscrow", "postTasks", job_id, specs)
             for ev in self.chain.contract("JobEscrow").events.TaskPosted().process_receipt(receipt):
                 self.db.execute("UPDATE seeds SET task_id = ? WHERE key_commit = ?",
@@ -262,7 +269,7 @@ class Manager:
         for row, task in mine:
             task_id = task.task_id
             try:
-                if task.needs_key:
+                if task.needs_key or (task.state == TaskState.POSTED and not escrow_holds(self.chain, task, now)):
                     try:
                         self._rekey(row, task)
                     except (SceneRefused, RenderLimitError, StorageError, OSError, ValueError) as exc:
@@ -295,13 +302,16 @@ class Manager:
                 log.warning("settle %s: %s", settle, exc)
 
     def _rekey(self, row: sqlite3.Row, task) -> None:
-        """A re-queued task: everything of the failed attempt was revealed, so its next attempt gets a fresh seed, a
-        newly noised package and a new sealed manifest (committed on chain by ``rekey``)."""
+        """A re-queued task (everything of the failed attempt was revealed), or one that waited so long for a worker
+        that its seed escrow is about to open: it gets a fresh seed, a newly noised package, a new sealed manifest
+        and a new seed escrow (committed on chain by ``rekey``)."""
         scene, order, _ = self._job_order(task.job_id)
-        work = self.config.work_dir / "tasks" / f"job-{task.job_id}" / f"task-{row['task_index']}-{task.attempts}"
+        work = (self.config.work_dir / "tasks" / f"job-{task.job_id}" /
+                f"task-{row['task_index']}-{task.attempts}-{time.time_ns()}")
         prepared = prepare_task(self.store, scene, work, task.task_id, (row["frame_start"], row["frame_end"]), order,
                                 timeout=self.config.prepare_timeout)
-        self.chain.transact("JobEscrow", "rekey", task.task_id, prepared.key_commit, prepared.sealed_digest,
+        escrow = seed_escrow(self.chain, prepared.seed, task.render_window, self.config.escrow_margin)
+        self.chain.transact("JobEscrow", "rekey", task.task_id, prepared.key_commit, prepared.sealed_digest, *escrow,
                             prepared.package_cid)
         self.db.execute("UPDATE seeds SET key_commit = ?, sealed_seed = ?, package_cid = ?, manifest_digest = ?, "
                         "attempt = ?, revealed = 0, result_cid = NULL WHERE task_id = ?",

@@ -28,7 +28,8 @@ Measured, in this order, all inside the first BMW epoch:
    then all 10 settled in one ``settle`` call.
 4. other paths, once: a failed verdict (the committee votes fail) and its ``settle`` (slash, re-queue), the
    re-queued task's ``rekey``; and, at the very end, ``expire`` of a submitted task whose key was never
-   revealed (the manager is slashed, ``ManagerSlashed``).
+   revealed (the manager is late: slashed, ``ManagerSlashed``) and, once its seed escrow's grace has passed
+   without anyone opening it, ``expire`` again (slashed again, the worker paid its fee, re-queued).
 5. the epoch: ``closeEpoch`` and every ``claim`` (per epoch, whatever the number of tasks).
 
 Every task is a 10-frame task of 10 IBM with realistic 59-character CIDv1 strings. For each transaction
@@ -203,13 +204,21 @@ class Bench:
         seed = self.keccak(b"inferix benchmark seed %d" % self._salt)
         return seed, self.keccak(seed), self.keccak(b"sealed manifest " + seed)
 
+    def escrow_of(self, seed: bytes) -> tuple[int, bytes]:
+        """The seed escrow posted with a task: the first beacon round after its last possible render deadline (+10
+        min) and a ciphertext of the real size. Pseudo-random bytes (a hash chain of the seed, so that runs are
+        identical) cost the calldata a real time-lock ciphertext costs; the contract cannot tell them apart, and
+        this benchmark never opens one."""
+        opens = self.head() + self.escrow.acceptWindow() + 3600 + 600
+        return self.beacon.roundAt(opens) + 1, b"".join(self.keccak(seed + bytes([i])) for i in range(5))
+
     def post(self, job_id: int, n: int):
         specs, seeds = [], []
         for i in range(n):
             seed, commit, digest = self.secret()
             seeds.append(seed)
             start = 1 + (i * FRAMES)
-            specs.append((TASK_IBM, commit, digest, start, start + FRAMES - 1, 3600, NOISED_CID))
+            specs.append((TASK_IBM, commit, digest, *self.escrow_of(seed), start, start + FRAMES - 1, 3600, NOISED_CID))
         receipt = self.escrow.postTasks(job_id, specs, sender=self.manager)
         last = self.escrow.taskCount()
         ids = list(range(last - n + 1, last + 1))
@@ -218,7 +227,7 @@ class Bench:
 
     def rekey(self, task_id: int):
         seed, commit, digest = self.secret()
-        receipt = self.escrow.rekey(task_id, commit, digest, NOISED_CID, sender=self.manager)
+        receipt = self.escrow.rekey(task_id, commit, digest, *self.escrow_of(seed), NOISED_CID, sender=self.manager)
         self.seeds[task_id] = seed
         return receipt
 
@@ -390,7 +399,13 @@ class Bench:
         self.travel(self.escrow.revealWindow() + 1)
         expire = self.escrow.expire(tm, sender=self.workers[2])
         assert any(log.event_name == "ManagerSlashed" for log in expire.events)
-        res.other["expire, key never revealed (ManagerSlashed, re-queue)"] = self.measure("expire", expire)
+        res.other["expire, reveal window passed (manager late: ManagerSlashed; waits for the seed escrow)"] = \
+            self.measure("expire", expire)
+        self.travel(self.escrow.tasks(tm).deadline - self.head() + 1)  # nobody opened the escrow (a placeholder)
+        expire = self.escrow.expire(tm, sender=self.workers[2])
+        assert any(log.event_name == "TaskFailed" for log in expire.events)
+        res.other["expire, seed escrow never opened (ManagerSlashed, worker paid, re-queue)"] = \
+            self.measure("expire", expire)
 
         client = self.provider.make_request("web3_clientVersion", [])
         try:

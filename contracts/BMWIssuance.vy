@@ -73,6 +73,8 @@ currentEpoch: public(uint256)
 workerFees: public(HashMap[uint256, HashMap[address, uint256]])
 oracleWeights: public(HashMap[uint256, HashMap[address, uint256]])
 managerFees: public(HashMap[uint256, HashMap[address, uint256]])
+# @dev Fees of an epoch whose manager forfeited its credit (a late seed reveal): their manager share is not minted.
+forfeitedFees: public(HashMap[uint256, uint256])
 treasuryOwed: public(uint256)
 carriedPenalty: public(uint256)
 
@@ -186,7 +188,8 @@ def recordWork(worker: address, manager: address, ibm: uint256, fee: uint256, bu
     """
     @dev Escrow only: a task passed and settled.
     @param worker The worker credited with the fee.
-    @param manager The job's manager credited with the fee.
+    @param manager The job's manager credited with the fee (empty: the
+           manager forfeited its credit, and its share is not minted).
     @param ibm The task's work in micro-IBM.
     @param fee The fee paid, IFX wei.
     @param burned The part of the fee burned, IFX wei.
@@ -199,7 +202,10 @@ def recordWork(worker: address, manager: address, ibm: uint256, fee: uint256, bu
     self.epochs[e].fees = fees
     self.epochs[e].burned = burnedTotal
     self.workerFees[e][worker] += fee
-    self.managerFees[e][manager] += fee
+    if manager == empty(address):
+        self.forfeitedFees[e] += fee
+    else:
+        self.managerFees[e][manager] += fee
     log WorkRecorded(epoch=e, worker=worker, manager=manager, ibm=ibm, fee=fee, burned=burned, epochFees=fees,
                      epochBurned=burnedTotal)
 
@@ -271,7 +277,8 @@ def closeEpoch():
     total = min(total, ep.burned * self.usageCapBps // BPS)
     if ep.fees > 0:
         ep.workerPool = total * WORKER_BPS // BPS
-        ep.managerPool = total * MANAGER_BPS // BPS
+        # the shares of managers who forfeited their credit stay in the reserve
+        ep.managerPool = total * MANAGER_BPS // BPS * (ep.fees - self.forfeitedFees[e]) // ep.fees
     if ep.verdictWeight > 0:
         ep.oraclePool = total * ORACLE_BPS // BPS + ep.penalty + self.carriedPenalty
         self.carriedPenalty = 0
@@ -316,7 +323,9 @@ def _claimable(epoch: uint256, account: address) -> uint256:
     amount: uint256 = 0
     if ep.fees > 0:
         amount += ep.workerPool * self.workerFees[epoch][account] // ep.fees
-        amount += ep.managerPool * self.managerFees[epoch][account] // ep.fees
+        managed: uint256 = ep.fees - self.forfeitedFees[epoch]  # fees whose manager kept its credit
+        if managed > 0:
+            amount += ep.managerPool * self.managerFees[epoch][account] // managed
     if ep.verdictWeight > 0:
         amount += ep.oraclePool * self.oracleWeights[epoch][account] // ep.verdictWeight
     return amount

@@ -15,9 +15,14 @@
         has its own secret: a re-queued task waits for the manager's
         `rekey` (a new seed commitment, manifest digest and noised
         package), a manager never reuses a commitment, and a task never
-        accepts the same result CID twice. A reveal the
-        manager lets expire slashes the manager (the worker gets its fee
-        from the slash); a challenge the arbiter leaves undecided keeps the
+        accepts the same result CID twice. Every seed is escrowed from the
+        moment its task is posted: time-locked to a beacon round after the
+        task's last possible render deadline (`seedEscrow`, opened off
+        chain with that round's signature), so anyone can reveal it even
+        if the manager disappears. A reveal the manager lets expire costs
+        it a fixed slash and its BMW credit, and verification proceeds
+        from the escrow; an escrow that never opens slashes the manager
+        again and pays the worker its fee from the slash; a challenge the arbiter leaves undecided keeps the
         verdict. Benchmark jobs (`createBenchmarkJob`) are the only way IB
         is measured: their task's work is the governance-set standard.
         Every deadline has a permissionless `expire`; every payout is a
@@ -37,8 +42,15 @@ from .interfaces import IIFXToken
 from .interfaces import IStaking
 from .interfaces import IBMWIssuance
 from .interfaces import IPriceFeed
+from .interfaces import IRandomnessBeacon
 from .interfaces import IJobEscrow
 implements: IJobEscrow
+
+
+interface IProofOfRender:
+    def beacon() -> address: view
+    def votingWindows() -> uint256: view
+
 
 POSTED: constant(uint8) = protocol.POSTED
 ASSIGNED: constant(uint8) = protocol.ASSIGNED
@@ -56,6 +68,8 @@ IB_ONE: constant(uint256) = protocol.IB_ONE
 MIN_IB: constant(uint256) = IB_ONE // 100
 MAX_IB: constant(uint256) = 1000 * IB_ONE
 MIN_RENDER_WINDOW: constant(uint256) = 60
+# a time-lock ciphertext of a 32-byte seed: U (G2, compressed) || V || W (inferix/timelock.py)
+SEED_ESCROW_BYTES: constant(uint256) = 160
 MAX_RENDER_WINDOW: constant(uint256) = 7 * 86400
 MAX_BATCH: constant(uint256) = 64
 
@@ -89,12 +103,16 @@ struct Task:
     submittedAt: uint256
     passed: bool
     challenger: address
+    escrowRound: uint64
+    late: bool
 
 
 struct TaskSpec:
     ibm: uint256
     keyCommit: bytes32
     manifestDigest: bytes32
+    escrowRound: uint64
+    seedEscrow: Bytes[SEED_ESCROW_BYTES]
     frameStart: uint32
     frameEnd: uint32
     renderWindow: uint256
@@ -107,6 +125,8 @@ priceFeed: public(immutable(IPriceFeed))
 issuance: public(immutable(IBMWIssuance))
 treasury: public(immutable(address))
 proofOfRender: public(address)
+# @dev The proof-of-render contract's randomness beacon: seed escrows are time-locked to its rounds.
+beacon: public(IRandomnessBeacon)
 
 jobs: public(HashMap[uint256, Job])
 tasks: public(HashMap[uint256, Task])
@@ -135,6 +155,8 @@ challengeBondBps: public(uint256)
 challengerRewardBps: public(uint256)
 managerSlash: public(uint256)
 managerSlashBps: public(uint256)
+# @dev How far past a task's last possible render deadline its seed escrow may open (s).
+escrowSlack: public(uint256)
 # @dev The standard benchmark: its task's work (micro-IBM) and keccak256 of its scene CID (0 = any scene).
 benchmarkWork: public(uint256)
 benchmarkScene: public(bytes32)
@@ -164,6 +186,8 @@ event TaskPosted:
     reserved: uint256
     keyCommit: bytes32
     manifestDigest: bytes32
+    escrowRound: uint64
+    seedEscrow: Bytes[SEED_ESCROW_BYTES]
     frameStart: uint32
     frameEnd: uint32
     renderWindow: uint256
@@ -175,6 +199,8 @@ event TaskRekeyed:
     attempt: uint256
     keyCommit: bytes32
     manifestDigest: bytes32
+    escrowRound: uint64
+    seedEscrow: Bytes[SEED_ESCROW_BYTES]
     sceneCid: String[100]
 
 event ManagerSlashed:
@@ -182,6 +208,7 @@ event ManagerSlashed:
     manager: indexed(address)
     amount: uint256
     toWorker: uint256
+    late: bool
 
 event TaskAssigned:
     taskId: indexed(uint256)
@@ -203,6 +230,8 @@ event ResultSubmitted:
 event KeyRevealed:
     taskId: indexed(uint256)
     seed: bytes32
+    revealer: indexed(address)
+    late: bool
 
 event VerdictRecorded:
     taskId: indexed(uint256)
@@ -280,6 +309,7 @@ def __init__(
     self.challengerRewardBps = 5000
     self.managerSlash = 100 * 10**18
     self.managerSlashBps = 20000
+    self.escrowSlack = 86400
     self.burnBps = 8000
     self.slashBps = 1000
     self.collateralBps = 20000
@@ -301,6 +331,7 @@ def wire(proofOfRender_: address):
     governed._wire_once()
     assert proofOfRender_ != empty(address), "escrow: zero address"
     self.proofOfRender = proofOfRender_
+    self.beacon = IRandomnessBeacon(staticcall IProofOfRender(proofOfRender_).beacon())
 
 
 # ---------------------------------------------------------------- creator
@@ -488,12 +519,14 @@ def postTasks(jobId: uint256, specs: DynArray[TaskSpec, MAX_BATCH]) -> uint256:
          exactly `benchmarkWork`.
     @param jobId The job.
     @param specs The tasks: work in micro-IBM, key commitment, digest of
-           the sealed manifest, frames, render window (s), noised scene CID.
+           the sealed manifest, the seed escrow (beacon round and the
+           seed time-locked to it), frames, render window (s), noised
+           scene CID.
     @return uint256 The id of the first task posted.
     """
     job: Job = self.jobs[jobId]
     assert job.creator != empty(address), "escrow: unknown job"
-    assert msg.sender == job.manager, "escrow: caller is not the job's manager"
+    self._checkManager(jobId)
     assert not job.closed, "escrow: job closed"
     assert len(specs) > 0, "escrow: no tasks"
     assert staticcall staking.isActive(msg.sender, protocol.ROLE_MANAGER), "escrow: manager not active"
@@ -508,6 +541,7 @@ def postTasks(jobId: uint256, specs: DynArray[TaskSpec, MAX_BATCH]) -> uint256:
         self._useCommit(msg.sender, spec.keyCommit, spec.manifestDigest)
         assert spec.frameEnd >= spec.frameStart, "escrow: bad frame range"
         assert spec.renderWindow >= MIN_RENDER_WINDOW and spec.renderWindow <= MAX_RENDER_WINDOW, "escrow: render window out of bounds"
+        self._checkEscrow(spec.escrowRound, spec.seedEscrow, spec.renderWindow)
         assert len(spec.sceneCid) > 0, "escrow: empty scene CID"
         reserved: uint256 = self._ifx(spec.ibm * job.maxPricePerIBM // IBM_ONE, job.usdPerIfx)
         assert reserved <= budget, "escrow: budget exceeded"
@@ -520,6 +554,7 @@ def postTasks(jobId: uint256, specs: DynArray[TaskSpec, MAX_BATCH]) -> uint256:
         self.tasks[taskId].keyCommit = spec.keyCommit
         self.tasks[taskId].manifestDigest = spec.manifestDigest
         self.tasks[taskId].renderWindow = spec.renderWindow
+        self.tasks[taskId].escrowRound = spec.escrowRound
         log TaskPosted(
             taskId=taskId,
             jobId=jobId,
@@ -527,6 +562,8 @@ def postTasks(jobId: uint256, specs: DynArray[TaskSpec, MAX_BATCH]) -> uint256:
             reserved=reserved,
             keyCommit=spec.keyCommit,
             manifestDigest=spec.manifestDigest,
+            escrowRound=spec.escrowRound,
+            seedEscrow=spec.seedEscrow,
             frameStart=spec.frameStart,
             frameEnd=spec.frameEnd,
             renderWindow=spec.renderWindow,
@@ -540,26 +577,41 @@ def postTasks(jobId: uint256, specs: DynArray[TaskSpec, MAX_BATCH]) -> uint256:
 
 
 @external
-def rekey(taskId: uint256, keyCommit: bytes32, manifestDigest: bytes32, sceneCid: String[100]):
+def rekey(
+    taskId: uint256,
+    keyCommit: bytes32,
+    manifestDigest: bytes32,
+    escrowRound: uint64,
+    seedEscrow: Bytes[SEED_ESCROW_BYTES],
+    sceneCid: String[100],
+):
     """
-    @dev The job's manager gives a re-queued task its next attempt's
-         secret: a new seed commitment, the digest of the new sealed
-         manifest and the newly noised package. Nothing of an earlier
-         attempt (seed, manifest, result) helps this one.
-    @param taskId The task, re-queued and waiting for its key.
+    @dev The job's manager gives an open task a new secret: a re-queued
+         task (its key spent) or one whose seed escrow would open before
+         a new assignment could end. A new seed commitment, the digest of
+         the new sealed manifest, the new seed escrow and the newly noised
+         package. Nothing of an earlier attempt (seed, manifest, result)
+         helps this one.
+    @param taskId The task, open and waiting for a key.
     @param keyCommit keccak256 of the new seed (never used before).
     @param manifestDigest keccak256 of the new sealed manifest.
+    @param escrowRound The beacon round the new seed is time-locked to.
+    @param seedEscrow The new seed, time-locked to `escrowRound`.
     @param sceneCid The new noised package.
     """
-    assert self.tasks[taskId].state == POSTED, "escrow: task not open"
-    assert self.tasks[taskId].keyCommit == empty(bytes32), "escrow: task already has a key"
-    assert msg.sender == self.jobs[self.tasks[taskId].jobId].manager, "escrow: caller is not the job's manager"
+    self._checkOpen(taskId)
+    renderWindow: uint256 = self.tasks[taskId].renderWindow
+    assert self.tasks[taskId].keyCommit == empty(bytes32) or not self._escrowHolds(taskId, renderWindow), "escrow: task already has a key"
+    self._checkManager(self.tasks[taskId].jobId)
     assert len(sceneCid) > 0, "escrow: empty scene CID"
     self._useCommit(msg.sender, keyCommit, manifestDigest)
+    self._checkEscrow(escrowRound, seedEscrow, renderWindow)
     self.tasks[taskId].keyCommit = keyCommit
     self.tasks[taskId].manifestDigest = manifestDigest
+    self.tasks[taskId].escrowRound = escrowRound
     log TaskRekeyed(taskId=taskId, attempt=self.tasks[taskId].attempts, keyCommit=keyCommit,
-                    manifestDigest=manifestDigest, sceneCid=sceneCid)
+                    manifestDigest=manifestDigest, escrowRound=escrowRound, seedEscrow=seedEscrow,
+                    sceneCid=sceneCid)
 
 
 @external
@@ -571,10 +623,12 @@ def assign(taskId: uint256, worker: address):
     @param worker The chosen worker.
     """
     # field-by-field reads: copying the whole struct costs a cold read per field
-    assert self.tasks[taskId].state == POSTED, "escrow: task not open"
+    self._checkOpen(taskId)
     assert self.tasks[taskId].keyCommit != empty(bytes32), "escrow: task needs a fresh key (rekey)"
-    assert msg.sender == self.jobs[self.tasks[taskId].jobId].manager, "escrow: caller is not the job's manager"
+    self._checkManager(self.tasks[taskId].jobId)
     assert worker != empty(address), "escrow: zero worker"
+    # the seed must stay locked until every deadline this assignment can reach
+    assert self._escrowHolds(taskId, self.tasks[taskId].renderWindow), "escrow: seed escrow opens too soon (rekey)"
     deadline: uint256 = block.timestamp + self.acceptWindow
     self.tasks[taskId].worker = worker
     self.tasks[taskId].state = ASSIGNED
@@ -589,12 +643,11 @@ def cancelTask(taskId: uint256):
          once the job is closed. Its reservation returns to the job.
     @param taskId The task.
     """
-    task: Task = self.tasks[taskId]
-    assert task.state == POSTED, "escrow: task not open"
-    job: Job = self.jobs[task.jobId]
-    assert msg.sender == job.manager or (msg.sender == job.creator and job.closed), "escrow: caller may not cancel"
+    self._checkOpen(taskId)
+    jobId: uint256 = self.tasks[taskId].jobId
+    assert msg.sender == self.jobs[jobId].manager or (msg.sender == self.jobs[jobId].creator and self.jobs[jobId].closed), "escrow: caller may not cancel"
     self.tasks[taskId].state = CANCELLED
-    self._release(task.jobId, task.reserved)
+    self._release(jobId, self.tasks[taskId].reserved)
     log TaskCancelled(taskId=taskId)
 
 
@@ -619,6 +672,8 @@ def accept(taskId: uint256):
     collateral: uint256 = fee * self.collateralBps // BPS
     extcall staking.lockCollateral(msg.sender, collateral, rate, self.jobs[jobId].maxPricePerIBM)
     deadline: uint256 = block.timestamp + self.tasks[taskId].renderWindow
+    # before the seed escrow opens: `assign` checked assignedAt + acceptWindow + renderWindow < its time, and this
+    # acceptance comes by assignedAt + acceptWindow
     self.tasks[taskId].state = ACCEPTED
     self.tasks[taskId].fee = fee
     self.tasks[taskId].collateral = collateral
@@ -656,16 +711,21 @@ def submitResult(taskId: uint256, resultCid: String[100]):
 @external
 def revealKey(taskId: uint256, seed: bytes32):
     """
-    @dev Publishes the task's secret seed (anyone may, it must match the
-         commitment); oracles can now verify.
+    @dev Publishes the task's secret seed; oracles can now verify. Anyone
+         may (the manager, or anyone who opened the seed escrow), and
+         nobody is paid for it; it must match the commitment. Past the
+         reveal window the manager is slashed for lateness (once) and
+         loses the task's BMW credit.
     @param taskId The task.
     @param seed The 32-byte secret behind `keyCommit`.
     """
     assert self.tasks[taskId].state == SUBMITTED, "escrow: task not submitted"
     assert keccak256(seed) == self.tasks[taskId].keyCommit, "escrow: seed does not match commitment"
+    if block.timestamp > self.tasks[taskId].deadline and not self.tasks[taskId].late:
+        self._slashLate(taskId)
     self.tasks[taskId].state = REVEALED
     self.tasks[taskId].deadline = block.timestamp + self.verifyWindow
-    log KeyRevealed(taskId=taskId, seed=seed)
+    log KeyRevealed(taskId=taskId, seed=seed, revealer=msg.sender, late=self.tasks[taskId].late)
 
 
 @view
@@ -741,11 +801,11 @@ def onDisputeResolved(taskId: uint256, passed: bool):
     @param passed The final verdict.
     """
     assert msg.sender == self.proofOfRender, "escrow: caller is not proof of render"
-    task: Task = self.tasks[taskId]
-    assert task.state == DISPUTED, "escrow: task not disputed"
-    overturned: bool = task.challenger != empty(address) and passed != task.passed
-    if task.challenger != empty(address):
-        self._returnBond(taskId, task.challenger, overturned)
+    assert self.tasks[taskId].state == DISPUTED, "escrow: task not disputed"
+    challenger: address = self.tasks[taskId].challenger
+    overturned: bool = challenger != empty(address) and passed != self.tasks[taskId].passed
+    if challenger != empty(address):
+        self._returnBond(taskId, challenger, overturned)
         if not overturned:
             # only a winning challenger stays on the task, to be rewarded from the worker's slash
             self.tasks[taskId].challenger = empty(address)
@@ -786,7 +846,10 @@ def settle(taskIds: DynArray[uint256, MAX_BATCH]):
             self.tasks[taskId].state = SETTLED
             extcall staking.unlockCollateral(worker, self.tasks[taskId].collateral)
             ibm: uint256 = self.tasks[taskId].ibm
-            extcall issuance.recordWork(worker, self.jobs[jobId].manager, ibm, fee, burned)
+            manager: address = self.jobs[jobId].manager
+            if self.tasks[taskId].late:
+                manager = empty(address)  # a late reveal forfeits the manager's BMW credit
+            extcall issuance.recordWork(worker, manager, ibm, fee, burned)
             if self.jobs[jobId].benchmark:
                 # IB = the standard's work / the minutes it took, clamped to [0.01, 1000]
                 ib: uint256 = ibm * 60 // max(self.tasks[taskId].renderTime, 1)
@@ -794,7 +857,7 @@ def settle(taskIds: DynArray[uint256, MAX_BATCH]):
             self._release(jobId, self.tasks[taskId].reserved - fee)
             log TaskSettled(taskId=taskId, worker=worker, fee=fee, burned=burned, toTreasury=fee - burned)
         else:
-            self._fail(taskId, self.tasks[taskId], True)
+            self._fail(taskId, True)
     if burnTotal > 0:
         extcall token.burn(burnTotal)
     if treasuryTotal > 0:
@@ -807,34 +870,41 @@ def expire(taskId: uint256):
     @dev Permissionless way out of every missed deadline:
          assigned but not accepted → re-opened; accepted but not
          submitted → worker's fault (slash, re-queue); submitted but not
-         revealed → the manager's fault (its stake slashed, the worker
-         paid its fee from the slash, re-queue with a fresh key);
+         revealed → the manager is late (a fixed slash, no BMW credit)
+         and the task waits for its seed escrow to open, until a reveal
+         window after the escrow round; an escrow that never opened → the
+         manager's fault again (slashed, the worker paid its fee from the
+         slash, re-queue with a fresh key);
          revealed but no verdict, or a conflict of votes the arbiter did
          not decide → no worker fault (collateral released, re-queue); a
          challenge the arbiter did not decide → the verdict stands.
     @param taskId The task.
     """
-    task: Task = self.tasks[taskId]
-    state: uint8 = task.state
+    state: uint8 = self.tasks[taskId].state
     assert state >= ASSIGNED and state <= DISPUTED and state != VERIFIED, "escrow: nothing to expire"
-    assert block.timestamp > task.deadline, "escrow: deadline not passed"
+    assert block.timestamp > self.tasks[taskId].deadline, "escrow: deadline not passed"
+    challenger: address = self.tasks[taskId].challenger
     log TaskExpired(taskId=taskId, state=state)
     if state == ASSIGNED:
         self.tasks[taskId].state = POSTED
         self.tasks[taskId].worker = empty(address)
         self.tasks[taskId].deadline = 0
     elif state == ACCEPTED:
-        self._fail(taskId, task, True)
-    elif state == DISPUTED and task.challenger != empty(address):
+        self._fail(taskId, True)
+    elif state == DISPUTED and challenger != empty(address):
         # the arbiter's silence keeps the verdict: a challenge cannot unpay a worker for free
-        self._returnBond(taskId, task.challenger, True)
+        self._returnBond(taskId, challenger, True)
         self.tasks[taskId].challenger = empty(address)
         self.tasks[taskId].state = VERIFIED
         self.tasks[taskId].deadline = block.timestamp - 1
+    elif state == SUBMITTED and not self.tasks[taskId].late:
+        self._slashLate(taskId)
+        opens: uint256 = staticcall self.beacon.roundTime(self.tasks[taskId].escrowRound)
+        self.tasks[taskId].deadline = max(block.timestamp, opens) + self.revealWindow
     else:
         if state == SUBMITTED:
-            self._slashManager(taskId, task)
-        self._fail(taskId, task, False)
+            self._slashManager(taskId)
+        self._fail(taskId, False)
 
 
 # ---------------------------------------------------------------- governance
@@ -846,13 +916,15 @@ def setParameter(name: String[32], newValue: uint256):
     @dev Governance: changes one parameter within its bounds.
          burnBps [5000, 10000]; slashBps [0, 10000]; collateralBps
          [0, 50000]; maxAttempts [1, 10]; acceptWindow [60 s, 1 day];
-         revealWindow, verifyWindow [10 min, 3 days]; challengeWindow
+         revealWindow, verifyWindow [10 min, 3 days] (verify longer than
+         the committee's voting windows); challengeWindow
          [10 min, 3 days]; disputeWindow [1 day, 14 days] (challenge +
          dispute windows stay below staking's unbonding period);
          challengeBond [0, 1,000,000 IFX]; challengeBondBps [0, 50000];
          challengerRewardBps [0, 10000]; managerSlash [0, 1,000,000 IFX];
          managerSlashBps [10000, 50000] (a missed reveal costs at least
-         the fee it withheld); benchmarkWork [1, 1,000 IBM];
+         the fee it withheld); escrowSlack [10 min, 7 days];
+         benchmarkWork [1, 1,000 IBM];
          benchmarkScene: use `setBenchmarkScene`.
     @param name The parameter.
     @param newValue The value.
@@ -860,51 +932,55 @@ def setParameter(name: String[32], newValue: uint256):
     governed._check_governance()
     h: bytes32 = keccak256(name)
     if h == keccak256("burnBps"):
-        assert newValue >= 5000 and newValue <= BPS, "escrow: out of bounds"
+        self._inBounds(newValue, 5000, BPS)
         self.burnBps = newValue
     elif h == keccak256("slashBps"):
-        assert newValue <= BPS, "escrow: out of bounds"
+        self._inBounds(newValue, 0, BPS)
         self.slashBps = newValue
     elif h == keccak256("collateralBps"):
-        assert newValue <= 5 * BPS, "escrow: out of bounds"
+        self._inBounds(newValue, 0, 5 * BPS)
         self.collateralBps = newValue
     elif h == keccak256("maxAttempts"):
-        assert newValue >= 1 and newValue <= 10, "escrow: out of bounds"
+        self._inBounds(newValue, 1, 10)
         self.maxAttempts = newValue
     elif h == keccak256("acceptWindow"):
-        assert newValue >= 60 and newValue <= 86400, "escrow: out of bounds"
+        self._inBounds(newValue, 60, 86400)
         self.acceptWindow = newValue
     elif h == keccak256("revealWindow"):
-        assert newValue >= 600 and newValue <= 3 * 86400, "escrow: out of bounds"
+        self._inBounds(newValue, 600, 3 * 86400)
         self.revealWindow = newValue
     elif h == keccak256("verifyWindow"):
-        assert newValue >= 600 and newValue <= 3 * 86400, "escrow: out of bounds"
+        self._inBounds(newValue, 600, 3 * 86400)
+        assert newValue > staticcall IProofOfRender(self.proofOfRender).votingWindows(), "escrow: committee voting must fit"
         self.verifyWindow = newValue
     elif h == keccak256("challengeWindow"):
-        assert newValue >= 600 and newValue <= 3 * 86400, "escrow: out of bounds"
+        self._inBounds(newValue, 600, 3 * 86400)
         self._checkUnbonding(newValue + self.disputeWindow)
         self.challengeWindow = newValue
     elif h == keccak256("disputeWindow"):
-        assert newValue >= 86400 and newValue <= 14 * 86400, "escrow: out of bounds"
+        self._inBounds(newValue, 86400, 14 * 86400)
         self._checkUnbonding(self.challengeWindow + newValue)
         self.disputeWindow = newValue
     elif h == keccak256("challengeBond"):
-        assert newValue <= 10**6 * 10**18, "escrow: out of bounds"
+        self._inBounds(newValue, 0, 10**6 * 10**18)
         self.challengeBond = newValue
     elif h == keccak256("challengeBondBps"):
-        assert newValue <= 5 * BPS, "escrow: out of bounds"
+        self._inBounds(newValue, 0, 5 * BPS)
         self.challengeBondBps = newValue
     elif h == keccak256("challengerRewardBps"):
-        assert newValue <= BPS, "escrow: out of bounds"
+        self._inBounds(newValue, 0, BPS)
         self.challengerRewardBps = newValue
     elif h == keccak256("managerSlash"):
-        assert newValue <= 10**6 * 10**18, "escrow: out of bounds"
+        self._inBounds(newValue, 0, 10**6 * 10**18)
         self.managerSlash = newValue
     elif h == keccak256("managerSlashBps"):
-        assert newValue >= BPS and newValue <= 5 * BPS, "escrow: out of bounds"
+        self._inBounds(newValue, BPS, 5 * BPS)
         self.managerSlashBps = newValue
+    elif h == keccak256("escrowSlack"):
+        self._inBounds(newValue, 600, 7 * 86400)
+        self.escrowSlack = newValue
     elif h == keccak256("benchmarkWork"):
-        assert newValue >= 1 and newValue <= 1000 * IBM_ONE, "escrow: out of bounds"
+        self._inBounds(newValue, 1, 1000 * IBM_ONE)
         self.benchmarkWork = newValue
     else:
         raise "escrow: unknown parameter"
@@ -972,6 +1048,24 @@ def _bondFor(taskId: uint256) -> uint256:
 
 @view
 @internal
+def _checkOpen(taskId: uint256):
+    assert self.tasks[taskId].state == POSTED, "escrow: task not open"
+
+
+@view
+@internal
+def _checkManager(jobId: uint256):
+    assert msg.sender == self.jobs[jobId].manager, "escrow: caller is not the job's manager"
+
+
+@pure
+@internal
+def _inBounds(amount: uint256, low: uint256, high: uint256):
+    assert amount >= low and amount <= high, "escrow: out of bounds"
+
+
+@view
+@internal
 def _checkUnbonding(windows: uint256):
     assert staticcall staking.unbondingPeriod() > windows, "escrow: challenge + dispute windows must stay below unbonding"
 
@@ -985,14 +1079,46 @@ def _useCommit(manager: address, keyCommit: bytes32, manifestDigest: bytes32):
     self.usedCommits[used] = True
 
 
+@view
 @internal
-def _slashManager(taskId: uint256, task: Task):
-    # a reveal the manager let expire: a fixed slash, at least `managerSlashBps` of the fee; the worker,
-    # whose frames were delivered but cannot be verified, gets its fee from it
-    manager: address = self.jobs[task.jobId].manager
-    amount: uint256 = max(self.managerSlash, task.fee * self.managerSlashBps // BPS)
-    taken: uint256 = extcall staking.slash(manager, amount, task.worker, task.fee)
-    log ManagerSlashed(taskId=taskId, manager=manager, amount=taken, toWorker=min(taken, task.fee))
+def _escrowHolds(taskId: uint256, renderWindow: uint256) -> bool:
+    # whether the task's seed escrow stays locked past every deadline an assignment made now can reach
+    opens: uint256 = staticcall self.beacon.roundTime(self.tasks[taskId].escrowRound)
+    return block.timestamp + self.acceptWindow + renderWindow < opens
+
+
+@view
+@internal
+def _checkEscrow(escrowRound: uint64, seedEscrow: Bytes[SEED_ESCROW_BYTES], renderWindow: uint256):
+    # the escrow opens after the last render deadline an assignment made now can reach, and not much later:
+    # a worker whose manager disappeared waits at most `acceptWindow + renderWindow + escrowSlack`
+    assert len(seedEscrow) == SEED_ESCROW_BYTES, "escrow: malformed seed escrow"
+    opens: uint256 = staticcall self.beacon.roundTime(escrowRound)
+    earliest: uint256 = block.timestamp + self.acceptWindow + renderWindow
+    assert opens > earliest, "escrow: seed escrow round too early"
+    assert opens <= earliest + self.escrowSlack, "escrow: seed escrow round too late"
+
+
+@internal
+def _slashLate(taskId: uint256):
+    # a reveal left past its window: a fixed slash, at least `managerSlashBps` of the fee, and no BMW credit;
+    # verification proceeds from the seed escrow, so nobody is paid from this slash
+    manager: address = self.jobs[self.tasks[taskId].jobId].manager
+    amount: uint256 = max(self.managerSlash, self.tasks[taskId].fee * self.managerSlashBps // BPS)
+    self.tasks[taskId].late = True
+    taken: uint256 = extcall staking.slash(manager, amount, empty(address), 0)
+    log ManagerSlashed(taskId=taskId, manager=manager, amount=taken, toWorker=0, late=True)
+
+
+@internal
+def _slashManager(taskId: uint256):
+    # a seed escrow that never opened (the manager's ciphertext was bogus): a second slash, from which the worker,
+    # whose frames were delivered but cannot be verified, gets its fee
+    manager: address = self.jobs[self.tasks[taskId].jobId].manager
+    fee: uint256 = self.tasks[taskId].fee
+    amount: uint256 = max(self.managerSlash, fee * self.managerSlashBps // BPS)
+    taken: uint256 = extcall staking.slash(manager, amount, self.tasks[taskId].worker, fee)
+    log ManagerSlashed(taskId=taskId, manager=manager, amount=taken, toWorker=min(taken, fee), late=False)
 
 
 
@@ -1038,19 +1164,23 @@ def _returnBond(taskId: uint256, challenger: address, toChallenger: bool):
 
 
 @internal
-def _fail(taskId: uint256, task: Task, workerFault: bool):
+def _fail(taskId: uint256, workerFault: bool):
+    worker: address = self.tasks[taskId].worker
+    collateral: uint256 = self.tasks[taskId].collateral
+    jobId: uint256 = self.tasks[taskId].jobId
     slashed: uint256 = 0
     if workerFault:
-        slashed = task.collateral * self.slashBps // BPS
+        slashed = collateral * self.slashBps // BPS
         # a challenger who overturned a PASS shares the worker's slash
+        challenger: address = self.tasks[taskId].challenger
         reward: uint256 = 0
-        if task.challenger != empty(address):
+        if challenger != empty(address):
             reward = slashed * self.challengerRewardBps // BPS
-        extcall staking.slashCollateral(task.worker, task.collateral, slashed, task.challenger, reward)
+        extcall staking.slashCollateral(worker, collateral, slashed, challenger, reward)
     else:
-        extcall staking.unlockCollateral(task.worker, task.collateral)
-    attempts: uint256 = task.attempts + 1
-    requeued: bool = attempts < self.maxAttempts and not self.jobs[task.jobId].closed
+        extcall staking.unlockCollateral(worker, collateral)
+    attempts: uint256 = self.tasks[taskId].attempts + 1
+    requeued: bool = attempts < self.maxAttempts and not self.jobs[jobId].closed
     self.tasks[taskId].attempts = attempts
     self.tasks[taskId].worker = empty(address)
     self.tasks[taskId].fee = 0
@@ -1061,6 +1191,7 @@ def _fail(taskId: uint256, task: Task, workerFault: bool):
     self.tasks[taskId].deadline = 0
     self.tasks[taskId].renderTime = 0
     self.tasks[taskId].submittedAt = 0
+    self.tasks[taskId].late = False
     # the attempt's secret is spent: the next attempt waits for `rekey`
     self.tasks[taskId].keyCommit = empty(bytes32)
     self.tasks[taskId].manifestDigest = empty(bytes32)
@@ -1068,5 +1199,5 @@ def _fail(taskId: uint256, task: Task, workerFault: bool):
         self.tasks[taskId].state = POSTED
     else:
         self.tasks[taskId].state = FAILED
-        self._release(task.jobId, task.reserved)
-    log TaskFailed(taskId=taskId, worker=task.worker, slashed=slashed, requeued=requeued, attempts=attempts)
+        self._release(jobId, self.tasks[taskId].reserved)
+    log TaskFailed(taskId=taskId, worker=worker, slashed=slashed, requeued=requeued, attempts=attempts)

@@ -491,28 +491,24 @@ def _credit(key: bytes32, side: uint256, weight: uint256):
 @external
 def setParameter(name: String[32], newValue: uint256):
     """
-    @dev Governance: committeeSize [1, 15] and quorum (more than half of
-         it, at most all of it) — set the size first when growing it;
-         commitWindow, voteRevealWindow [1 min, 1 day]; oracleSlashBps
+    @dev Governance: commitWindow, voteRevealWindow [1 min, 1 day], and
+         together shorter than the escrow's verify window (a committee
+         must be able to finish before the task expires); oracleSlashBps
          [0, 5000]; challengerRewardBps [0, 10000]; noShowLimit [1, 100];
-         noShowSlashBps [0, 1000].
+         noShowSlashBps [0, 1000]. The committee's size and quorum:
+         `setCommittee`.
     @param name The parameter.
     @param newValue The value.
     """
     governed._check_governance()
     h: bytes32 = keccak256(name)
-    if h == keccak256("committeeSize"):
-        assert newValue >= 1 and newValue <= MAX_COMMITTEE, "por: out of bounds"
-        assert self.quorum * 2 > newValue and self.quorum <= newValue, "por: quorum must stay a majority"
-        self.committeeSize = newValue
-    elif h == keccak256("quorum"):
-        assert newValue * 2 > self.committeeSize and newValue <= self.committeeSize, "por: quorum must stay a majority"
-        self.quorum = newValue
-    elif h == keccak256("commitWindow"):
+    if h == keccak256("commitWindow"):
         assert newValue >= 60 and newValue <= 86400, "por: out of bounds"
+        assert newValue + self.voteRevealWindow < staticcall escrow.verifyWindow(), "por: voting must fit the verify window"
         self.commitWindow = newValue
     elif h == keccak256("voteRevealWindow"):
         assert newValue >= 60 and newValue <= 86400, "por: out of bounds"
+        assert self.commitWindow + newValue < staticcall escrow.verifyWindow(), "por: voting must fit the verify window"
         self.voteRevealWindow = newValue
     elif h == keccak256("oracleSlashBps"):
         assert newValue <= 5000, "por: out of bounds"
@@ -529,6 +525,35 @@ def setParameter(name: String[32], newValue: uint256):
     else:
         raise "por: unknown parameter"
     log ParameterChanged(name=name, newValue=newValue)
+
+
+@external
+def setCommittee(size: uint256, quorum_: uint256):
+    """
+    @dev Governance: the committee's size [1, 15] and its quorum, a
+         majority of it (more than half, at most all), set together so
+         that any valid pair is reachable from any other.
+    @param size Members drawn per task.
+    @param quorum_ Matching votes that decide.
+    """
+    governed._check_governance()
+    assert size >= 1 and size <= MAX_COMMITTEE, "por: out of bounds"
+    assert quorum_ * 2 > size and quorum_ <= size, "por: quorum must stay a majority"
+    self.committeeSize = size
+    self.quorum = quorum_
+    log ParameterChanged(name="committeeSize", newValue=size)
+    log ParameterChanged(name="quorum", newValue=quorum_)
+
+
+@view
+@external
+def votingWindows() -> uint256:
+    """
+    @dev commitWindow + voteRevealWindow: the escrow keeps its verify
+         window longer.
+    @return uint256 Seconds.
+    """
+    return self.commitWindow + self.voteRevealWindow
 
 
 @external

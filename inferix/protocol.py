@@ -79,6 +79,8 @@ class TaskView:
     submitted_at: int  # when the result was committed: the committee is drawn from the beacon round after it
     passed: bool
     challenger: str
+    escrow_round: int  # the beacon round the attempt's seed is time-locked to (docs/protocol.md, "Seed escrow")
+    late: bool  # the manager let the reveal window pass: slashed, no BMW credit for the task
 
     @property
     def needs_key(self) -> bool:
@@ -138,6 +140,59 @@ def get_job(chain: Chain, job_id: int) -> JobView:
 
 def get_node(chain: Chain, account: str) -> NodeView:
     return NodeView(**read_struct(chain, "Staking", "nodes", account))
+
+
+@dataclass(frozen=True)
+class Beacon:
+    """The deployment's randomness beacon: its public key (EIP-2537 G2) and its round schedule."""
+
+    public_key: bytes
+    genesis: int
+    period: int
+
+    def round_time(self, round: int) -> int:
+        return self.genesis + (round - 1) * self.period
+
+    def round_after(self, t: int) -> int:
+        """The first round due strictly after time ``t``."""
+        from inferix.beacon import round_at
+
+        return round_at(self.genesis, self.period, t) + 1
+
+
+def get_beacon(chain: Chain) -> Beacon:
+    """The deployment's beacon (three reads: a fresh devnet may reuse an address with another genesis)."""
+    return Beacon(bytes(chain.call("RandomnessBeacon", "publicKey")), chain.call("RandomnessBeacon", "genesisTime"),
+                  chain.call("RandomnessBeacon", "period"))
+
+
+# how long a posted task may wait for an assignment before its seed escrow is too close to opening (then it is
+# re-noised with a fresh seed): also the longest a worker whose manager vanished waits beyond the task's windows
+ESCROW_MARGIN_S = 4 * 3600
+
+
+def escrow_round(chain: Chain, render_window: int, margin: int = ESCROW_MARGIN_S, now: int | None = None) -> int:
+    """The beacon round to time-lock a task's seed to when posting it now: the first round after the last render
+    deadline an assignment made within ``margin`` seconds can reach (the escrow's ``acceptWindow +
+    renderWindow``), as ``JobEscrow`` requires."""
+    now = chain.w3.eth.get_block("latest")["timestamp"] if now is None else now
+    accept_window = chain.call("JobEscrow", "acceptWindow")
+    return get_beacon(chain).round_after(now + accept_window + render_window + margin)
+
+
+def seed_escrow(chain: Chain, seed: bytes, render_window: int, margin: int = ESCROW_MARGIN_S) -> tuple[int, bytes]:
+    """``(round, ciphertext)``: ``seed`` time-locked to :func:`escrow_round` under the deployment's beacon."""
+    from inferix.timelock import encrypt
+
+    round_ = escrow_round(chain, render_window, margin)
+    return round_, encrypt(get_beacon(chain).public_key, round_, seed)
+
+
+def escrow_holds(chain: Chain, task: TaskView, now: int) -> bool:
+    """Whether an open task can still be assigned: its seed escrow opens after every deadline an assignment made
+    now could reach (otherwise the manager re-noises it with a fresh seed: ``rekey``)."""
+    opens = get_beacon(chain).round_time(task.escrow_round)
+    return now + chain.call("JobEscrow", "acceptWindow") + task.render_window < opens
 
 
 def ensure_staked(chain: Chain, role: int, amount: int, price_per_ibm: int = 0) -> NodeView:

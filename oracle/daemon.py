@@ -3,10 +3,12 @@
 It follows the escrow's events from a cursor kept in SQLite. When a task's key is revealed, the task's committee
 is drawn (by whoever comes first) from the beacon round after the result was submitted: the daemon posts that
 round's BLS signature to the beacon contract if nobody has (it fetches it from the beacon's HTTP API, drand's
-shape), then draws. If this oracle is a member, it fetches the frames, verifies them with ANGV, commits to its
+shape), then draws. If the manager lets the reveal window pass, the daemon opens the task's seed escrow (the seed
+time-locked to a beacon round, posted with the task) once that round is published and reveals the seed itself:
+anyone may, and nobody is paid for it. If this oracle is a member, it fetches the frames, verifies them with ANGV, commits to its
 vote (a salted hash), reveals it once every member has committed or the commit phase is over, and afterwards
 challenges a final verdict it disagrees with (honest dissent escalates to the arbiter). Each (task, attempt) moves
-through ``to_verify → verified → committed → revealed → done`` (or ``closed`` when it is not a member or the task
+through ``awaiting_key → to_verify → verified → committed → revealed → done`` (or ``closed`` when it is not a member or the task
 moved on), and each state is written before the next step, so a restart never commits or reveals twice.
 
 The sealed manifest must be the one the manager committed to when posting (``manifestDigest``); a re-queued
@@ -25,9 +27,10 @@ from eth_abi import encode
 from eth_utils import keccak
 
 from inferix.beacon import fetch_round
+from inferix.timelock import TimelockError, decrypt
 from inferix.chain import ChainError, TransactionReverted
 from inferix.service import PollingNode
-from inferix.protocol import ROLE_ORACLE, TaskState, ensure_staked, get_task
+from inferix.protocol import ROLE_ORACLE, TaskState, ensure_staked, get_beacon, get_task
 from oracle.angv.task import VerificationUnavailable, open_manifest, verify_result
 
 log = logging.getLogger("inferix.oracle")
@@ -79,16 +82,21 @@ class OracleDaemon(PollingNode):
         names = ["TaskPosted", "TaskRekeyed", "ResultSubmitted", "KeyRevealed"]
         for ev in self.chain.events("JobEscrow", names, start, head):
             a = ev.args
+            escrow = {"escrowRound": a.get("escrowRound"), "seedEscrow": bytes(a.get("seedEscrow", b"")).hex()}
             if ev.name == "TaskPosted":
-                self.db.put(f"posted:{a['taskId']}", {"jobId": a["jobId"], "sceneCid": a["sceneCid"]})
-            elif ev.name == "TaskRekeyed":  # the attempt's own noised package
+                self.db.put(f"posted:{a['taskId']}", {"jobId": a["jobId"], "sceneCid": a["sceneCid"], **escrow})
+            elif ev.name == "TaskRekeyed":  # the attempt's own noised package and seed escrow
                 posted = self.db.get(f"posted:{a['taskId']}") or {}
-                self.db.put(f"posted:{a['taskId']}", {**posted, "sceneCid": a["sceneCid"]})
+                self.db.put(f"posted:{a['taskId']}", {**posted, "sceneCid": a["sceneCid"], **escrow})
             elif ev.name == "ResultSubmitted":
                 self.db.put(f"result:{a['taskId']}", {"cid": a["resultCid"], "worker": a["worker"]})
+                attempt = get_task(self.chain, a["taskId"]).attempts
+                if self.db.task(a["taskId"], attempt) is None:  # watch for a seed the manager withholds
+                    self.db.set_task(a["taskId"], attempt, "awaiting_key")
             elif ev.name == "KeyRevealed":
                 attempt = get_task(self.chain, a["taskId"]).attempts
-                if self.db.task(a["taskId"], attempt) is None:
+                known = self.db.task(a["taskId"], attempt)
+                if known is None or known[0] == "awaiting_key":
                     self.db.set_task(a["taskId"], attempt, "to_verify", seed=a["seed"].hex())
         self.db.set_cursor("escrow", head + 1)
 
@@ -134,6 +142,67 @@ class OracleDaemon(PollingNode):
             if exc.reason != "por: committee already drawn":
                 raise
         return list(self.chain.call("ProofOfRender", "committeeOf", task_id, attempt))
+
+    # ------------------------------------------------------------ the seed escrow
+    def _open_escrow(self, task_id: int, attempt: int, data: dict) -> None:
+        """The manager let the reveal window pass: open the seed escrow with its beacon round's signature and
+        reveal the seed (the escrow checks it against the commitment). An escrow that does not open (a bogus
+        ciphertext) is left to ``expire``, which slashes the manager again and pays the worker."""
+        task = get_task(self.chain, task_id)
+        if task.attempts != attempt or task.state not in (TaskState.SUBMITTED, TaskState.REVEALED):
+            self.db.set_task(task_id, attempt, "closed", reason=f"task is {task.state.name}")
+            return
+        if task.state == TaskState.REVEALED:
+            raise Waiting("revealed: waiting for the KeyRevealed event")
+        now = self._now()
+        if now <= task.deadline and not task.late:
+            raise Waiting("the manager's reveal window is open")
+        beacon = get_beacon(self.chain)
+        if now < beacon.round_time(task.escrow_round):
+            raise Waiting(f"the seed escrow opens with beacon round {task.escrow_round}")
+        posted = self.db.get(f"posted:{task_id}") or {}
+        if posted.get("escrowRound") != task.escrow_round or not posted.get("seedEscrow"):
+            raise VerificationUnavailable("the task's seed escrow event not seen yet")
+        if not self.config.beacon_url:
+            raise Waiting("no beacon URL to fetch the escrow's round from")
+        try:
+            signature = fetch_round(self.config.beacon_url, task.escrow_round)
+        except LookupError:
+            raise Waiting(f"beacon round {task.escrow_round} not published yet") from None
+        except OSError as exc:
+            raise Waiting(f"beacon unreachable: {exc}") from None
+        try:
+            seed = decrypt(signature, bytes.fromhex(posted["seedEscrow"]))
+        except TimelockError as exc:
+            log.error("task %s: the manager's seed escrow does not open: %s", task_id, exc)
+            self.db.set_task(task_id, attempt, "bogus_escrow", reason=str(exc))
+            return
+        try:
+            self.chain.transact("JobEscrow", "revealKey", task_id, seed)
+        except TransactionReverted as exc:
+            if exc.reason == "escrow: task not submitted":
+                raise Waiting("revealed by someone else meanwhile") from None
+            if exc.reason == "escrow: seed does not match commitment":
+                log.error("task %s: the seed escrow opens to a seed that does not match the commitment", task_id)
+                self.db.set_task(task_id, attempt, "bogus_escrow", reason=exc.reason)
+                return
+            raise
+        log.warning("task %s: the manager withheld the seed; revealed it from the seed escrow (round %s)", task_id,
+                    task.escrow_round)
+        self.db.set_task(task_id, attempt, "to_verify", seed=seed.hex())
+
+    def _expire_bogus(self, task_id: int, attempt: int, data: dict) -> None:
+        """A seed escrow that cannot open: once the escrow's grace has passed, ``expire`` slashes the manager again
+        and pays the worker its fee from the slash."""
+        task = get_task(self.chain, task_id)
+        if task.attempts != attempt or task.state != TaskState.SUBMITTED:
+            self.db.set_task(task_id, attempt, "closed", reason=f"task is {task.state.name}")
+            return
+        if self._now() <= task.deadline:
+            raise Waiting("the escrow's grace is still running")
+        self.chain.transact("JobEscrow", "expire", task_id)
+        log.warning("task %s: expired (bogus seed escrow: the manager slashed again, the worker paid)", task_id)
+        self.db.set_task(task_id, attempt, "closed", reason="bogus seed escrow")
 
     # ------------------------------------------------------------ steps
     def _verify(self, task_id: int, attempt: int, data: dict) -> None:
@@ -226,7 +295,7 @@ class OracleDaemon(PollingNode):
         return True
 
     def task_steps(self) -> dict:
-        return {"to_verify": self._verify, "verified": self._commit, "committed": self._reveal,
+        return {"awaiting_key": self._open_escrow, "bogus_escrow": self._expire_bogus, "to_verify": self._verify, "verified": self._commit, "committed": self._reveal,
                 "revealed": self._follow}
 
     def task_failed(self, task_id: int, attempt: int, status: str, data: dict, exc: Exception) -> bool:

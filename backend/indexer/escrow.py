@@ -128,12 +128,18 @@ class EscrowProjections:
         self._expired[(e.tx_hash, a["taskId"])] = state
 
     def _on_JobEscrow_ManagerSlashed(self, e: Event, a: dict, t: int) -> None:
-        # a reveal the manager let expire (a TaskFailed without worker fault follows): the manager's stake was
-        # slashed (Staking.Slashed) and the worker paid its fee from it
+        # a reveal left past its window (late: the task waits for its seed escrow, nobody is paid from the slash), or
+        # a seed escrow that never opened (a TaskFailed without worker fault follows; the worker was paid its fee
+        # from the slash). An attempt's slashes add up.
         task = self._task(e, a["taskId"])
         if task is None:
             return
-        self._attempt(task, e, manager_slashed=str(a["amount"]), to_worker=str(a["toWorker"]))
+        if a.get("late"):
+            self._expired.pop((e.tx_hash, a["taskId"]), None)  # the expiry of a late reveal fails nothing
+        row = self.conn.execute("SELECT manager_slashed, to_worker FROM task_attempts WHERE task_id = ? AND attempt = ?",
+                                (task["task_id"], task["attempts"])).fetchone()
+        slashed, paid = (row[0] or "0", row[1] or "0") if row else ("0", "0")
+        self._attempt(task, e, manager_slashed=_add(slashed, a["amount"]), to_worker=_add(paid, a["toWorker"]))
 
         def manager(node):
             node["manager_slashes"] += 1

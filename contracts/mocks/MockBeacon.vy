@@ -42,6 +42,18 @@ def roundAt(timestamp: uint256) -> uint64:
     return convert((timestamp - self.genesisTime) // self.period + 1, uint64)
 
 
+@view
+@external
+def roundTime(round: uint64) -> uint256:
+    """
+    @dev The time at which `round` is due.
+    @param round A round (from 1).
+    @return uint256 Its time.
+    """
+    assert round != 0, "beacon: no round 0"
+    return self.genesisTime + (convert(round, uint256) - 1) * self.period
+
+
 @external
 def setRandomness(round: uint64, randomness_: bytes32):
     """

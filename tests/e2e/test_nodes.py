@@ -8,7 +8,8 @@ import pytest
 
 from backend.taskprep import prepare_task
 from inferix.testing.devnet import dev_account
-from inferix.protocol import IB_ONE, IBM, IFX, USD, TaskState, get_node, get_task
+from inferix.protocol import (ESCROW_MARGIN_S, IB_ONE, IBM, IFX, USD, TaskState, get_beacon, get_node, get_task,
+                              seed_escrow)
 
 from tests.conftest import fund, manager, wait
 
@@ -48,8 +49,10 @@ def start_network(devnet, node_factory, worker_index=WORKER, forge=False, stake=
     return oracles, worker
 
 
-def post_one_task(devnet, store, scene, tmp_path, worker_address, settings="192x108 16spp png", benchmark=False):
-    """A job of one task (of 1 IBM; a benchmark job's is the standard's work), posted and assigned by hand."""
+def post_one_task(devnet, store, scene, tmp_path, worker_address, settings="192x108 16spp png", benchmark=False,
+                  escrow_margin=ESCROW_MARGIN_S):
+    """A job of one task (of 1 IBM; a benchmark job's is the standard's work), posted with its seed escrowed (time-
+    locked to a beacon round ``escrow_margin`` s after its last possible render deadline) and assigned by hand."""
     mgr = manager(devnet)
     creator = devnet.chain(CREATOR)
     fund(devnet, creator.address, 100 * IFX)
@@ -61,8 +64,9 @@ def post_one_task(devnet, store, scene, tmp_path, worker_address, settings="192x
     task_id = mgr.call("JobEscrow", "taskCount") + 1
     prepared = prepare_task(store, scene, tmp_path / f"prep-{task_id}", task_id, (1, 2), ORDER)
     ibm = mgr.call("JobEscrow", "benchmarkWork") if benchmark else 1 * IBM
+    escrow = seed_escrow(mgr, prepared.seed, 900, escrow_margin)
     mgr.transact("JobEscrow", "postTasks", job_id,
-                 [(ibm, prepared.key_commit, prepared.sealed_digest, 1, 2, 900, prepared.package_cid)])
+                 [(ibm, prepared.key_commit, prepared.sealed_digest, *escrow, 1, 2, 900, prepared.package_cid)])
     mgr.transact("JobEscrow", "assign", task_id, worker_address)
     return mgr, creator, job_id, task_id, prepared
 
@@ -240,3 +244,42 @@ def test_committee_with_a_lying_oracle_reaches_the_honest_verdict(devnet, node_f
         free = node.stake - node.locked - node.unbonding
         if free:
             devnet.chain(LIAR).transact("Staking", "requestUnbond", free)
+
+
+def test_a_manager_that_never_reveals_is_slashed_and_the_seed_comes_from_the_escrow(devnet, node_factory, store, scene,
+                                                                                     tmp_path):
+    """The manager posts the task with its seed time-locked to a beacon round, then disappears. Once its reveal
+    window has passed and the round is published, an oracle opens the escrow and reveals the seed (the manager is
+    slashed for lateness); the committee verifies the frames, and the task settles: the worker is credited its fee,
+    the manager forfeits its BMW credit."""
+    oracles, worker = start_network(devnet, node_factory)
+    chain = devnet.chain()
+    mgr, creator, job_id, task_id, prepared = post_one_task(devnet, store, scene, tmp_path,
+                                                            dev_account(WORKER).address, escrow_margin=60)
+    wait(lambda: get_task(chain, task_id).state == TaskState.SUBMITTED, 300, "the worker's result", [*oracles, worker])
+    task = get_task(chain, task_id)
+    opens = get_beacon(chain).round_time(task.escrow_round)
+    assert opens > task.deadline - chain.call("JobEscrow", "revealWindow")  # locked until after the submission
+    manager_stake = get_node(chain, mgr.address).stake
+    # the manager stays silent: past its reveal window, and past the escrow's round
+    devnet.anvil.time_travel(max(task.deadline, opens) - chain.w3.eth.get_block("latest")["timestamp"] + 1)
+    wait(lambda: get_task(chain, task_id).state == TaskState.VERIFIED, 240, "the verdict from the escrowed seed",
+         [*oracles, worker])
+    task = get_task(chain, task_id)
+    assert task.passed and task.late
+    [revealed] = events(devnet, "KeyRevealed", task_id)
+    assert revealed.args["seed"] == prepared.seed and revealed.args["late"]
+    assert revealed.args["revealer"] in {dev_account(i).address for i in ORACLES}  # not the manager
+    [slashed] = events(devnet, "ManagerSlashed", task_id)
+    expected = max(chain.call("JobEscrow", "managerSlash"), task.fee * chain.call("JobEscrow", "managerSlashBps") // 10_000)
+    assert (slashed.args["amount"], slashed.args["toWorker"], slashed.args["late"]) == (expected, 0, True)
+    assert get_node(chain, mgr.address).stake == manager_stake - expected
+    epoch = chain.call("BMWIssuance", "currentEpoch")
+    worker_before = chain.call("BMWIssuance", "workerFees", epoch, dev_account(WORKER).address)
+    manager_before = chain.call("BMWIssuance", "managerFees", epoch, mgr.address)
+    forfeited_before = chain.call("BMWIssuance", "forfeitedFees", epoch)
+    settle(devnet, task_id)
+    assert get_task(chain, task_id).state == TaskState.SETTLED
+    assert chain.call("BMWIssuance", "workerFees", epoch, dev_account(WORKER).address) == worker_before + task.fee
+    assert chain.call("BMWIssuance", "managerFees", epoch, mgr.address) == manager_before
+    assert chain.call("BMWIssuance", "forfeitedFees", epoch) == forfeited_before + task.fee

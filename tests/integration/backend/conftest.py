@@ -28,8 +28,8 @@ import pytest
 from eth_utils import keccak
 
 from inferix.service import run_loop
-from inferix.protocol import (IBM, IFX, ROLE_MANAGER, ROLE_ORACLE, ROLE_WORKER, USD, TaskState, ensure_staked, get_node,
-                              get_task)
+from inferix.protocol import (IBM, IFX, ROLE_MANAGER, ROLE_ORACLE, ROLE_WORKER, USD, TaskState, ensure_staked,
+                              escrow_round, get_node, get_task)
 from tests.conftest import dev_index, fund, manager, post_beacon_round
 
 IDX_CREATOR, IDX_WORKER, IDX_ORACLES = 12, 13, (14, 15)
@@ -145,7 +145,9 @@ def idx_run_lifecycle(devnet) -> IdxLifecycle:
     a, b, c = first, first + 1, first + 2
     seeds = {t: keccak(text=f"idx seed {t} {job_id}") for t in (a, b, c)}
     manifests = {t: keccak(text=f"idx sealed manifest {t} {job_id}") for t in (a, b, c)}
-    specs = [(1 * IBM, keccak(seeds[t]), manifests[t], 1 + 2 * i, 2 + 2 * i, 900, f"bafyidxpackage{t}")
+    # the seed escrows are placeholders: this lifecycle never opens one (tests/e2e does)
+    escrow = (escrow_round(chain, 900), bytes(160))
+    specs = [(1 * IBM, keccak(seeds[t]), manifests[t], *escrow, 1 + 2 * i, 2 + 2 * i, 900, f"bafyidxpackage{t}")
              for i, t in enumerate((a, b, c))]
     mgr.transact("JobEscrow", "postTasks", job_id, specs)
     stage("posted")
@@ -189,15 +191,20 @@ def idx_run_lifecycle(devnet) -> IdxLifecycle:
     retry_seed = keccak(text=f"idx seed {b} {job_id} attempt 1")
     retry_manifest = keccak(text=f"idx sealed manifest {b} {job_id} attempt 1")
     retry_package, retry_cid = f"bafyidxpackage{b}r1", f"bafyidxresult{b}r1"
-    mgr.transact("JobEscrow", "rekey", b, keccak(retry_seed), retry_manifest, retry_package)
+    mgr.transact("JobEscrow", "rekey", b, keccak(retry_seed), retry_manifest, escrow_round(chain, 900), bytes(160),
+                 retry_package)
     stage("rekeyed")
 
-    # rendered and submitted, but the manager never reveals the key: its stake pays for it
+    # rendered and submitted, but the manager never reveals the key and its seed escrow does not open (a placeholder
+    # ciphertext): late (slashed), then slashed again with the worker paid its fee from the slash
     mgr.transact("JobEscrow", "assign", b, worker.address)
     worker.transact("JobEscrow", "accept", b)
     worker.transact("JobEscrow", "submitResult", b, retry_cid)
     manager_stake = get_node(chain, mgr.address).stake
     devnet.anvil.time_travel(chain.call("JobEscrow", "revealWindow") + 1)
+    creator.transact("JobEscrow", "expire", b)
+    assert get_task(chain, b).state == TaskState.SUBMITTED and get_task(chain, b).late
+    devnet.anvil.time_travel(get_task(chain, b).deadline - chain.w3.eth.get_block("latest")["timestamp"] + 1)
     creator.transact("JobEscrow", "expire", b)
     manager_slash = manager_stake - get_node(chain, mgr.address).stake
     fund(devnet, mgr.address, manager_slash)

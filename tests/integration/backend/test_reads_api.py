@@ -20,7 +20,7 @@ from backend.db import connect
 from backend.indexer import Indexer
 from backend.quote import worker_prices
 from backend.settings import BackendSettings
-from inferix.protocol import IBM, IFX, ROLE_WORKER, USD, ensure_staked
+from inferix.protocol import IBM, IFX, ROLE_WORKER, USD, ensure_staked, escrow_round
 from tests.integration.backend.conftest import IDX_CREATOR, idx_refresh_price
 from tests.conftest import fund, manager
 
@@ -274,9 +274,11 @@ def test_job_stream_backlog_and_resume(idx_client, idx_lifecycle, idx_indexed):
     assert (rekeyed.task_id, rekeyed.args["attempt"], rekeyed.args["sceneCid"]) == (
         life.failed_task, "1", life.retry_package)
     assert rekeyed.args["keyCommit"] == "0x" + keccak(life.retry_seed).hex()
-    [slashed] = [e for e in events if e.name == "ManagerSlashed"]
-    assert (slashed.args["manager"], slashed.args["amount"], slashed.args["toWorker"]) == (
-        life.manager, str(life.manager_slash), str(FEE))
+    # late (nobody paid from it), then the seed escrow never opened (the worker paid its fee from the second slash)
+    late, never = [e for e in events if e.name == "ManagerSlashed"]
+    assert (late.args["manager"], late.args["toWorker"], late.args["late"]) == (life.manager, "0", True)
+    assert (never.args["manager"], never.args["toWorker"], never.args["late"]) == (life.manager, str(FEE), False)
+    assert int(late.args["amount"]) + int(never.args["amount"]) == life.manager_slash
     assert all(life.seeds[t].hex() not in reply.text for t in life.seeds)
 
     # resuming: after an id (query) or with the standard Last-Event-ID header
@@ -337,7 +339,8 @@ def test_job_stream_is_live_until_the_client_leaves(devnet, idx_lifecycle, idx_i
             assert next_event()["event"] == "JobCreated"
             first = mgr.call("JobEscrow", "taskCount") + 1
             mgr.transact("JobEscrow", "postTasks", job_id,
-                         [(IBM, keccak(b"live"), keccak(b"live sealed manifest"), 1, 1, 900, "bafyidxlivepkg")])
+                         [(IBM, keccak(b"live"), keccak(b"live sealed manifest"), escrow_round(mgr, 900), bytes(160), 1, 1,
+                           900, "bafyidxlivepkg")])
             event = next_event()
             assert event["event"] == "TaskPosted"
             assert StreamEvent.model_validate_json(event["data"]).task_id == first

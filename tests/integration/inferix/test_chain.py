@@ -7,7 +7,8 @@ import time
 
 from eth_utils import keccak
 
-from inferix.protocol import IBM, IFX, ROLE_ORACLE, ROLE_WORKER, USD, TaskState, ensure_staked, get_node, get_task
+from inferix.protocol import (IBM, IFX, ROLE_ORACLE, ROLE_WORKER, USD, TaskState, ensure_staked, escrow_round, get_node,
+                              get_task)
 from inferix.testing.devnet import dev_account
 
 from tests.conftest import dev_index, fund, manager, post_beacon_round
@@ -25,7 +26,8 @@ def _revealed_task(devnet, worker) -> tuple[int, str]:
     task_id = creator.call("JobEscrow", "taskCount") + 1
     seed = keccak(text=f"chain test seed {job_id}")
     mgr.transact("JobEscrow", "postTasks", job_id,
-                 [(IBM, keccak(seed), keccak(text=f"chain test manifest {job_id}"), 1, 1, 900, "bafychainpkg")])
+                 [(IBM, keccak(seed), keccak(text=f"chain test manifest {job_id}"), escrow_round(mgr, 900),
+                   bytes(160), 1, 1, 900, "bafychainpkg")])
     mgr.transact("JobEscrow", "assign", task_id, worker.address)
     worker.transact("JobEscrow", "accept", task_id)
     result_cid = f"bafychainresult{task_id}"

@@ -18,6 +18,9 @@ from eth_utils import keccak
 
 from inferix.protocol import BPS, ROLE_MANAGER, ROLE_ORACLE, ROLE_WORKER, TaskState
 
+# how far past the last render deadline an assignment made at posting could reach the tests time-lock each seed
+from .conftest import ESCROW_MARGIN
+
 # task states (JobEscrow)
 POSTED, ASSIGNED, ACCEPTED, SUBMITTED, REVEALED, VERIFIED, DISPUTED, SETTLED, FAILED, CANCELLED = tuple(TaskState)[1:]
 LIVE_STATES = frozenset(range(POSTED, SETTLED))  # their reservation is still held by the escrow
@@ -102,6 +105,8 @@ class TaskM:
     bond: int = 0
     cid: str = ""
     submitted_at: int = 0  # when the current attempt's result was committed (0: none)
+    escrow_opens: int = 0  # when the seed escrow of the current key opens (its beacon round's time)
+    late: bool = False  # the manager let the reveal window pass: slashed once, no BMW credit for the task
 
 
 @dataclass
@@ -159,6 +164,7 @@ class EpochM:
     worker_fees: dict[str, int] = field(default_factory=dict)
     oracle_weights: dict[str, int] = field(default_factory=dict)
     manager_fees: dict[str, int] = field(default_factory=dict)
+    forfeited: int = 0  # fees whose manager forfeited its credit (a late reveal)
     # filled at close
     closed: bool = False
     apparent_ibm: int = 0
@@ -305,6 +311,19 @@ class Model:
             return bonded >= self.min_manager_stake and bonded > 0
         return bonded > 0
 
+    def round_time(self, round_: int) -> int:
+        """The beacon's roundTime."""
+        return self.beacon_genesis + (round_ - 1) * self.beacon_period
+
+    def escrow_opens_at(self, now: int, window: int, margin: int = ESCROW_MARGIN) -> int:
+        """When the seed escrow the tests post (or re-key) now opens: the time of the first beacon round due after
+        ``now + acceptWindow + window + margin`` (System.escrow_round)."""
+        return self.round_time(self.round_at(now + ACCEPT_WINDOW + window + margin) + 1)
+
+    def escrow_holds(self, task: TaskM, now: int) -> bool:
+        """JobEscrow._escrowHolds: the seed stays locked past every deadline an assignment made now can reach."""
+        return now + ACCEPT_WINDOW + task.render_window < task.escrow_opens
+
     def min_stake(self, node: NodeM, rate: int) -> int:
         ib = node.ib or IB_ONE
         usd = STAKE_MULTIPLIER * EPOCH_MINUTES * ib * node.price // IB_ONE
@@ -414,6 +433,7 @@ class Model:
         task.worker, task.fee, task.collateral, task.cid = None, 0, 0, ""
         task.passed, task.challenger, task.deadline, task.render_time = False, None, 0, 0
         task.submitted_at = 0
+        task.late = False
         task.keyed = False  # the attempt's secret is spent: the next attempt waits for ``rekey``
         if requeued:
             task.state = POSTED
@@ -439,7 +459,7 @@ class Model:
         self.jobs[job_id] = JobM(creator, manager, budget, self.rate(now), max_price, benchmark)
         return None
 
-    def post(self, job_id: int, ibm: int, n: int, window: int) -> str | None:
+    def post(self, job_id: int, ibm: int, n: int, window: int, now: int) -> str | None:
         job = self.jobs[job_id]
         if job.closed:
             return "escrow: job closed"
@@ -455,23 +475,25 @@ class Model:
             return "escrow: budget exceeded"
         first = len(self.tasks) + 1
         for task_id in range(first, first + n):
-            self.tasks[task_id] = TaskM(job_id, ibm, reserved, window)
+            self.tasks[task_id] = TaskM(job_id, ibm, reserved, window, escrow_opens=self.escrow_opens_at(now, window))
         job.budget -= reserved * n
         job.open_tasks += n
         return None
 
-    def rekey(self, task_id: int, sender: str, reused: bool) -> str | None:
-        """``reused``: the key commitment offered was already used (by any task, any attempt)."""
+    def rekey(self, task_id: int, sender: str, reused: bool, now: int) -> str | None:
+        """``reused``: the key commitment offered was already used (by any task, any attempt). A task keeps its key
+        while its seed escrow holds; a new key comes with a new escrow."""
         task = self.tasks[task_id]
         if task.state != POSTED:
             return "escrow: task not open"
-        if task.keyed:
+        if task.keyed and self.escrow_holds(task, now):
             return "escrow: task already has a key"
         if sender != self.jobs[task.job_id].manager:
             return "escrow: caller is not the job's manager"
         if reused:
             return "escrow: key commitment already used"
         task.keyed = True
+        task.escrow_opens = self.escrow_opens_at(now, task.render_window)
         return None
 
     def assign(self, task_id: int, worker: str, now: int) -> str | None:
@@ -480,6 +502,8 @@ class Model:
             return "escrow: task not open"
         if not task.keyed:
             return "escrow: task needs a fresh key (rekey)"
+        if not self.escrow_holds(task, now):
+            return "escrow: seed escrow opens too soon (rekey)"
         task.worker, task.state, task.deadline = worker, ASSIGNED, now + ACCEPT_WINDOW
         return None
 
@@ -536,11 +560,22 @@ class Model:
         return None
 
     def reveal(self, task_id: int, now: int) -> str | None:
+        """Anyone reveals the right seed (the manager, or whoever opened the seed escrow); past the reveal window
+        the manager is slashed for lateness, once."""
         task = self.tasks[task_id]
         if task.state != SUBMITTED:
             return "escrow: task not submitted"
+        if now > task.deadline and not task.late:
+            self._slash_late(task)
         task.state, task.deadline = REVEALED, now + VERIFY_WINDOW
         return None
+
+    def _slash_late(self, task: TaskM) -> None:
+        """A reveal left past its window: a fixed slash (at least managerSlashBps of the fee), paid to nobody, and
+        no BMW credit for the task."""
+        manager = self.jobs[task.job_id].manager
+        task.late = True
+        self.slash(manager, max(self.manager_slash, task.fee * self.manager_slash_bps // BPS), None, 0)
 
     def challenge(self, task_id: int, challenger: str, now: int) -> str | None:
         task = self.tasks[task_id]
@@ -584,7 +619,8 @@ class Model:
             treasury_total += task.fee - burned
             task.state = SETTLED
             self.nodes[task.worker].locked -= task.collateral
-            self.record_work(task.worker, job.manager, task.ibm, task.fee, burned)
+            # a late reveal forfeits the manager's credit
+            self.record_work(task.worker, None if task.late else job.manager, task.ibm, task.fee, burned)
             if job.benchmark:
                 ib = task.ibm * 60 // max(task.render_time, 1)
                 self.set_ib(task.worker, min(max(ib, MIN_IB), MAX_IB))
@@ -609,9 +645,14 @@ class Model:
             # the arbiter's silence keeps the challenged verdict; the bond goes back
             self._return_bond(task, to_challenger=True)
             task.challenger, task.state, task.deadline = None, VERIFIED, now - 1
+        elif task.state == SUBMITTED and not task.late:
+            # a reveal the manager let expire: slashed for lateness; the task waits for its seed escrow to open,
+            # and a reveal window after that
+            self._slash_late(task)
+            task.deadline = max(now, task.escrow_opens) + REVEAL_WINDOW
         else:
             if task.state == SUBMITTED:
-                # a reveal the manager let expire: its stake pays, the worker gets its fee from the slash
+                # the escrow never opened either: the manager's stake pays again, the worker gets its fee from it
                 manager = self.jobs[task.job_id].manager
                 amount = max(self.manager_slash, task.fee * self.manager_slash_bps // BPS)
                 self.slash(manager, amount, task.worker, task.fee)
@@ -866,13 +907,17 @@ class Model:
         node.ib = ib
 
     # ------------------------------------------------------------ issuance
-    def record_work(self, worker: str, manager: str, ibm: int, fee: int, burned: int) -> None:
+    def record_work(self, worker: str, manager: str | None, ibm: int, fee: int, burned: int) -> None:
+        """``manager`` None: the manager forfeited its credit (the fee counts, its manager share is not minted)."""
         ep = self.current
         ep.work_ibm += ibm
         ep.fees += fee
         ep.burned += burned
         ep.worker_fees[worker] = ep.worker_fees.get(worker, 0) + fee
-        ep.manager_fees[manager] = ep.manager_fees.get(manager, 0) + fee
+        if manager is None:
+            ep.forfeited += fee
+        else:
+            ep.manager_fees[manager] = ep.manager_fees.get(manager, 0) + fee
 
     def credit_verdict(self, oracle: str, weight: int) -> int:
         ep = self.current
@@ -901,7 +946,8 @@ class Model:
         total = ep.usage_pool
         if ep.fees > 0:
             ep.worker_pool = total * WORKER_MINT_BPS // BPS
-            ep.manager_pool = total * MANAGER_MINT_BPS // BPS
+            # the forfeited managers' share is not minted
+            ep.manager_pool = total * MANAGER_MINT_BPS // BPS * (ep.fees - ep.forfeited) // ep.fees
             ep.to_treasury = total * TREASURY_MINT_BPS // BPS
         if ep.verdict_weight > 0:
             ep.oracle_mint = total * ORACLE_MINT_BPS // BPS

@@ -33,6 +33,18 @@ EPOCH_CAP = 1_000_000 * IFX
 EPOCH = 72 * 3600
 WORKER_STAKE = 20_000 * IFX  # above S(n) = 2 * 4320 * 1.0 * $0.50 / $0.50 = 8,640 IFX
 BENCHMARK_WORK = 2 * IBM  # the standard benchmark task: 2 IBM
+SEED_ESCROW_BYTES = 160  # a time-lock ciphertext of a 32-byte seed (inferix/timelock.py)
+# how long past the last render deadline an assignment made at posting could reach the helpers time-lock a seed to:
+# a posted task may wait this long for its assignment (the services' inferix.protocol.ESCROW_MARGIN_S)
+ESCROW_MARGIN = 4 * 3600
+
+
+
+def sealed_seed(seed: bytes) -> bytes:
+    """A stand-in for the seed's time-lock ciphertext (160 bytes): the escrow checks its length only (a real one,
+    from inferix.timelock, costs a pairing per round, and the mock beacon has no key to encrypt to)."""
+    return b"".join(keccak(bytes([i]) + seed) for i in range(SEED_ESCROW_BYTES // 32))
+
 
 _cache: dict[str, boa.contracts.vyper.vyper_contract.VyperDeployer] = {}
 
@@ -89,11 +101,37 @@ class System:
             self.token.approve(self.escrow.address, budget)
             return self.escrow.createJob(manager or self.manager, "bafyscene", 1, 10, "640x360@64spp png", max_price, budget)
 
-    def post(self, job_id: int, ibm: int = 10 * IBM, n: int = 1, window: int = 3600) -> list[int]:
+    # ------------------------------------------------------------ seed escrows
+    def escrow_round(self, window: int, margin: int = ESCROW_MARGIN) -> int:
+        """The beacon round to time-lock a seed to when posting (or re-keying) a task of render window ``window``
+        now: the first round due after ``now + acceptWindow + window + margin`` (the escrow wants it after
+        ``now + acceptWindow + window`` and at most ``escrowSlack`` later). ``margin`` is how long the task may
+        then wait for an assignment (``assign`` refuses once the escrow is that close)."""
+        earliest = boa.env.evm.patch.timestamp + self.escrow.acceptWindow() + window + margin
+        return self.beacon.roundAt(earliest) + 1
+
+    def escrow_time(self, task_id: int) -> int:
+        """When the task's seed escrow opens: its beacon round's time."""
+        return self.beacon.roundTime(self.escrow.tasks(task_id).escrowRound)
+
+    def spec(self, ibm: int = IBM, commit: bytes | None = None, digest: bytes | None = None, start: int = 1,
+             end: int = 1, window: int = 3600, cid: str = "bafy", seed: bytes | None = None,
+             escrow_round: int | None = None, seed_escrow: bytes | None = None, margin: int = ESCROW_MARGIN) -> tuple:
+        """A TaskSpec: (ibm, keyCommit, manifestDigest, escrowRound, seedEscrow, frameStart, frameEnd,
+        renderWindow, sceneCid); the key from ``seed`` (random by default), a valid escrow round for ``window``."""
+        seed = os.urandom(32) if seed is None else seed
+        return (ibm, keccak(seed) if commit is None else commit,
+                keccak(b"sealed manifest " + seed) if digest is None else digest,
+                self.escrow_round(window, margin) if escrow_round is None else escrow_round,
+                sealed_seed(seed) if seed_escrow is None else seed_escrow, start, end, window, cid)
+
+    def post(self, job_id: int, ibm: int = 10 * IBM, n: int = 1, window: int = 3600,
+             margin: int = ESCROW_MARGIN) -> list[int]:
         specs = []
         for _ in range(n):
             seed = os.urandom(32)
-            specs.append((ibm, keccak(seed), keccak(b"sealed manifest " + seed), 1, 10, window, "bafynoisedscene"))
+            specs.append(self.spec(ibm, start=1, end=10, window=window, cid="bafynoisedscene", seed=seed,
+                                   margin=margin))
             self.seeds[len(self.seeds)] = seed
         with boa.env.prank(self.manager):
             first = self.escrow.postTasks(job_id, specs)
@@ -106,11 +144,21 @@ class System:
     def seed(self, task_id: int) -> bytes:
         return self.seeds[("task", task_id)]
 
-    def rekey(self, task_id: int, package: str = "bafyrenoised") -> bytes:
-        """The manager's fresh secret for a re-queued task's next attempt."""
+    def rekey_args(self, task_id: int, seed: bytes | None = None, package: str = "bafyrenoised",
+                   margin: int = ESCROW_MARGIN) -> tuple:
+        """``rekey``'s arguments after the task id: a fresh (or the given) seed's commitment and manifest digest, a
+        valid escrow round for the task's render window, the seed's escrow, the package."""
+        seed = os.urandom(32) if seed is None else seed
+        window = self.escrow.tasks(task_id).renderWindow
+        return (keccak(seed), keccak(b"sealed manifest " + seed), self.escrow_round(window, margin),
+                sealed_seed(seed), package)
+
+    def rekey(self, task_id: int, package: str = "bafyrenoised", margin: int = ESCROW_MARGIN) -> bytes:
+        """The manager's fresh secret (and seed escrow) for an open task: a re-queued task's next attempt, or a
+        task whose escrow would open too soon."""
         seed = os.urandom(32)
         with boa.env.prank(self.manager):
-            self.escrow.rekey(task_id, keccak(seed), keccak(b"sealed manifest " + seed), package)
+            self.escrow.rekey(task_id, *self.rekey_args(task_id, seed, package, margin))
         self.seeds[("task", task_id)] = seed
         return seed
 

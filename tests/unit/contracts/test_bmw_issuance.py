@@ -271,6 +271,42 @@ def test_pools_split_and_claims_pro_rata_by_fee(s, iso):
     assert 0 <= iso.token.balanceOf(iso.iss.address) < 10  # rounding dust only
 
 
+ZERO = "0x" + "00" * 20
+
+
+def test_forfeited_manager_credit_is_not_minted(s, iso):
+    """Work recorded without a manager (the manager revealed the seed late) forfeits its manager share: the
+    epoch's manager pool covers the other fees only, and the forfeited part stays in the reserve."""
+    iso.work(s.workers[0], s.manager, 10 * IBM, 30 * IFX, 24 * IFX)
+    with boa.env.prank(iso.escrow):
+        iso.iss.recordWork(s.workers[1], ZERO, 10 * IBM, 10 * IFX, 8 * IFX)
+        (log,) = [entry for entry in iso.iss.get_logs() if type(entry).__name__ == "WorkRecorded"]
+    assert (log.manager, log.fee, log.epochFees) == (ZERO, 10 * IFX, 40 * IFX)
+    assert iso.iss.forfeitedFees(0) == 10 * IFX
+    assert iso.iss.managerFees(0, s.manager) == 30 * IFX and iso.iss.managerFees(0, ZERO) == 0
+    assert iso.iss.workerFees(0, s.workers[1]) == 10 * IFX  # the worker keeps its credit
+    remaining = iso.iss.ecosystemRemaining()
+    iso.close()
+    total = usage_pool(20 * IBM, 32 * IFX)
+    worker, _, manager, treasury = pools(total, verdicts=False)
+    ep = iso.iss.epochs(0)
+    assert (ep.workerPool, ep.managerPool) == (worker, manager * 30 // 40)
+    assert ep.minted == worker + manager * 30 // 40 + treasury
+    assert remaining - iso.iss.ecosystemRemaining() == ep.minted == iso.token.totalSupply()
+    assert iso.iss.claimable(0, s.workers[1]) == worker * 10 // 40
+    # a later epoch starts with nothing forfeited
+    assert iso.iss.forfeitedFees(1) == 0
+
+
+def test_an_epoch_of_forfeited_work_mints_no_manager_pool(s, iso):
+    iso.work(s.workers[0], ZERO, 10 * IBM, 10 * IFX, 8 * IFX)
+    iso.close()
+    worker, _, _, treasury = pools(usage_pool(10 * IBM, 8 * IFX), verdicts=False)
+    ep = iso.iss.epochs(0)
+    assert (ep.workerPool, ep.managerPool, ep.minted) == (worker, 0, worker + treasury)
+    assert iso.iss.claimable(0, ZERO) == 0
+
+
 def test_account_with_several_roles_claims_all_its_shares(s, iso):
     both = s.workers[0]
     iso.work(both, both, 10 * IBM, 10 * IFX, 8 * IFX)

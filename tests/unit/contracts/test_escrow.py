@@ -24,12 +24,6 @@ def events(contract, name):
     return [log for log in contract.get_logs() if type(log).__name__ == name]
 
 
-def spec(ibm=IBM, commit=None, digest=None, start=1, end=1, window=3600, cid="bafy"):
-    seed = os.urandom(32)
-    return (ibm, keccak(seed) if commit is None else commit, keccak(b"digest" + seed) if digest is None else digest,
-            start, end, window, cid)
-
-
 def run_benchmark(s, worker, render_time, scene="bafybench", passed=True, settle=True, budget=100 * IFX):
     """A benchmark job on `scene`, its one task of `benchmarkWork` rendered by `worker` in `render_time` seconds
     (accept to submit), verified `passed` and (by default) settled. Returns (job, task)."""
@@ -147,7 +141,7 @@ def test_close_job_refunds_and_blocks_new_tasks(s):
     assert task_state(s, t1) == CANCELLED
     assert s.escrow.claimable(s.creator) == 80 * IFX
     with boa.env.prank(s.manager), boa.reverts("escrow: job closed"):
-        s.escrow.postTasks(job, [spec()])
+        s.escrow.postTasks(job, [s.spec()])
     with boa.env.prank(s.creator):
         s.escrow.withdraw()
         with boa.reverts("escrow: nothing to withdraw"):
@@ -176,7 +170,7 @@ def test_close_unknown_job(s):
 def test_post_validation(s, kwargs, error):
     job = s.create_job(budget=100 * IFX)
     with boa.env.prank(s.manager), boa.reverts(error):
-        s.escrow.postTasks(job, [spec(**kwargs)])
+        s.escrow.postTasks(job, [s.spec(**kwargs)])
     assert s.escrow.taskCount() == 0
 
 
@@ -185,8 +179,13 @@ def test_post_records_the_task_and_logs_digest_and_budget(s):
     seed = os.urandom(32)
     commit, digest = keccak(seed), keccak(b"sealed manifest " + seed)
     with boa.env.prank(s.manager):
-        first = s.escrow.postTasks(job, [(10 * IBM, commit, digest, 3, 7, 1200, "bafynoised"), spec(ibm=IBM)])
+        first_spec = s.spec(10 * IBM, commit, digest, 3, 7, 1200, "bafynoised", seed=seed)
+        first = s.escrow.postTasks(job, [first_spec, s.spec(ibm=IBM)])
         logs = events(s.escrow, "TaskPosted")
+    round_, sealed = first_spec[3:5]
+    assert len(sealed) == 160 and s.escrow.tasks(first).escrowRound == round_
+    assert (logs[0].escrowRound, logs[0].seedEscrow) == (round_, sealed)
+    assert not s.escrow.tasks(first).late
     assert first == 1 and s.escrow.taskCount() == 2
     task = s.escrow.tasks(first)
     assert (task.jobId, task.state, task.ibm, task.reserved, task.keyCommit, task.manifestDigest, task.renderWindow) == (
@@ -206,15 +205,15 @@ def test_key_commitment_is_never_accepted_twice(s):
     with boa.env.prank(s.manager):
         # again, on another task of the same job (a fresh manifest digest does not help)
         with boa.reverts("escrow: key commitment already used"):
-            s.escrow.postTasks(job, [spec(commit=used)])
+            s.escrow.postTasks(job, [s.spec(commit=used)])
         # twice in one batch
         fresh = keccak(os.urandom(32))
         with boa.reverts("escrow: key commitment already used"):
-            s.escrow.postTasks(job, [spec(commit=fresh), spec(commit=fresh)])
+            s.escrow.postTasks(job, [s.spec(commit=fresh), s.spec(commit=fresh)])
     # nor on another job of the same manager
     job2 = s.create_job(budget=100 * IFX)
     with boa.env.prank(s.manager), boa.reverts("escrow: key commitment already used"):
-        s.escrow.postTasks(job2, [spec(commit=used)])
+        s.escrow.postTasks(job2, [s.spec(commit=used)])
     assert s.escrow.taskCount() == 1
 
 
@@ -230,26 +229,26 @@ def test_another_manager_cannot_block_a_post_by_copying_its_commitment(s):
     fresh = keccak(os.urandom(32))
     theirs = s.create_job(budget=100 * IFX, manager=griefer)
     with boa.env.prank(griefer):
-        s.escrow.postTasks(theirs, [spec(commit=fresh)])
+        s.escrow.postTasks(theirs, [s.spec(commit=fresh)])
     job = s.create_job(budget=100 * IFX)
     with boa.env.prank(s.manager):
-        s.escrow.postTasks(job, [spec(commit=fresh)])
+        s.escrow.postTasks(job, [s.spec(commit=fresh)])
     assert s.escrow.taskCount() == 2
 
 
 def test_post_only_by_the_jobs_active_manager(s):
     job = s.create_job()
     with boa.env.prank(s.workers[0]), boa.reverts("escrow: caller is not the job's manager"):
-        s.escrow.postTasks(job, [spec()])
+        s.escrow.postTasks(job, [s.spec()])
     with boa.env.prank(s.manager):
         with boa.reverts("escrow: unknown job"):
-            s.escrow.postTasks(77, [spec()])
+            s.escrow.postTasks(77, [s.spec()])
         with boa.reverts("escrow: no tasks"):
             s.escrow.postTasks(job, [])
         # a manager that starts unbonding below its minimum stops posting
         s.staking.requestUnbond(1)
         with boa.reverts("escrow: manager not active"):
-            s.escrow.postTasks(job, [spec()])
+            s.escrow.postTasks(job, [s.spec()])
     assert s.escrow.taskCount() == 0
 
 
@@ -383,33 +382,36 @@ def test_requeued_task_needs_a_rekey_by_its_manager(s):
     old_seed = s.seed(task)
     s.assign_accept(task, s.workers[0])
     with boa.env.prank(s.manager), boa.reverts("escrow: task not open"):
-        s.escrow.rekey(task, keccak(os.urandom(32)), keccak(b"m"), "bafyrenoised")
+        s.escrow.rekey(task, *s.rekey_args(task))
     warp(601)
     s.escrow.expire(task)
     with boa.env.prank(s.manager), boa.reverts("escrow: task needs a fresh key (rekey)"):
         s.escrow.assign(task, s.workers[1])
     fresh = os.urandom(32)
-    args = (keccak(fresh), keccak(b"sealed manifest " + fresh), "bafyrenoised")
+    args = s.rekey_args(task, fresh)
+    commit, digest, round_, sealed, package = args
     with boa.env.prank(s.workers[1]), boa.reverts("escrow: caller is not the job's manager"):
         s.escrow.rekey(task, *args)
     with boa.env.prank(s.manager):
         with boa.reverts("escrow: key commitment already used"):  # the spent secret cannot come back
-            s.escrow.rekey(task, keccak(old_seed), args[1], "bafyrenoised")
+            s.escrow.rekey(task, keccak(old_seed), digest, round_, sealed, package)
         with boa.reverts("escrow: empty key commitment"):
-            s.escrow.rekey(task, EMPTY, args[1], "bafyrenoised")
+            s.escrow.rekey(task, EMPTY, digest, round_, sealed, package)
         with boa.reverts("escrow: empty manifest digest"):
-            s.escrow.rekey(task, args[0], EMPTY, "bafyrenoised")
+            s.escrow.rekey(task, commit, EMPTY, round_, sealed, package)
         with boa.reverts("escrow: empty scene CID"):
-            s.escrow.rekey(task, args[0], args[1], "")
+            s.escrow.rekey(task, commit, digest, round_, sealed, "")
+        with boa.reverts("escrow: malformed seed escrow"):
+            s.escrow.rekey(task, commit, digest, round_, sealed[:-1], package)
         s.escrow.rekey(task, *args)
         logs = events(s.escrow, "TaskRekeyed")
         with boa.reverts("escrow: task already has a key"):
-            s.escrow.rekey(task, keccak(os.urandom(32)), args[1], "bafyrenoised")
+            s.escrow.rekey(task, *s.rekey_args(task))
     assert len(logs) == 1
-    assert (logs[0].taskId, logs[0].attempt, logs[0].keyCommit, logs[0].manifestDigest, logs[0].sceneCid) == (
-        task, 1, *args)
+    assert (logs[0].taskId, logs[0].attempt, logs[0].keyCommit, logs[0].manifestDigest, logs[0].escrowRound,
+            logs[0].seedEscrow, logs[0].sceneCid) == (task, 1, *args)
     t = s.escrow.tasks(task)
-    assert (t.state, t.keyCommit, t.manifestDigest) == (POSTED, args[0], args[1])
+    assert (t.state, t.keyCommit, t.manifestDigest, t.escrowRound) == (POSTED, commit, digest, round_)
     # the old seed no longer opens the task: only the new one does
     s.seeds[("task", task)] = fresh
     s.assign_accept(task, s.workers[1])
@@ -448,41 +450,69 @@ def test_failed_verdict_slashes_and_requeues_then_refunds_after_max_attempts(s):
     assert s.escrow.jobs(job).budget == 100 * IFX  # the reservation came back
     assert s.escrow.jobs(job).openTasks == 0
     with boa.env.prank(s.manager), boa.reverts("escrow: task not open"):
-        s.escrow.rekey(task, keccak(os.urandom(32)), keccak(b"m"), "bafy")
+        s.escrow.rekey(task, *s.rekey_args(task))
     assert s.token.balanceOf(s.escrow.address) == s.escrow_liabilities()
 
 
-def test_unrevealed_task_slashes_the_manager_and_pays_the_worker(s):
-    job = s.create_job()
-    (task,) = s.post(job)
+def _submit_unrevealed(s, job, ibm=10 * IBM):
+    """A task submitted by workers[0] whose seed the manager withholds. Returns (task, worker, fee)."""
+    (task,) = s.post(job, ibm=ibm)
     worker = s.workers[0]
     s.assign_accept(task, worker)
-    fee = s.escrow.tasks(task).fee
-    assert fee == 10 * IFX
     with boa.env.prank(worker):
         s.escrow.submitResult(task, "bafyframes")
+    return task, worker, s.escrow.tasks(task).fee
+
+
+def _top_up_manager(s, amount):
+    s.fund(s.manager, amount)
+    with boa.env.prank(s.manager):
+        s.token.approve(s.staking.address, amount)
+        s.staking.stake(amount)
+
+
+def test_unrevealed_task_slashes_the_manager_late_then_again_and_pays_the_worker(s):
+    job = s.create_job()
+    task, worker, fee = _submit_unrevealed(s, job)
+    assert fee == 10 * IFX
     with boa.reverts("escrow: deadline not passed"):
         s.escrow.expire(task)
     warp(3601)
     pool = s.token.balanceOf(s.issuance.address)
     worker_balance = s.token.balanceOf(worker)
+    # first expiry: the manager is late; max(100 IFX, 2 x fee) = 100 IFX, all of it to the penalty pool
+    s.escrow.expire(task)
+    (late,) = events(s.escrow, "ManagerSlashed")
+    assert (late.taskId, late.manager, late.amount, late.toWorker, late.late) == (task, s.manager, 100 * IFX, 0, True)
+    assert not events(s.escrow, "TaskFailed")
+    assert s.staking.nodes(s.manager).stake == MIN_MANAGER_STAKE - 100 * IFX
+    assert s.token.balanceOf(worker) == worker_balance
+    assert s.issuance.epochs(0).penalty == s.token.balanceOf(s.issuance.address) - pool == 100 * IFX
+    t = s.escrow.tasks(task)
+    # the task waits for its seed escrow to open, and a reveal window after that
+    assert (t.state, t.late, t.worker, t.fee) == (SUBMITTED, True, worker, fee)
+    assert t.deadline == max(boa.env.evm.patch.timestamp, s.escrow_time(task)) + 3600
+    with boa.reverts("escrow: deadline not passed"):
+        s.escrow.expire(task)
+    # second expiry: nobody opened the escrow (it never decrypted): slashed again, the worker paid its fee from it
+    warp(t.deadline - boa.env.evm.patch.timestamp + 1)
     s.escrow.expire(task)
     slashes = events(s.escrow, "ManagerSlashed")
     failed = events(s.escrow, "TaskFailed")
-    # the manager lost max(100 IFX, 2 x fee) = 100 IFX: the worker got its fee, the rest went to the pool
-    assert s.staking.nodes(s.manager).stake == MIN_MANAGER_STAKE - 100 * IFX
-    assert s.token.balanceOf(worker) - worker_balance == fee
-    assert s.token.balanceOf(s.issuance.address) - pool == 100 * IFX - fee
-    assert s.issuance.epochs(0).penalty == 100 * IFX - fee
     assert len(slashes) == 1
-    assert (slashes[0].taskId, slashes[0].manager, slashes[0].amount, slashes[0].toWorker) == (
-        task, s.manager, 100 * IFX, fee)
+    assert (slashes[0].taskId, slashes[0].manager, slashes[0].amount, slashes[0].toWorker, slashes[0].late) == (
+        task, s.manager, 100 * IFX, fee, False)
+    assert s.staking.nodes(s.manager).stake == MIN_MANAGER_STAKE - 200 * IFX
+    assert s.token.balanceOf(worker) - worker_balance == fee
+    assert s.token.balanceOf(s.issuance.address) - pool == 200 * IFX - fee
+    assert s.issuance.epochs(0).penalty == 200 * IFX - fee
     # not the worker's fault: its stake is whole and its collateral free
     assert s.staking.nodes(worker).stake == WORKER_STAKE
     assert s.staking.nodes(worker).locked == 0
     assert (failed[0].slashed, failed[0].requeued, failed[0].attempts) == (0, True, 1)
     t = s.escrow.tasks(task)
-    assert (t.state, t.attempts, t.keyCommit, t.manifestDigest, t.resultHash) == (POSTED, 1, EMPTY, EMPTY, EMPTY)
+    assert (t.state, t.attempts, t.keyCommit, t.manifestDigest, t.resultHash, t.late) == (
+        POSTED, 1, EMPTY, EMPTY, EMPTY, False)
     with boa.env.prank(s.manager), boa.reverts("escrow: task needs a fresh key (rekey)"):
         s.escrow.assign(task, s.workers[1])
     assert s.token.balanceOf(s.escrow.address) == s.escrow_liabilities()
@@ -491,43 +521,55 @@ def test_unrevealed_task_slashes_the_manager_and_pays_the_worker(s):
 
 def test_unrevealed_expensive_task_slashes_twice_its_fee(s):
     job = s.create_job(budget=1_000 * IFX)
-    (task,) = s.post(job, ibm=200 * IBM)  # fee 200 IFX
-    worker = s.workers[0]
-    s.assign_accept(task, worker)
-    with boa.env.prank(worker):
-        s.escrow.submitResult(task, "bafyframes")
-    # top the manager up so that it can pay the whole slash
-    s.fund(s.manager, 1_000 * IFX)
-    with boa.env.prank(s.manager):
-        s.token.approve(s.staking.address, 1_000 * IFX)
-        s.staking.stake(1_000 * IFX)
+    task, worker, fee = _submit_unrevealed(s, job, ibm=200 * IBM)
+    assert fee == 200 * IFX
+    _top_up_manager(s, 1_000 * IFX)  # so that it can pay both slashes in full
     warp(3601)
     before = s.token.balanceOf(worker)
     s.escrow.expire(task)
     (slash,) = events(s.escrow, "ManagerSlashed")
-    assert (slash.amount, slash.toWorker) == (400 * IFX, 200 * IFX)  # fee x managerSlashBps 20000
-    assert s.staking.nodes(s.manager).stake == 2_000 * IFX - 400 * IFX
+    assert (slash.amount, slash.toWorker, slash.late) == (400 * IFX, 0, True)  # fee x managerSlashBps 20000
+    warp(s.escrow.tasks(task).deadline - boa.env.evm.patch.timestamp + 1)
+    s.escrow.expire(task)
+    (slash,) = events(s.escrow, "ManagerSlashed")
+    assert (slash.amount, slash.toWorker, slash.late) == (400 * IFX, 200 * IFX, False)
+    assert s.staking.nodes(s.manager).stake == 2_000 * IFX - 800 * IFX
     assert s.token.balanceOf(worker) - before == 200 * IFX
-    assert s.issuance.epochs(0).penalty == 200 * IFX
+    assert s.issuance.epochs(0).penalty == 600 * IFX
 
 
 def test_unrevealed_task_with_a_poor_manager_pays_what_was_taken(s):
     job = s.create_job(budget=1_000 * IFX)
-    (task,) = s.post(job, ibm=200 * IBM)  # fee 200 IFX, slash asked 400 IFX
-    worker = s.workers[0]
-    s.assign_accept(task, worker)
-    with boa.env.prank(worker):
-        s.escrow.submitResult(task, "bafyframes")
-    with boa.env.prank(s.escrow.address):  # earlier slashes left the manager 150 IFX
-        s.staking.slash(s.manager, MIN_MANAGER_STAKE - 150 * IFX, ZERO, 0)
+    task, worker, fee = _submit_unrevealed(s, job, ibm=200 * IBM)  # fee 200 IFX, each slash asks 400 IFX
     warp(3601)
+    s.escrow.expire(task)  # late: 400 IFX of the manager's 1,000
+    assert s.staking.nodes(s.manager).stake == MIN_MANAGER_STAKE - 400 * IFX
+    with boa.env.prank(s.escrow.address):  # other slashes left the manager 150 IFX
+        s.staking.slash(s.manager, MIN_MANAGER_STAKE - 400 * IFX - 150 * IFX, ZERO, 0)
+    warp(s.escrow.tasks(task).deadline - boa.env.evm.patch.timestamp + 1)
     before = s.token.balanceOf(worker)
     s.escrow.expire(task)
     (slash,) = events(s.escrow, "ManagerSlashed")
-    assert (slash.amount, slash.toWorker) == (150 * IFX, 150 * IFX)
+    assert (slash.amount, slash.toWorker, slash.late) == (150 * IFX, 150 * IFX, False)
     assert s.staking.nodes(s.manager).stake == 0
     assert s.token.balanceOf(worker) - before == 150 * IFX
     assert task_state(s, task) == POSTED
+
+
+def test_late_manager_with_nothing_left_still_lets_the_task_wait_for_its_escrow(s):
+    """A manager whose stake is gone is slashed nothing for lateness, but the task still waits for its escrow."""
+    job = s.create_job()
+    task, worker, fee = _submit_unrevealed(s, job)
+    with boa.env.prank(s.escrow.address):
+        s.staking.slash(s.manager, MIN_MANAGER_STAKE, ZERO, 0)
+    warp(3601)
+    s.escrow.expire(task)
+    (slash,) = events(s.escrow, "ManagerSlashed")
+    assert (slash.amount, slash.toWorker, slash.late) == (0, 0, True)
+    t = s.escrow.tasks(task)
+    assert (t.state, t.late) == (SUBMITTED, True)
+    s.escrow.revealKey(task, s.seed(task), sender=s.creator)
+    assert task_state(s, task) == REVEALED
 
 
 def test_verification_timeout_requeues_without_slash(s):
@@ -805,12 +847,12 @@ def test_benchmark_job_rules(s):
     assert logs[0].benchmark and s.escrow.jobs(job).benchmark
     with boa.env.prank(s.manager):
         with boa.reverts("escrow: benchmark work is the standard's"):
-            s.escrow.postTasks(job, [spec(ibm=BENCHMARK_WORK + 1)])
+            s.escrow.postTasks(job, [s.spec(ibm=BENCHMARK_WORK + 1)])
         with boa.reverts("escrow: one task per benchmark job"):
-            s.escrow.postTasks(job, [spec(ibm=BENCHMARK_WORK), spec(ibm=BENCHMARK_WORK)])
-        s.escrow.postTasks(job, [spec(ibm=BENCHMARK_WORK)])
+            s.escrow.postTasks(job, [s.spec(ibm=BENCHMARK_WORK), s.spec(ibm=BENCHMARK_WORK)])
+        s.escrow.postTasks(job, [s.spec(ibm=BENCHMARK_WORK)])
         with boa.reverts("escrow: one task per benchmark job"):
-            s.escrow.postTasks(job, [spec(ibm=BENCHMARK_WORK)])
+            s.escrow.postTasks(job, [s.spec(ibm=BENCHMARK_WORK)])
 
 
 def test_benchmark_scene_is_the_standard_one(s):
@@ -855,14 +897,16 @@ def test_parameters_governance_bounds(s):
                           ("disputeWindow", 14 * 86400 + 1), ("challengeBond", 10**6 * IFX + 1),
                           ("challengeBondBps", 50_001), ("challengerRewardBps", 10_001),
                           ("managerSlash", 10**6 * IFX + 1), ("managerSlashBps", 9_999),
-                          ("managerSlashBps", 50_001), ("benchmarkWork", 0), ("benchmarkWork", 1000 * IBM + 1)]:
+                          ("managerSlashBps", 50_001), ("escrowSlack", 599), ("escrowSlack", 7 * 86400 + 1),
+                          ("benchmarkWork", 0), ("benchmarkWork", 1000 * IBM + 1)]:
             with boa.reverts("escrow: out of bounds"):
                 s.escrow.setParameter(name, bad)
         with boa.reverts("escrow: unknown parameter"):
             s.escrow.setParameter("owner", 1)
         for name, good in [("burnBps", 9000), ("challengeBondBps", 0), ("challengerRewardBps", 10_000),
                            ("managerSlash", 0), ("managerSlashBps", 50_000), ("benchmarkWork", 1000 * IBM),
-                           ("challengeWindow", 600), ("disputeWindow", 86400)]:
+                           ("challengeWindow", 600), ("disputeWindow", 86400), ("escrowSlack", 600),
+                           ("escrowSlack", 7 * 86400), ("verifyWindow", 3 * 86400)]:
             s.escrow.setParameter(name, good)
             (log,) = events(s.escrow, "ParameterChanged")
             assert (log.name, log.newValue) == (name, good)
@@ -888,6 +932,7 @@ def test_windows_stay_below_the_unbonding_period(s):
 def test_wire_once(s):
     assert s.escrow.wired() and s.escrow.governance() == s.governance
     assert s.escrow.proofOfRender() == s.por.address
+    assert s.escrow.beacon() == s.por.beacon() == s.beacon.address  # seed escrows use the committees' beacon
     with boa.env.prank(s.admin), boa.reverts("governed: already wired"):
         s.escrow.wire(s.por.address)
     with boa.env.prank(s.creator), boa.reverts("governed: caller is not the deployer"):

@@ -4,7 +4,9 @@ A hypothesis state machine drives jobs (benchmark jobs included), tasks, re-keys
 (beacon rounds, committee draws, committed and revealed votes with or against the majority, silent
 members and their no-show slashes, finalization with or without a quorum), challenges (by a dissenting
 member, the creator, an outsider, an oracle or the task's own worker), disputes the arbiter decides or
-leaves to time out, missed reveals, settlement, expiry, staking, epochs, claims and governance on
+leaves to time out, missed reveals (a late manager slashed once, then the seed revealed from its escrow by a
+stranger, or, the escrow never opening, slashed again and the task re-queued), seed escrows too close to
+assign (re-keyed), settlement, expiry, staking, epochs, claims and governance (committee sizes included) on
 titanoboa, next to a pure-Python reference model of the contracts (``_invariant_helpers``), which
 follows the price feed's time-weighted average exactly. Each action either succeeds with exactly the
 effects the model predicts (down to the rewards a slash pays straight to a challenger or a worker) or
@@ -49,12 +51,14 @@ from ._invariant_helpers import (
     BPS,
     DISPUTED,
     LIVE_STATES,
+    MANAGER_MINT_BPS,
     MAX_SUPPLY,
     POSTED,
     REVEALED,
     SETTLED,
     SUBMITTED,
     VERIFIED,
+    VERIFY_WINDOW,
     CommitteeM,
     Model,
     NodeM,
@@ -94,6 +98,10 @@ PROBES = [None] * 4 + ["undrawn", "late stake", "redraw", "outsider commit", "do
 # how far a task left REVEALED gets through its committee round (so that the committee rules find
 # committees in every phase)
 COMMITTEE_PHASES = ["none", "published", "drawn", "committed", "committed", "all committed", "revealed"]
+# how a manager misses a reveal (see ``_missed_reveal``)
+MISSED_REVEALS = ["late", "escrow", "escrow", "never opens", "waiting"]
+# committees governance may set: (size, quorum); with three oracles registered, five seats draw three members
+COMMITTEES = [(3, 2), (1, 1), (3, 3), (2, 2), (5, 3)]
 # epoch caps small enough to bind (a task's work is worth up to 50 IBM x E_p), or the default; both
 # non-zero, so that runs have rewards to claim (governance may still zero them)
 caps = st.one_of(st.just(EPOCH_CAP), st.integers(IFX, 2_000 * IFX))
@@ -199,6 +207,8 @@ class ProtocolMachine(RuleBasedStateMachine):
         # anyone may challenge: the creator, an outsider (admin), an oracle, or (added per task) its
         # worker; each is an account whose escrow claims System.escrow_liabilities() counts
         self.challengers = [self.s.creator, self.s.admin, self.s.oracles[2].address]
+        # who opens a seed escrow and reveals the seed of a vanished manager: nobody the escrow or staking pays
+        self.stranger = boa.env.generate_address("stranger")
         self.escrow_accounts = sorted({self.s.creator, self.s.treasury, self.s.admin, *self.s.workers,
                                        *(o.address for o in self.s.oracles)})
         self.wealth0 = self.coalition_wealth()
@@ -255,6 +265,8 @@ class ProtocolMachine(RuleBasedStateMachine):
         ), f"task {task_id}: chain {chain} != model {model}"
         assert chain.worker.lower() == (model.worker or ZERO_ADDRESS).lower() and chain.passed == model.passed
         assert chain.challenger.lower() == (model.challenger or ZERO_ADDRESS).lower()
+        assert chain.late == model.late, f"task {task_id}: late {chain.late} != {model.late}"
+        assert self.s.beacon.roundTime(chain.escrowRound) == model.escrow_opens, f"task {task_id}: escrow time"
         assert self.s.escrow.bonds(task_id) == model.bond
         assert self.s.escrow.jobs(model.job_id).budget == self.m.jobs[model.job_id].budget
 
@@ -394,7 +406,7 @@ class ProtocolMachine(RuleBasedStateMachine):
 
     def _post(self, job_id: int, ibm: int, n: int, window: int) -> None:
         first = len(self.m.tasks) + 1
-        reason = self.m.post(job_id, ibm, n, window)
+        reason = self.m.post(job_id, ibm, n, window, self.now)
         with expect(reason):
             ids = self.s.post(job_id, ibm=ibm, n=n, window=window)
         if reason is None:
@@ -420,22 +432,29 @@ class ProtocolMachine(RuleBasedStateMachine):
     @when_tasks(POSTED)
     @rule(data=st.data(), how=st.sampled_from(["fresh"] * 4 + ["reused", "by creator"]))
     def rekey(self, data: st.DataObject, how: str) -> None:
-        """The manager gives a re-queued task a fresh secret; a used commitment, a task that still has its
-        key or another sender is refused."""
-        keyless = [t for t, task in self.m.tasks.items() if task.state == POSTED and not task.keyed]
+        """The manager gives a re-queued task (or one whose seed escrow is too close to open) a fresh secret and
+        escrow; a used commitment, a task that still has its key and a holding escrow, or another sender is
+        refused."""
+        keyless = [t for t, task in self.m.tasks.items() if task.state == POSTED and self.needs_key(t)]
         self._rekey(self.pick(data, keyless, sorted(self.m.tasks), "task"), how)
+
+    def needs_key(self, task_id: int) -> bool:
+        """An open task cannot be assigned before a ``rekey``: its key is spent or its escrow too close."""
+        task = self.m.tasks[task_id]
+        return not task.keyed or not self.m.escrow_holds(task, self.now)
 
     def _rekey(self, task_id: int, how: str = "fresh") -> None:
         s = self.s
         if how == "fresh":
-            with expect(self.m.rekey(task_id, s.manager, reused=False)):
+            with expect(self.m.rekey(task_id, s.manager, reused=False, now=self.now)):
                 s.rekey(task_id)
         else:
             used = sorted(t for t in self.m.tasks if ("task", t) in s.seeds)
             seed = s.seeds[("task", used[task_id % len(used)])] if how == "reused" else os.urandom(32)
             sender = s.manager if how == "reused" else s.creator
-            with expect(self.m.rekey(task_id, sender, reused=how == "reused")), boa.env.prank(sender):
-                s.escrow.rekey(task_id, keccak(seed), keccak(b"sealed manifest " + seed), "bafyrenoised")
+            args = s.rekey_args(task_id, seed)
+            with expect(self.m.rekey(task_id, sender, reused=how == "reused", now=self.now)), boa.env.prank(sender):
+                s.escrow.rekey(task_id, *args)
         self.check_task(task_id)
 
     @precondition(lambda self: any(self.m.claimable.values()))
@@ -492,19 +511,48 @@ class ProtocolMachine(RuleBasedStateMachine):
         self.check_task(task_id)
 
     @when_tasks(SUBMITTED)
-    @rule(data=st.data(), wrong_seed=st.sampled_from([False, False, False, True]))
-    def reveal(self, data: st.DataObject, wrong_seed: bool) -> None:
+    @rule(data=st.data(), wrong_seed=st.sampled_from([False, False, False, True]),
+          by=st.sampled_from(["manager", "manager", "stranger", "worker"]), late=st.sampled_from([False, False, True]))
+    def reveal(self, data: st.DataObject, wrong_seed: bool, by: str, late: bool) -> None:
+        """Anyone who knows the seed reveals it (the manager, or a stranger or the worker that opened its escrow);
+        ``late``: after the reveal window, which slashes the manager once."""
         task_id = self.pick_task(data, SUBMITTED)
+        task = self.m.tasks[task_id]
+        if late and task.state == SUBMITTED:
+            self.warp_to(task.deadline + 1)
+        self._reveal_key(task_id, by, wrong_seed)
+
+    def _reveal_key(self, task_id: int, by: str = "manager", wrong_seed: bool = False) -> None:
+        sender = {"manager": self.s.manager, "stranger": self.stranger,
+                  "worker": self.m.tasks[task_id].worker or self.s.workers[0]}[by]
         seed = self.s.seed(task_id)
         if wrong_seed:
             seed = bytes(b ^ 0xFF for b in seed)
             not_submitted = self.m.tasks[task_id].state != SUBMITTED
             reason = "escrow: task not submitted" if not_submitted else "escrow: seed does not match commitment"
+            with expect(reason), boa.env.prank(sender):
+                self.s.escrow.revealKey(task_id, seed)
         else:
-            reason = self.m.reveal(task_id, self.now)
-        with expect(reason):
-            self.s.escrow.revealKey(task_id, seed)
+            # a late reveal slashes the manager, paying nobody
+            with self.paying(task_id), expect(self.m.reveal(task_id, self.now)), boa.env.prank(sender):
+                self.s.escrow.revealKey(task_id, seed)
         self.check_task(task_id)
+
+    @when_tasks(SUBMITTED)
+    @rule(data=st.data(), by=st.sampled_from(["stranger", "stranger", "worker"]))
+    def reveal_from_escrow(self, data: st.DataObject, by: str) -> None:
+        """The seed escrow of a submitted task (mostly one whose manager is late) opens at its beacon round's time:
+        a stranger or the worker decrypts it and reveals the seed (late if the reveal window has passed)."""
+        submitted = [t for t, task in self.m.tasks.items() if task.state == SUBMITTED]
+        late = [t for t in submitted if self.m.tasks[t].late]
+        task_id = self.pick(data, late or submitted, sorted(self.m.tasks), "task")
+        self._reveal_from_escrow(task_id, by)
+
+    def _reveal_from_escrow(self, task_id: int, by: str = "stranger") -> None:
+        task = self.m.tasks[task_id]
+        if task.state == SUBMITTED:
+            self.warp_to(task.escrow_opens)
+        self._reveal_key(task_id, by)
 
     @when_tasks(POSTED)
     @rule(data=st.data())
@@ -523,7 +571,7 @@ class ProtocolMachine(RuleBasedStateMachine):
         task = self.m.tasks[task_id]
         worker = data.draw(st.sampled_from(self.s.workers), label="worker")
         stage = data.draw(st.sampled_from(stages), label="stage")
-        if task.state == POSTED and not task.keyed:
+        if task.state == POSTED and self.needs_key(task_id):
             self._rekey(task_id)
         if self.m.jobs[task.job_id].benchmark:
             # a benchmark's render time is its measurement: IB = standard work / minutes taken
@@ -549,11 +597,13 @@ class ProtocolMachine(RuleBasedStateMachine):
         for reached, predict, call in steps:
             if stage < reached:
                 break
-            if reached == REVEALED and data.draw(st.sampled_from([False] * 5 + [True]), label="reveal missed"):
-                # the manager withholds the seed: once the reveal window has passed, it is slashed
-                self.warp_to(task.deadline + 1)
-                self._expire(task_id)
-                break
+            missed = data.draw(st.sampled_from([None] * 6 + list(MISSED_REVEALS)), label="reveal missed") \
+                if reached == REVEALED and task.state == SUBMITTED else None
+            if missed is not None:
+                self._missed_reveal(task_id, missed)
+                if task.state != REVEALED:
+                    break
+                continue
             reason = predict()
             with expect(reason):
                 call()
@@ -589,6 +639,24 @@ class ProtocolMachine(RuleBasedStateMachine):
         self.check_task(task_id)
         if stage == EPOCH_CLOSED and task.state == SETTLED:
             self.close_epoch(refresh=True, claim_all=data.draw(st.booleans(), label="claim all"))
+
+    def _missed_reveal(self, task_id: int, how: str) -> None:
+        """The manager lets the reveal window of a submitted task pass: it reveals late itself ("late"); or the
+        task is expired (a late slash) and then a stranger reveals the seed from its escrow ("escrow"), nobody
+        can ("never opens": expired again, the manager slashed again and the task re-queued), or the task is left
+        waiting for its escrow ("waiting")."""
+        task = self.m.tasks[task_id]
+        self.warp_to(task.deadline + 1)
+        if how == "late":
+            self._reveal_key(task_id, "manager")
+            return
+        self._expire(task_id)
+        if how == "escrow":
+            self._reveal_from_escrow(task_id)
+        elif how == "never opens":
+            self.warp_to(task.deadline + 1)
+            self._expire(task_id)
+        self.check_task(task_id)
 
     # ------------------------------------------------------------ committees
     def _publish(self, task_id: int) -> None:
@@ -720,6 +788,8 @@ class ProtocolMachine(RuleBasedStateMachine):
         c = self.m.committee(task_id)
         if phase == "drawn" or c is None:
             return
+        if len(c.members) < 2 and phase in ("committed", "revealed"):
+            phase = "all committed"  # a committee of one has no part-way
         committing = c.members if phase != "committed" else c.members[:data.draw(st.integers(1, len(c.members) - 1),
                                                                                  label="committing")]
         for member in committing:
@@ -1075,13 +1145,18 @@ class ProtocolMachine(RuleBasedStateMachine):
     @rule(data=st.data(), param=st.sampled_from([
         "burnBps", "epochCap", "emissionRate", "usageCapBps", "challengeBond", "challengeBondBps",
         "challengerRewardBps", "porChallengerRewardBps", "managerSlash", "managerSlashBps", "twapWindow",
-        "noShowLimit", "noShowSlashBps", "commitWindow", "voteRevealWindow",
+        "noShowLimit", "noShowSlashBps", "commitWindow", "voteRevealWindow", "committee",
     ]))
     def govern(self, data: st.DataObject, param: str) -> None:
         """Governance moves the fee split, the emission, the usage cap, the bonds, slashes and rewards,
         and the price averaging window, within their bounds."""
         s = self.s
-        if param in ("epochCap", "emissionRate"):
+        if param == "committee":
+            size, quorum = data.draw(st.sampled_from(COMMITTEES), label=param)
+            with boa.env.prank(s.governance):
+                s.por.setCommittee(size, quorum)
+            self.m.committee_size, self.m.quorum = size, quorum
+        elif param in ("epochCap", "emissionRate"):
             self._set_issuance(param, data.draw(st.one_of(caps if param == "epochCap" else rates, st.just(0)),
                                                 label=param))
         elif param == "usageCapBps":
@@ -1119,9 +1194,17 @@ class ProtocolMachine(RuleBasedStateMachine):
                       "managerSlash": "manager_slash", "managerSlashBps": "manager_slash_bps"}
 
     def _set_por(self, param: str, value: int) -> None:
-        with boa.env.prank(self.s.governance):
+        """A proof-of-render parameter; the voting windows must stay shorter (together) than the escrow's verify
+        window, or the change is refused."""
+        reason = None
+        if param in ("commitWindow", "voteRevealWindow"):
+            other = self.m.vote_reveal_window if param == "commitWindow" else self.m.commit_window
+            if value + other >= VERIFY_WINDOW:
+                reason = "por: voting must fit the verify window"
+        with expect(reason), boa.env.prank(self.s.governance):
             self.s.por.setParameter("challengerRewardBps" if param == "porChallengerRewardBps" else param, value)
-        setattr(self.m, self._POR_FIELDS[param], value)
+        if reason is None:
+            setattr(self.m, self._POR_FIELDS[param], value)
 
     def _set_escrow(self, param: str, value: int) -> None:
         with boa.env.prank(self.s.governance):
@@ -1163,6 +1246,9 @@ class ProtocolMachine(RuleBasedStateMachine):
                     chain.penalty, chain.closed) == (ep.start, ep.length, ep.work_ibm, ep.fees, ep.burned,
                                                      ep.verdict_weight, ep.penalty, ep.closed), (
                 f"epoch {e}: chain {chain} != model {ep}")
+            # work settled after a late reveal earns its manager nothing
+            assert s.issuance.forfeitedFees(e) == ep.forfeited
+            assert s.issuance.managerFees(e, s.manager) == ep.manager_fees.get(s.manager, 0)
             if not ep.closed:
                 continue
             # invariant 3: exactly the model's prediction, within the usage pool, which is itself within
@@ -1174,7 +1260,9 @@ class ProtocolMachine(RuleBasedStateMachine):
             assert chain.minted <= ep.usage_pool <= chain.burned * ep.usage_cap_bps // BPS
             assert chain.minted < chain.burned or chain.minted == chain.burned == 0
             if ep.fees and ep.verdict_weight:
-                assert ep.usage_pool - chain.minted <= 3, "all four pools minted: only rounding dust is left"
+                # all four pools minted (less the manager share of forfeited credit): only rounding dust is left
+                unminted = ep.usage_pool * MANAGER_MINT_BPS // BPS - ep.manager_pool
+                assert ep.usage_pool - unminted - chain.minted <= 3, "only rounding dust is left"
             # invariant 5: what was paid out (measured from balances) never exceeds what the epoch holds,
             # and the epoch holds no more than its mint plus the penalties it pays out
             pools = chain.workerPool + chain.oraclePool + chain.managerPool

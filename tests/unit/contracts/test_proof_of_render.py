@@ -514,7 +514,7 @@ def test_no_show_limit_is_governed(s, revealed):
 
 def test_quorum_of_three(s, revealed):
     with boa.env.prank(s.governance):
-        s.por.setParameter("quorum", 3)
+        s.por.setCommittee(3, 3)
     o1, o2, o3 = s.draw(revealed)
     s.vote(revealed, {o1: True, o2: True})  # two of three is no longer a quorum
     assert s.escrow.tasks(revealed).state == REVEALED
@@ -527,9 +527,8 @@ def test_larger_committee(s):
         add_oracle(s, f"extra{i}")
     with boa.env.prank(s.governance):
         with boa.reverts("por: quorum must stay a majority"):
-            s.por.setParameter("committeeSize", 5)  # quorum 2 of 5 is no majority: raise it first
-        s.por.setParameter("quorum", 3)
-        s.por.setParameter("committeeSize", 5)
+            s.por.setCommittee(5, 2)  # 2 of 5 is no majority
+        s.por.setCommittee(5, 3)
     warp(1)
     task = accepted_task(s)
     s.submit_reveal(task, s.workers[0])
@@ -722,13 +721,8 @@ def test_defaults(s):
 
 
 @pytest.mark.parametrize("name,value,error", [
-    ("committeeSize", 0, "por: out of bounds"),
-    ("committeeSize", 16, "por: out of bounds"),
-    ("committeeSize", 4, "por: quorum must stay a majority"),  # 2 of 4 is a tie, not a majority
-    ("committeeSize", 1, "por: quorum must stay a majority"),  # fewer seats than the quorum
-    ("quorum", 1, "por: quorum must stay a majority"),
-    ("quorum", 4, "por: quorum must stay a majority"),
-    ("quorum", 0, "por: quorum must stay a majority"),
+    ("committeeSize", 5, "por: unknown parameter"),  # size and quorum: setCommittee, together
+    ("quorum", 2, "por: unknown parameter"),
     ("commitWindow", 59, "por: out of bounds"),
     ("commitWindow", 86_401, "por: out of bounds"),
     ("voteRevealWindow", 59, "por: out of bounds"),
@@ -747,11 +741,13 @@ def test_parameter_bounds(s, name, value, error):
 
 def test_governance(s):
     with boa.env.prank(s.admin), boa.reverts("governed: caller is not governance"):
-        s.por.setParameter("quorum", 3)
+        s.por.setParameter("noShowLimit", 5)
     with boa.env.prank(s.admin), boa.reverts("governed: caller is not governance"):
         s.por.setArbiter(s.admin)
-    values = {"quorum": 3, "committeeSize": 5, "commitWindow": 60, "voteRevealWindow": 86_400,
-              "oracleSlashBps": 5_000, "challengerRewardBps": 0, "noShowLimit": 100, "noShowSlashBps": 1_000}
+    with boa.env.prank(s.governance):
+        s.escrow.setParameter("verifyWindow", 3 * 86_400)  # room for the longest voting windows
+    values = {"commitWindow": 60, "voteRevealWindow": 86_400, "oracleSlashBps": 5_000, "challengerRewardBps": 0,
+              "noShowLimit": 100, "noShowSlashBps": 1_000}
     with boa.env.prank(s.governance):
         for name, value in values.items():
             s.por.setParameter(name, value)
@@ -760,12 +756,35 @@ def test_governance(s):
         with boa.reverts("por: zero address"):
             s.por.setArbiter(ZERO)
         s.por.setArbiter(s.admin)
-        # shrinking: the size first (quorum 3 of 3), then the quorum
-        with boa.reverts("por: quorum must stay a majority"):
-            s.por.setParameter("quorum", 2)  # 2 of 5
-        s.por.setParameter("committeeSize", 3)
-        s.por.setParameter("quorum", 2)
     for name, value in values.items():
-        assert getattr(s.por, name)() == (value if name not in ("quorum", "committeeSize") else
-                                          {"quorum": 2, "committeeSize": 3}[name])
+        assert getattr(s.por, name)() == value
+    assert s.por.votingWindows() == 60 + 86_400
     assert s.por.arbiter() == s.admin
+
+
+@pytest.mark.parametrize("size,quorum,error", [
+    (0, 0, "por: out of bounds"),
+    (0, 1, "por: out of bounds"),
+    (16, 9, "por: out of bounds"),
+    (4, 2, "por: quorum must stay a majority"),  # 2 of 4 is a tie, not a majority
+    (3, 1, "por: quorum must stay a majority"),
+    (3, 4, "por: quorum must stay a majority"),  # more votes than seats
+    (1, 0, "por: quorum must stay a majority"),
+    (15, 7, "por: quorum must stay a majority"),
+])
+def test_committee_bounds(s, size, quorum, error):
+    with boa.env.prank(s.governance), boa.reverts(error):
+        s.por.setCommittee(size, quorum)
+    assert (s.por.committeeSize(), s.por.quorum()) == (3, 2)
+
+
+def test_a_committee_of_one_decides_alone(s):
+    with boa.env.prank(s.governance):
+        s.por.setCommittee(1, 1)
+    task = accepted_task(s)
+    s.submit_reveal(task, s.workers[0])
+    (member,) = s.draw(task)
+    s.vote(task, {member: True})
+    t = s.escrow.tasks(task)
+    assert (t.state, t.passed) == (VERIFIED, True)
+    assert weight(s, member) == FEE

@@ -4,10 +4,37 @@ settlement). Each test fails on v1 and passes now; docs/protocol.md gives the me
 
 import boa
 
-from .conftest import BENCHMARK_WORK, EPOCH, IBM, IFX, USD, warp
+import pytest
+
+from .conftest import BENCHMARK_WORK, EMISSION_RATE, EPOCH, EPOCH_CAP, ESCROW_MARGIN, IBM, IFX, USD, sealed_seed, warp
 
 POSTED, SUBMITTED, REVEALED, VERIFIED, SETTLED = 1, 4, 5, 6, 8
 ZERO = "0x" + "00" * 20
+EMPTY = b"\x00" * 32
+BPS = 10_000
+
+
+def _now() -> int:
+    return boa.env.evm.patch.timestamp
+
+
+def _events(contract, name):
+    return [log for log in contract.get_logs() if type(log).__name__ == name]
+
+
+def _past_deadline(s, task_id: int) -> None:
+    """Time moves one second past the task's current deadline."""
+    warp(max(s.escrow.tasks(task_id).deadline - _now() + 1, 1))
+
+
+def _submitted(s, job: int, worker: str, **post) -> tuple[int, int]:
+    """A task of ``job`` accepted and submitted by ``worker``, its seed not revealed. Returns (task, fee)."""
+    [task] = s.post(job, **post)
+    s.assign_accept(task, worker)
+    with boa.env.prank(worker):
+        s.escrow.submitResult(task, f"bafyframes-{task}")
+    s.results[task] = f"bafyframes-{task}"
+    return task, s.escrow.tasks(task).fee
 
 
 def _settle(s, task_id: int) -> None:
@@ -35,12 +62,12 @@ def test_requeued_task_needs_a_fresh_key_and_refuses_the_old_result(s):
         s.escrow.assign(task, s.workers[1])
     # the revealed seed of attempt 0 cannot come back
     with boa.env.prank(s.manager), boa.reverts("escrow: key commitment already used"):
-        s.escrow.rekey(task, boa.eval(f"keccak256({'0x' + old_seed.hex()})"), b"\x01" * 32, "bafyagain")
+        s.escrow.rekey(task, *s.rekey_args(task, old_seed))
     with boa.env.prank(s.workers[1]), boa.reverts("escrow: caller is not the job's manager"):
-        s.escrow.rekey(task, b"\x02" * 32, b"\x01" * 32, "bafyagain")
+        s.escrow.rekey(task, *s.rekey_args(task))
     s.rekey(task)
     with boa.env.prank(s.manager), boa.reverts("escrow: task already has a key"):
-        s.escrow.rekey(task, b"\x03" * 32, b"\x01" * 32, "bafyagain")
+        s.escrow.rekey(task, *s.rekey_args(task))
     s.assign_accept(task, s.workers[1])
     # resubmitting the public result of the failed attempt is refused
     with boa.env.prank(s.workers[1]), boa.reverts("escrow: result CID already submitted"):
@@ -79,6 +106,8 @@ def test_unserved_result_then_expiry_still_rotates_the_key(s):
 
 
 def test_withheld_reveal_slashes_the_manager_and_pays_the_worker(s):
+    """The seed is withheld and its escrow never opens (a bogus ciphertext): the manager is slashed for lateness,
+    then again once the escrow's reveal window has passed too, and the worker gets its fee from that slash."""
     job = s.create_job()
     [task] = s.post(job)
     worker = s.workers[0]
@@ -93,6 +122,10 @@ def test_withheld_reveal_slashes_the_manager_and_pays_the_worker(s):
     s.escrow.expire(task)
     slash = max(100 * IFX, 2 * fee)
     assert s.staking.stakeOf(s.manager) == stake_before - slash
+    assert s.escrow.tasks(task).state == SUBMITTED  # waiting for the escrow
+    _past_deadline(s, task)
+    s.escrow.expire(task)
+    assert s.staking.stakeOf(s.manager) == stake_before - 2 * slash
     assert s.token.balanceOf(worker) == wallet_before + fee  # paid for frames it delivered
     assert s.staking.nodes(worker).locked == locked_before - 2 * fee  # its collateral back, no fault
     t = s.escrow.tasks(task)
@@ -172,7 +205,8 @@ def test_oracle_pool_follows_fee_value_not_verdict_count(s):
     """v1 paid the oracle pool per verdict: dust tasks farmed it. Now a verdict weighs its task's fee."""
     honest, farmer = s.oracles[0], s.oracles[2]
     job = s.create_job(budget=5_000 * IFX)
-    big, *dust = s.post(job, ibm=100 * IBM, n=1) + s.post(job, ibm=1, n=5)
+    # the dust tasks wait hours for their turn: their seeds are escrowed to a round far enough ahead
+    big, *dust = s.post(job, ibm=100 * IBM, n=1) + s.post(job, ibm=1, n=5, margin=80_000)
     s.assign_accept(big, s.workers[0])
     s.submit_reveal(big, s.workers[0])
     s.verdict(big, True, oracles=[honest, s.oracles[1]])  # the farmer sits this one out
@@ -229,13 +263,13 @@ def test_ib_comes_only_from_a_settled_benchmark_task(s):
         s.token.approve(s.escrow.address, 100 * IFX)
         bench = s.escrow.createBenchmarkJob(s.manager, "bafystandard", 1, 2, "{}", USD, 100 * IFX)
     with boa.env.prank(s.manager), boa.reverts("escrow: benchmark work is the standard's"):
-        s.escrow.postTasks(bench, [(1000 * IBM, b"\x01" * 32, b"\x01" * 32, 1, 2, 3600, "bafypkg")])
+        s.escrow.postTasks(bench, [s.spec(1000 * IBM, start=1, end=2, cid="bafypkg")])
+    seed = bytes.fromhex("ab" * 32)
     with boa.env.prank(s.manager):
-        [bt] = [s.escrow.postTasks(bench, [(BENCHMARK_WORK, boa.eval("keccak256(0x" + "ab" * 32 + ")"),
-                                            b"\x02" * 32, 1, 2, 3600, "bafypkg")])]
-    s.seeds[("task", bt)] = bytes.fromhex("ab" * 32)
+        [bt] = [s.escrow.postTasks(bench, [s.spec(BENCHMARK_WORK, start=1, end=2, cid="bafypkg", seed=seed)])]
+    s.seeds[("task", bt)] = seed
     with boa.env.prank(s.manager), boa.reverts("escrow: one task per benchmark job"):
-        s.escrow.postTasks(bench, [(BENCHMARK_WORK, b"\x03" * 32, b"\x03" * 32, 1, 2, 3600, "bafypkg")])
+        s.escrow.postTasks(bench, [s.spec(BENCHMARK_WORK, start=1, end=2, cid="bafypkg")])
     s.assign_accept(bt, worker)
     warp(240)  # 4 minutes for 2 standard minutes: IB = 0.5
     s.submit_reveal(bt, worker)
@@ -348,3 +382,390 @@ def test_unbonding_must_outlast_challenge_and_dispute(s):
             s.escrow.setParameter("challengeWindow", 86400)
         s.staking.setUnbondingPeriod(14 * 86400)
         s.escrow.setParameter("challengeWindow", 86400)
+
+
+# ---------------------------------------------------------------- 9. a manager that withholds the seed
+# Every seed is escrowed when its task is posted: time-locked (off chain) to a beacon round after the task's last
+# possible render deadline. A manager that lets the reveal window pass is slashed once and loses the task's BMW
+# credit, and anyone who opens the escrow reveals the seed; an escrow that never opens slashes it again.
+
+
+def _total_usage_pool(s, ep, remaining: int) -> int:
+    """The epoch's usage pool at close, as BMWIssuance computes it (default parameters)."""
+    return min(ep.workIBM * EMISSION_RATE // IBM, EPOCH_CAP, remaining, ep.burned * 9_000 // BPS)
+
+
+def test_withheld_seed_is_revealed_from_the_escrow_by_a_stranger_and_the_manager_forfeits_its_credit(s):
+    job = s.create_job()
+    withheld, fee = _submitted(s, job, s.workers[0])
+    [honest] = s.post(job, ibm=20 * IBM)
+    s.run_task(honest, s.workers[1])  # revealed in time, by the manager
+    honest_fee = s.escrow.tasks(honest).fee
+    stake = s.staking.stakeOf(s.manager)
+    penalty = s.issuance.epochs(0).penalty
+    wallet = s.token.balanceOf(s.workers[0])
+    # the reveal window passes: anyone expires it, the manager is slashed for lateness (nobody is paid from it)
+    _past_deadline(s, withheld)
+    with boa.env.prank(s.workers[0]):
+        s.escrow.expire(withheld)
+    (slash,) = _events(s.escrow, "ManagerSlashed")
+    amount = max(s.escrow.managerSlash(), fee * s.escrow.managerSlashBps() // BPS)
+    assert amount == 100 * IFX
+    assert (slash.taskId, slash.manager, slash.amount, slash.toWorker, slash.late) == (
+        withheld, s.manager, amount, 0, True)
+    assert not _events(s.escrow, "TaskFailed")
+    assert s.staking.stakeOf(s.manager) == stake - amount
+    assert s.issuance.epochs(0).penalty == penalty + amount
+    assert s.token.balanceOf(s.workers[0]) == wallet
+    t = s.escrow.tasks(withheld)
+    opens = s.escrow_time(withheld)
+    assert opens > _now()
+    assert (t.state, t.late, t.worker, t.fee) == (SUBMITTED, True, s.workers[0], fee)
+    assert t.deadline == max(_now(), opens) + s.escrow.revealWindow()
+    with boa.reverts("escrow: deadline not passed"):  # the escrow still has its reveal window
+        s.escrow.expire(withheld)
+    # the beacon publishes the escrow's round; a stranger opens the escrow with it and reveals the seed
+    warp(opens - _now())
+    with boa.env.prank(s.admin):
+        s.beacon.setRandomness(t.escrowRound, b"\x42" * 32)
+    stranger = boa.env.generate_address("stranger")
+    with boa.env.prank(stranger):
+        with boa.reverts("escrow: seed does not match commitment"):
+            s.escrow.revealKey(withheld, sealed_seed(s.seed(withheld))[:32])
+        s.escrow.revealKey(withheld, s.seed(withheld))
+    (revealed,) = _events(s.escrow, "KeyRevealed")
+    assert (revealed.taskId, revealed.seed, revealed.revealer, revealed.late) == (
+        withheld, s.seed(withheld), stranger, True)
+    assert not _events(s.escrow, "ManagerSlashed")  # slashed once
+    assert s.staking.stakeOf(s.manager) == stake - amount
+    t = s.escrow.tasks(withheld)
+    assert (t.state, t.late, t.deadline) == (REVEALED, True, _now() + s.escrow.verifyWindow())
+    # the committee verifies from the revealed seed; settlement pays the worker (its fee's BMW credit, its
+    # collateral back), the late manager gets no credit for the task
+    s.verdict(withheld, True)
+    assert s.escrow.tasks(withheld).state == VERIFIED
+    locked = s.staking.nodes(s.workers[0]).locked
+    warp(3601)
+    s.escrow.settle([withheld, honest])
+    settled = {log.taskId: log for log in _events(s.escrow, "TaskSettled")}
+    assert (settled[withheld].worker, settled[withheld].fee) == (s.workers[0], fee)
+    assert s.staking.nodes(s.workers[0]).locked == locked - 2 * fee
+    assert s.escrow.tasks(withheld).state == SETTLED
+    assert s.issuance.workerFees(0, s.workers[0]) == fee
+    assert s.issuance.managerFees(0, s.manager) == honest_fee  # the on-time task only
+    assert s.issuance.forfeitedFees(0) == fee
+    assert s.issuance.epochs(0).fees == fee + honest_fee
+    # the epoch closes: the forfeited share of the manager pool is not minted
+    warp(EPOCH)
+    s.refresh_price()
+    remaining = s.issuance.ecosystemRemaining()
+    s.issuance.closeEpoch()
+    ep = s.issuance.epochs(0)
+    total = _total_usage_pool(s, ep, remaining)
+    assert total > 0
+    manager_share = total * 250 // BPS
+    assert ep.managerPool == manager_share * honest_fee // (fee + honest_fee) < manager_share
+    assert ep.workerPool == total * 7_500 // BPS
+    assert ep.minted == total * 750 // BPS + ep.workerPool + ep.managerPool + total * 1_500 // BPS
+    assert remaining - s.issuance.ecosystemRemaining() == ep.minted
+
+
+def test_managers_on_time_can_claim_the_whole_minted_manager_pool(s):
+    job = s.create_job()
+    withheld, fee = _submitted(s, job, s.workers[0])
+    [honest] = s.post(job)
+    s.run_task(honest, s.workers[1])
+    _past_deadline(s, withheld)
+    s.escrow.expire(withheld)
+    s.escrow.revealKey(withheld, s.seed(withheld))
+    s.verdict(withheld, True)
+    warp(3601)
+    s.escrow.settle([withheld, honest])
+    warp(EPOCH)
+    s.refresh_price()
+    s.issuance.closeEpoch()
+    pool = s.issuance.epochs(0).managerPool
+    assert pool > 0
+    # the one manager credited this epoch (it is no worker nor oracle) can claim all the manager pool minted for it
+    assert s.issuance.claimable(0, s.manager) == pool
+
+
+def test_manager_revealing_late_itself_is_slashed_once(s):
+    job = s.create_job()
+    task, fee = _submitted(s, job, s.workers[0])
+    stake = s.staking.stakeOf(s.manager)
+    _past_deadline(s, task)
+    with boa.env.prank(s.manager):
+        s.escrow.revealKey(task, s.seed(task))
+    (slash,) = _events(s.escrow, "ManagerSlashed")
+    (revealed,) = _events(s.escrow, "KeyRevealed")
+    assert (slash.taskId, slash.amount, slash.toWorker, slash.late) == (task, 100 * IFX, 0, True)
+    assert (revealed.revealer, revealed.late) == (s.manager, True)
+    t = s.escrow.tasks(task)
+    assert (t.state, t.late) == (REVEALED, True)
+    # revealed: nothing left to expire for the reveal, nothing to slash again
+    with boa.reverts("escrow: deadline not passed"):
+        s.escrow.expire(task)
+    with boa.reverts("escrow: task not submitted"):
+        s.escrow.revealKey(task, s.seed(task))
+    s.verdict(task, True)
+    _settle(s, task)
+    assert s.staking.stakeOf(s.manager) == stake - 100 * IFX
+    assert (s.issuance.managerFees(0, s.manager), s.issuance.forfeitedFees(0)) == (0, fee)
+    assert s.issuance.workerFees(0, s.workers[0]) == fee
+
+
+def test_a_reveal_in_time_by_anyone_is_not_late(s):
+    job = s.create_job()
+    task, fee = _submitted(s, job, s.workers[0])
+    warp(3600)  # the last second of the reveal window
+    s.escrow.revealKey(task, s.seed(task), sender=s.workers[2])
+    (revealed,) = _events(s.escrow, "KeyRevealed")
+    assert (revealed.revealer, revealed.late) == (s.workers[2], False)
+    assert not _events(s.escrow, "ManagerSlashed")
+    s.verdict(task, True)
+    _settle(s, task)
+    assert (s.issuance.managerFees(0, s.manager), s.issuance.forfeitedFees(0)) == (fee, 0)
+
+
+def test_escrow_that_never_opens_slashes_the_manager_again_and_pays_the_worker(s):
+    job = s.create_job()
+    worker = s.workers[0]
+    task, fee = _submitted(s, job, worker)
+    stake, wallet = s.staking.stakeOf(s.manager), s.token.balanceOf(worker)
+    _past_deadline(s, task)
+    s.escrow.expire(task)  # late
+    deadline = s.escrow.tasks(task).deadline
+    assert deadline == s.escrow_time(task) + s.escrow.revealWindow()  # the escrow opens after now
+    warp(deadline - _now())
+    with boa.reverts("escrow: deadline not passed"):
+        s.escrow.expire(task)
+    penalty = s.issuance.epochs(0).penalty
+    warp(1)  # nobody could open the escrow: the manager's ciphertext was bogus
+    s.escrow.expire(task)
+    (slash,) = _events(s.escrow, "ManagerSlashed")
+    (failed,) = _events(s.escrow, "TaskFailed")
+    assert (slash.taskId, slash.manager, slash.amount, slash.toWorker, slash.late) == (
+        task, s.manager, 100 * IFX, fee, False)
+    assert (failed.worker, failed.slashed, failed.requeued, failed.attempts) == (worker, 0, True, 1)
+    assert s.staking.stakeOf(s.manager) == stake - 200 * IFX
+    assert s.token.balanceOf(worker) == wallet + fee
+    assert s.issuance.epochs(0).penalty == penalty + 100 * IFX - fee
+    assert s.staking.nodes(worker).locked == 0
+    t = s.escrow.tasks(task)
+    assert (t.state, t.attempts, t.keyCommit, t.manifestDigest, t.late, t.worker) == (
+        POSTED, 1, EMPTY, EMPTY, False, ZERO)
+    with boa.env.prank(s.manager), boa.reverts("escrow: task needs a fresh key (rekey)"):
+        s.escrow.assign(task, s.workers[1])
+    with boa.reverts("escrow: nothing to expire"):
+        s.escrow.expire(task)
+    s.rekey(task)
+    s.run_task(task, s.workers[1])  # the next attempt is an ordinary one
+    _settle(s, task)
+    assert s.escrow.tasks(task).state == SETTLED
+    assert s.issuance.managerFees(0, s.manager) == fee
+
+
+def _bounds(s, window: int = 3600) -> tuple[int, int]:
+    """(earliest, latest) times a seed escrow posted now may open at: after the last render deadline an
+    assignment made now could reach, and no more than ``escrowSlack`` later."""
+    earliest = _now() + s.escrow.acceptWindow() + window
+    return earliest, earliest + s.escrow.escrowSlack()
+
+
+def test_post_refuses_a_seed_escrow_round_too_early_too_late_or_malformed(s):
+    job = s.create_job()
+    earliest, latest = _bounds(s)
+    assert s.beacon.period() == 1  # every second is a round: the bounds are exact
+    too_early = s.beacon.roundAt(earliest)  # due exactly at the last render deadline
+    assert s.beacon.roundTime(too_early) == earliest
+    too_late = s.beacon.roundAt(latest) + 1
+    with boa.env.prank(s.manager):
+        for round_, error in [(too_early, "escrow: seed escrow round too early"),
+                              (1, "escrow: seed escrow round too early"),  # long past
+                              (0, "beacon: no round 0"),
+                              (too_late, "escrow: seed escrow round too late"),
+                              (2**64 - 1, "escrow: seed escrow round too late")]:
+            with boa.reverts(error):
+                s.escrow.postTasks(job, [s.spec(escrow_round=round_)])
+        for sealed in (b"", b"\x01" * 159, b"\x01" * 32):
+            with boa.reverts("escrow: malformed seed escrow"):
+                s.escrow.postTasks(job, [s.spec(seed_escrow=sealed)])
+        # a bad escrow anywhere in a batch refuses the batch
+        with boa.reverts("escrow: seed escrow round too early"):
+            s.escrow.postTasks(job, [s.spec(), s.spec(escrow_round=too_early)])
+        assert s.escrow.taskCount() == 0
+        # the bounds themselves are valid: the first round after the earliest time, and the round at the latest
+        first = s.escrow.postTasks(job, [s.spec(escrow_round=too_early + 1), s.spec(escrow_round=too_late - 1)])
+        (posted, _) = _events(s.escrow, "TaskPosted")
+    assert [s.escrow.tasks(t).escrowRound for t in (first, first + 1)] == [too_early + 1, too_late - 1]
+    assert (posted.escrowRound, len(posted.seedEscrow)) == (too_early + 1, 160)
+
+
+def test_a_longer_render_window_needs_a_later_escrow(s):
+    job = s.create_job()
+    short = s.escrow_round(600, margin=0)
+    with boa.env.prank(s.manager):
+        s.escrow.postTasks(job, [s.spec(window=600, escrow_round=short)])
+        with boa.reverts("escrow: seed escrow round too early"):
+            s.escrow.postTasks(job, [s.spec(window=7_200, escrow_round=short)])
+
+
+def test_assign_refuses_once_the_escrow_is_close_and_rekey_then_renews_it(s):
+    job = s.create_job()
+    [task] = s.post(job)  # escrowed ESCROW_MARGIN after the last render deadline an assignment now reaches
+    opens = s.escrow_time(task)
+    window = s.escrow.tasks(task).renderWindow
+    # while the escrow holds, the task keeps its key
+    with boa.env.prank(s.manager), boa.reverts("escrow: task already has a key"):
+        s.escrow.rekey(task, *s.rekey_args(task))
+    last = opens - s.escrow.acceptWindow() - window - 1  # the last second an assignment can still end in time
+    boa.env.time_travel(seconds=last - _now())
+    with boa.env.anchor():
+        s.assign_accept(task, s.workers[0])
+        assert s.escrow.tasks(task).deadline == _now() + window < opens
+    boa.env.time_travel(seconds=1)
+    with boa.env.prank(s.manager), boa.reverts("escrow: seed escrow opens too soon (rekey)"):
+        s.escrow.assign(task, s.workers[0])
+    # the manager renews the secret although the task has a key (its escrow would open before the work ends)
+    old_seed = s.seed(task)
+    with boa.env.prank(s.manager):
+        with boa.reverts("escrow: caller is not the job's manager"):
+            s.escrow.rekey(task, *s.rekey_args(task), sender=s.creator)
+        with boa.reverts("escrow: key commitment already used"):
+            s.escrow.rekey(task, *s.rekey_args(task, old_seed))
+        bad = s.rekey_args(task)
+        with boa.reverts("escrow: seed escrow round too early"):
+            s.escrow.rekey(task, *bad[:2], s.beacon.roundAt(_now()), *bad[3:])
+        with boa.reverts("escrow: malformed seed escrow"):
+            s.escrow.rekey(task, *bad[:3], bad[3][:100], bad[4])
+    s.rekey(task)
+    (rekeyed,) = _events(s.escrow, "TaskRekeyed")
+    t = s.escrow.tasks(task)
+    assert (rekeyed.attempt, rekeyed.escrowRound, t.attempts) == (0, t.escrowRound, 0)
+    assert s.escrow_time(task) > opens
+    # and a fresh escrow holds again: no second rekey
+    with boa.env.prank(s.manager), boa.reverts("escrow: task already has a key"):
+        s.escrow.rekey(task, *s.rekey_args(task))
+    s.assign_accept(task, s.workers[0])
+    with boa.env.prank(s.workers[0]):
+        s.escrow.submitResult(task, "bafyframes")
+    with boa.reverts("escrow: seed does not match commitment"):  # the replaced seed opens nothing
+        s.escrow.revealKey(task, old_seed)
+    s.escrow.revealKey(task, s.seed(task))
+    assert s.escrow.tasks(task).state == REVEALED
+
+
+def test_an_expired_assignment_may_need_a_fresh_escrow(s):
+    """An assignment that is never accepted gives the task back with its key; by then its escrow may be too close."""
+    job = s.create_job()
+    [task] = s.post(job, margin=600)
+    with boa.env.prank(s.manager):
+        s.escrow.assign(task, s.workers[0])
+    warp(s.escrow.acceptWindow() + 1)
+    s.escrow.expire(task)
+    t = s.escrow.tasks(task)
+    assert (t.state, t.keyCommit != EMPTY) == (POSTED, True)
+    with boa.env.prank(s.manager), boa.reverts("escrow: seed escrow opens too soon (rekey)"):
+        s.escrow.assign(task, s.workers[1])
+    s.rekey(task)
+    s.assign_accept(task, s.workers[1])
+
+
+def test_escrow_slack_bounds_the_wait_for_a_vanished_manager(s):
+    assert s.escrow.escrowSlack() == 86_400
+    for caller in (s.admin, s.manager):
+        with boa.env.prank(caller), boa.reverts("governed: caller is not governance"):
+            s.escrow.setParameter("escrowSlack", 3_600)
+    with boa.env.prank(s.governance):
+        for bad in (0, 599, 7 * 86_400 + 1):
+            with boa.reverts("escrow: out of bounds"):
+                s.escrow.setParameter("escrowSlack", bad)
+        for good in (600, 7 * 86_400):
+            s.escrow.setParameter("escrowSlack", good)
+            (changed,) = _events(s.escrow, "ParameterChanged")
+            assert (changed.name, changed.newValue, s.escrow.escrowSlack()) == ("escrowSlack", good, good)
+    # seven days of slack admit an escrow six days past the last render deadline ...
+    job = s.create_job()
+    earliest, _ = _bounds(s)
+    with boa.env.prank(s.manager):
+        s.escrow.postTasks(job, [s.spec(escrow_round=s.beacon.roundAt(earliest + 6 * 86_400))])
+    # ... ten minutes of slack do not, nor the helpers' margin, but ten minutes do
+    with boa.env.prank(s.governance):
+        s.escrow.setParameter("escrowSlack", 600)
+    earliest, latest = _bounds(s)
+    with boa.env.prank(s.manager):
+        with boa.reverts("escrow: seed escrow round too late"):
+            s.escrow.postTasks(job, [s.spec(escrow_round=s.beacon.roundAt(earliest + 6 * 86_400))])
+        with boa.reverts("escrow: seed escrow round too late"):
+            s.escrow.postTasks(job, [s.spec(margin=ESCROW_MARGIN)])
+        with boa.reverts("escrow: seed escrow round too late"):
+            s.escrow.postTasks(job, [s.spec(escrow_round=s.beacon.roundAt(latest) + 1)])
+        s.escrow.postTasks(job, [s.spec(escrow_round=s.beacon.roundAt(latest))])
+
+
+# ---------------------------------------------------------------- 10. committees that cannot finish in time
+
+
+def test_committee_voting_must_fit_the_verify_window(s):
+    """A committee whose commit and reveal phases outlast the escrow's verify window could never decide before
+    the task expires: both contracts refuse such windows, whichever side moves."""
+    assert s.por.votingWindows() == s.por.commitWindow() + s.por.voteRevealWindow() == 3_600
+    assert s.escrow.verifyWindow() == 6 * 3_600
+    with boa.env.prank(s.governance):
+        # the escrow side: the verify window must stay longer than the voting windows
+        with boa.reverts("escrow: committee voting must fit"):
+            s.escrow.setParameter("verifyWindow", 3_600)
+        with boa.reverts("escrow: out of bounds"):
+            s.escrow.setParameter("verifyWindow", 599)
+        s.escrow.setParameter("verifyWindow", 3_601)
+        # the committee side: the voting windows must stay shorter than the verify window
+        with boa.reverts("por: voting must fit the verify window"):
+            s.por.setParameter("commitWindow", 1_801)
+        with boa.reverts("por: voting must fit the verify window"):
+            s.por.setParameter("voteRevealWindow", 1_801)
+        with boa.reverts("por: out of bounds"):
+            s.por.setParameter("commitWindow", 59)
+        s.por.setParameter("commitWindow", 1_799)
+        s.por.setParameter("voteRevealWindow", 1_801)  # 1,799 + 1,801 = 3,600 < 3,601
+        assert s.por.votingWindows() == 3_600
+        with boa.reverts("por: voting must fit the verify window"):
+            s.por.setParameter("voteRevealWindow", 1_802)
+        # shorter voting admits a shorter verify window, down to its floor
+        s.por.setParameter("commitWindow", 60)
+        s.por.setParameter("voteRevealWindow", 60)
+        s.escrow.setParameter("verifyWindow", 600)
+        with boa.reverts("por: voting must fit the verify window"):
+            s.por.setParameter("commitWindow", 540)  # 540 + 60 = 600
+        s.por.setParameter("commitWindow", 539)
+        # longer voting needs a longer verify window first
+        s.escrow.setParameter("verifyWindow", 3 * 86_400)
+        s.por.setParameter("commitWindow", 86_400)
+        s.por.setParameter("voteRevealWindow", 86_400)
+        with boa.reverts("escrow: committee voting must fit"):
+            s.escrow.setParameter("verifyWindow", 2 * 86_400)
+    assert s.escrow.verifyWindow() > s.por.votingWindows() == 2 * 86_400
+
+
+def test_committee_size_and_quorum_move_together(s):
+    """(3, 2) -> (1, 1) -> (5, 3) -> (3, 2): every pair reachable in one call; the removed per-field setters and
+    every non-majority quorum are refused."""
+    with boa.env.prank(s.governance):
+        for name in ("committeeSize", "quorum"):
+            with boa.reverts("por: unknown parameter"):
+                s.por.setParameter(name, 1)
+        for size, quorum in [(1, 1), (5, 3), (3, 2)]:
+            s.por.setCommittee(size, quorum)
+            assert [(log.name, log.newValue) for log in _events(s.por, "ParameterChanged")] == [
+                ("committeeSize", size), ("quorum", quorum)]
+            assert (s.por.committeeSize(), s.por.quorum()) == (size, quorum)
+        for size, quorum, error in [(0, 0, "por: out of bounds"), (16, 9, "por: out of bounds"),
+                                    (4, 2, "por: quorum must stay a majority"),
+                                    (5, 6, "por: quorum must stay a majority"),
+                                    (1, 0, "por: quorum must stay a majority")]:
+            with boa.reverts(error):
+                s.por.setCommittee(size, quorum)
+    assert (s.por.committeeSize(), s.por.quorum()) == (3, 2)
+    for caller in (s.admin, s.arbiter):
+        with boa.env.prank(caller), boa.reverts("governed: caller is not governance"):
+            s.por.setCommittee(1, 1)
