@@ -8,8 +8,8 @@ import pytest
 
 from backend.taskprep import prepare_task
 from inferix.testing.devnet import dev_account
-from inferix.protocol import (ESCROW_MARGIN_S, IB_ONE, IBM, IFX, USD, TaskState, get_beacon, get_node, get_task,
-                              seed_escrow)
+from inferix.protocol import (ESCROW_MARGIN_S, IB_ONE, IBM, IFX, ROLE_MANAGER, USD, TaskState, ensure_staked,
+                              get_beacon, get_node, get_task, seed_escrow)
 
 from tests.conftest import fund, manager, wait
 
@@ -274,6 +274,8 @@ def test_a_manager_that_never_reveals_is_slashed_and_the_seed_comes_from_the_esc
     expected = max(chain.call("JobEscrow", "managerSlash"), task.fee * chain.call("JobEscrow", "managerSlashBps") // 10_000)
     assert (slashed.args["amount"], slashed.args["toWorker"], slashed.args["late"]) == (expected, 0, True)
     assert get_node(chain, mgr.address).stake == manager_stake - expected
+    fund(devnet, mgr.address, expected)
+    ensure_staked(mgr, ROLE_MANAGER, manager_stake)  # the session's manager stays active for the later tests
     epoch = chain.call("BMWIssuance", "currentEpoch")
     worker_before = chain.call("BMWIssuance", "workerFees", epoch, dev_account(WORKER).address)
     manager_before = chain.call("BMWIssuance", "managerFees", epoch, mgr.address)
