@@ -27,7 +27,7 @@ from backend.workerbench import BenchmarkOrder, BenchmarkScene, benchmark_budget
 from inferix.chain import Chain, ChainError, TransactionReverted
 from inferix.render import RenderLimitError, SceneRefused
 from inferix.protocol import (ESCROW_MARGIN_S, IFX, ROLE_MANAGER, ROLE_WORKER, TaskState, ensure_staked,
-                              escrow_holds, get_job, get_node, get_task, seed_escrow)
+                              escrow_clock, get_job, get_node, get_task, seed_escrow)
 from inferix.sealing import seal, unseal
 from inferix.service import run_loop
 from inferix.storage import IPFSStore, StorageError
@@ -99,6 +99,9 @@ class _StepReads:
 
     def collateral_bps(self) -> int:
         return self._get(("collateralBps",), lambda: self.chain.call("JobEscrow", "collateralBps"))
+
+    def escrow_clock(self):
+        return self._get(("escrowClock",), lambda: escrow_clock(self.chain))
 
 
 class Manager:
@@ -231,10 +234,11 @@ class Manager:
                                (job_id,)).fetchall()
         for start in range(0, len(rows), POST_BATCH):
             batch = rows[start:start + POST_BATCH]
+            clock, now = escrow_clock(self.chain), self.chain.w3.eth.get_block("latest")["timestamp"]
             specs = []
             for r in batch:  # each seed is time-locked to a beacon round from the moment its task is posted
-                escrow = seed_escrow(self.chain, unseal(r["sealed_seed"], self.config.seed_key, b"task-seed"),
-                                     self.config.render_window, self.config.escrow_margin)
+                escrow = clock.lock(unseal(r["sealed_seed"], self.config.seed_key, b"task-seed"), now,
+                                    self.config.render_window, self.config.escrow_margin)
                 specs.append((r["ibm"], bytes.fromhex(r["key_commit"]), bytes.fromhex(r["manifest_digest"]), *escrow,
                               r["frame_start"], r["frame_end"], self.config.render_window, r["package_cid"]))
             receipt = self.chain.transact("JobEscrow", "postTasks", job_id, specs)
@@ -269,7 +273,7 @@ class Manager:
         for row, task in mine:
             task_id = task.task_id
             try:
-                if task.needs_key or (task.state == TaskState.POSTED and not escrow_holds(self.chain, task, now)):
+                if task.needs_key or (task.state == TaskState.POSTED and not reads.escrow_clock().holds(task, now)):
                     try:
                         self._rekey(row, task)
                     except (SceneRefused, RenderLimitError, StorageError, OSError, ValueError) as exc:

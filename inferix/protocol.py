@@ -151,7 +151,9 @@ class Beacon:
     period: int
 
     def round_time(self, round: int) -> int:
-        return self.genesis + (round - 1) * self.period
+        from inferix.beacon import round_time
+
+        return round_time(self.genesis, self.period, round)
 
     def round_after(self, t: int) -> int:
         """The first round due strictly after time ``t``."""
@@ -171,28 +173,49 @@ def get_beacon(chain: Chain) -> Beacon:
 ESCROW_MARGIN_S = 4 * 3600
 
 
-def escrow_round(chain: Chain, render_window: int, margin: int = ESCROW_MARGIN_S, now: int | None = None) -> int:
-    """The beacon round to time-lock a task's seed to when posting it now: the first round after the last render
-    deadline an assignment made within ``margin`` seconds can reach (the escrow's ``acceptWindow +
-    renderWindow``), as ``JobEscrow`` requires."""
-    now = chain.w3.eth.get_block("latest")["timestamp"] if now is None else now
-    accept_window = chain.call("JobEscrow", "acceptWindow")
-    return get_beacon(chain).round_after(now + accept_window + render_window + margin)
+@dataclass(frozen=True)
+class EscrowClock:
+    """What placing and checking seed escrows needs (the beacon and the escrow's ``acceptWindow``), read once for
+    a batch of tasks or a step over them (:func:`escrow_clock`)."""
+
+    beacon: Beacon
+    accept_window: int
+
+    def round_for(self, now: int, render_window: int, margin: int = ESCROW_MARGIN_S) -> int:
+        """The beacon round to time-lock a task's seed to when posting it at ``now``: the first round after the last
+        render deadline an assignment made within ``margin`` seconds can reach (``acceptWindow + renderWindow``
+        later), as ``JobEscrow`` requires."""
+        return self.beacon.round_after(now + self.accept_window + render_window + margin)
+
+    def lock(self, seed: bytes, now: int, render_window: int, margin: int = ESCROW_MARGIN_S) -> tuple[int, bytes]:
+        """``(round, ciphertext)``: ``seed`` time-locked to :meth:`round_for` under the beacon's key."""
+        from inferix.timelock import encrypt
+
+        round_ = self.round_for(now, render_window, margin)
+        return round_, encrypt(self.beacon.public_key, round_, seed)
+
+    def holds(self, task: TaskView, now: int) -> bool:
+        """Whether an open task can still be assigned at ``now``: its seed escrow opens after every deadline such an
+        assignment could reach (otherwise the manager re-noises it with a fresh seed: ``rekey``)."""
+        return now + self.accept_window + task.render_window < self.beacon.round_time(task.escrow_round)
+
+
+def escrow_clock(chain: Chain) -> EscrowClock:
+    return EscrowClock(get_beacon(chain), chain.call("JobEscrow", "acceptWindow"))
+
+
+def _latest_time(chain: Chain) -> int:
+    return chain.w3.eth.get_block("latest")["timestamp"]
+
+
+def escrow_round(chain: Chain, render_window: int, margin: int = ESCROW_MARGIN_S) -> int:
+    """:meth:`EscrowClock.round_for` at the latest block's time."""
+    return escrow_clock(chain).round_for(_latest_time(chain), render_window, margin)
 
 
 def seed_escrow(chain: Chain, seed: bytes, render_window: int, margin: int = ESCROW_MARGIN_S) -> tuple[int, bytes]:
-    """``(round, ciphertext)``: ``seed`` time-locked to :func:`escrow_round` under the deployment's beacon."""
-    from inferix.timelock import encrypt
-
-    round_ = escrow_round(chain, render_window, margin)
-    return round_, encrypt(get_beacon(chain).public_key, round_, seed)
-
-
-def escrow_holds(chain: Chain, task: TaskView, now: int) -> bool:
-    """Whether an open task can still be assigned: its seed escrow opens after every deadline an assignment made
-    now could reach (otherwise the manager re-noises it with a fresh seed: ``rekey``)."""
-    opens = get_beacon(chain).round_time(task.escrow_round)
-    return now + chain.call("JobEscrow", "acceptWindow") + task.render_window < opens
+    """:meth:`EscrowClock.lock` at the latest block's time."""
+    return escrow_clock(chain).lock(seed, _latest_time(chain), render_window, margin)
 
 
 def ensure_staked(chain: Chain, role: int, amount: int, price_per_ibm: int = 0) -> NodeView:

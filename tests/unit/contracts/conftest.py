@@ -16,6 +16,7 @@ from eth_account import Account
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
+from inferix.protocol import ESCROW_MARGIN_S
 
 CONTRACTS = Path(__file__).resolve().parents[3] / "contracts"
 
@@ -35,8 +36,8 @@ WORKER_STAKE = 20_000 * IFX  # above S(n) = 2 * 4320 * 1.0 * $0.50 / $0.50 = 8,6
 BENCHMARK_WORK = 2 * IBM  # the standard benchmark task: 2 IBM
 SEED_ESCROW_BYTES = 160  # a time-lock ciphertext of a 32-byte seed (inferix/timelock.py)
 # how long past the last render deadline an assignment made at posting could reach the helpers time-lock a seed to:
-# a posted task may wait this long for its assignment (the services' inferix.protocol.ESCROW_MARGIN_S)
-ESCROW_MARGIN = 4 * 3600
+# a posted task may wait this long for its assignment, as the services' manager does
+ESCROW_MARGIN = ESCROW_MARGIN_S
 
 
 
