@@ -2,6 +2,21 @@
 
 from __future__ import annotations
 
+# A redeployment with changed events: an index of the previous deployment means nothing for the new one (its ids
+# restart at 1), so a migration that comes with one empties the index, cursor included, and it is rebuilt from the
+# deployments file's first block. The manager's per-region scores of the old tasks go with it.
+_EMPTY_INDEX = """
+    DELETE FROM events;
+    DELETE FROM jobs;
+    DELETE FROM tasks;
+    DELETE FROM task_attempts;
+    DELETE FROM verdicts;
+    DELETE FROM task_scores;
+    DELETE FROM workers;
+    DELETE FROM epochs;
+    DELETE FROM indexer_cursor;
+"""
+
 INDEXER_MIGRATIONS: list[str] = [
     # 1: the read model
     """
@@ -157,16 +172,7 @@ INDEXER_MIGRATIONS: list[str] = [
     # verdict credits, rekeyed attempts, manager slashes, benchmark jobs): an index of the previous deployment
     # means nothing for the new one (its ids restart at 1), so it is emptied, cursor included, and rebuilt from
     # the deployments file's first block. The manager's per-region scores of those old tasks go with it.
-    """
-    DELETE FROM events;
-    DELETE FROM jobs;
-    DELETE FROM tasks;
-    DELETE FROM task_attempts;
-    DELETE FROM verdicts;
-    DELETE FROM task_scores;
-    DELETE FROM workers;
-    DELETE FROM epochs;
-    DELETE FROM indexer_cursor;
+    _EMPTY_INDEX + """
     ALTER TABLE jobs ADD COLUMN benchmark INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE tasks ADD COLUMN manifest_digest TEXT NOT NULL
         DEFAULT '0x0000000000000000000000000000000000000000000000000000000000000000';
@@ -187,16 +193,7 @@ INDEXER_MIGRATIONS: list[str] = [
     # previous deployment is emptied, cursor included, and rebuilt from the deployments file's first block.
     # committees: one row per drawn committee (CommitteeDrawn), its phase counters and how it ended.
     # committee_members: one row per seat, with its commit, reveal and no-show. workers: seats drawn, no-shows.
-    """
-    DELETE FROM events;
-    DELETE FROM jobs;
-    DELETE FROM tasks;
-    DELETE FROM task_attempts;
-    DELETE FROM verdicts;
-    DELETE FROM task_scores;
-    DELETE FROM workers;
-    DELETE FROM epochs;
-    DELETE FROM indexer_cursor;
+    _EMPTY_INDEX + """
     CREATE TABLE committees (
         task_id INTEGER NOT NULL,
         attempt INTEGER NOT NULL,
@@ -230,4 +227,8 @@ INDEXER_MIGRATIONS: list[str] = [
     ALTER TABLE workers ADD COLUMN missed INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE workers ADD COLUMN no_show_slashed TEXT NOT NULL DEFAULT '0'
     """,
+    # 4: seed escrows (protocol v2, part 3). The contracts were redeployed: TaskPosted and TaskRekeyed carry the
+    # seed escrow, KeyRevealed its revealer and lateness, ManagerSlashed whether the manager was late (an attempt may
+    # now have two manager slashes, which task_attempts.manager_slashed adds up). The index is emptied, as in 2.
+    _EMPTY_INDEX,
 ]

@@ -1,0 +1,22 @@
+"""Index migrations that come with a redeployment (2, 3, 4) empty the index of the previous deployment, cursor
+included, so that it is rebuilt from the new deployment's first block: an old task id must never shadow a new one."""
+
+from __future__ import annotations
+
+from backend.db import connect, migrate
+from backend.indexer import INDEXER_MIGRATIONS
+
+TABLES = ("events", "jobs", "tasks", "task_attempts", "verdicts", "task_scores", "workers", "epochs", "indexer_cursor")
+
+
+def test_the_seed_escrow_redeployment_empties_an_index_of_the_previous_deployment(tmp_path):
+    conn = connect(tmp_path / "index.db")
+    assert migrate(conn, "indexer", INDEXER_MIGRATIONS[:3]) == 3
+    conn.execute("INSERT INTO indexer_cursor (id, next_block, updated_at) VALUES (1, 1234, 0)")
+    conn.execute("INSERT INTO workers (address, role, registered_block, updated_block) VALUES ('0xold', 'worker', 1, 1)")
+    conn.execute("INSERT INTO epochs (epoch, closed) VALUES (0, 0)")
+    assert conn.execute("SELECT COUNT(*) FROM indexer_cursor").fetchone()[0] == 1
+
+    assert migrate(conn, "indexer", INDEXER_MIGRATIONS) == len(INDEXER_MIGRATIONS) == 4
+    assert {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in TABLES} == dict.fromkeys(TABLES, 0)
+    assert conn.execute("SELECT version FROM schema_version WHERE component = 'indexer'").fetchone()[0] == 4
