@@ -1,15 +1,16 @@
 """The oracle (verifier) daemon.
 
-It follows the escrow's events from a cursor kept in SQLite. When a task's key is revealed, the task's committee
-is drawn (by whoever comes first) from the beacon round after the result was submitted: the daemon posts that
-round's BLS signature to the beacon contract if nobody has (it fetches it from the beacon's HTTP API, drand's
-shape), then draws. If the manager lets the reveal window pass, the daemon opens the task's seed escrow (the seed
-time-locked to a beacon round, posted with the task) once that round is published and reveals the seed itself:
-anyone may, and nobody is paid for it. If this oracle is a member, it fetches the frames, verifies them with ANGV, commits to its
+It follows the escrow's events from a cursor kept in SQLite. When a task's key is revealed, the task's committee is
+drawn (by whoever comes first) from the beacon round after the result was submitted: the daemon posts that round's
+BLS signature to the beacon contract if nobody has (it fetches it from the beacon's HTTP API, drand's shape), then
+draws. If the manager lets the reveal window pass, the daemon opens the task's seed escrow (the seed time-locked to
+a beacon round, posted with the task) once that round is published and reveals the seed itself: anyone may, and
+nobody is paid for it. If this oracle is a member, it fetches the frames, verifies them with ANGV, commits to its
 vote (a salted hash), reveals it once every member has committed or the commit phase is over, and afterwards
 challenges a final verdict it disagrees with (honest dissent escalates to the arbiter). Each (task, attempt) moves
-through ``awaiting_key → to_verify → verified → committed → revealed → done`` (or ``closed`` when it is not a member or the task
-moved on), and each state is written before the next step, so a restart never commits or reveals twice.
+through ``awaiting_key → to_verify → verified → committed → revealed → done`` (or ``closed`` when it is not a
+member or the task moved on), and each state is written before the next step, so a restart never commits or reveals
+twice.
 
 The sealed manifest must be the one the manager committed to when posting (``manifestDigest``); a re-queued
 task's attempt has its own package, key and manifest (``TaskRekeyed``). IB is not the oracles' business: the
@@ -82,7 +83,8 @@ class OracleDaemon(PollingNode):
         names = ["TaskPosted", "TaskRekeyed", "ResultSubmitted", "KeyRevealed"]
         for ev in self.chain.events("JobEscrow", names, start, head):
             a = ev.args
-            escrow = {"escrowRound": a.get("escrowRound"), "seedEscrow": bytes(a.get("seedEscrow", b"")).hex()}
+            if ev.name in ("TaskPosted", "TaskRekeyed"):
+                escrow = {"escrowRound": a["escrowRound"], "seedEscrow": bytes(a["seedEscrow"]).hex()}
             if ev.name == "TaskPosted":
                 self.db.put(f"posted:{a['taskId']}", {"jobId": a["jobId"], "sceneCid": a["sceneCid"], **escrow})
             elif ev.name == "TaskRekeyed":  # the attempt's own noised package and seed escrow
@@ -113,14 +115,7 @@ class OracleDaemon(PollingNode):
         round_ = self.chain.call("ProofOfRender", "drawRound", task_id)
         if self.chain.call("RandomnessBeacon", "randomness", round_) != b"\x00" * 32:
             return
-        if not self.config.beacon_url:
-            raise Waiting(f"beacon round {round_} not on chain and no beacon URL to fetch it from")
-        try:
-            signature = fetch_round(self.config.beacon_url, round_)
-        except LookupError:
-            raise Waiting(f"beacon round {round_} not published yet") from None
-        except OSError as exc:
-            raise Waiting(f"beacon unreachable: {exc}") from None
+        signature = self._fetch_round(round_)
         try:
             # a fixed gas limit (a round costs ~169k): estimating against the latest block would refuse a round
             # that is due by the time the transaction is mined, on a chain that mines no block meanwhile
@@ -130,6 +125,17 @@ class OracleDaemon(PollingNode):
             if self.chain.call("RandomnessBeacon", "randomness", round_) != b"\x00" * 32:
                 return  # posted by someone else meanwhile
             raise Waiting(f"beacon round {round_} not accepted yet: {exc.reason}") from None
+
+    def _fetch_round(self, round_: int) -> bytes:
+        """A beacon round's signature from the beacon's HTTP API (``Waiting`` until it is published or reachable)."""
+        if not self.config.beacon_url:
+            raise Waiting(f"beacon round {round_} needed and no beacon URL to fetch it from")
+        try:
+            return fetch_round(self.config.beacon_url, round_)
+        except LookupError:
+            raise Waiting(f"beacon round {round_} not published yet") from None
+        except OSError as exc:
+            raise Waiting(f"beacon unreachable: {exc}") from None
 
     def _members(self, task_id: int, attempt: int) -> list[str]:
         members = self.chain.call("ProofOfRender", "committeeOf", task_id, attempt)
@@ -163,16 +169,8 @@ class OracleDaemon(PollingNode):
         posted = self.db.get(f"posted:{task_id}") or {}
         if posted.get("escrowRound") != task.escrow_round or not posted.get("seedEscrow"):
             raise VerificationUnavailable("the task's seed escrow event not seen yet")
-        if not self.config.beacon_url:
-            raise Waiting("no beacon URL to fetch the escrow's round from")
         try:
-            signature = fetch_round(self.config.beacon_url, task.escrow_round)
-        except LookupError:
-            raise Waiting(f"beacon round {task.escrow_round} not published yet") from None
-        except OSError as exc:
-            raise Waiting(f"beacon unreachable: {exc}") from None
-        try:
-            seed = decrypt(signature, bytes.fromhex(posted["seedEscrow"]))
+            seed = decrypt(self._fetch_round(task.escrow_round), bytes.fromhex(posted["seedEscrow"]))
         except TimelockError as exc:
             log.error("task %s: the manager's seed escrow does not open: %s", task_id, exc)
             self.db.set_task(task_id, attempt, "bogus_escrow", reason=str(exc))
@@ -295,8 +293,8 @@ class OracleDaemon(PollingNode):
         return True
 
     def task_steps(self) -> dict:
-        return {"awaiting_key": self._open_escrow, "bogus_escrow": self._expire_bogus, "to_verify": self._verify, "verified": self._commit, "committed": self._reveal,
-                "revealed": self._follow}
+        return {"awaiting_key": self._open_escrow, "bogus_escrow": self._expire_bogus, "to_verify": self._verify,
+                "verified": self._commit, "committed": self._reveal, "revealed": self._follow}
 
     def task_failed(self, task_id: int, attempt: int, status: str, data: dict, exc: Exception) -> bool:
         if isinstance(exc, Waiting):

@@ -136,8 +136,8 @@ class EscrowProjections:
             return
         if a.get("late"):
             self._expired.pop((e.tx_hash, a["taskId"]), None)  # the expiry of a late reveal fails nothing
-        row = self.conn.execute("SELECT manager_slashed, to_worker FROM task_attempts WHERE task_id = ? AND attempt = ?",
-                                (task["task_id"], task["attempts"])).fetchone()
+        row = self.conn.execute("SELECT manager_slashed, to_worker FROM task_attempts "
+                                "WHERE task_id = ? AND attempt = ?", (task["task_id"], task["attempts"])).fetchone()
         slashed, paid = (row[0] or "0", row[1] or "0") if row else ("0", "0")
         self._attempt(task, e, manager_slashed=_add(slashed, a["amount"]), to_worker=_add(paid, a["toWorker"]))
 

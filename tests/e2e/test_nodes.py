@@ -8,7 +8,7 @@ import pytest
 
 from backend.taskprep import prepare_task
 from inferix.testing.devnet import dev_account
-from inferix.protocol import (ESCROW_MARGIN_S, IB_ONE, IBM, IFX, ROLE_MANAGER, USD, TaskState, ensure_staked,
+from inferix.protocol import (BPS, ESCROW_MARGIN_S, IB_ONE, IBM, IFX, ROLE_MANAGER, USD, TaskState, ensure_staked,
                               get_beacon, get_node, get_task, seed_escrow)
 
 from tests.conftest import fund, manager, wait
@@ -271,7 +271,8 @@ def test_a_manager_that_never_reveals_is_slashed_and_the_seed_comes_from_the_esc
     assert revealed.args["seed"] == prepared.seed and revealed.args["late"]
     assert revealed.args["revealer"] in {dev_account(i).address for i in ORACLES}  # not the manager
     [slashed] = events(devnet, "ManagerSlashed", task_id)
-    expected = max(chain.call("JobEscrow", "managerSlash"), task.fee * chain.call("JobEscrow", "managerSlashBps") // 10_000)
+    expected = max(chain.call("JobEscrow", "managerSlash"),
+                   task.fee * chain.call("JobEscrow", "managerSlashBps") // BPS)
     assert (slashed.args["amount"], slashed.args["toWorker"], slashed.args["late"]) == (expected, 0, True)
     assert get_node(chain, mgr.address).stake == manager_stake - expected
     fund(devnet, mgr.address, expected)

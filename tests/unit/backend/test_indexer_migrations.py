@@ -13,7 +13,8 @@ def test_the_seed_escrow_redeployment_empties_an_index_of_the_previous_deploymen
     conn = connect(tmp_path / "index.db")
     assert migrate(conn, "indexer", INDEXER_MIGRATIONS[:3]) == 3
     conn.execute("INSERT INTO indexer_cursor (id, next_block, updated_at) VALUES (1, 1234, 0)")
-    conn.execute("INSERT INTO workers (address, role, registered_block, updated_block) VALUES ('0xold', 'worker', 1, 1)")
+    conn.execute("INSERT INTO workers (address, role, registered_block, updated_block) "
+                 "VALUES ('0xold', 'worker', 1, 1)")
     conn.execute("INSERT INTO epochs (epoch, closed) VALUES (0, 0)")
     assert conn.execute("SELECT COUNT(*) FROM indexer_cursor").fetchone()[0] == 1
 
