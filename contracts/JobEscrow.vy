@@ -722,7 +722,7 @@ def revealKey(taskId: uint256, seed: bytes32):
     assert self.tasks[taskId].state == SUBMITTED, "escrow: task not submitted"
     assert keccak256(seed) == self.tasks[taskId].keyCommit, "escrow: seed does not match commitment"
     if block.timestamp > self.tasks[taskId].deadline and not self.tasks[taskId].late:
-        self._slashLate(taskId)
+        self._slashManager(taskId, True)
     self.tasks[taskId].state = REVEALED
     self.tasks[taskId].deadline = block.timestamp + self.verifyWindow
     log KeyRevealed(taskId=taskId, seed=seed, revealer=msg.sender, late=self.tasks[taskId].late)
@@ -898,12 +898,12 @@ def expire(taskId: uint256):
         self.tasks[taskId].state = VERIFIED
         self.tasks[taskId].deadline = block.timestamp - 1
     elif state == SUBMITTED and not self.tasks[taskId].late:
-        self._slashLate(taskId)
+        self._slashManager(taskId, True)
         opens: uint256 = staticcall self.beacon.roundTime(self.tasks[taskId].escrowRound)
         self.tasks[taskId].deadline = max(block.timestamp, opens) + self.revealWindow
     else:
         if state == SUBMITTED:
-            self._slashManager(taskId)
+            self._slashManager(taskId, False)
         self._fail(taskId, False)
 
 
@@ -1083,8 +1083,14 @@ def _useCommit(manager: address, keyCommit: bytes32, manifestDigest: bytes32):
 @internal
 def _escrowHolds(taskId: uint256, renderWindow: uint256) -> bool:
     # whether the task's seed escrow stays locked past every deadline an assignment made now can reach
-    opens: uint256 = staticcall self.beacon.roundTime(self.tasks[taskId].escrowRound)
-    return block.timestamp + self.acceptWindow + renderWindow < opens
+    return self._lastDeadline(renderWindow) < staticcall self.beacon.roundTime(self.tasks[taskId].escrowRound)
+
+
+@view
+@internal
+def _lastDeadline(renderWindow: uint256) -> uint256:
+    # the latest render deadline an assignment made now can reach
+    return block.timestamp + self.acceptWindow + renderWindow
 
 
 @view
@@ -1094,32 +1100,29 @@ def _checkEscrow(escrowRound: uint64, seedEscrow: Bytes[SEED_ESCROW_BYTES], rend
     # a worker whose manager disappeared waits at most `acceptWindow + renderWindow + escrowSlack`
     assert len(seedEscrow) == SEED_ESCROW_BYTES, "escrow: malformed seed escrow"
     opens: uint256 = staticcall self.beacon.roundTime(escrowRound)
-    earliest: uint256 = block.timestamp + self.acceptWindow + renderWindow
+    earliest: uint256 = self._lastDeadline(renderWindow)
     assert opens > earliest, "escrow: seed escrow round too early"
     assert opens <= earliest + self.escrowSlack, "escrow: seed escrow round too late"
 
 
 @internal
-def _slashLate(taskId: uint256):
-    # a reveal left past its window: a fixed slash, at least `managerSlashBps` of the fee, and no BMW credit;
-    # verification proceeds from the seed escrow, so nobody is paid from this slash
-    manager: address = self.jobs[self.tasks[taskId].jobId].manager
-    amount: uint256 = max(self.managerSlash, self.tasks[taskId].fee * self.managerSlashBps // BPS)
-    self.tasks[taskId].late = True
-    taken: uint256 = extcall staking.slash(manager, amount, empty(address), 0)
-    log ManagerSlashed(taskId=taskId, manager=manager, amount=taken, toWorker=0, late=True)
-
-
-@internal
-def _slashManager(taskId: uint256):
-    # a seed escrow that never opened (the manager's ciphertext was bogus): a second slash, from which the worker,
-    # whose frames were delivered but cannot be verified, gets its fee
+def _slashManager(taskId: uint256, late: bool):
+    # a fixed slash, at least `managerSlashBps` of the fee. Late (a reveal left past its window): the task loses
+    # the manager's BMW credit, and nobody is paid from the slash, since verification proceeds from the seed
+    # escrow. Not late (the escrow never opened: a bogus ciphertext): the worker, whose frames were delivered but
+    # cannot be verified, gets its fee from it.
     manager: address = self.jobs[self.tasks[taskId].jobId].manager
     fee: uint256 = self.tasks[taskId].fee
     amount: uint256 = max(self.managerSlash, fee * self.managerSlashBps // BPS)
-    taken: uint256 = extcall staking.slash(manager, amount, self.tasks[taskId].worker, fee)
-    log ManagerSlashed(taskId=taskId, manager=manager, amount=taken, toWorker=min(taken, fee), late=False)
-
+    worker: address = empty(address)
+    toWorker: uint256 = 0
+    if late:
+        self.tasks[taskId].late = True
+    else:
+        worker = self.tasks[taskId].worker
+        toWorker = fee
+    taken: uint256 = extcall staking.slash(manager, amount, worker, toWorker)
+    log ManagerSlashed(taskId=taskId, manager=manager, amount=taken, toWorker=min(taken, toWorker), late=late)
 
 
 @pure
