@@ -351,7 +351,8 @@ class Model:
         amount = 0
         if ep.fees > 0:
             amount += ep.worker_pool * ep.worker_fees.get(account, 0) // ep.fees
-            amount += ep.manager_pool * ep.manager_fees.get(account, 0) // ep.fees
+        if ep.fees > ep.forfeited:  # the pool was scaled to the fees whose manager kept its credit
+            amount += ep.manager_pool * ep.manager_fees.get(account, 0) // (ep.fees - ep.forfeited)
         if ep.verdict_weight > 0:
             amount += ep.oracle_pool * ep.oracle_weights.get(account, 0) // ep.verdict_weight
         return amount
