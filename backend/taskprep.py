@@ -16,7 +16,7 @@ from pathlib import Path
 from eth_utils import keccak
 
 from inferix.protocol import PACKAGE_MANIFEST, PACKAGE_ORDER, PACKAGE_SCENE
-from inferix.sealing import seal
+from inferix.sealing import manifest_digest, seal_manifest
 from inferix.storage import IPFSStore
 from inferix.render import BlenderJobError, run_jobs
 
@@ -29,7 +29,7 @@ class PreparedTask:
     key_commit: bytes
     package_cid: str
     manifest_digest: str  # the digest of the plain manifest's content (ANGV's)
-    sealed_digest: bytes  # keccak256 of the sealed manifest, committed on chain with the task
+    sealed_digest: bytes  # the sealed manifest's digest (inferix.sealing.manifest_digest), committed on chain
     frames: tuple[int, int]
     order: dict
 
@@ -68,8 +68,8 @@ def _prepare(store: IPFSStore, scene: Path, work_dir: Path, task_id: int, frames
            "workdir": str(work_dir / "prep"), "tiles": True}
     (result,) = run_jobs([job], timeout=timeout)
     (package / PACKAGE_ORDER).write_text(json.dumps({**order, "frames": [first, last], "format": "png"}))
-    sealed = seal(manifest_path.read_bytes(), seed)
+    sealed = seal_manifest(manifest_path.read_bytes(), seed)
     (package / PACKAGE_MANIFEST).write_bytes(sealed)
     manifest_path.unlink()  # only the sealed copy is kept
     cid = store.add_directory(package)
-    return PreparedTask(seed, keccak(seed), cid, result["digest"], keccak(sealed), (first, last), order)
+    return PreparedTask(seed, keccak(seed), cid, result["digest"], manifest_digest(sealed), (first, last), order)

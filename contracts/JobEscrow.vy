@@ -85,28 +85,6 @@ struct Job:
     benchmark: bool
 
 
-struct Task:
-    jobId: uint256
-    worker: address
-    state: uint8
-    attempts: uint256
-    ibm: uint256
-    reserved: uint256
-    fee: uint256
-    collateral: uint256
-    keyCommit: bytes32
-    manifestDigest: bytes32
-    resultHash: bytes32
-    deadline: uint256
-    renderWindow: uint256
-    renderTime: uint256
-    submittedAt: uint256
-    passed: bool
-    challenger: address
-    escrowRound: uint64
-    late: bool
-
-
 struct TaskSpec:
     ibm: uint256
     keyCommit: bytes32
@@ -129,7 +107,8 @@ proofOfRender: public(address)
 beacon: public(IRandomnessBeacon)
 
 jobs: public(HashMap[uint256, Job])
-tasks: public(HashMap[uint256, Task])
+# the Task struct is IJobEscrow's, so that proof of render reads the same layout
+tasks: public(HashMap[uint256, IJobEscrow.Task])
 jobCount: public(uint256)
 taskCount: public(uint256)
 claimable: public(HashMap[address, uint256])
@@ -772,6 +751,19 @@ def onVerdict(taskId: uint256, passed: bool):
 
 
 @external
+def onBadManifest(taskId: uint256):
+    """
+    @dev Proof of render only: the attempt's sealed manifest was proven
+         bogus. The manager is slashed (the worker gets its fee from the
+         slash); the attempt is re-queued with a fresh key, no worker fault.
+    @param taskId The task (revealed or verified: proof of render checked).
+    """
+    assert msg.sender == self.proofOfRender, "escrow: caller is not proof of render"
+    self._slashManager(taskId, False)
+    self._fail(taskId, False)
+
+
+@external
 def challenge(taskId: uint256):
     """
     @dev Bonded challenge of a verdict within the challenge window, by
@@ -868,7 +860,8 @@ def settle(taskIds: DynArray[uint256, MAX_BATCH]):
 def expire(taskId: uint256):
     """
     @dev Permissionless way out of every missed deadline:
-         assigned but not accepted → re-opened; accepted but not
+         assigned but not accepted → re-opened, a no-show of the worker
+         (`Staking.recordNoShow`); accepted but not
          submitted → worker's fault (slash, re-queue); submitted but not
          revealed → the manager is late (a fixed slash, no BMW credit)
          and the task waits for its seed escrow to open, until a reveal
@@ -886,6 +879,8 @@ def expire(taskId: uint256):
     challenger: address = self.tasks[taskId].challenger
     log TaskExpired(taskId=taskId, state=state)
     if state == ASSIGNED:
+        # an assignment left unaccepted is the worker's no-show (every `noShowLimit`-th costs stake)
+        extcall staking.recordNoShow(self.tasks[taskId].worker)
         self.tasks[taskId].state = POSTED
         self.tasks[taskId].worker = empty(address)
         self.tasks[taskId].deadline = 0

@@ -14,8 +14,8 @@
         challenging it within the challenge window (the oracle daemon does
         so by itself); without a quorum the task gets no verdict (and is
         re-queued by the escrow's deadline). Members who do not commit or
-        reveal earn nothing and are slashed `noShowSlashBps` each
-        `noShowLimit` misses. Only final verdicts earn: each winning voter
+        reveal earn nothing, and every `Staking.noShowLimit` misses cost
+        `Staking.noShowSlashBps` of their stake. Only final verdicts earn: each winning voter
         is credited the task's fee value in the BMW epoch. The arbiter (a
         governance-appointed address) resolves disputes: the winning side
         is credited, the losing side is slashed and loses its credit, and a
@@ -42,6 +42,12 @@ exports: (governed.governance, governed.wired)
 
 MAX_COMMITTEE: constant(uint256) = 15
 
+# the manifest seal (inferix/sealing.py): MAGIC (8) | header (96) | body; the header opens to HEADER_MAGIC, the
+# seed commitment and the body's integrity tag
+SEAL_MAGIC: constant(bytes8) = 0x4946585345414c32  # "IFXSEAL2"
+SEAL_HEAD: constant(uint256) = 104
+HEADER_MAGIC: constant(bytes32) = 0x696e6665726978206d616e696665737420763200000000000000000000000000  # "inferix manifest v2"
+
 # vote flags
 VOTE_PASS: constant(uint256) = 1
 VOTE_FAIL: constant(uint256) = 2
@@ -56,6 +62,7 @@ struct Tally:
 
 struct Committee:
     round: uint64
+    quorum: uint256
     commitEnds: uint256
     revealEnds: uint256
     members: uint256
@@ -76,8 +83,6 @@ commitWindow: public(uint256)
 voteRevealWindow: public(uint256)
 oracleSlashBps: public(uint256)
 challengerRewardBps: public(uint256)
-noShowLimit: public(uint256)
-noShowSlashBps: public(uint256)
 
 # @dev keccak256(taskId, attempt) => the committee's schedule and counts
 committees: public(HashMap[bytes32, Committee])
@@ -94,8 +99,6 @@ tallies: public(HashMap[bytes32, Tally])
 voters: public(HashMap[bytes32, DynArray[address, MAX_COMMITTEE]])
 # @dev keccak256(taskId, attempt) => the fee value each credited vote was given
 weights: public(HashMap[bytes32, uint256])
-# @dev oracle => committee seats missed since its last no-show slash
-missed: public(HashMap[address, uint256])
 
 
 event CommitteeDrawn:
@@ -148,6 +151,12 @@ event ParameterChanged:
     name: String[32]
     newValue: uint256
 
+event BadManifestProven:
+    taskId: indexed(uint256)
+    attempt: uint256
+    prover: indexed(address)
+    defect: String[32]
+
 event ArbiterChanged:
     arbiter: indexed(address)
 
@@ -182,8 +191,6 @@ def __init__(
     self.voteRevealWindow = 1800
     self.oracleSlashBps = 1000
     self.challengerRewardBps = 5000
-    self.noShowLimit = 3
-    self.noShowSlashBps = 100
 
 
 @pure
@@ -286,6 +293,7 @@ def _draw(taskId: uint256) -> bytes32:
     self.members[key] = drawn
     self.committees[key] = Committee(
         round=round,
+        quorum=self.quorum,
         commitEnds=commitEnds,
         revealEnds=commitEnds + self.voteRevealWindow,
         members=len(drawn),
@@ -397,7 +405,7 @@ def _finalize(taskId: uint256, attempt: uint256, key: bytes32, fee: uint256):
         if self.votes[key][oracle] == 0:
             self._noShow(taskId, oracle)
     tally: Tally = self.tallies[key]
-    q: uint256 = self.quorum
+    q: uint256 = self.committees[key].quorum  # the quorum of the draw: a later governance change does not apply
     if tally.passVotes >= q or tally.failVotes >= q:
         # the majority decides; a dissenting member escalates by challenging within the challenge window
         passed: bool = tally.passVotes >= q
@@ -417,14 +425,9 @@ def _finalize(taskId: uint256, attempt: uint256, key: bytes32, fee: uint256):
 
 @internal
 def _noShow(taskId: uint256, oracle: address):
-    missed: uint256 = self.missed[oracle] + 1
-    slashed: uint256 = 0
-    if missed >= self.noShowLimit:
-        amount: uint256 = (staticcall staking.stakeOf(oracle)) * self.noShowSlashBps // protocol.BPS
-        slashed = extcall staking.slash(oracle, amount, empty(address), 0)
-        missed = 0
-    self.missed[oracle] = missed
-    log NoShow(taskId=taskId, oracle=oracle, missed=missed, slashed=slashed)
+    # the miss is counted (and every `noShowLimit`-th slashed) by Staking, the home of every node's misses
+    slashed: uint256 = extcall staking.recordNoShow(oracle)
+    log NoShow(taskId=taskId, oracle=oracle, missed=staticcall staking.missed(oracle), slashed=slashed)
 
 
 @external
@@ -485,6 +488,57 @@ def _credit(key: bytes32, side: uint256, weight: uint256):
             self.votes[key][oracle] = (epoch << 8) | (vote % 256) | VOTE_CREDITED
 
 
+# ---------------------------------------------------------------- bogus manifests
+
+
+@external
+def proveBadManifest(taskId: uint256, seed: bytes32, head: Bytes[SEAL_HEAD], bodyHash: bytes32):
+    """
+    @dev Anyone: proves that the sealed manifest the manager committed to
+         for the task's current attempt does not open with its seed (its
+         header is not the manifest's, names another seed, or its integrity
+         tag does not match the body). The manager is slashed (the worker
+         gets its fee from the slash) and the attempt is re-queued with a
+         fresh key, without worker fault. The prover needs the seed (public
+         once revealed) and the package's sealed manifest: its first 104
+         bytes and keccak256 of the rest, which must hash to the task's
+         `manifestDigest`. Nobody is paid for proving.
+    @param taskId The task (revealed or verified, not yet settled).
+    @param seed The task's seed.
+    @param head The sealed manifest's first 104 bytes (fewer if it is shorter).
+    @param bodyHash keccak256 of the sealed manifest's remaining bytes.
+    """
+    defect: String[32] = ""  # declared first: a revert's trace decodes it
+    task: IJobEscrow.Task = staticcall escrow.tasks(taskId)
+    assert task.state == protocol.REVEALED or task.state == protocol.VERIFIED, "por: task not being verified"
+    assert keccak256(seed) == task.keyCommit, "por: seed does not match commitment"
+    assert keccak256(concat(head, bodyHash)) == task.manifestDigest, "por: not the committed manifest"
+    defect = self._sealDefect(seed, head, bodyHash, task.keyCommit)
+    assert defect != "", "por: the manifest's seal is sound"
+    log BadManifestProven(taskId=taskId, attempt=task.attempts, prover=msg.sender, defect=defect)
+    extcall escrow.onBadManifest(taskId)
+
+
+@pure
+@internal
+def _sealDefect(seed: bytes32, head: Bytes[SEAL_HEAD], bodyHash: bytes32, keyCommit: bytes32) -> String[32]:
+    # inferix/sealing.py manifest_defect: "" for a sound seal
+    if len(head) < SEAL_HEAD or convert(slice(head, 0, 8), bytes8) != SEAL_MAGIC:
+        return "not a sealed manifest"
+    key: bytes32 = keccak256(concat(seed, b"inferix-seal-v2|enc"))
+    words: bytes32[3] = empty(bytes32[3])
+    for i: uint256 in range(3):
+        sealed: uint256 = convert(extract32(head, 8 + 32 * i), uint256)
+        words[i] = convert(sealed ^ convert(keccak256(concat(key, convert(i, bytes32))), uint256), bytes32)
+    if words[0] != HEADER_MAGIC:
+        return "header does not open"
+    if words[1] != keyCommit:
+        return "sealed for another seed"
+    if words[2] != keccak256(concat(keccak256(concat(seed, b"inferix-seal-v2|mac")), bodyHash)):
+        return "body does not match its tag"
+    return ""
+
+
 # ---------------------------------------------------------------- governance
 
 
@@ -494,9 +548,8 @@ def setParameter(name: String[32], newValue: uint256):
     @dev Governance: commitWindow, voteRevealWindow [1 min, 1 day], and
          together shorter than the escrow's verify window (a committee
          must be able to finish before the task expires); oracleSlashBps
-         [0, 5000]; challengerRewardBps [0, 10000]; noShowLimit [1, 100];
-         noShowSlashBps [0, 1000]. The committee's size and quorum:
-         `setCommittee`.
+         [0, 5000]; challengerRewardBps [0, 10000]. The committee's size
+         and quorum: `setCommittee`; the no-show rule: `Staking.setNoShow`.
     @param name The parameter.
     @param newValue The value.
     """
@@ -516,12 +569,6 @@ def setParameter(name: String[32], newValue: uint256):
     elif h == keccak256("challengerRewardBps"):
         assert newValue <= protocol.BPS, "por: out of bounds"
         self.challengerRewardBps = newValue
-    elif h == keccak256("noShowLimit"):
-        assert newValue >= 1 and newValue <= 100, "por: out of bounds"
-        self.noShowLimit = newValue
-    elif h == keccak256("noShowSlashBps"):
-        assert newValue <= 1000, "por: out of bounds"
-        self.noShowSlashBps = newValue
     else:
         raise "por: unknown parameter"
     log ParameterChanged(name=name, newValue=newValue)

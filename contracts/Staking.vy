@@ -80,6 +80,10 @@ stakeMultiplier: public(uint256)
 epochMinutes: public(uint256)
 minOracleStake: public(uint256)
 minManagerStake: public(uint256)
+noShowLimit: public(uint256)
+noShowSlashBps: public(uint256)
+# @dev node => duties missed since its last no-show slash (committee seats not voted, assignments not accepted)
+missed: public(HashMap[address, uint256])
 
 
 event Registered:
@@ -121,6 +125,11 @@ event Slashed:
     rewardTo: indexed(address)
     reward: uint256
 
+event NoShowRecorded:
+    account: indexed(address)
+    missed: uint256
+    slashed: uint256
+
 event IBSet:
     worker: indexed(address)
     ib: uint256
@@ -145,6 +154,8 @@ def __init__(token_: IIFXToken, governance_: address, minOracleStake_: uint256, 
     self.epochMinutes = 4320
     self.minOracleStake = minOracleStake_
     self.minManagerStake = minManagerStake_
+    self.noShowLimit = 3
+    self.noShowSlashBps = 100
 
 
 @external
@@ -447,6 +458,30 @@ def slash(account: address, amount: uint256, rewardTo: address, reward: uint256)
 
 
 @external
+def recordNoShow(account: address) -> uint256:
+    """
+    @dev Escrow or proof of render: `account` missed a duty (a worker did
+         not accept its assignment, an oracle did not vote its committee
+         seat). A miss costs the rewards of the duty; every `noShowLimit`-th
+         miss also costs `noShowSlashBps` of the stake, and the count
+         starts over.
+    @param account The node.
+    @return uint256 The amount slashed (0 below the limit).
+    """
+    assert msg.sender == self.proofOfRender or msg.sender == self.escrow, "staking: caller may not slash"
+    missed: uint256 = self.missed[account] + 1
+    slashed: uint256 = 0
+    if missed >= self.noShowLimit:
+        node: Node = self.nodes[account]
+        slashed = min(node.stake * self.noShowSlashBps // protocol.BPS, node.stake - node.locked)
+        self._take(account, slashed, empty(address), 0)
+        missed = 0
+    self.missed[account] = missed
+    log NoShowRecorded(account=account, missed=missed, slashed=slashed)
+    return slashed
+
+
+@external
 def setIB(worker: address, ib: uint256):
     """
     @dev Escrow only: the IB measured by a settled benchmark task.
@@ -537,3 +572,19 @@ def setMinManagerStake(newValue: uint256):
     assert newValue <= 10**7 * 10**18, "staking: out of bounds"
     self.minManagerStake = newValue
     log ParameterChanged(name="minManagerStake", newValue=newValue)
+
+
+@external
+def setNoShow(limit: uint256, slashBps: uint256):
+    """
+    @dev Governance: how many missed duties cost stake [1, 100], and how
+         much of it [0, 1000] bps.
+    @param limit Misses per slash.
+    @param slashBps Share of the stake slashed.
+    """
+    governed._check_governance()
+    assert limit >= 1 and limit <= 100 and slashBps <= 1000, "staking: out of bounds"
+    self.noShowLimit = limit
+    self.noShowSlashBps = slashBps
+    log ParameterChanged(name="noShowLimit", newValue=limit)
+    log ParameterChanged(name="noShowSlashBps", newValue=slashBps)

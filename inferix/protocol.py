@@ -233,3 +233,15 @@ def ensure_staked(chain: Chain, role: int, amount: int, price_per_ibm: int = 0) 
             chain.transact("IFXToken", "approve", staking, missing)
         chain.transact("Staking", "stake", missing)
     return get_node(chain, chain.address)
+
+
+def challenge_verdict(chain: Chain, task_id: int) -> tuple[int, dict | None]:
+    """Challenge the task's verdict (``JobEscrow.challenge``), approving the escrow for the bond it takes first if
+    needed. Returns ``(bond, receipt)``; the receipt is None (nothing sent) when the balance cannot cover the bond."""
+    bond = chain.call("JobEscrow", "bondFor", task_id)
+    if chain.call("IFXToken", "balanceOf", chain.address) < bond:
+        return bond, None
+    escrow = chain.deployments.address("JobEscrow")
+    if chain.call("IFXToken", "allowance", chain.address, escrow) < bond:
+        chain.transact("IFXToken", "approve", escrow, bond)
+    return bond, chain.transact("JobEscrow", "challenge", task_id)

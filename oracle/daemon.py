@@ -13,7 +13,9 @@ member or the task moved on), and each state is written before the next step, so
 twice.
 
 The sealed manifest must be the one the manager committed to when posting (``manifestDigest``); a re-queued
-task's attempt has its own package, key and manifest (``TaskRekeyed``). IB is not the oracles' business: the
+task's attempt has its own package, key and manifest (``TaskRekeyed``). A committed manifest that does not open
+with the seed is proven bogus on chain (``proveBadManifest``: the manager pays) instead of being voted on. A result
+nobody serves is retried until ``unserved_margin`` seconds before the commit phase ends, then voted FAIL. IB is not the oracles' business: the
 escrow measures it when a benchmark task settles.
 """
 
@@ -31,8 +33,9 @@ from inferix.beacon import fetch_round
 from inferix.timelock import TimelockError, decrypt
 from inferix.chain import ChainError, TransactionReverted
 from inferix.service import PollingNode
-from inferix.protocol import ROLE_ORACLE, TaskState, ensure_staked, get_beacon, get_task
-from oracle.angv.task import VerificationUnavailable, open_manifest, verify_result
+from inferix.protocol import ROLE_ORACLE, TaskState, challenge_verdict, ensure_staked, get_beacon, get_task
+from oracle.angv.task import (BadManifest, ResultUnavailable, TaskVerdict, VerificationUnavailable, open_manifest,
+                              verify_result)
 
 log = logging.getLogger("inferix.oracle")
 
@@ -55,6 +58,9 @@ class OracleConfig:
     poll_interval: float = 1.0
     beacon_url: str | None = None  # the beacon's HTTP API (drand's shape), to post a round nobody has posted
     challenge: bool = True  # challenge a final verdict this oracle voted against
+    # a result still unreachable this many seconds before the commit phase ends is voted FAIL: a result nobody
+    # serves is no result (a transient outage before then is retried)
+    unserved_margin: int = 300
 
 
 def commitment(task_id: int, attempt: int, oracle: str, passed: bool, score: int, salt: bytes) -> bytes:
@@ -107,7 +113,7 @@ class OracleDaemon(PollingNode):
         return self.chain.w3.eth.get_block("latest")["timestamp"]
 
     def _committee(self, task_id: int, attempt: int) -> dict:
-        names = ("round", "commit_ends", "reveal_ends", "members", "committed", "revealed", "finalized")
+        names = ("round", "quorum", "commit_ends", "reveal_ends", "members", "committed", "revealed", "finalized")
         return dict(zip(names, self.chain.call("ProofOfRender", "committees", committee_key(task_id, attempt))))
 
     def _post_round(self, task_id: int) -> None:
@@ -220,13 +226,35 @@ class OracleDaemon(PollingNode):
         if keccak(text=result["cid"]) != task.result_hash:
             raise VerificationUnavailable("the result CID seen does not match the chain's")
         seed = bytes.fromhex(data["seed"])
-        manifest = open_manifest(self.store, posted["sceneCid"], seed, task.key_commit, task.manifest_digest)
-        verdict = self.judge(result["cid"], manifest)
+        try:
+            manifest = open_manifest(self.store, posted["sceneCid"], seed, task.key_commit, task.manifest_digest)
+        except BadManifest as exc:
+            self._prove_bad_manifest(task_id, attempt, seed, exc)
+            return
+        try:
+            verdict = self.judge(result["cid"], manifest)
+        except ResultUnavailable as exc:
+            committee = self._committee(task_id, attempt)
+            if self._now() < committee["commit_ends"] - self.config.unserved_margin:
+                raise
+            verdict = TaskVerdict(False, 0, f"result not served: {exc}")
         log.info("task %s attempt %s: %s, score %s (%s)", task_id, attempt, "PASS" if verdict.passed else "FAIL",
                  verdict.score, verdict.reason)
         self.db.set_task(task_id, attempt, "verified", passed=verdict.passed, score=verdict.score,
                          reason=verdict.reason, frames=verdict.frames, salt=os.urandom(32).hex(),
                          resultCid=result["cid"])
+
+    def _prove_bad_manifest(self, task_id: int, attempt: int, seed: bytes, exc: BadManifest) -> None:
+        """The manager's committed manifest does not open with the seed: prove it on chain (the manager is slashed,
+        the worker gets its fee from the slash, the task is re-queued) instead of voting."""
+        log.warning("task %s attempt %s: %s; proving it on chain", task_id, attempt, exc)
+        try:
+            self.chain.transact("ProofOfRender", "proveBadManifest", task_id, seed, *exc.proof)
+        except TransactionReverted as exc2:
+            if get_task(self.chain, task_id).attempts == attempt:
+                raise
+            log.info("task %s: already proven (%s)", task_id, exc2.reason)
+        self.db.set_task(task_id, attempt, "closed", reason=f"bad manifest proven: {exc}")
 
     def judge(self, result_cid: str, manifest):
         """ANGV's verdict on the frames (a separate method so that test tooling can model a dishonest oracle)."""
@@ -268,16 +296,11 @@ class OracleDaemon(PollingNode):
         self.db.set_task(task_id, attempt, "done", **data)
 
     def _challenge(self, task_id: int, task) -> None:
-        bond = self.chain.call("JobEscrow", "bondFor", task_id)
-        balance = self.chain.call("IFXToken", "balanceOf", self.me)
-        if balance < bond:
-            log.warning("task %s: the verdict contradicts our vote, but the %.2f IFX bond exceeds our %.2f IFX",
-                        task_id, bond / 1e18, balance / 1e18)
+        bond, receipt = challenge_verdict(self.chain, task_id)
+        if receipt is None:
+            log.warning("task %s: the verdict contradicts our vote, but the %.2f IFX bond exceeds our balance",
+                        task_id, bond / 1e18)
             return
-        escrow = self.chain.deployments.address("JobEscrow")
-        if self.chain.call("IFXToken", "allowance", self.me, escrow) < bond:
-            self.chain.transact("IFXToken", "approve", escrow, bond)
-        self.chain.transact("JobEscrow", "challenge", task_id)
         log.warning("task %s: challenged the committee's %s verdict (we voted %s)", task_id,
                     "PASS" if task.passed else "FAIL", "FAIL" if task.passed else "PASS")
 

@@ -5,8 +5,17 @@ without sending anything twice:
     assigned ──accept──▶ accepted ──render + pin──▶ rendered ──submitResult──▶ submitted
         └── declined (cannot finish before the deadline, or no longer ours)
 
+    submitted ──verdict──▶ done (PASS; a FAIL left alone; the task moved on)
+        └── challenge (a FAIL our own check refutes) ──▶ challenged ──the arbiter's ruling──▶ done
+
 A task the agent accepted is never dropped silently: rendering or submission errors are retried until the
 deadline, and a missed deadline is logged as an error.
+
+After submitting, the agent follows its attempt to the committee's verdict. A FAIL it can refute is challenged
+(``WorkerConfig.challenge``, ``--no-challenge`` turns it off): the agent opens the task's sealed manifest with the
+seed revealed on chain (``KeyRevealed``) and checks its own frames with ANGV, as an oracle does; only if they pass
+does it bond ``JobEscrow.bondFor(taskId)`` and call ``challenge`` within the challenge window (a FAIL that its own
+check confirms is left alone: the arbiter would keep the bond). ``challenged`` then waits for the arbiter.
 """
 
 from __future__ import annotations
@@ -17,16 +26,23 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from eth_utils import keccak
+
 from inferix.chain import ChainError, TransactionReverted
 from inferix.service import PollingNode
-from inferix.protocol import (IB_ONE, IBM, PACKAGE_ORDER, PACKAGE_SCENE, ROLE_WORKER, TaskState, ensure_staked,
-                              get_node, get_task)
+from inferix.protocol import (IB_ONE, IBM, PACKAGE_ORDER, PACKAGE_SCENE, ROLE_WORKER, TaskState, challenge_verdict,
+                              ensure_staked, get_node, get_task)
 from inferix.render import RenderLimitError, SceneRefused, find_devices, render_frames, sandbox
 from inferix.render.devices import choose
 from inferix.storage import StorageError
+from oracle.angv.task import VerificationUnavailable, open_manifest, verify_result
 
 log = logging.getLogger("inferix.worker")
 SUBMIT_MARGIN = 10  # seconds of the render window kept for pinning and submitting the frames
+
+
+class Waiting(Exception):
+    """A step that cannot run yet (no verdict yet, the arbiter has not decided): retried quietly, status unchanged."""
 
 
 @dataclass
@@ -38,6 +54,7 @@ class WorkerConfig:
     minutes_per_ibm: float = 1.0  # this node's wall minutes per IBM = 1 / IB; refined by the attested IB
     safety: float = 2.0  # accept only if the estimated render time × safety fits the render window
     device: str | None = None  # Cycles device type to render on (--device); None: the best this machine has
+    challenge: bool = True  # challenge a FAIL verdict on our frames when our own ANGV check passes them
 
 
 class WorkerAgent(PollingNode):
@@ -84,7 +101,9 @@ class WorkerAgent(PollingNode):
         head = self.chain.block_number()
         if start > head:
             return
-        for ev in self.chain.events("JobEscrow", ["TaskPosted", "TaskRekeyed", "TaskAssigned"], start, head):
+        ours = None  # the tasks we are rendering or following, read once if a key is revealed
+        names = ["TaskPosted", "TaskRekeyed", "TaskAssigned", "KeyRevealed"]
+        for ev in self.chain.events("JobEscrow", names, start, head):
             a = ev.args
             if ev.name == "TaskPosted":
                 self.db.put(f"posted:{a['taskId']}", {"sceneCid": a["sceneCid"], "frames": [a["frameStart"],
@@ -98,6 +117,12 @@ class WorkerAgent(PollingNode):
                 if self.db.task(a["taskId"], attempt) is None:
                     log.info("task %s (attempt %s) assigned to us, accept by %s", a["taskId"], attempt, a["deadline"])
                     self.db.set_task(a["taskId"], attempt, "assigned", acceptBy=a["deadline"])
+            elif ev.name == "KeyRevealed":  # the seed that opens the manifest: to check our frames against a FAIL
+                if ours is None:
+                    ours = {t for t, *_ in self.db.tasks("accepted", "rendered", "submitted")}
+                if a["taskId"] in ours:  # the latest reveal wins; _follow checks it against the attempt's commitment
+                    self.db.put(f"revealed:{a['taskId']}", {"seed": bytes(a["seed"]).hex(), "revealer": a["revealer"],
+                                                            "late": a["late"]})
         self.db.set_cursor("escrow", head + 1)
 
     # ------------------------------------------------------------ steps
@@ -169,11 +194,114 @@ class WorkerAgent(PollingNode):
         log.info("task %s submitted (tx %s)", task_id, receipt["transactionHash"].hex())
         self.db.set_task(task_id, attempt, "submitted", tx=receipt["transactionHash"].hex())
 
+    # ------------------------------------------------------------ after submission: the verdict
+    def _now(self) -> int:
+        return self.chain.w3.eth.get_block("latest")["timestamp"]
+
+    def _follow(self, task_id: int, attempt: int, data: dict) -> None:
+        """Our attempt is submitted: wait for the committee's verdict; challenge a FAIL our own check refutes."""
+        task = get_task(self.chain, task_id)
+        if task.attempts != attempt or task.worker != self.me:
+            self.db.set_task(task_id, attempt, "done", reason=f"task is {task.state.name} for another attempt")
+            return
+        if task.state in (TaskState.SUBMITTED, TaskState.REVEALED):
+            raise Waiting("no verdict yet")
+        if task.state == TaskState.DISPUTED:
+            if task.challenger == self.me:  # we challenged before a crash: never twice
+                self.db.set_task(task_id, attempt, "challenged", reason="chain says DISPUTED by us")
+            else:
+                self.db.set_task(task_id, attempt, "done", reason=f"disputed by {task.challenger}")
+            return
+        if task.state != TaskState.VERIFIED:
+            self.db.set_task(task_id, attempt, "done", reason=f"task is {task.state.name}")
+            return
+        if task.passed:
+            log.info("task %s: verdict PASS", task_id)
+            self.db.set_task(task_id, attempt, "done", verdict="PASS")
+            return
+        if not self.config.challenge:
+            log.warning("task %s: verdict FAIL (challenging is off)", task_id)
+            self.db.set_task(task_id, attempt, "done", verdict="FAIL", reason="challenging is off")
+            return
+        if self._now() > task.deadline:
+            log.warning("task %s: verdict FAIL, challenge window closed", task_id)
+            self.db.set_task(task_id, attempt, "done", verdict="FAIL", reason="challenge window closed")
+            return
+        try:
+            own = self._own_verdict(task_id, task, data)
+        except VerificationUnavailable as exc:
+            # not our frames' fault, and nothing proven: no challenge. Retried (a seed not seen yet, IPFS down)
+            # until the window closes, which then records the FAIL as done
+            if data.get("unverifiable") != str(exc)[:300]:
+                log.warning("task %s: verdict FAIL, but our frames cannot be checked (%s): not challenging",
+                            task_id, exc)
+                self.db.set_task(task_id, attempt, "submitted", unverifiable=str(exc)[:300])
+            raise Waiting(f"own check unavailable: {exc}") from None
+        if not own.passed:
+            log.warning("task %s: verdict FAIL, and our own check fails too (%s): not challenging", task_id,
+                        own.reason)
+            self.db.set_task(task_id, attempt, "done", verdict="FAIL", reason=f"own check fails: {own.reason}"[:300],
+                             ownScore=own.score)
+            return
+        self._challenge(task_id, attempt, own)
+
+    def _own_verdict(self, task_id: int, task, data: dict):
+        """ANGV on our own frames, with the seed revealed on chain (``VerificationUnavailable`` if it cannot run)."""
+        revealed = self.db.get(f"revealed:{task_id}")
+        if not revealed:
+            raise VerificationUnavailable("the KeyRevealed event not seen yet")
+        posted = self.db.get(f"posted:{task_id}")
+        if not posted:
+            raise VerificationUnavailable("the TaskPosted event not seen yet")
+        result_cid = data.get("resultCid")
+        if not result_cid or keccak(text=result_cid) != task.result_hash:
+            raise VerificationUnavailable("the chain holds a result we do not know")
+        # open_manifest checks the seed against the attempt's commitment (a stale reveal of an earlier attempt
+        # fails here until ours is seen) and the sealed manifest against the chain's digest
+        manifest = open_manifest(self.store, posted["sceneCid"], bytes.fromhex(revealed["seed"]), task.key_commit,
+                                 task.manifest_digest)
+        return verify_result(self.store, result_cid, manifest)
+
+    def _challenge(self, task_id: int, attempt: int, own) -> None:
+        """Bond ``bondFor(taskId)`` and challenge the FAIL (the task was just read VERIFIED, in its window)."""
+        bond, receipt = challenge_verdict(self.chain, task_id)
+        if receipt is None:
+            log.warning("task %s: verdict FAIL refuted by our own check, but the %.2f IFX bond exceeds our balance: "
+                        "not challenging", task_id, bond / 1e18)
+            self.db.set_task(task_id, attempt, "done", verdict="FAIL", reason="bond exceeds our balance",
+                             ownScore=own.score)
+            return
+        log.warning("task %s: challenged the committee's FAIL verdict, bond %.2f IFX (tx %s): our own check passes "
+                    "our frames (score %s: %s)", task_id, bond / 1e18, receipt["transactionHash"].hex(), own.score,
+                    own.reason)
+        self.db.set_task(task_id, attempt, "challenged", verdict="FAIL", bond=bond, ownScore=own.score,
+                         reason=own.reason[:300], tx=receipt["transactionHash"].hex())
+
+    def _await_ruling(self, task_id: int, attempt: int, data: dict) -> None:
+        """Our challenge is with the arbiter: record the final verdict once the dispute is over."""
+        task = get_task(self.chain, task_id)
+        if task.attempts == attempt and task.state == TaskState.DISPUTED:
+            raise Waiting("the arbiter has not decided")
+        passed = task.attempts == attempt and task.state in (TaskState.VERIFIED, TaskState.SETTLED) and task.passed
+        if passed:
+            log.info("task %s: the FAIL verdict was overturned: PASS (the bond is claimable from the escrow)", task_id)
+        else:
+            log.warning("task %s: the dispute ended without overturning the FAIL (task is %s)", task_id,
+                        task.state.name)
+        self.db.set_task(task_id, attempt, "done", ruling="PASS" if passed else "FAIL")
+
     def task_steps(self) -> dict:
-        return {"assigned": self._accept, "accepted": self._render, "rendered": self._submit}
+        return {"assigned": self._accept, "accepted": self._render, "rendered": self._submit,
+                "submitted": self._follow, "challenged": self._await_ruling}
 
     def task_failed(self, task_id: int, attempt: int, status: str, data: dict, exc: Exception) -> bool:
-        if isinstance(exc, (RenderLimitError, SceneRefused)):  # rendering again would break it again
+        if isinstance(exc, Waiting):
+            log.debug("task %s: %s", task_id, exc)
+        elif status in ("submitted", "challenged") and isinstance(exc, (StorageError, ChainError, RuntimeError,
+                                                                        OSError)):
+            # after submission no render deadline applies: retry; the next look at the chain decides
+            log.warning("task %s: following the verdict failed, will retry: %s", task_id, exc)
+        elif isinstance(exc, (RenderLimitError, SceneRefused)):  # rendering again would break it again
             log.error("task %s FAILED: %s", task_id, exc)
             self.db.set_task(task_id, attempt, "failed", reason=str(exc)[:300])
         elif isinstance(exc, TransactionReverted):

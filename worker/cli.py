@@ -28,10 +28,14 @@ def worker() -> None:
 @click.option("--poll", type=float, default=1.0, show_default=True, help="Seconds between polls.")
 @click.option("--device", type=click.Choice(["OPTIX", "CUDA", "HIP", "ONEAPI", "METAL", "CPU"], case_sensitive=False),
               default=None, help="Cycles device to render on [default: the best this machine has].")
+@click.option("--no-challenge", is_flag=True,
+              help="Never challenge a FAIL verdict on this worker's frames (by default it challenges one that its own "
+                   "check of the frames, with the revealed seed, refutes; the challenge bonds bondFor(taskId) IFX).")
 @sandbox_option
 def run(account: str, price: float, stake: float, minutes_per_ibm: float, data_dir: Path | None, poll: float,
-        device: str | None) -> None:
-    """Accept, render and submit assigned tasks until stopped."""
+        device: str | None, no_challenge: bool) -> None:
+    """Accept, render and submit assigned tasks, and challenge a FAIL verdict its own check refutes, until
+    stopped."""
     from worker.agent import WorkerAgent, WorkerConfig
 
     settings = Settings()
@@ -40,7 +44,7 @@ def run(account: str, price: float, stake: float, minutes_per_ibm: float, data_d
     db = NodeDB(data_dir / "worker.sqlite")
     config = WorkerConfig(price_per_ibm=int(price * USD), stake=int(stake * IFX), work_dir=data_dir / "work",
                           poll_interval=poll, minutes_per_ibm=minutes_per_ibm,
-                          device=device.upper() if device else None)
+                          device=device.upper() if device else None, challenge=not no_challenge)
     agent = WorkerAgent(chain, store, db, config)
     install_stop_handler(agent)
     agent.run()

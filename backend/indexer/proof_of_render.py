@@ -4,7 +4,7 @@ the oracles' slashes.
 Each attempt of a task is judged by a committee drawn from a beacon round (``CommitteeDrawn``, with the attempt);
 its members commit to their vote (``VoteCommitted``), then reveal it (``VerdictSigned``, one per revealed vote).
 The last reveal, or ``finalize`` after the reveal phase, ends the committee: members that did not reveal are
-no-shows (``NoShow``, with their miss counter and any stake slashed for it), then ``VerdictFinal`` (a quorum; the
+no-shows (``NoShow``; Staking's ``NoShowRecorded`` counts the node's misses), then ``VerdictFinal`` (a quorum; the
 escrow's ``VerdictRecorded`` follows) or ``NoVerdict`` (no quorum; the escrow's deadline re-queues the task).
 Events that carry no attempt concern the task's current one (``tasks.attempts``).
 
@@ -13,7 +13,6 @@ One method per event, ``_on_ProofOfRender_<Event>(e, args, block_time)``; they r
 
 from __future__ import annotations
 
-from backend.indexer.base import _add
 from inferix.chain import Event
 
 
@@ -74,18 +73,17 @@ class ProofOfRenderProjections:
         self._node_change(a["oracle"], e, oracle)
 
     def _on_ProofOfRender_NoShow(self, e: Event, a: dict, t: int) -> None:
-        # a member that did not reveal (its stake slash, if any, came with Staking.Slashed just before)
+        # a member that did not reveal (the node's miss counter and any stake slashed for it came with
+        # Staking.NoShowRecorded just before)
         task = self._task(e, a["taskId"])
         if task is None:
             return
         self._member_change(a["taskId"], task["attempts"], a["oracle"],
                             {"no_show": 1, "no_show_slashed": str(a["slashed"])})
 
-        def missed(node):
-            node["no_shows"] += 1
-            node["missed"] = a["missed"]  # seats missed since its last no-show slash
-            node["no_show_slashed"] = _add(node["no_show_slashed"], a["slashed"])
-        self._node_change(a["oracle"], e, missed)
+    def _on_ProofOfRender_BadManifestProven(self, e: Event, a: dict, t: int) -> None:
+        # the attempt's sealed manifest did not open with its seed: the escrow's ManagerSlashed and TaskFailed follow
+        self._committee_change(a["taskId"], a["attempt"], {"outcome": "bad_manifest"})
 
     def _on_ProofOfRender_VerdictFinal(self, e: Event, a: dict, t: int) -> None:
         self._committee_change(a["taskId"], a["attempt"], {"outcome": "passed" if a["passed"] else "failed",

@@ -49,6 +49,15 @@ class StakingProjections:
                 self._normalize_unbonding(node)
         self._node_change(a["account"], e, change)
 
+    def _on_Staking_NoShowRecorded(self, e: Event, a: dict, t: int) -> None:
+        # a missed duty (an oracle's committee seat, a worker's unaccepted assignment); every `noShowLimit`-th costs
+        # stake (its Slashed came just before)
+        def missed(node):
+            node["no_shows"] += 1
+            node["missed"] = a["missed"]  # duties missed since its last no-show slash
+            node["no_show_slashed"] = _add(node["no_show_slashed"], a["slashed"])
+        self._node_change(a["account"], e, missed)
+
     def _on_Staking_IBSet(self, e: Event, a: dict, t: int) -> None:
         # set by the escrow when a benchmark job's task settles passed
         self._node_change(a["worker"], e, lambda n: n.update(ib=str(a["ib"])))

@@ -17,7 +17,8 @@ from eth_utils import keccak
 
 from inferix.eip712 import MAX_SCORE
 from inferix.protocol import PACKAGE_MANIFEST, frame_name
-from inferix.sealing import SealError, unseal
+from inferix.sealing import HEAD_BYTES, SealError, manifest_defect, open_manifest_seal
+from inferix.sealing import manifest_digest as seal_digest  # open_manifest's parameter has the same name
 from inferix.storage import ContentTooLarge, InvalidCID, IPFSStore, StorageError
 from .frames import FrameError, load_frame
 from .manifest import Manifest
@@ -28,6 +29,20 @@ log = logging.getLogger("inferix.angv")
 
 class VerificationUnavailable(RuntimeError):
     """The verdict cannot be established now; not the worker's fault."""
+
+
+class ResultUnavailable(VerificationUnavailable):
+    """The worker's result (its directory or a frame) could not be fetched: after a grace period, the worker's
+    fault (a result nobody serves is no result)."""
+
+
+class BadManifest(VerificationUnavailable):
+    """The manager's sealed manifest, the one committed on chain, does not open with the task's seed: provable on
+    chain with ``proof`` (the arguments of ``ProofOfRender.proveBadManifest`` after the task id and seed)."""
+
+    def __init__(self, message: str, sealed: bytes):
+        super().__init__(message)
+        self.proof = (sealed[:HEAD_BYTES], keccak(sealed[HEAD_BYTES:]))
 
 
 @dataclass
@@ -48,10 +63,13 @@ def open_manifest(store: IPFSStore, package_cid: str, seed: bytes, key_commit: b
         sealed = _cat_path(store, package_cid)
     except StorageError as exc:
         raise VerificationUnavailable(f"manifest not available: {exc}") from None
-    if manifest_digest is not None and keccak(sealed) != manifest_digest:
+    if manifest_digest is not None and seal_digest(sealed) != manifest_digest:
         raise VerificationUnavailable("the package's sealed manifest is not the one committed on chain")
+    defect = manifest_defect(sealed, seed)
+    if defect:
+        raise BadManifest(f"the manager's manifest does not open with the seed: {defect}", sealed)
     try:
-        manifest = Manifest.from_json(unseal(sealed, seed))
+        manifest = Manifest.from_json(open_manifest_seal(sealed, seed))
     except SealError as exc:
         raise VerificationUnavailable(f"the manager's manifest does not open with the seed: {exc}") from None
     except (ValueError, KeyError, TypeError) as exc:
@@ -78,7 +96,7 @@ def verify_result(store: IPFSStore, result_cid: str, manifest: Manifest) -> Task
     except ContentTooLarge as exc:
         return TaskVerdict(False, 0, f"result too large: {exc}")
     except StorageError as exc:
-        raise VerificationUnavailable(f"result {result_cid} not available: {exc}") from None
+        raise ResultUnavailable(f"result {result_cid} not available: {exc}") from None
     results: dict[int, dict] = {}
     scores: list[float] = []
     failures: list[str] = []
@@ -96,7 +114,7 @@ def verify_result(store: IPFSStore, result_cid: str, manifest: Manifest) -> Task
             scores.append(0.0)
             continue
         except StorageError as exc:
-            raise VerificationUnavailable(f"frame {frame} not available: {exc}") from None
+            raise ResultUnavailable(f"frame {frame} not available: {exc}") from None
         try:
             decoded = load_frame(data, expected_size=expected)
         except FrameError as exc:

@@ -7,11 +7,12 @@ from __future__ import annotations
 import pytest
 
 from backend.taskprep import prepare_task
+from inferix.chain import TransactionReverted
 from inferix.testing.devnet import dev_account
-from inferix.protocol import (BPS, ESCROW_MARGIN_S, IB_ONE, IBM, IFX, ROLE_MANAGER, USD, TaskState, ensure_staked,
-                              get_beacon, get_node, get_task, seed_escrow)
+from inferix.protocol import (BPS, ESCROW_MARGIN_S, IB_ONE, IBM, IFX, ROLE_MANAGER, ROLE_ORACLE, USD, TaskState,
+                              ensure_staked, get_beacon, get_node, get_task, seed_escrow)
 
-from tests.conftest import fund, manager, wait
+from tests.conftest import dev_index, fund, manager, wait
 
 ORDER = {"width": 192, "height": 108, "samples": 16, "denoise": False, "seed": 3}
 WORKER, CREATOR, ORACLES, FORGER, LIAR = 3, 2, (4, 5), 6, 16
@@ -286,3 +287,135 @@ def test_a_manager_that_never_reveals_is_slashed_and_the_seed_comes_from_the_esc
     assert chain.call("BMWIssuance", "workerFees", epoch, dev_account(WORKER).address) == worker_before + task.fee
     assert chain.call("BMWIssuance", "managerFees", epoch, mgr.address) == manager_before
     assert chain.call("BMWIssuance", "forfeitedFees", epoch) == forfeited_before + task.fee
+
+
+def drawable_oracles(chain) -> list[str]:
+    """Every oracle a committee can draw now: registered as an oracle, with bonded stake at the minimum."""
+    minimum = chain.call("Staking", "minOracleStake")
+    found, index = [], 0
+    while True:
+        try:
+            address = chain.call("Staking", "oracles", index)
+        except TransactionReverted:  # past the end of the list
+            return found
+        node = get_node(chain, address)
+        if node.role == ROLE_ORACLE and node.stake - node.unbonding >= minimum:
+            found.append(address)
+        index += 1
+
+
+def as_arbiter(devnet, contract: str, function: str, *args) -> None:
+    """Send ``contract.function(*args)`` as ``ProofOfRender.arbiter()``: through the timelock (schedule by a
+    proposer, wait out the minimum delay, execute) when governance is the arbiter, else from its dev account."""
+    from eth_utils import keccak
+
+    chain = devnet.chain()
+    arbiter = chain.call("ProofOfRender", "arbiter")
+    if arbiter != devnet.deployment.address("Timelock"):
+        devnet.chain(dev_index(devnet, arbiter)).transact(contract, function, *args)
+        return
+    proposer = devnet.chain(dev_index(devnet, devnet.deployment.parameters["timelock_proposers"][0]))
+    target = devnet.deployment.address(contract)
+    payload = bytes.fromhex(chain.contract(contract).encode_abi(function, args=list(args)).removeprefix("0x"))
+    salt, predecessor = keccak(text=f"{function}{args}"), b"\x00" * 32
+    delay = chain.call("Timelock", "get_minimum_delay")
+    proposer.transact("Timelock", "schedule", target, 0, payload, predecessor, salt, delay)
+    devnet.anvil.time_travel(delay + 1)
+    proposer.transact("Timelock", "execute", target, 0, payload, predecessor, salt)
+
+
+def test_the_worker_challenges_a_wrong_fail_and_is_paid(devnet, node_factory, store, scene, tmp_path):
+    """Every oracle a committee can draw lies: the committee FAILs an honest worker's frames. The worker opens the
+    task's manifest with the revealed seed, finds that its own frames pass, and challenges the verdict by itself,
+    bonding ``bondFor(taskId)``. The arbiter (governance, through the timelock) overturns it: the task settles PASS,
+    the bond is returned, the lying oracles are slashed with the challenger's share paid to the worker, and the
+    worker is credited its fee."""
+    from inferix.nodedb import NodeDB
+
+    chain = devnet.chain()
+    worker_address = dev_account(WORKER).address
+    # the committee is drawn among these: every one of them lies (2 of them reach the quorum of any committee)
+    liar_indexes = sorted({*ORACLES, *(dev_index(devnet, a) for a in drawable_oracles(chain))})
+    stakes0 = {i: get_node(chain, dev_account(i).address).stake for i in liar_indexes}
+    for index in liar_indexes:
+        if stakes0[index] == 0:
+            fund(devnet, dev_account(index).address, 2_000 * IFX)
+    liars = [node_factory("liar", i, "--stake", "1000") for i in liar_indexes]
+    try:
+        ib = max(get_node(chain, worker_address).ib, IB_ONE)  # as start_network: S(n) at the attested IB
+        expected = max(10_000 * IFX, 9_504 * IFX * ib // IB_ONE)
+        held = get_node(chain, worker_address).stake + chain.call("IFXToken", "balanceOf", worker_address)
+        if held < expected:
+            fund(devnet, worker_address, expected - held + 100 * IFX)
+        worker = node_factory("worker", WORKER, "--price", "0.5", "--stake", "10000")
+        nodes = [*liars, worker]
+        wait(lambda: get_node(chain, worker_address).stake >= expected and all(
+            chain.call("Staking", "isActive", dev_account(i).address, 2) for i in liar_indexes), 120,
+            "nodes registered and staked", nodes)
+        assert set(drawable_oracles(chain)) == {dev_account(i).address for i in liar_indexes}
+
+        mgr, creator, job_id, task_id, prepared = post_one_task(devnet, store, scene, tmp_path, worker_address)
+        bond = chain.call("JobEscrow", "bondFor", task_id)
+        free = chain.call("IFXToken", "balanceOf", worker_address)
+        if free < bond:  # the bond comes from the worker's free balance, not its stake
+            fund(devnet, worker_address, bond - free)
+        wait(lambda: get_task(chain, task_id).state == TaskState.SUBMITTED, 300, "the worker's result", nodes)
+        mgr.transact("JobEscrow", "revealKey", task_id, prepared.seed)
+        wait(lambda: get_task(chain, task_id).state == TaskState.DISPUTED, 180, "the worker's challenge", nodes)
+
+        [verdict] = events(devnet, "VerdictRecorded", task_id)
+        assert not verdict.args["passed"]  # the liars decided
+        votes = {e.args["oracle"]: e.args["passed"] for e in events(devnet, "VerdictSigned", task_id, "ProofOfRender")}
+        assert len(votes) >= 2 and not any(votes.values())
+        [disputed] = events(devnet, "TaskDisputed", task_id)
+        assert disputed.args["challenger"] == worker_address and disputed.args["bond"] == bond
+        task = get_task(chain, task_id)
+        assert task.challenger == worker_address and not task.passed
+        assert "challenged the committee's FAIL verdict" in worker.log()
+
+        # the arbiter overturns the FAIL
+        balance0 = chain.call("IFXToken", "balanceOf", worker_address)
+        claimable0 = chain.call("JobEscrow", "claimable", worker_address)
+        as_arbiter(devnet, "ProofOfRender", "resolveDispute", task_id, True)
+        [resolved] = events(devnet, "DisputeResolved", task_id)
+        assert resolved.args["passed"] and resolved.args["overturned"]
+        task = get_task(chain, task_id)
+        assert task.state == TaskState.VERIFIED and task.passed
+        assert chain.call("JobEscrow", "claimable", worker_address) - claimable0 == bond  # the bond comes back
+        slashed = events(devnet, "OracleSlashed", task_id, "ProofOfRender")
+        assert {e.args["oracle"] for e in slashed} == set(votes)  # every liar that voted
+        reward = sum(e.args["toChallenger"] for e in slashed)
+        assert reward > 0 and chain.call("IFXToken", "balanceOf", worker_address) - balance0 == reward
+
+        # settle-able at once: PASS, the worker credited its fee
+        epoch = chain.call("BMWIssuance", "currentEpoch")
+        fees0 = chain.call("BMWIssuance", "workerFees", epoch, worker_address)
+        creator.transact("JobEscrow", "settle", [task_id])
+        assert get_task(chain, task_id).state == TaskState.SETTLED
+        assert len(events(devnet, "TaskSettled", task_id)) == 1
+        assert chain.call("BMWIssuance", "workerFees", epoch, worker_address) == fees0 + task.fee
+        assert get_node(chain, worker_address).locked == 0  # the collateral released, not slashed
+
+        # the agent recorded the challenge and the ruling
+        db = NodeDB(tmp_path / "data" / f"worker-{worker_address.lower()}" / "worker.sqlite")
+        try:
+            wait(lambda: (db.task(task_id, task.attempts) or ("",))[0] == "done", 60, "the worker's record",
+                 [worker])
+            status, record = db.task(task_id, task.attempts)
+            assert record["ruling"] == "PASS" and record["bond"] == bond and record["verdict"] == "FAIL"
+        finally:
+            db.close()
+        assert len(events(devnet, "TaskDisputed", task_id)) == 1  # challenged once
+        for node in nodes:
+            assert node.alive(), node.log()[-2000:]
+    finally:
+        for liar in liars:
+            liar.stop()
+        for index in liar_indexes:  # the session's oracles keep the stake they had (the liars were slashed)
+            oracle_chain = devnet.chain(index)
+            target = stakes0[index] or 1_000 * IFX
+            node = get_node(chain, oracle_chain.address)
+            missing = target - (node.stake - node.unbonding)
+            if missing > 0:
+                fund(devnet, oracle_chain.address, missing)
+                ensure_staked(oracle_chain, ROLE_ORACLE, target)

@@ -140,9 +140,11 @@ class Committee(BaseModel):
     revealed: int = Field(description="members that revealed their vote")
     pass_votes: int
     fail_votes: int
-    outcome: Literal["passed", "failed", "no_verdict"] | None = Field(
+    outcome: Literal["passed", "failed", "no_verdict", "bad_manifest"] | None = Field(
         description="passed/failed: a quorum agreed (the verdict is final); no_verdict: it ended without a quorum "
-                    "(the escrow's deadline re-queues the task); null while it is voting")
+                    "(the escrow's deadline re-queues the task); bad_manifest: the manager's sealed manifest was "
+                    "proven not to open with the seed (the manager slashed, the task re-queued); null while it is "
+                    "voting")
     drawn_block: int
     ended_block: int | None
     members: list[CommitteeMember] = Field(description="in draw order")
@@ -217,8 +219,10 @@ class Worker(BaseModel):
                                                "final, less credits revoked by the arbiter (oracles)")
     manager_slashes: int = Field(description="reveals the manager let expire, each slashing its stake (managers)")
     committee_seats: int = Field(description="committee seats drawn (oracles)")
-    no_shows: int = Field(description="committee seats ended without its reveal (oracles)")
-    missed: int = Field(description="no-shows since its last no-show slash (each `noShowLimit` costs stake)")
+    no_shows: int = Field(description="duties missed: committee seats ended without its reveal (oracles), "
+                                      "assignments left unaccepted (workers)")
+    missed: int = Field(description="no-shows since its last no-show slash (every `Staking.noShowLimit`-th costs "
+                                    "stake)")
     no_show_slashed: Amount = Field(description="IFX wei of stake slashed for no-shows (included in slashed)")
     slashed: Amount = Field(description="IFX wei of stake slashed over all time")
     registered_block: int

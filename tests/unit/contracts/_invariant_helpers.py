@@ -137,6 +137,7 @@ class CommitteeM:
     members: list[str]
     commit_ends: int
     reveal_ends: int
+    quorum: int  # the quorum when it was drawn: later governance changes do not apply
     commitments: dict[str, tuple[bool, int, bytes]] = field(default_factory=dict)
     revealed: list[str] = field(default_factory=list)
     finalized: bool = False
@@ -639,6 +640,7 @@ class Model:
         if now <= task.deadline:
             return "escrow: deadline not passed"
         if task.state == ASSIGNED:
+            self._no_show(task.worker)  # an assignment left unaccepted: the worker's no-show
             task.state, task.worker, task.deadline = POSTED, None, 0
         elif task.state == ACCEPTED:
             self._fail(task, worker_fault=True)
@@ -654,9 +656,7 @@ class Model:
         else:
             if task.state == SUBMITTED:
                 # the escrow never opened either: the manager's stake pays again, the worker gets its fee from it
-                manager = self.jobs[task.job_id].manager
-                amount = max(self.manager_slash, task.fee * self.manager_slash_bps // BPS)
-                self.slash(manager, amount, task.worker, task.fee)
+                self._slash_manager_for_worker(task)
             self._fail(task, worker_fault=False)
         return None
 
@@ -736,7 +736,7 @@ class Model:
         if len(members) < self.quorum:
             return "por: not enough eligible oracles"
         commit_ends = now + self.commit_window
-        return CommitteeM(round_, members, commit_ends, commit_ends + self.vote_reveal_window)
+        return CommitteeM(round_, members, commit_ends, commit_ends + self.vote_reveal_window, self.quorum)
 
     def draw(self, task_id: int, now: int) -> str | None:
         drawn = self._new_committee(task_id, now)
@@ -818,13 +818,29 @@ class Model:
             if oracle not in votes:
                 self._no_show(oracle)
         pass_votes, fail_votes = self.tally(key)
-        if pass_votes >= self.quorum or fail_votes >= self.quorum:
+        if pass_votes >= c.quorum or fail_votes >= c.quorum:
             # the majority decides: each of its voters is credited the task's fee, the dissenters nothing
-            passed = pass_votes >= self.quorum
+            passed = pass_votes >= c.quorum
             self.weights[key] = task.fee
             self._credit(key, passed, task.fee)
             task.state, task.passed, task.deadline = VERIFIED, passed, now + self.challenge_window
         # no quorum: no verdict; the escrow's verify deadline re-queues the task (no fault)
+
+    def _slash_manager_for_worker(self, task) -> None:
+        """JobEscrow._slashManager(taskId, False): max(managerSlash, managerSlashBps of the fee), the worker paid
+        its fee from it."""
+        manager = self.jobs[task.job_id].manager
+        amount = max(self.manager_slash, task.fee * self.manager_slash_bps // BPS)
+        self.slash(manager, amount, task.worker, task.fee)
+
+    def prove_bad_manifest(self, task_id: int) -> str | None:
+        """ProofOfRender.proveBadManifest: the committed manifest does not open with the revealed seed."""
+        task = self.tasks[task_id]
+        if task.state not in (REVEALED, VERIFIED):
+            return "por: task not being verified"
+        self._slash_manager_for_worker(task)
+        self._fail(task, worker_fault=False)
+        return None
 
     def _no_show(self, oracle: str) -> None:
         missed = self.missed.get(oracle, 0) + 1

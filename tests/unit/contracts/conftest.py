@@ -17,6 +17,7 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
 from inferix.protocol import ESCROW_MARGIN_S
+from inferix.sealing import manifest_digest
 
 CONTRACTS = Path(__file__).resolve().parents[3] / "contracts"
 
@@ -39,6 +40,12 @@ SEED_ESCROW_BYTES = 160  # a time-lock ciphertext of a 32-byte seed (inferix/tim
 # a posted task may wait this long for its assignment, as the services' manager does
 ESCROW_MARGIN = ESCROW_MARGIN_S
 
+
+
+def bogus_manifest(seed: bytes) -> bytes:
+    """The "sealed manifest" unit tests commit to: bytes that are no seal at all (the contracts see only its digest,
+    until someone proves it bogus with ``ProofOfRender.proveBadManifest``, which then succeeds)."""
+    return b"no sealed manifest, for " + seed
 
 
 def sealed_seed(seed: bytes) -> bytes:
@@ -122,7 +129,7 @@ class System:
         renderWindow, sceneCid); the key from ``seed`` (random by default), a valid escrow round for ``window``."""
         seed = os.urandom(32) if seed is None else seed
         return (ibm, keccak(seed) if commit is None else commit,
-                keccak(b"sealed manifest " + seed) if digest is None else digest,
+                manifest_digest(bogus_manifest(seed)) if digest is None else digest,
                 self.escrow_round(window, margin) if escrow_round is None else escrow_round,
                 sealed_seed(seed) if seed_escrow is None else seed_escrow, start, end, window, cid)
 
@@ -151,7 +158,7 @@ class System:
         valid escrow round for the task's render window, the seed's escrow, the package."""
         seed = os.urandom(32) if seed is None else seed
         window = self.escrow.tasks(task_id).renderWindow
-        return (keccak(seed), keccak(b"sealed manifest " + seed), self.escrow_round(window, margin),
+        return (keccak(seed), manifest_digest(bogus_manifest(seed)), self.escrow_round(window, margin),
                 sealed_seed(seed), package)
 
     def rekey(self, task_id: int, package: str = "bafyrenoised", margin: int = ESCROW_MARGIN) -> bytes:

@@ -177,7 +177,7 @@ def test_post_validation(s, kwargs, error):
 def test_post_records_the_task_and_logs_digest_and_budget(s):
     job = s.create_job(budget=100 * IFX)
     seed = os.urandom(32)
-    commit, digest = keccak(seed), keccak(b"sealed manifest " + seed)
+    commit, digest = keccak(seed), keccak(b"any 32-byte digest " + seed)
     with boa.env.prank(s.manager):
         first_spec = s.spec(10 * IBM, commit, digest, 3, 7, 1200, "bafynoised", seed=seed)
         first = s.escrow.postTasks(job, [first_spec, s.spec(ibm=IBM)])

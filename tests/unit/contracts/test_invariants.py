@@ -68,7 +68,8 @@ from ._invariant_helpers import (
 )
 from tests.conftest import FAST
 
-from .conftest import EMISSION_RATE, EPOCH, EPOCH_CAP, IBM, IFX, USD, System, deploy_system, warp
+from .conftest import (EMISSION_RATE, EPOCH, EPOCH_CAP, IBM, IFX, USD, System, bogus_manifest, deploy_system,
+                       warp)
 
 T = TypeVar("T")
 
@@ -150,8 +151,8 @@ def read_model(s: System) -> Model:
         quorum=s.por.quorum(),
         commit_window=s.por.commitWindow(),
         vote_reveal_window=s.por.voteRevealWindow(),
-        no_show_limit=s.por.noShowLimit(),
-        no_show_slash_bps=s.por.noShowSlashBps(),
+        no_show_limit=s.staking.noShowLimit(),
+        no_show_slash_bps=s.staking.noShowSlashBps(),
         challenge_window=s.escrow.challengeWindow(),
         beacon_genesis=s.beacon.genesisTime(),
         beacon_period=s.beacon.period(),
@@ -345,9 +346,9 @@ class ProtocolMachine(RuleBasedStateMachine):
 
     @initialize(no_show_limit=st.sampled_from([1, 1, 2, 3]), no_show_slash_bps=st.sampled_from([100, 100, 1_000]))
     def no_shows(self, no_show_limit: int, no_show_slash_bps: int) -> None:
-        """Runs slash no-shows every 1-3 missed seats (the default: 3), by 1 % of the stake or 10 %."""
-        self._set_por("noShowLimit", no_show_limit)
-        self._set_por("noShowSlashBps", no_show_slash_bps)
+        """Runs slash no-shows (committee seats not voted, assignments not accepted) every 1-3 misses (the default:
+        3), by 1 % of the stake or 10 %."""
+        self._set_no_show(no_show_limit, no_show_slash_bps)
 
     # ------------------------------------------------------------ creator and manager
     @initialize(data=st.data(), budget=st.integers(5_000, 50_000).map(lambda n: n * IFX),
@@ -815,13 +816,14 @@ class ProtocolMachine(RuleBasedStateMachine):
         if c is None:
             assert chain.round == 0, f"{key}: a committee the model did not draw"
         else:
-            assert (chain.round, chain.commitEnds, chain.revealEnds, chain.members, chain.committed, chain.revealed,
-                    chain.finalized) == (c.round, c.commit_ends, c.reveal_ends, len(c.members), len(c.commitments),
-                                         len(c.revealed), c.finalized), f"{key}: chain {chain} != model {c}"
+            assert (chain.round, chain.quorum, chain.commitEnds, chain.revealEnds, chain.members, chain.committed,
+                    chain.revealed, chain.finalized) == (
+                c.round, c.quorum, c.commit_ends, c.reveal_ends, len(c.members), len(c.commitments), len(c.revealed),
+                c.finalized), f"{key}: chain {chain} != model {c}"
             assert [str(a) for a in self.s.por.committeeOf(*key)] == c.members
             assert tuple(self.s.por.tallies(committee_key(*key))) == self.m.tally(key)
-        for oracle in self.s.oracles[:3]:
-            assert self.s.por.missed(oracle.address) == self.m.missed.get(oracle.address, 0), "missed"
+        for account in stakers(self.s):  # workers miss assignments, oracles committee seats
+            assert self.s.staking.missed(account) == self.m.missed.get(account, 0), f"{account}: missed"
 
     def check_credits(self) -> None:
         """Each oracle's verdict weight in the open epoch is the model's: the fees of the final verdicts
@@ -1022,6 +1024,19 @@ class ProtocolMachine(RuleBasedStateMachine):
         with self.paying(task_id), expect(self.m.expire(task_id, self.now)):
             self.s.escrow.expire(task_id)
 
+    @when_tasks(REVEALED, VERIFIED)
+    @rule(data=st.data())
+    def prove_bad_manifest(self, data: st.DataObject) -> None:
+        """Anyone proves the task's committed manifest bogus (every manifest the machine's manager commits is: see
+        ``bogus_manifest``): the manager is slashed, the worker paid its fee from the slash, the task re-queued."""
+        from inferix.sealing import HEAD_BYTES
+
+        task_id = self.pick_task(data, REVEALED, VERIFIED)
+        blob = bogus_manifest(self.s.seed(task_id))
+        with self.paying(task_id), expect(self.m.prove_bad_manifest(task_id)):
+            self.s.por.proveBadManifest(task_id, self.s.seed(task_id), blob[:HEAD_BYTES], keccak(blob[HEAD_BYTES:]))
+        self.check_task(task_id)
+
     # ------------------------------------------------------------ staking
     @rule(node=st.integers(0, 7), amount=amounts)
     def stake(self, node: int, amount: int) -> None:
@@ -1145,7 +1160,7 @@ class ProtocolMachine(RuleBasedStateMachine):
     @rule(data=st.data(), param=st.sampled_from([
         "burnBps", "epochCap", "emissionRate", "usageCapBps", "challengeBond", "challengeBondBps",
         "challengerRewardBps", "porChallengerRewardBps", "managerSlash", "managerSlashBps", "twapWindow",
-        "noShowLimit", "noShowSlashBps", "commitWindow", "voteRevealWindow", "committee",
+        "noShow", "commitWindow", "voteRevealWindow", "committee",
     ]))
     def govern(self, data: st.DataObject, param: str) -> None:
         """Governance moves the fee split, the emission, the usage cap, the bonds, slashes and rewards,
@@ -1156,6 +1171,9 @@ class ProtocolMachine(RuleBasedStateMachine):
             with boa.env.prank(s.governance):
                 s.por.setCommittee(size, quorum)
             self.m.committee_size, self.m.quorum = size, quorum
+        elif param == "noShow":
+            self._set_no_show(data.draw(st.integers(1, 4), label="noShowLimit"),
+                              data.draw(st.integers(0, 1_000), label="noShowSlashBps"))
         elif param in ("epochCap", "emissionRate"):
             self._set_issuance(param, data.draw(st.one_of(caps if param == "epochCap" else rates, st.just(0)),
                                                 label=param))
@@ -1164,8 +1182,6 @@ class ProtocolMachine(RuleBasedStateMachine):
         elif param in self._POR_FIELDS:
             bounds = {
                 "porChallengerRewardBps": st.integers(0, BPS),
-                "noShowLimit": st.integers(1, 4),
-                "noShowSlashBps": st.integers(0, 1_000),
                 "commitWindow": st.sampled_from([60, 1_800, 86_400]),
                 "voteRevealWindow": st.sampled_from([60, 1_800, 86_400]),
             }
@@ -1185,8 +1201,7 @@ class ProtocolMachine(RuleBasedStateMachine):
             }
             self._set_escrow(param, data.draw(bounds[param], label=param))
 
-    _POR_FIELDS = {"porChallengerRewardBps": "por_reward_bps", "noShowLimit": "no_show_limit",
-                   "noShowSlashBps": "no_show_slash_bps", "commitWindow": "commit_window",
+    _POR_FIELDS = {"porChallengerRewardBps": "por_reward_bps", "commitWindow": "commit_window",
                    "voteRevealWindow": "vote_reveal_window"}
 
     _ESCROW_FIELDS = {"burnBps": "burn_bps", "challengeBond": "challenge_bond",
@@ -1205,6 +1220,12 @@ class ProtocolMachine(RuleBasedStateMachine):
             self.s.por.setParameter("challengerRewardBps" if param == "porChallengerRewardBps" else param, value)
         if reason is None:
             setattr(self.m, self._POR_FIELDS[param], value)
+
+    def _set_no_show(self, limit: int, slash_bps: int) -> None:
+        """Staking's no-show rule, for every node: every ``limit``-th miss costs ``slash_bps`` of the stake."""
+        with boa.env.prank(self.s.governance):
+            self.s.staking.setNoShow(limit, slash_bps)
+        self.m.no_show_limit, self.m.no_show_slash_bps = limit, slash_bps
 
     def _set_escrow(self, param: str, value: int) -> None:
         with boa.env.prank(self.s.governance):

@@ -379,7 +379,7 @@ def test_majority_decides_and_the_dissenter_challenges_and_wins(s, revealed):
     assert weight(s, liar1) == weight(s, liar2) == FEE
     assert weight(s, honest) == 0  # the dissenter is not credited
     assert s.por.votes(key(revealed), honest) == VOTE_FAIL
-    assert s.por.missed(honest) == 0  # it voted: not a no-show
+    assert s.staking.missed(honest) == 0  # it voted: not a no-show
     # it escalates: challenges the verdict within the challenge window, and the arbiter agrees with it
     bond = s.challenge(revealed, honest)
     assert s.escrow.disputeOf(revealed) == (honest, True)
@@ -432,7 +432,7 @@ def test_no_quorum_no_verdict_and_the_task_is_requeued_without_fault(s, revealed
     assert events(s.por, "VerdictFinal") == []
     assert s.por.committees(key(revealed)).finalized
     assert s.escrow.tasks(revealed).state == REVEALED
-    assert [s.por.missed(m) for m in members] == [0, 1, 1]
+    assert [s.staking.missed(m) for m in members] == [0, 1, 1]
     assert all(weight(s, m) == 0 for m in members)  # votes that never become final earn nothing
     with boa.env.prank(members[1]), boa.reverts("por: task not awaiting a verdict"):
         s.por.commitVote(revealed, b"\x01" * 32)  # too late: this attempt is over
@@ -489,27 +489,32 @@ def test_no_shows_are_counted_and_slashed_at_the_limit(s):
         assert (no_show.taskId, no_show.oracle) == (task, lazy)
         if i < 2:
             assert (no_show.missed, no_show.slashed) == (i + 1, 0)
-            assert s.por.missed(lazy) == i + 1
+            assert s.staking.missed(lazy) == i + 1
             assert s.staking.stakeOf(lazy) == MIN_ORACLE_STAKE
     # the third miss (noShowLimit) costs noShowSlashBps of its stake, and the count starts over
     assert (no_show.missed, no_show.slashed) == (0, NO_SHOW_SLASH)
-    assert s.por.missed(lazy) == 0
+    assert s.staking.missed(lazy) == 0
     assert s.staking.stakeOf(lazy) == MIN_ORACLE_STAKE - NO_SHOW_SLASH
     assert s.issuance.epochs(0).penalty == NO_SHOW_SLASH
-    assert s.por.missed(o1) == s.por.missed(o2) == 0
+    assert s.staking.missed(o1) == s.staking.missed(o2) == 0
     assert weight(s, lazy) == 0 and weight(s, o1) == 3 * FEE
     # at the bare minimum stake, the slash also takes it out of later draws
     assert not s.staking.isActive(lazy, 2)
 
 
 def test_no_show_limit_is_governed(s, revealed):
+    with boa.env.prank(s.admin), boa.reverts("governed: caller is not governance"):
+        s.staking.setNoShow(1, 1_000)
     with boa.env.prank(s.governance):
-        s.por.setParameter("noShowLimit", 1)
-        s.por.setParameter("noShowSlashBps", 1_000)
+        for limit, bps in ((0, 100), (101, 100), (3, 1_001)):
+            with boa.reverts("staking: out of bounds"):
+                s.staking.setNoShow(limit, bps)
+        s.staking.setNoShow(1, 1_000)
+    assert (s.staking.noShowLimit(), s.staking.noShowSlashBps()) == (1, 1_000)
     o1, o2, lazy = s.draw(revealed)
     s.vote(revealed, {o1: False, o2: False})
     assert s.staking.stakeOf(lazy) == MIN_ORACLE_STAKE * 9 // 10
-    assert s.por.missed(lazy) == 0
+    assert s.staking.missed(lazy) == 0
 
 
 def test_quorum_of_three(s, revealed):
@@ -713,7 +718,7 @@ def test_resolve_needs_a_dispute(s, revealed):
 
 def test_defaults(s):
     assert (s.por.committeeSize(), s.por.quorum(), s.por.commitWindow(), s.por.voteRevealWindow()) == (3, 2, 1800, 1800)
-    assert (s.por.oracleSlashBps(), s.por.challengerRewardBps(), s.por.noShowLimit(), s.por.noShowSlashBps()) == (
+    assert (s.por.oracleSlashBps(), s.por.challengerRewardBps(), s.staking.noShowLimit(), s.staking.noShowSlashBps()) == (
         1000, 5000, 3, 100)
     assert (s.por.staking(), s.por.escrow(), s.por.issuance(), s.por.beacon()) == (
         s.staking.address, s.escrow.address, s.issuance.address, s.beacon.address)
@@ -729,9 +734,7 @@ def test_defaults(s):
     ("voteRevealWindow", 86_401, "por: out of bounds"),
     ("oracleSlashBps", 5_001, "por: out of bounds"),
     ("challengerRewardBps", 10_001, "por: out of bounds"),
-    ("noShowLimit", 0, "por: out of bounds"),
-    ("noShowLimit", 101, "por: out of bounds"),
-    ("noShowSlashBps", 1_001, "por: out of bounds"),
+    ("noShowLimit", 3, "por: unknown parameter"),  # the no-show rule is Staking's (workers miss duties too)
     ("arbiter", 1, "por: unknown parameter"),
 ])
 def test_parameter_bounds(s, name, value, error):
@@ -741,13 +744,12 @@ def test_parameter_bounds(s, name, value, error):
 
 def test_governance(s):
     with boa.env.prank(s.admin), boa.reverts("governed: caller is not governance"):
-        s.por.setParameter("noShowLimit", 5)
+        s.por.setParameter("oracleSlashBps", 5)
     with boa.env.prank(s.admin), boa.reverts("governed: caller is not governance"):
         s.por.setArbiter(s.admin)
     with boa.env.prank(s.governance):
         s.escrow.setParameter("verifyWindow", 3 * 86_400)  # room for the longest voting windows
-    values = {"commitWindow": 60, "voteRevealWindow": 86_400, "oracleSlashBps": 5_000, "challengerRewardBps": 0,
-              "noShowLimit": 100, "noShowSlashBps": 1_000}
+    values = {"commitWindow": 60, "voteRevealWindow": 86_400, "oracleSlashBps": 5_000, "challengerRewardBps": 0}
     with boa.env.prank(s.governance):
         for name, value in values.items():
             s.por.setParameter(name, value)

@@ -769,3 +769,188 @@ def test_committee_size_and_quorum_move_together(s):
     for caller in (s.admin, s.arbiter):
         with boa.env.prank(caller), boa.reverts("governed: caller is not governance"):
             s.por.setCommittee(1, 1)
+
+
+# ---------------------------------------------------------------- 11. a bogus manifest is provable on chain
+
+
+def _sealed_task(s, job: int, blob: bytes, seed: bytes) -> int:
+    """A task posted with ``blob`` as its sealed manifest (committed by its digest), accepted, submitted and
+    revealed by worker 0."""
+    from inferix.sealing import manifest_digest
+
+    spec = s.spec(10 * IBM, seed=seed, digest=manifest_digest(blob), start=1, end=10, cid="bafynoisedscene")
+    with boa.env.prank(s.manager):
+        task = s.escrow.postTasks(job, [spec])
+    s.seeds[("task", task)] = seed
+    s.assign_accept(task, s.workers[0])
+    s.submit_reveal(task, s.workers[0])
+    return task
+
+
+def _proof(blob: bytes) -> tuple[bytes, bytes]:
+    from eth_utils import keccak
+
+    from inferix.sealing import HEAD_BYTES
+
+    return blob[:HEAD_BYTES], keccak(blob[HEAD_BYTES:])
+
+
+def _bogus_seals(seed: bytes) -> dict[str, bytes]:
+    """Seals a manager could commit that do not open with the task's seed, each with the defect the contract names."""
+    import os
+
+    from inferix.sealing import seal_manifest
+
+    sound = seal_manifest(b'{"frames": {}}' * 50, seed)
+    return {
+        "not a sealed manifest": os.urandom(400),
+        "header does not open": seal_manifest(b'{"frames": {}}', os.urandom(32)),  # another seed's manifest
+        "body does not match its tag": sound[:-1] + bytes([sound[-1] ^ 1]),
+        "sealed for another seed": _resealed_header(sound, seed),
+    }
+
+
+def _resealed_header(sound: bytes, seed: bytes) -> bytes:
+    """``sound`` with its header re-encrypted under ``seed`` but naming another seed commitment (a manifest made
+    for another attempt, re-wrapped)."""
+    from eth_utils import keccak
+
+    from inferix.sealing import HEAD_BYTES, MANIFEST_MAGIC, _keystream, _xor
+
+    header = _xor(sound[len(MANIFEST_MAGIC):HEAD_BYTES], _keystream(seed, 0, 96))
+    forged = header[:32] + keccak(b"another seed") + header[64:]
+    return MANIFEST_MAGIC + _xor(forged, _keystream(seed, 0, 96)) + sound[HEAD_BYTES:]
+
+
+@pytest.mark.parametrize("defect", ["not a sealed manifest", "header does not open", "body does not match its tag",
+                                    "sealed for another seed"])
+def test_a_bogus_manifest_is_proven_on_chain_and_the_manager_pays_the_worker(s, defect):
+    """v1/v2-before: a manifest that does not open only made the oracles abstain; the task expired without fault and
+    the worker went unpaid. Now anyone proves it with the committed bytes and the revealed seed."""
+    import os
+
+    from inferix.sealing import manifest_defect
+
+    seed = os.urandom(32)
+    blob = _bogus_seals(seed)[defect]
+    assert manifest_defect(blob, seed) is not None  # the node-side check agrees with the contract's
+    job = s.create_job()
+    task = _sealed_task(s, job, blob, seed)
+    fee = s.escrow.tasks(task).fee
+    stake, wallet = s.staking.stakeOf(s.manager), s.token.balanceOf(s.workers[0])
+    stranger = s.creator
+    with boa.env.prank(stranger):
+        s.por.proveBadManifest(task, seed, *_proof(blob))
+    (proven,) = _events(s.por, "BadManifestProven")
+    assert (proven.taskId, proven.attempt, proven.prover, proven.defect) == (task, 0, stranger, defect)
+    (slash,) = _events(s.por, "ManagerSlashed")  # the escrow's, in the same transaction
+    assert (slash.amount, slash.toWorker, slash.late) == (max(100 * IFX, 2 * fee), fee, False)
+    assert s.staking.stakeOf(s.manager) == stake - max(100 * IFX, 2 * fee)
+    assert s.token.balanceOf(s.workers[0]) == wallet + fee
+    assert s.staking.nodes(s.workers[0]).locked == 0  # no worker fault
+    t = s.escrow.tasks(task)
+    assert (t.state, t.attempts, t.keyCommit, t.manifestDigest) == (POSTED, 1, EMPTY, EMPTY)
+
+
+def test_a_sound_manifest_or_bytes_never_committed_prove_nothing(s):
+    import os
+
+    from inferix.sealing import manifest_defect, seal_manifest
+
+    seed = os.urandom(32)
+    sound = seal_manifest(b'{"frames": {}}' * 50, seed)
+    assert manifest_defect(sound, seed) is None
+    job = s.create_job()
+    task = _sealed_task(s, job, sound, seed)
+    with boa.reverts("por: the manifest's seal is sound"):
+        s.por.proveBadManifest(task, seed, *_proof(sound))
+    bogus = _bogus_seals(seed)["body does not match its tag"]  # bogus, but not what the manager committed
+    with boa.reverts("por: not the committed manifest"):
+        s.por.proveBadManifest(task, seed, *_proof(bogus))
+    with boa.reverts("por: seed does not match commitment"):
+        s.por.proveBadManifest(task, os.urandom(32), *_proof(sound))
+    assert s.escrow.tasks(task).state == REVEALED
+    with boa.reverts("escrow: caller is not proof of render"):
+        s.escrow.onBadManifest(task)
+
+
+def test_a_bogus_manifest_cannot_be_proven_before_the_seed_is_out_or_after_settlement(s):
+    import os
+
+    seed = os.urandom(32)
+    blob = os.urandom(300)
+    job = s.create_job()
+    from inferix.sealing import manifest_digest
+
+    spec = s.spec(10 * IBM, seed=seed, digest=manifest_digest(blob), start=1, end=10)
+    with boa.env.prank(s.manager):
+        task = s.escrow.postTasks(job, [spec])
+    s.seeds[("task", task)] = seed
+    s.assign_accept(task, s.workers[0])
+    with boa.reverts("por: task not being verified"):  # accepted: the seed is still secret
+        s.por.proveBadManifest(task, seed, *_proof(blob))
+    s.submit_reveal(task, s.workers[0])
+    s.vote(task, {o.address: True for o in s.oracles[:2]})
+    assert s.escrow.tasks(task).state == VERIFIED  # a verdict on a bogus manifest is still open to the proof
+    _settle(s, task)
+    with boa.reverts("por: task not being verified"):
+        s.por.proveBadManifest(task, seed, *_proof(blob))
+
+
+# ---------------------------------------------------------------- 12. stalls cost their owner
+
+
+def test_an_assignment_left_unaccepted_is_the_workers_no_show(s):
+    """v2-before: `expire` re-opened an unaccepted assignment at no cost, so a worker could sit on tasks. Now each is
+    a no-show (Staking's one rule for every node): every `noShowLimit`-th costs `noShowSlashBps` of its stake."""
+    job = s.create_job()
+    [task] = s.post(job)
+    idle = s.workers[0]
+    stake = s.staking.stakeOf(idle)
+    for i in range(3):
+        with boa.env.prank(s.manager):
+            s.escrow.assign(task, idle)
+        _past_deadline(s, task)
+        s.escrow.expire(task)
+        (miss,) = _events(s.escrow, "NoShowRecorded")  # Staking's, in the same transaction
+        if i < 2:
+            assert (miss.account, miss.missed, miss.slashed) == (idle, i + 1, 0)
+            assert s.staking.missed(idle) == i + 1 and s.staking.stakeOf(idle) == stake
+    assert (miss.missed, miss.slashed) == (0, stake // 100)
+    assert s.staking.stakeOf(idle) == stake - stake // 100
+    assert s.escrow.tasks(task).state == POSTED
+    # the one who accepts is not counted
+    s.assign_accept(task, s.workers[1])
+    assert s.staking.missed(s.workers[1]) == 0
+
+
+def test_only_the_escrow_and_proof_of_render_record_no_shows(s):
+    for caller in (s.admin, s.manager, s.workers[0]):
+        with boa.env.prank(caller), boa.reverts("staking: caller may not slash"):
+            s.staking.recordNoShow(s.workers[1])
+
+
+# ---------------------------------------------------------------- 13. a committee keeps the rules of its draw
+
+
+def test_a_quorum_change_applies_only_to_committees_drawn_after_it(s):
+    """v2-before: `finalize` read the current quorum, so a governance change decided committees already voting (a
+    2-of-3 verdict left without a decision by a switch to 3 of 5, or one vote deciding after a switch to 1 of 1)."""
+    job = s.create_job()
+    first, second = s.post(job, n=2)
+    for task, worker in ((first, s.workers[0]), (second, s.workers[1])):
+        s.assign_accept(task, worker)
+        s.submit_reveal(task, worker)
+    o1, o2, _ = s.draw(first)
+    with boa.env.prank(s.governance):
+        s.por.setCommittee(1, 1)
+    # drawn under 2 of 3: one vote does not decide it
+    s.vote(first, {o1: True})
+    assert s.escrow.tasks(first).state == REVEALED
+    (none,) = _events(s.por, "NoVerdict")
+    assert (none.taskId, none.passVotes) == (first, 1)
+    # drawn under 1 of 1: one vote decides
+    [member] = s.draw(second)
+    s.vote(second, {member: True})
+    assert s.escrow.tasks(second).state == VERIFIED
