@@ -4,13 +4,19 @@ killed and restarted mid-task and when IPFS goes away for a while."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import os
+from dataclasses import replace
+
 import pytest
 
 from backend.taskprep import prepare_task
 from inferix.chain import TransactionReverted
+from inferix.sealing import manifest_digest, seal_manifest
 from inferix.testing.devnet import dev_account
-from inferix.protocol import (BPS, ESCROW_MARGIN_S, IB_ONE, IBM, IFX, ROLE_MANAGER, ROLE_ORACLE, USD, TaskState,
-                              ensure_staked, get_beacon, get_node, get_task, seed_escrow)
+from inferix.protocol import (BPS, ESCROW_MARGIN_S, IB_ONE, IBM, IFX, PACKAGE_MANIFEST, ROLE_MANAGER, ROLE_ORACLE,
+                              ROLE_WORKER, USD, TaskState, ensure_staked, get_beacon, get_node, get_task, seed_escrow)
 
 from tests.conftest import dev_index, fund, manager, wait
 
@@ -51,7 +57,7 @@ def start_network(devnet, node_factory, worker_index=WORKER, forge=False, stake=
 
 
 def post_one_task(devnet, store, scene, tmp_path, worker_address, settings="192x108 16spp png", benchmark=False,
-                  escrow_margin=ESCROW_MARGIN_S):
+                  escrow_margin=ESCROW_MARGIN_S, manifest=None):
     """A job of one task (of 1 IBM; a benchmark job's is the standard's work), posted with its seed escrowed (time-
     locked to a beacon round ``escrow_margin`` s after its last possible render deadline) and assigned by hand."""
     mgr = manager(devnet)
@@ -64,6 +70,10 @@ def post_one_task(devnet, store, scene, tmp_path, worker_address, settings="192x
     job_id = creator.call("JobEscrow", "jobCount")
     task_id = mgr.call("JobEscrow", "taskCount") + 1
     prepared = prepare_task(store, scene, tmp_path / f"prep-{task_id}", task_id, (1, 2), ORDER)
+    if manifest is not None:  # a manager that packages (and commits to) another sealed manifest
+        package = tmp_path / f"prep-{task_id}" / "package"
+        (package / PACKAGE_MANIFEST).write_bytes(manifest)
+        prepared = replace(prepared, package_cid=store.add_directory(package), sealed_digest=manifest_digest(manifest))
     ibm = mgr.call("JobEscrow", "benchmarkWork") if benchmark else 1 * IBM
     escrow = seed_escrow(mgr, prepared.seed, 900, escrow_margin)
     mgr.transact("JobEscrow", "postTasks", job_id,
@@ -419,3 +429,83 @@ def test_the_worker_challenges_a_wrong_fail_and_is_paid(devnet, node_factory, st
             if missing > 0:
                 fund(devnet, oracle_chain.address, missing)
                 ensure_staked(oracle_chain, ROLE_ORACLE, target)
+
+
+def test_a_bogus_manifest_is_proven_on_chain_by_an_oracle(devnet, node_factory, store, scene, tmp_path):
+    """The manager packages (and commits to) a sealed manifest that does not open with the task's seed. The worker
+    renders honestly; once the seed is revealed, an oracle of the committee finds the manifest bogus and proves it
+    on chain instead of voting: the manager is slashed, the worker gets its fee from the slash, and the task is
+    re-queued with a fresh key (no fault of the worker)."""
+    oracles, worker = start_network(devnet, node_factory)
+    chain = devnet.chain()
+    worker_address = dev_account(WORKER).address
+    bogus = seal_manifest(b'{"frames": {}}', os.urandom(32))  # sealed under another seed
+    mgr, creator, job_id, task_id, prepared = post_one_task(devnet, store, scene, tmp_path, worker_address,
+                                                            manifest=bogus)
+    assert get_task(chain, task_id).manifest_digest == manifest_digest(bogus)
+    wait(lambda: get_task(chain, task_id).state == TaskState.SUBMITTED, 300, "the worker's result", [*oracles, worker])
+    fee = get_task(chain, task_id).fee
+    manager_stake = get_node(chain, mgr.address).stake
+    wallet = chain.call("IFXToken", "balanceOf", worker_address)
+    mgr.transact("JobEscrow", "revealKey", task_id, prepared.seed)
+    wait(lambda: get_task(chain, task_id).attempts == 1, 180, "the bogus manifest proven", [*oracles, worker])
+    [proven] = events(devnet, "BadManifestProven", task_id, "ProofOfRender")
+    assert proven.args["prover"] in {dev_account(i).address for i in ORACLES}
+    assert (proven.args["attempt"], proven.args["defect"]) == (0, "header does not open")
+    assert not events(devnet, "VerdictSigned", task_id, "ProofOfRender")  # nobody voted on it
+    [slashed] = events(devnet, "ManagerSlashed", task_id)
+    expected = max(chain.call("JobEscrow", "managerSlash"), fee * chain.call("JobEscrow", "managerSlashBps") // BPS)
+    assert (slashed.args["amount"], slashed.args["toWorker"], slashed.args["late"]) == (expected, fee, False)
+    assert get_node(chain, mgr.address).stake == manager_stake - expected
+    assert chain.call("IFXToken", "balanceOf", worker_address) - wallet >= fee  # (its own claims may add to it)
+    task = get_task(chain, task_id)
+    assert (task.state, task.key_commit) == (TaskState.POSTED, b"\x00" * 32)
+    [failed] = events(devnet, "TaskFailed", task_id)
+    assert failed.args["slashed"] == 0 and failed.args["requeued"]
+    fund(devnet, mgr.address, expected)
+    ensure_staked(mgr, ROLE_MANAGER, manager_stake)  # the session's manager stays active for the later tests
+    creator.transact("JobEscrow", "closeJob", job_id)  # the task is not rendered again here
+
+
+def test_a_result_nobody_serves_is_voted_fail_and_costs_the_worker(devnet, node_factory, store, scene, tmp_path):
+    """A worker submits the CID of frames nobody serves. The committee's oracles retry fetching it until
+    ``unserved_margin`` seconds before the commit phase ends, then vote FAIL: the verdict is final, and settling
+    slashes the worker's collateral (a stalled result is no result)."""
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    oracles, worker = start_network(devnet, node_factory)
+    chain = devnet.chain()
+    staller = devnet.chain(FORGER)  # this test plays the worker that submits what it never serves
+    ib = max(get_node(chain, staller.address).ib, IB_ONE)
+    need = 9_504 * IFX * ib // IB_ONE
+    held = get_node(chain, staller.address).stake + chain.call("IFXToken", "balanceOf", staller.address)
+    if held < need:
+        fund(devnet, staller.address, need - held + 100 * IFX)
+    ensure_staked(staller, ROLE_WORKER, need, USD // 2)
+    mgr, creator, job_id, task_id, prepared = post_one_task(devnet, store, scene, tmp_path, staller.address)
+    staller.transact("JobEscrow", "accept", task_id)
+    # a well-formed CID (v1, raw, sha2-256) of content that exists nowhere
+    unserved = "b" + base64.b32encode(bytes([1, 0x55, 0x12, 0x20]) + hashlib.sha256(os.urandom(64)).digest()) \
+        .decode().lower().rstrip("=")
+    staller.transact("JobEscrow", "submitResult", task_id, unserved)
+    mgr.transact("JobEscrow", "revealKey", task_id, prepared.seed)
+    key = keccak(encode(["uint256", "uint256"], [task_id, 0]))
+    wait(lambda: chain.call("ProofOfRender", "committees", key)[0] != 0, 120, "the committee drawn", [*oracles, worker])
+    commit_ends = chain.call("ProofOfRender", "committees", key)[2]
+    # the members keep retrying: nobody has voted while most of the commit phase is left
+    assert not events(devnet, "VoteCommitted", task_id, "ProofOfRender")
+    now = chain.w3.eth.get_block("latest")["timestamp"]
+    devnet.anvil.time_travel(commit_ends - 300 - now + 1)  # into the last unserved_margin (300 s) of the phase
+    wait(lambda: get_task(chain, task_id).state == TaskState.VERIFIED, 240, "the committee's verdict",
+         [*oracles, worker])
+    task = get_task(chain, task_id)
+    assert not task.passed
+    votes = [e.args for e in events(devnet, "VerdictSigned", task_id, "ProofOfRender")]
+    assert len(votes) >= 2 and not any(v["passed"] for v in votes) and all(v["score"] == 0 for v in votes)
+    collateral = task.collateral
+    settle(devnet, task_id)
+    [failed] = events(devnet, "TaskFailed", task_id)
+    assert failed.args["worker"] == staller.address
+    assert failed.args["slashed"] == collateral * chain.call("JobEscrow", "slashBps") // BPS > 0
+    creator.transact("JobEscrow", "closeJob", job_id)

@@ -381,6 +381,7 @@ def test_no_shows_and_a_committee_without_quorum(devnet, idx_db):
         "render_window, package_cid, posted_block, updated_block) "
         "VALUES (?, 1, 'revealed', ?, '1', '1', ?, 1, 1, 900, 'bafysynthetic', 1, 1)", (task_id, attempt, ZERO32))
     members = [dev_account(i).address for i in (1, 2, 3)]
+    idle = dev_account(7).address
     stake = 1_000 * IFX
     slash = stake // 100
     tx = "0x" + "ab" * 32
@@ -395,11 +396,16 @@ def test_no_shows_and_a_committee_without_quorum(devnet, idx_db):
         ev("ProofOfRender", "VoteCommitted", 4, taskId=task_id, oracle=members[0], committed=1),
         ev("ProofOfRender", "VoteCommitted", 5, taskId=task_id, oracle=members[1], committed=2),
         ev("ProofOfRender", "VerdictSigned", 6, taskId=task_id, oracle=members[0], passed=True, score=9000),
-        ev("ProofOfRender", "NoShow", 7, taskId=task_id, oracle=members[1], missed=1, slashed=0),
-        ev("Staking", "Slashed", 8, account=members[2], amount=slash, stake=stake - slash, rewardTo=ZERO,
+        ev("Staking", "NoShowRecorded", 7, account=members[1], missed=1, slashed=0),
+        ev("ProofOfRender", "NoShow", 8, taskId=task_id, oracle=members[1], missed=1, slashed=0),
+        ev("Staking", "Slashed", 9, account=members[2], amount=slash, stake=stake - slash, rewardTo=ZERO,
            reward=0),
-        ev("ProofOfRender", "NoShow", 9, taskId=task_id, oracle=members[2], missed=0, slashed=slash),
-        ev("ProofOfRender", "NoVerdict", 10, taskId=task_id, attempt=attempt, passVotes=1, failVotes=0),
+        ev("Staking", "NoShowRecorded", 10, account=members[2], missed=0, slashed=slash),
+        ev("ProofOfRender", "NoShow", 11, taskId=task_id, oracle=members[2], missed=0, slashed=slash),
+        ev("ProofOfRender", "NoVerdict", 12, taskId=task_id, attempt=attempt, passVotes=1, failVotes=0),
+        # a worker that left an assignment unaccepted: Staking counts its miss too (no committee involved)
+        ev("Staking", "Registered", 13, account=idle, role=1, pricePerIBM=USD // 2),
+        ev("Staking", "NoShowRecorded", 14, account=idle, missed=1, slashed=0),
     ]
     assert indexer.apply(events, {100: 4_000}, next_block=101) == len(events)
     committee = one(idx_db, "SELECT * FROM committees WHERE task_id = ?", task_id)
@@ -420,3 +426,4 @@ def test_no_shows_and_a_committee_without_quorum(devnet, idx_db):
              nodes[m]["no_show_slashed"]) for m in members] == [
         (1, 1, 0, 0, "0"), (1, 0, 1, 1, "0"), (1, 0, 1, 0, str(slash))]
     assert nodes[members[2]]["slashed"] == str(slash)
+    assert (nodes[idle]["role"], nodes[idle]["no_shows"], nodes[idle]["missed"]) == ("worker", 1, 1)
