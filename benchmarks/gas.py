@@ -50,6 +50,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from inferix.sealing import HEAD_BYTES, manifest_digest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 IFX = 10**18
@@ -202,7 +204,13 @@ class Bench:
         """A fresh seed, its commitment and the digest of its sealed manifest (one per attempt)."""
         self._salt += 1
         seed = self.keccak(b"inferix benchmark seed %d" % self._salt)
-        return seed, self.keccak(seed), self.keccak(b"sealed manifest " + seed)
+        return seed, self.keccak(seed), manifest_digest(self.unsealed(seed))
+
+    @staticmethod
+    def unsealed(seed: bytes) -> bytes:
+        """The "sealed manifest" every task commits to here: no seal at all (so that the last step can prove one
+        bogus); the contracts see only its digest until then."""
+        return b"no sealed manifest, for " + seed
 
     def escrow_of(self, seed: bytes) -> tuple[int, bytes]:
         """The seed escrow posted with a task: the first beacon round after its last possible render deadline (+10
@@ -391,12 +399,24 @@ class Bench:
         res.epoch["escrow.withdraw (treasury fees)"] = self.measure(
             "withdraw", self.escrow.withdraw(sender=self.admin))  # the deployer is the local treasury
 
-        # 4b. last (it slashes the manager below its minimum stake): a result whose key is never revealed
-        (tm,), _ = self.post(job1, 1)
-        self.escrow.assign(tm, self.workers[2], sender=self.manager)
-        self.escrow.accept(tm, sender=self.workers[2])
-        self.escrow.submitResult(tm, RESULT_CID, sender=self.workers[2])
+        # 4b. last (it slashes the manager below its minimum stake): a result whose key is never revealed (tm), a
+        # task whose committed manifest is proven bogus (tb), an assignment left unaccepted (tn)
+        (tm, tb, tn), _ = self.post(job1, 3)
+        self.escrow.assign(tn, self.workers[0], sender=self.manager)
+        for task_id in (tm, tb):
+            self.escrow.assign(task_id, self.workers[2], sender=self.manager)
+            self.escrow.accept(task_id, sender=self.workers[2])
+            self.escrow.submitResult(task_id, RESULT_CID, sender=self.workers[2])
+        self.escrow.revealKey(tb, self.seeds[tb], sender=self.manager)
         self.travel(self.escrow.revealWindow() + 1)
+        expire = self.escrow.expire(tn, sender=self.workers[2])
+        assert any(log.event_name == "NoShowRecorded" for log in expire.events)
+        res.other["expire, assignment not accepted (the worker's no-show, re-opened)"] = self.measure("expire", expire)
+        blob = self.unsealed(self.seeds[tb])
+        proof = self.por.proveBadManifest(tb, self.seeds[tb], blob[:HEAD_BYTES], self.keccak(blob[HEAD_BYTES:]),
+                                          sender=self.workers[2])
+        assert any(log.event_name == "BadManifestProven" for log in proof.events)
+        res.other["proveBadManifest (ManagerSlashed, worker paid, re-queue)"] = self.measure("proveBadManifest", proof)
         expire = self.escrow.expire(tm, sender=self.workers[2])
         assert any(log.event_name == "ManagerSlashed" for log in expire.events)
         res.other["expire, reveal window passed (manager late: ManagerSlashed; waits for the seed escrow)"] = \
