@@ -187,6 +187,26 @@ def test_forged_frames_fail_and_slash(devnet, node_factory, store, scene, tmp_pa
     assert task.state == TaskState.POSTED and task.attempts == 1  # re-queued for another worker
     assert stake0 - get_node(chain, address).stake == 2 * FEE // 10  # 10 % of the collateral
 
+    # the re-queued task is re-noised: a fresh seed, manifest and package (the spent key cannot be assigned)
+    [submitted] = events(devnet, "ResultSubmitted", task_id)
+    old_cid = submitted.args["resultCid"]
+    forger.stop()  # from here the test plays the forger, to hand in the failed attempt's frames again
+    with pytest.raises(TransactionReverted, match="task needs a fresh key"):
+        mgr.transact("JobEscrow", "assign", task_id, address)
+    retry = prepare_task(store, scene, tmp_path / "retry", task_id, (1, 2), ORDER)
+    assert (retry.package_cid, retry.key_commit, retry.sealed_digest) != (
+        prepared.package_cid, prepared.key_commit, prepared.sealed_digest)
+    mgr.transact("JobEscrow", "rekey", task_id, retry.key_commit, retry.sealed_digest,
+                 *seed_escrow(mgr, retry.seed, 900), retry.package_cid)
+    [rekeyed] = events(devnet, "TaskRekeyed", task_id)
+    assert rekeyed.args["sceneCid"] == retry.package_cid and rekeyed.args["keyCommit"] == retry.key_commit
+    mgr.transact("JobEscrow", "assign", task_id, address)
+    cheat = devnet.chain(FORGER)
+    cheat.transact("JobEscrow", "accept", task_id)
+    with pytest.raises(TransactionReverted, match="result CID already submitted"):
+        cheat.transact("JobEscrow", "submitResult", task_id, old_cid)
+    assert get_task(chain, task_id).state == TaskState.ACCEPTED
+
 
 def test_benchmark_task_sets_the_worker_ib_when_it_settles(devnet, node_factory, store, scene, tmp_path):
     """A benchmark job is a kind of its own on chain; when its task settles passed, the escrow sets the worker's IB
