@@ -14,11 +14,15 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 install: system $(PIP_STAMP) $(NPM_STAMP)
 
-# Debian packages: bubblewrap, the sandbox every Blender run on a creator's scene goes through (docs/security.md)
+# Debian packages, each installed only when missing: bubblewrap, the sandbox every Blender run on a creator's scene
+# goes through (docs/security.md); postgresql, the server the backend's tests run against (docs/backend.md)
 system:
-	@command -v bwrap >/dev/null || { \
+	@missing=""; \
+	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	[ -z "$$missing" ] || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq bubblewrap; }
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; }
 
 $(PIP_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

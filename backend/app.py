@@ -92,7 +92,7 @@ def create_app(settings: BackendSettings | None = None, *, chain=None, store=Non
     from backend.api import auth, jobs, reads, scenes
     from backend.state import APP_MIGRATIONS as app_migrations
 
-    conn = connect(settings.database)
+    conn = connect(settings.database_location)
     migrate(conn, "app", app_migrations)
     migrate(conn, "indexer", INDEXER_MIGRATIONS)
 

@@ -33,7 +33,7 @@ def run(account: str, host: str, port: int, stake: float, render_window: int, po
     import uvicorn
 
     from backend.app import create_app
-    from backend.db import connect as db_connect
+    from backend.db import connect as db_connect, parse_url
     from backend.indexer import Indexer
     from backend.manager import Manager, ManagerConfig, load_seed_key
     from backend.workerbench import BenchmarkOrder
@@ -41,11 +41,12 @@ def run(account: str, host: str, port: int, stake: float, render_window: int, po
     from inferix.protocol import IFX
 
     settings = BackendSettings()
+    log.info("database: %s", parse_url(settings.database_location))
     chain, store = connect(account, settings)
     reader, _ = connect(None, settings)
     app = create_app(settings, chain=reader, store=store, manager_address=chain.address)
     stop = threading.Event()
-    mgr = Manager(chain, store, db_connect(settings.database),
+    mgr = Manager(chain, store, db_connect(settings.database_location),
                   ManagerConfig(stake=int(stake * IFX), seed_key=load_seed_key(settings.seed_key_file),
                                 work_dir=Path(settings.work_dir), render_window=render_window, poll_interval=poll,
                                 prepare_timeout=settings.prepare_timeout,
@@ -53,7 +54,7 @@ def run(account: str, host: str, port: int, stake: float, render_window: int, po
                                                          settings.benchmark_samples, settings.benchmark_frames)
                                 if settings.benchmark_workers else None))
     mgr.ensure_ready()
-    indexer = Indexer(reader, db_connect(settings.database))
+    indexer = Indexer(reader, db_connect(settings.database_location))
 
     threads = [threading.Thread(target=run_loop, args=(mgr.run_once, poll, stop, log, "manager"), name="manager",
                                 daemon=True),

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from web3.logs import DISCARD
 
+from backend.db import AnyRow, Connection
 from backend.quote import output_settings
 from backend.state import scene_path
 from backend.matcher import Candidate, choose
@@ -105,7 +105,7 @@ class _StepReads:
 
 
 class Manager:
-    def __init__(self, chain: Chain, store: IPFSStore, conn: sqlite3.Connection, config: ManagerConfig) -> None:
+    def __init__(self, chain: Chain, store: IPFSStore, conn: Connection, config: ManagerConfig) -> None:
         self.chain = chain
         self.store = store
         self.db = conn
@@ -135,8 +135,9 @@ class Manager:
         for ev in sorted(events, key=lambda e: (e.block, e.log_index)):
             a = ev.args
             if ev.name == "JobCreated" and a["manager"] == self.me:
-                self.db.execute("INSERT OR IGNORE INTO prepared_jobs (job_id, status, updated_at, event) "
-                                "VALUES (?, ?, ?, ?)", (a["jobId"], "pending", time.time(), json.dumps(_job_args(a))))
+                self.db.execute("INSERT INTO prepared_jobs (job_id, status, updated_at, event) "
+                                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                                (a["jobId"], "pending", time.time(), json.dumps(_job_args(a))))
                 self._link_benchmark(a["jobId"], a["outputSettings"])
             elif ev.name == "TaskPosted":
                 self.db.execute("UPDATE seeds SET task_id = ? WHERE key_commit = ?",
@@ -146,9 +147,10 @@ class Manager:
             elif ev.name in ("TaskFailed", "TaskSettled") and a["worker"] != "0x" + "00" * 20:
                 column = "failures" if ev.name == "TaskFailed" else "completed"
                 self.db.execute(f"INSERT INTO worker_record (address, {column}) VALUES (?, 1) ON CONFLICT(address) "
-                                f"DO UPDATE SET {column} = {column} + 1", (a["worker"],))
+                                f"DO UPDATE SET {column} = worker_record.{column} + 1", (a["worker"],))
             elif ev.name == "Registered" and a["role"] == ROLE_WORKER:
-                self.db.execute("INSERT OR IGNORE INTO known_workers (address) VALUES (?)", (a["account"],))
+                self.db.execute("INSERT INTO known_workers (address) VALUES (?) ON CONFLICT DO NOTHING",
+                                (a["account"],))
         self.db.execute("INSERT INTO manager_cursor (name, block) VALUES ('escrow', ?) "
                         "ON CONFLICT(name) DO UPDATE SET block = excluded.block", (head + 1,))
 
@@ -248,7 +250,7 @@ class Manager:
             log.info("job %s: %s tasks posted", job_id, len(batch))
 
     # ------------------------------------------------------------ matching, reveals, deadlines
-    def _my_tasks(self) -> list[sqlite3.Row]:
+    def _my_tasks(self) -> list[AnyRow]:
         return self.db.execute("SELECT * FROM seeds WHERE task_id IS NOT NULL ORDER BY task_id").fetchall()
 
     def _candidates(self, usd_per_ifx: int, in_flight: dict[str, int], reads: _StepReads) -> list[Candidate]:
@@ -305,7 +307,7 @@ class Manager:
             except TransactionReverted as exc:
                 log.warning("settle %s: %s", settle, exc)
 
-    def _rekey(self, row: sqlite3.Row, task) -> None:
+    def _rekey(self, row: AnyRow, task) -> None:
         """A re-queued task (everything of the failed attempt was revealed), or one that waited so long for a worker
         that its seed escrow is about to open: it gets a fresh seed, a newly noised package, a new sealed manifest
         and a new seed escrow (committed on chain by ``rekey``)."""
@@ -324,7 +326,7 @@ class Manager:
         log.info("task %s: attempt %s re-noised with a fresh key (package %s)", task.task_id, task.attempts + 1,
                  prepared.package_cid)
 
-    def _record_scores(self, row: sqlite3.Row, task) -> None:
+    def _record_scores(self, row: AnyRow, task) -> None:
         """Per-frame, per-region ANGV scores of a verified attempt (for the API), computed with the seed this
         manager holds exactly as the oracles compute them."""
         from oracle.angv.task import VerificationUnavailable, open_manifest, verify_result
@@ -348,9 +350,9 @@ class Manager:
         for frame in manifest.frames:
             detail = verdict.frames.get(frame, {})
             scores = [{"region": i, "e": e} for i, e in enumerate(detail.get("regions", []))]
-            self.db.execute("INSERT OR IGNORE INTO task_scores (task_id, attempt, frame, scores_json, frame_cid) "
-                            "VALUES (?, ?, ?, ?, ?)", (task.task_id, task.attempts, frame, json.dumps(scores),
-                                                      cids.get(frame_name(frame))))
+            self.db.execute("INSERT INTO task_scores (task_id, attempt, frame, scores_json, frame_cid) "
+                            "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                            (task.task_id, task.attempts, frame, json.dumps(scores), cids.get(frame_name(frame))))
 
     def _assign(self, task, in_flight: dict[str, int], reads: _StepReads) -> str | None:
         worker = self._benchmarked_worker(task.job_id)
@@ -390,7 +392,8 @@ class Manager:
             return BenchmarkScene(**json.loads(row[0]))
         scene = make_benchmark_scene(self.store, self.config.work_dir, order, ibm)
         log.info("benchmark scene %s: W_t = %.4f IBM for %s", scene.cid, scene.ibm / 1e6, order)
-        self.db.execute("INSERT OR REPLACE INTO benchmark_scenes (order_key, body) VALUES (?, ?)",
+        self.db.execute("INSERT INTO benchmark_scenes (order_key, body) VALUES (?, ?) "
+                        "ON CONFLICT(order_key) DO UPDATE SET body = excluded.body",
                         (key, json.dumps(scene.__dict__)))
         return scene
 
@@ -436,9 +439,9 @@ class Manager:
                 "benchmark": True, "tasks": [{"frame_start": 1, "frame_end": order.frames, "ibm": scene.ibm}]}
         self.db.execute("INSERT INTO quotes (id, owner, scene_cid, body, created_at) VALUES (?, ?, ?, ?, ?)",
                         (quote_id, self.me, scene.cid, json.dumps(body), time.time()))
-        self.db.execute("INSERT OR IGNORE INTO scenes (cid, owner, filename, size, kind, metadata, created_at) "
-                        "VALUES (?, ?, ?, ?, 'blend', '{}', ?)", (scene.cid, self.me, "benchmark.blend", scene.size,
-                                                                   time.time()))
+        self.db.execute("INSERT INTO scenes (cid, owner, filename, size, kind, metadata, created_at) "
+                        "VALUES (?, ?, ?, ?, 'blend', '{}', ?) ON CONFLICT DO NOTHING",
+                        (scene.cid, self.me, "benchmark.blend", scene.size, time.time()))
         # recorded before the job exists: a crash after createJob still links the job (poll_events), and the
         # worker is never benchmarked twice by this manager
         self.db.execute("INSERT INTO benchmarks (worker, quote_id, created_at) VALUES (?, ?, ?)",

@@ -13,12 +13,15 @@ from __future__ import annotations
 import json
 
 import math
-import sqlite3
 import statistics
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 from inferix.chain import Chain
 from inferix.protocol import IBM, ROLE_WORKER, get_node, task_ifx
+
+if TYPE_CHECKING:
+    from backend.db import Connection
 
 LOW_SCALE = 4
 LOW_SAMPLES = 8
@@ -66,7 +69,7 @@ def sample_frames(first: int, last: int) -> list[int]:
     return sorted({first + int(step * i + step / 2) for i in range(n)})
 
 
-def worker_prices(chain: Chain, db: sqlite3.Connection | None = None) -> list[int]:
+def worker_prices(chain: Chain, db: "Connection | None" = None) -> list[int]:
     """Prices of workers registered and bonded now. From the index (``db``) once the indexer has run: no chain
     scan, at most the indexer's poll behind; otherwise from Staking's ``Registered`` events and each worker's
     current state."""

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from backend.db import parse_url
 from inferix.settings import Settings
 
 
 class BackendSettings(Settings):
     model_config = SettingsConfigDict(env_prefix="INFERIX_", env_file=".env", extra="ignore")
 
-    database: Path = Field(Path(".inferix/backend.sqlite"), description="SQLite file of the index and the app")
+    database: Path = Field(Path(".inferix/backend.sqlite"), description="SQLite file of the index and the app "
+                                                                        "(when database_url is not set)")
+    database_url: str | None = Field(None, description="the database of the index and the app, overriding database: "
+                                                       "a file path or sqlite:///PATH (SQLite), or "
+                                                       "postgresql://USER:PASSWORD@HOST:PORT/DBNAME (PostgreSQL)")
     siwe_domain: str = Field("localhost", description="the domain SIWE messages must name")
     siwe_uri: str = Field("http://localhost", description="the URI SIWE messages must name")
     nonce_ttl: int = Field(300, gt=0, description="seconds a sign-in nonce stays valid")
@@ -42,3 +47,15 @@ class BackendSettings(Settings):
                                                                   "quotes and renders")
     prepare_timeout: float = Field(3600.0, gt=0, description="seconds allowed to embed the noise in one task")
     manager_account: str | None = Field(None, description="account spec of the manager (ape:/keystore:/keyfile:)")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_url(value)  # a URL the backend cannot open fails here, with the reason; never a fallback
+        return value
+
+    @property
+    def database_location(self) -> str | Path:
+        """What ``backend.db.connect`` opens: ``database_url`` when set, else the ``database`` file."""
+        return self.database_url if self.database_url is not None else self.database

@@ -1,12 +1,13 @@
 """Fixtures shared across test packages: real services started by the tests, on 127.0.0.1 only.
 
-anvil with the contracts deployed by the real deploy command, a js-ipfs daemon, and node processes started
-as an operator starts them (``python -m inferix.cli oracle run …``).
+anvil with the contracts deployed by the real deploy command, a js-ipfs daemon, a PostgreSQL server, and node
+processes started as an operator starts them (``python -m inferix.cli oracle run …``).
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from inferix.deployments import Deployment
 from inferix.beacon import DEV_BEACON_KEY
 from inferix.testing.devnet import ROOT, Anvil, deploy, dev_account, start_beacon, tool_path
 from inferix.testing.ipfs import LocalIPFSNode
+from inferix.testing.postgres import LocalPostgres, PostgresUnavailable, find_bindir
 from inferix.testing.process import Service
 from inferix.protocol import IFX, ROLE_MANAGER, ensure_staked
 from inferix.storage import IPFSStore
@@ -30,7 +32,8 @@ FAST = os.environ.get("INFERIX_FAST") == "1"
 # Tests are laid out by what they need (tests/README.md): tests/unit (nothing started: pure Python, titanoboa's
 # in-process EVM), tests/integration (anvil, js-ipfs or Blender), tests/e2e (node processes, the demo). The folder
 # is the marker; a unit test that asks for a service is a layout error.
-NEEDS_SERVICES = {"devnet", "ipfs_node", "store", "node_factory", "hostile", "corpus", "idx_lifecycle"}
+NEEDS_SERVICES = {"devnet", "ipfs_node", "store", "node_factory", "hostile", "corpus", "idx_lifecycle", "postgres",
+                  "db_backend", "db_url", "new_db_url"}
 KINDS = ("unit", "integration", "e2e")
 
 
@@ -54,6 +57,25 @@ def ipfs_node(tmp_path_factory):
     node.start()
     yield node
     node.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server (127.0.0.1, a free port, a temporary directory), stopped and deleted at the end of the
+    session; ``postgres.create_database()`` gives a fresh database's URL. Debian's postgresql is installed the way
+    ``make test`` installs it (``make system``) when missing; without it the tests that need it fail, never skip."""
+    if find_bindir() is None:
+        subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "system"], stdin=subprocess.DEVNULL,
+                       check=False, timeout=900)
+    server, failure = LocalPostgres(), None
+    try:
+        server.start()
+    except PostgresUnavailable as exc:
+        failure = str(exc)
+    if failure is not None:
+        pytest.fail(f"PostgreSQL is needed by these tests and could not be started: {failure}", pytrace=False)
+    yield server
+    server.stop()
 
 
 @dataclass

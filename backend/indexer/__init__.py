@@ -1,16 +1,17 @@
-"""Follows contract events into SQLite for fast reads.
+"""Follows contract events into the backend's database (SQLite or PostgreSQL, ``backend.db``) for fast reads.
 
 The indexer reads every log of ``JobEscrow``, ``ProofOfRender``, ``Staking`` and ``BMWIssuance`` from its
 cursor (initially the deployment's first block) up to the chain head (less ``confirmations``), in block and
 log order, with one ``eth_getLogs`` call per block range. Each range is applied in ONE transaction: every log
-is inserted into ``events`` keyed by ``(block, log_index)`` with ``INSERT OR IGNORE``, the derived tables are
-updated only for logs that were newly inserted, and the cursor moves to the end of the range. A crash mid-range
-rolls the whole range back; re-reading a range already applied changes nothing. So the index never counts an
-event twice, whatever the restarts.
+is inserted into ``events`` keyed by ``(block, log_index)`` with ``INSERT … ON CONFLICT DO NOTHING``, the derived
+tables are updated only for logs that were newly inserted, and the cursor moves to the end of the range. A crash
+mid-range rolls the whole range back; re-reading a range already applied changes nothing. So the index never counts
+an event twice, whatever the restarts.
 
 Amounts (IFX wei, USD with 18 decimals, micro-IBM) are uint256 on chain: they are stored as decimal TEXT,
-since SQLite integers are 64-bit, and the API serves them as decimal strings. Block numbers, timestamps,
-frames, counts and ids are INTEGERs. Addresses are stored checksummed, as web3 decodes them.
+since database integers are 64-bit (SQLite INTEGER, PostgreSQL BIGINT), and the API serves them as decimal
+strings. Block numbers, timestamps, frames, counts and ids are INTEGERs. Addresses are stored checksummed, as web3
+decodes them.
 
 Layout: ``schema`` (the tables' migrations), ``base`` (reading, applying, the cursor, the loop and the shared
 helpers) and one projection module per contract (``escrow``, ``proof_of_render``, ``staking``, ``bmw``).
@@ -41,7 +42,8 @@ The revealed task seed (``KeyRevealed.seed``) is public on chain once revealed, 
 it: the API never serves seeds.
 
 Give the indexer its own connection (``backend.db.connect``) when it runs beside the API in one process: a
-transaction is per connection, and the API must not read half-applied ranges.
+transaction is per connection, and the API must not read half-applied ranges. On PostgreSQL, any number of API
+processes read while one indexer writes: each range is one transaction, so readers see a range whole or not at all.
 """
 
 from __future__ import annotations

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
 import time
 from typing import Any, Iterable
@@ -14,6 +13,7 @@ from eth_utils import event_abi_to_log_topic
 
 from inferix.chain import ChainError, Event
 from inferix.protocol import TASK_STATE_NAMES
+from backend.db import Connection
 from backend.indexer.schema import INDEXER_MIGRATIONS
 from inferix.service import run_loop
 
@@ -80,7 +80,7 @@ class IndexerBase:
     range of one ``eth_getLogs`` call and of one transaction.
     """
 
-    def __init__(self, chain, conn: sqlite3.Connection, *, start_block: int | None = None,
+    def __init__(self, chain, conn: Connection, *, start_block: int | None = None,
                  confirmations: int = 0, max_blocks: int = 2000) -> None:
         from backend.db import migrate
 
@@ -192,7 +192,7 @@ class IndexerBase:
             start = self.chain.call("BMWIssuance", "epochs", 0)[0]
         except ChainError:
             start = None
-        self.conn.execute("INSERT OR IGNORE INTO epochs (epoch, started_at) VALUES (0, ?)", (start,))
+        self.conn.execute("INSERT INTO epochs (epoch, started_at) VALUES (0, ?) ON CONFLICT DO NOTHING", (start,))
 
     # ------------------------------------------------------------ applying one event
     def _apply_one(self, e: Event, block_time: int) -> int:
@@ -204,8 +204,8 @@ class IndexerBase:
             job_id = row[0] if row else None
         stored = {k: _json_arg(v) for k, v in args.items() if k not in _DROPPED_ARGS.get((e.contract, e.name), ())}
         cur = self.conn.execute(
-            "INSERT OR IGNORE INTO events (block, log_index, tx_hash, contract, name, job_id, task_id, block_time, "
-            "args) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO events (block, log_index, tx_hash, contract, name, job_id, task_id, block_time, args) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (e.block, e.log_index, e.tx_hash, e.contract, e.name, job_id, task_id, block_time,
              json.dumps(stored, separators=(",", ":"))))
         if cur.rowcount == 0:
@@ -271,7 +271,7 @@ class IndexerBase:
             node["unbonding"] = str(max(stake - locked, 0))
 
     def _epoch_change(self, epoch: int, fn) -> None:
-        self.conn.execute("INSERT OR IGNORE INTO epochs (epoch) VALUES (?)", (epoch,))
+        self.conn.execute("INSERT INTO epochs (epoch) VALUES (?) ON CONFLICT DO NOTHING", (epoch,))
         row = self._row("epochs", "epoch", epoch)
         before = dict(row)
         fn(row)

@@ -13,9 +13,9 @@ from inferix.protocol import TaskState
 class EscrowProjections:
     def _on_JobEscrow_JobCreated(self, e: Event, a: dict, t: int) -> None:
         self.conn.execute(
-            "INSERT OR IGNORE INTO jobs (job_id, creator, manager, scene_cid, frame_start, frame_end, output_settings, "
+            "INSERT INTO jobs (job_id, creator, manager, scene_cid, frame_start, frame_end, output_settings, "
             "budget, budget_left, usd_per_ifx, max_price_per_ibm, benchmark, status, created_block, created_at, "
-            "updated_block) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, ?, ?)",
+            "updated_block) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, ?, ?) ON CONFLICT DO NOTHING",
             (a["jobId"], a["creator"], a["manager"], a["sceneCid"], a["frameStart"], a["frameEnd"],
              a["outputSettings"], str(a["budget"]), str(a["budget"]), str(a["usdPerIfx"]),
              str(a["maxPricePerIBM"]), int(a["benchmark"]), e.block, t, e.block))
@@ -29,9 +29,9 @@ class EscrowProjections:
 
     def _on_JobEscrow_TaskPosted(self, e: Event, a: dict, t: int) -> None:
         self.conn.execute(
-            "INSERT OR IGNORE INTO tasks (task_id, job_id, state, ibm, reserved, key_commit, manifest_digest, "
+            "INSERT INTO tasks (task_id, job_id, state, ibm, reserved, key_commit, manifest_digest, "
             "frame_start, frame_end, render_window, package_cid, posted_block, updated_block) "
-            "VALUES (?, ?, 'posted', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, 'posted', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (a["taskId"], a["jobId"], str(a["ibm"]), str(a["reserved"]), _hex(a["keyCommit"]),
              _hex(a["manifestDigest"]), a["frameStart"], a["frameEnd"], a["renderWindow"], a["sceneCid"], e.block,
              e.block))
@@ -57,8 +57,8 @@ class EscrowProjections:
         self._set_task(a["taskId"], e, state="accepted", worker=a["worker"], fee=str(a["fee"]),
                        collateral=str(a["collateral"]), deadline=a["deadline"], result_cid=None, passed=None)
         self.conn.execute(
-            "INSERT OR IGNORE INTO task_attempts (task_id, attempt, worker, fee, collateral, accepted_block) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO task_attempts (task_id, attempt, worker, fee, collateral, accepted_block) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (a["taskId"], task["attempts"], a["worker"], str(a["fee"]), str(a["collateral"]), e.block))
 
     def _on_JobEscrow_ResultSubmitted(self, e: Event, a: dict, t: int) -> None:

@@ -30,12 +30,12 @@ class ProofOfRenderProjections:
     def _on_ProofOfRender_CommitteeDrawn(self, e: Event, a: dict, t: int) -> None:
         members = list(a["members"])
         self.conn.execute(
-            "INSERT OR IGNORE INTO committees (task_id, attempt, round, size, commit_ends, drawn_block, tx_hash) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO committees (task_id, attempt, round, size, commit_ends, drawn_block, tx_hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (a["taskId"], a["attempt"], a["round"], len(members), a["commitEnds"], e.block, e.tx_hash))
         for seat, oracle in enumerate(members):
-            self.conn.execute("INSERT OR IGNORE INTO committee_members (task_id, attempt, oracle, seat) "
-                              "VALUES (?, ?, ?, ?)", (a["taskId"], a["attempt"], oracle, seat))
+            self.conn.execute("INSERT INTO committee_members (task_id, attempt, oracle, seat) "
+                              "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", (a["taskId"], a["attempt"], oracle, seat))
 
             def drawn(node):
                 node["committee_seats"] += 1
@@ -60,8 +60,8 @@ class ProofOfRenderProjections:
             return
         attempt = task["attempts"]
         self.conn.execute(
-            "INSERT OR IGNORE INTO verdicts (task_id, attempt, oracle, passed, score, block, log_index, tx_hash) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO verdicts (task_id, attempt, oracle, passed, score, block, log_index, tx_hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (a["taskId"], attempt, a["oracle"], int(a["passed"]), a["score"], e.block, e.log_index, e.tx_hash))
         tally = "pass_votes" if a["passed"] else "fail_votes"
         self.conn.execute(f"UPDATE committees SET revealed = revealed + 1, {tally} = {tally} + 1 "

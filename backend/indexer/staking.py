@@ -13,8 +13,8 @@ from inferix.protocol import ROLE_NAMES
 class StakingProjections:
     def _on_Staking_Registered(self, e: Event, a: dict, t: int) -> None:
         self.conn.execute(
-            "INSERT OR IGNORE INTO workers (address, role, price_per_ibm, registered_block, updated_block) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO workers (address, role, price_per_ibm, registered_block, updated_block) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (a["account"], ROLE_NAMES.get(a["role"], str(a["role"])), str(a["pricePerIBM"]), e.block, e.block))
 
     def _on_Staking_PriceChanged(self, e: Event, a: dict, t: int) -> None:

@@ -4,8 +4,9 @@ Public reads of what the indexer (``backend.indexer``) derived from contract eve
 private (task seeds, uploads, creators' sessions) is ever in these tables. Amounts are uint256 on chain and
 are served as decimal strings; block numbers, timestamps, ids and counts as JSON integers.
 
-The handlers query the app's one SQLite connection (``app.state.db``) directly on the event loop: each does a
-few indexed point queries that take microseconds, cheaper than a hop to a worker thread. They build the JSON
+The handlers query the app's one database connection (``app.state.db``, ``backend.db``: SQLite, or PostgreSQL
+that many API processes share) directly on the event loop: each does a few indexed point queries that take
+microseconds on SQLite (a round trip each on PostgreSQL), cheaper than a hop to a worker thread. They build the JSON
 themselves (orjson when installed) and skip response-model validation; the pydantic models (``models``)
 document the responses exactly (OpenAPI), and the tests check real responses against them.
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from typing import Any
 
 from eth_utils import to_checksum_address
 from fastapi import Request
 from fastapi.responses import Response
+
+from backend.db import Connection
 
 
 try:  # optional: a faster encoder
@@ -28,7 +29,7 @@ def _json(value: Any, status: int = 200) -> Response:
     return Response(_dumps(value), status_code=status, media_type="application/json")
 
 
-def _db(request: Request) -> sqlite3.Connection:
+def _db(request: Request) -> Connection:
     return request.app.state.db
 
 
@@ -79,7 +80,7 @@ def _task_summary(r: tuple) -> dict:
     return {**t, "passed": _bool(t["passed"])}
 
 
-def _raw(conn: sqlite3.Connection) -> sqlite3.Cursor:
+def _raw(conn: Connection):
     cur = conn.cursor()
     cur.row_factory = None  # plain tuples: positional access, no Row objects
     return cur

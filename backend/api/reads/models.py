@@ -11,7 +11,7 @@ from typing_extensions import Annotated
 from backend.indexer import ATTEMPT_OUTCOMES, JOB_STATUSES, TASK_STATES
 
 
-MAX_ID = 2**63 - 1  # SQLite INTEGER; larger ids cannot exist in the index
+MAX_ID = 2**63 - 1  # SQLite INTEGER, PostgreSQL BIGINT; larger ids cannot exist in the index
 MAX_OFFSET = 10**9
 STREAM_POLL_S = 0.5  # how often the job stream looks for new events
 STREAM_BATCH = 500

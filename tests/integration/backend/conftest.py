@@ -11,6 +11,9 @@ re-queued again; the manager's stake is topped up for the other tests); the BMW 
 closes the job and cancels the re-queued task, and the nodes unbond (so that no matcher of another test picks
 them). It records the last block of every stage so that an indexer can be stopped at any stage.
 
+``db_backend`` / ``db_url`` / ``new_db_url``: the backend's two databases, SQLite and PostgreSQL (the session's
+server, ``postgres``): a test that asks for one runs once on each, on fresh, empty databases.
+
 The lifecycle registers two oracles (``IDX_ORACLES``); committees are drawn among every eligible oracle, so when
 other tests of the session left oracles staked, those can be drawn too: every member drawn votes (all dev accounts'
 keys are known), and ``IdxLifecycle.committees`` records who sat on each committee.
@@ -240,3 +243,36 @@ def idx_run_lifecycle(devnet) -> IdxLifecycle:
 @pytest.fixture(scope="session")
 def idx_lifecycle(devnet) -> IdxLifecycle:
     return idx_run_lifecycle(devnet)
+
+
+DB_BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(params=DB_BACKENDS)
+def db_backend(request) -> str:
+    """Each of the backend's databases in turn (``backend.db``): the test runs once on each."""
+    return request.param
+
+
+@pytest.fixture
+def new_db_url(request, db_backend, tmp_path):
+    """``new_db_url(name)``: the URL of a new, empty database of the test's backend (a SQLite file in the test's
+    directory, or a new database on the session's PostgreSQL, dropped after the test)."""
+    server = request.getfixturevalue("postgres") if db_backend == "postgresql" else None
+    made: list[str] = []
+
+    def make(name: str = "backend") -> str:
+        if server is None:
+            return str(tmp_path / f"{name}.sqlite")
+        made.append(server.create_database(name))
+        return made[-1]
+
+    yield make
+    for url in made:
+        server.drop_database(url)
+
+
+@pytest.fixture
+def db_url(new_db_url) -> str:
+    """A new, empty database of the test's backend (``db_backend``)."""
+    return new_db_url()

@@ -1,6 +1,7 @@
 """The indexer against a real chain: a scripted job lifecycle on anvil (``idx_lifecycle``), indexed stage by
 stage, then checked against the contracts' own state; re-indexing, restarting from the cursor and crashing in
-the middle of a block range never count an event twice."""
+the middle of a block range never count an event twice. Each test runs on SQLite and on PostgreSQL
+(``db_backend``), and both build the same index, row for row."""
 
 from __future__ import annotations
 
@@ -51,8 +52,8 @@ def snapshot(conn) -> dict:
 
 
 @pytest.fixture
-def idx_db(tmp_path):
-    conn = connect(tmp_path / "index.sqlite")
+def idx_db(db_url):
+    conn = connect(db_url)
     yield conn
     conn.close()
 
@@ -305,9 +306,9 @@ def assert_matches_chain(devnet, db) -> None:
             {f: view[f] for f in fields}, view["closed"], view["start"]), e["epoch"]
 
 
-def test_reindexing_and_restarts_never_double_count(devnet, idx_lifecycle, tmp_path):
+def test_reindexing_and_restarts_never_double_count(devnet, idx_lifecycle, new_db_url):
     end = idx_lifecycle.stages[IDX_STAGES[-1]]
-    reference_db = connect(tmp_path / "reference.sqlite")
+    reference_db = connect(new_db_url("reference"))
     applied = Indexer(devnet.chain(), reference_db).poll_once(to_block=end)
     reference = snapshot(reference_db)
     assert applied == len(reference["events"]) > 0
@@ -320,13 +321,14 @@ def test_reindexing_and_restarts_never_double_count(devnet, idx_lifecycle, tmp_p
     assert snapshot(reference_db) == reference
 
     # stop at every stage and start a new indexer (new connection) from the cursor each time
-    path = tmp_path / "restarts.sqlite"
+    url = new_db_url("restarts")
     for stage in IDX_STAGES:
-        conn = connect(path)
+        conn = connect(url)
         Indexer(devnet.chain(), conn, max_blocks=3).poll_once(to_block=idx_lifecycle.stages[stage])
         conn.close()
-    conn = connect(path)
+    conn = connect(url)
     assert snapshot(conn) == reference
+    conn.close()
 
     # a crash in the middle of a block range: nothing of that range stays, and the rerun completes it
     def crash_on_settlement(indexer: Indexer) -> list:
@@ -341,7 +343,7 @@ def test_reindexing_and_restarts_never_double_count(devnet, idx_lifecycle, tmp_p
         indexer._on_JobEscrow_TaskSettled = crash
         return calls
 
-    crashing_db = connect(tmp_path / "crash.sqlite")
+    crashing_db = connect(new_db_url("crash"))
     crashing = Indexer(devnet.chain(), crashing_db, max_blocks=10_000)
     calls = crash_on_settlement(crashing)
     with pytest.raises(KeyboardInterrupt):
@@ -355,7 +357,7 @@ def test_reindexing_and_restarts_never_double_count(devnet, idx_lifecycle, tmp_p
     assert snapshot(crashing_db) == reference
 
     # a crash in a later range keeps the ranges committed before it
-    partial_db = connect(tmp_path / "partial.sqlite")
+    partial_db = connect(new_db_url("partial"))
     partial = Indexer(devnet.chain(), partial_db, max_blocks=5)
     calls = crash_on_settlement(partial)
     with pytest.raises(KeyboardInterrupt):
@@ -368,6 +370,27 @@ def test_reindexing_and_restarts_never_double_count(devnet, idx_lifecycle, tmp_p
     assert restarted.next_block() == kept
     restarted.poll_once(to_block=end)
     assert snapshot(partial_db) == reference
+
+
+def test_sqlite_and_postgresql_build_the_same_index(devnet, idx_lifecycle, tmp_path, postgres):
+    """The same events give the same index on both databases: every row, column and value type (the migrations
+    are shared; PostgreSQL's BIGINT and "C"-collated TEXT read back as SQLite's INTEGER and TEXT, in the same
+    order)."""
+    end = idx_lifecycle.stages[IDX_STAGES[-1]]
+    url = postgres.create_database("same_index")
+    databases = [connect(tmp_path / "same.sqlite"), connect(url)]
+    try:
+        for conn in databases:
+            Indexer(devnet.chain(), conn, max_blocks=50).poll_once(to_block=end)
+        on_sqlite, on_postgresql = (snapshot(conn) for conn in databases)
+        assert on_sqlite["events"] and on_postgresql == on_sqlite
+        typed = [{k: type(v) for k, v in row.items()} for row in on_sqlite["workers"] + on_sqlite["tasks"]]
+        assert typed == [{k: type(v) for k, v in row.items()} for row in on_postgresql["workers"] +
+                         on_postgresql["tasks"]]
+    finally:
+        for conn in databases:
+            conn.close()
+        postgres.drop_database(url)
 
 
 def test_no_shows_and_a_committee_without_quorum(devnet, idx_db):

@@ -1,5 +1,6 @@
 """A manager database from before app migration 3 has jobs without their recorded `JobCreated` arguments: the
-manager reads that one event by topic from the chain, keeps it, and prepares the job as usual."""
+manager reads that one event by topic from the chain, keeps it, and prepares the job as usual (on SQLite and on
+PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from tests.conftest import fund, manager as staked_manager
 CREATOR = 8  # as in test_creator_flow; nothing here depends on its state
 
 
-def test_a_job_recorded_without_its_event_reads_it_from_the_chain(devnet, tmp_path):
+def test_a_job_recorded_without_its_event_reads_it_from_the_chain(devnet, tmp_path, db_url):
     mgr = staked_manager(devnet)
     creator = devnet.chain(CREATOR)
     fund(devnet, creator.address, 10 * IFX)
@@ -25,7 +26,7 @@ def test_a_job_recorded_without_its_event_reads_it_from_the_chain(devnet, tmp_pa
                      USD, 10 * IFX)
     job_id = creator.call("JobEscrow", "jobCount")
 
-    conn = connect(tmp_path / "old.sqlite")
+    conn = connect(db_url)
     migrate(conn, "app", APP_MIGRATIONS[:2])  # the schema of a manager before migration 3 ...
     conn.execute("INSERT INTO prepared_jobs (job_id, status, updated_at) VALUES (?, 'pending', 0)", (job_id,))
     migrate(conn, "app", APP_MIGRATIONS)  # ... upgraded: the pending job has no recorded event

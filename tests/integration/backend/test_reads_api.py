@@ -1,5 +1,6 @@
 """The public read API over an index of a real chain: the scripted lifecycle (``idx_lifecycle``) indexed from
-anvil, then read through the app over HTTP (TestClient, and a real uvicorn server for the live stream)."""
+anvil, then read through the app over HTTP (TestClient, and a real uvicorn server for the live stream). Every
+read test runs on an index in SQLite and on one in PostgreSQL (``idx_indexed``)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from backend.indexer import Indexer
 from backend.quote import worker_prices
 from backend.settings import BackendSettings
 from inferix.protocol import IBM, IFX, ROLE_WORKER, USD, ensure_staked, escrow_round
-from tests.integration.backend.conftest import IDX_CREATOR, idx_refresh_price
+from tests.integration.backend.conftest import DB_BACKENDS, IDX_CREATOR, idx_refresh_price
 from tests.conftest import fund, manager
 
 FEE = 1 * IFX
@@ -47,18 +48,36 @@ def parse_sse(lines) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def idx_indexed(devnet, idx_lifecycle, tmp_path_factory):
-    """An index of the whole chain so far, with per-region scores for the passed task as the manager writes them."""
-    path = tmp_path_factory.mktemp("reads") / "backend.sqlite"
-    conn = connect(path)
-    Indexer(devnet.chain(), conn).poll_once()
-    a = idx_lifecycle.passed_task
-    for frame in (1, 2):
-        regions = [{"region": r, "step": 2.5 + r, "passed": True} for r in range(3)]
-        conn.execute("INSERT INTO task_scores (task_id, attempt, frame, scores_json, frame_cid) VALUES (?, 0, ?, ?, ?)",
-                     (a, frame, json.dumps(regions), f"bafyidxframe{a}x{frame}"))
-    conn.close()
-    return path
+def idx_indexes(devnet, idx_lifecycle, tmp_path_factory):
+    """``get(backend, postgres)``: the module's index on that database, made on first use: the whole chain up to the
+    block where the module's first read test started (the same for both databases), with per-region scores for the
+    passed task as the manager writes them."""
+    head = devnet.chain().block_number()
+    made: dict[str, str] = {}
+
+    def get(backend: str, postgres=None) -> str:
+        if backend not in made:
+            url = (str(tmp_path_factory.mktemp("reads") / "backend.sqlite") if backend == "sqlite"
+                   else postgres.create_database("reads"))
+            conn = connect(url)
+            Indexer(devnet.chain(), conn).poll_once(to_block=head)
+            a = idx_lifecycle.passed_task
+            for frame in (1, 2):
+                regions = [{"region": r, "step": 2.5 + r, "passed": True} for r in range(3)]
+                conn.execute("INSERT INTO task_scores (task_id, attempt, frame, scores_json, frame_cid) "
+                             "VALUES (?, 0, ?, ?, ?)", (a, frame, json.dumps(regions), f"bafyidxframe{a}x{frame}"))
+            conn.close()
+            made[backend] = url
+        return made[backend]
+
+    return get
+
+
+@pytest.fixture(params=DB_BACKENDS)
+def idx_indexed(request, idx_indexes) -> str:
+    """The URL of the module's index, on SQLite and then on PostgreSQL."""
+    postgres = request.getfixturevalue("postgres") if request.param == "postgresql" else None
+    return idx_indexes(request.param, postgres)
 
 
 def test_quote_prices_from_the_index_match_the_chain(devnet, tmp_path):
@@ -81,9 +100,10 @@ def test_quote_prices_from_the_index_match_the_chain(devnet, tmp_path):
 
 @pytest.fixture
 def idx_client(devnet, idx_indexed):
-    app = create_app(BackendSettings(database=idx_indexed), chain=devnet.chain())
+    app = create_app(BackendSettings(database_url=idx_indexed), chain=devnet.chain())
     with TestClient(app) as client:
         yield client
+    app.state.db.close()
 
 
 def test_jobs_list_filters_and_pages(idx_client, idx_lifecycle):
@@ -308,7 +328,7 @@ def test_job_stream_is_live_until_the_client_leaves(devnet, idx_lifecycle, idx_i
     indexer = Indexer(devnet.chain(), indexer_db)
     indexer.poll_once()
 
-    app = create_app(BackendSettings(database=idx_indexed), chain=devnet.chain())
+    app = create_app(BackendSettings(database_url=idx_indexed), chain=devnet.chain())
     app.state.stream_poll_s = 0.05
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -338,9 +358,10 @@ def test_job_stream_is_live_until_the_client_leaves(devnet, idx_lifecycle, idx_i
 
             assert next_event()["event"] == "JobCreated"
             first = mgr.call("JobEscrow", "taskCount") + 1
+            # a key commitment is accepted once, ever: this test runs once per database
             mgr.transact("JobEscrow", "postTasks", job_id,
-                         [(IBM, keccak(b"live"), keccak(b"live sealed manifest"), escrow_round(mgr, 900), bytes(160), 1, 1,
-                           900, "bafyidxlivepkg")])
+                         [(IBM, keccak(b"live %d" % job_id), keccak(b"live sealed manifest %d" % job_id),
+                           escrow_round(mgr, 900), bytes(160), 1, 1, 900, f"bafyidxlivepkg{job_id}")])
             event = next_event()
             assert event["event"] == "TaskPosted"
             assert StreamEvent.model_validate_json(event["data"]).task_id == first
@@ -362,4 +383,5 @@ def test_job_stream_is_live_until_the_client_leaves(devnet, idx_lifecycle, idx_i
         if indexing.is_alive():
             indexing.join(timeout=15)
         indexer_db.close()
+        app.state.db.close()
     assert not thread.is_alive()
