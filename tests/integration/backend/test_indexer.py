@@ -290,7 +290,9 @@ def assert_matches_chain(devnet, db) -> None:
         key = keccak(encode(["uint256", "uint256"], [c["task_id"], c["attempt"]]))
         view = read_struct(chain, "ProofOfRender", "committees", key)
         members = chain.call("ProofOfRender", "committeeOf", c["task_id"], c["attempt"])
-        assert (c["round"], c["commit_ends"], c["size"], c["committed"], c["revealed"], c["outcome"] is not None) == (
+        # a committee whose manifest was proven bad ended without deciding (not finalized on chain)
+        decided = c["outcome"] not in (None, "bad_manifest")
+        assert (c["round"], c["commit_ends"], c["size"], c["committed"], c["revealed"], decided) == (
             view["round"], view["commit_ends"], view["members"], view["committed"], view["revealed"],
             view["finalized"]), (c["task_id"], c["attempt"])
         assert [m["oracle"] for m in rows(db, "SELECT oracle FROM committee_members WHERE task_id = ? AND attempt = ? "
