@@ -328,7 +328,10 @@ class PgCursor:
             self._cur.execute(query.sql, params)
         if query.control is not None:
             owner.in_transaction = query.control == "begin"
-        self._has_rows = self._cur.description is not None
+        # whether the statement returned rows: the result's status (reading `description` would build a Column
+        # object per column, a third of this wrapper's CPU on the read API's hot path)
+        result = self._cur.pgresult
+        self._has_rows = result is not None and result.status == owner.errors.pq.ExecStatus.TUPLES_OK
         return self
 
     def executemany(self, sql: str, seq: Iterable[Any]) -> "PgCursor":
@@ -377,6 +380,7 @@ class PgConnection:
 
     def __init__(self, conninfo: str, raw) -> None:
         import psycopg
+        import psycopg.pq
         import psycopg.rows
 
         self.conninfo = conninfo
