@@ -204,18 +204,19 @@ def escrow_clock(chain: Chain) -> EscrowClock:
     return EscrowClock(get_beacon(chain), chain.call("JobEscrow", "acceptWindow"))
 
 
-def _latest_time(chain: Chain) -> int:
+def latest_time(chain: Chain) -> int:
+    """The latest block's timestamp: the chain's now."""
     return chain.w3.eth.get_block("latest")["timestamp"]
 
 
 def escrow_round(chain: Chain, render_window: int, margin: int = ESCROW_MARGIN_S) -> int:
     """:meth:`EscrowClock.round_for` at the latest block's time."""
-    return escrow_clock(chain).round_for(_latest_time(chain), render_window, margin)
+    return escrow_clock(chain).round_for(latest_time(chain), render_window, margin)
 
 
 def seed_escrow(chain: Chain, seed: bytes, render_window: int, margin: int = ESCROW_MARGIN_S) -> tuple[int, bytes]:
     """:meth:`EscrowClock.lock` at the latest block's time."""
-    return escrow_clock(chain).lock(seed, _latest_time(chain), render_window, margin)
+    return escrow_clock(chain).lock(seed, latest_time(chain), render_window, margin)
 
 
 def ensure_staked(chain: Chain, role: int, amount: int, price_per_ibm: int = 0) -> NodeView:

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from inferix.chain import ChainError
 from inferix.nodedb import NodeDB
+from inferix.protocol import latest_time
 from inferix.storage import IPFSStore
 
 
@@ -41,6 +42,11 @@ def run_loop(step: Callable[[], Any], interval: float, stop: threading.Event, lo
         stop.wait(interval)
 
 
+class Waiting(Exception):
+    """A step that cannot run yet (a beacon round not published, no verdict yet): retried quietly, its status
+    unchanged."""
+
+
 class PollingNode:
     """A node that follows chain events and advances its tasks through a table of steps.
 
@@ -58,6 +64,9 @@ class PollingNode:
         self.config = config
         self.me = chain.address
         self.stop = threading.Event()
+
+    def _now(self) -> int:
+        return latest_time(self.chain)
 
     def ensure_ready(self) -> None:
         raise NotImplementedError

@@ -32,7 +32,7 @@ from eth_utils import keccak
 from inferix.beacon import fetch_round
 from inferix.timelock import TimelockError, decrypt
 from inferix.chain import ChainError, TransactionReverted
-from inferix.service import PollingNode
+from inferix.service import PollingNode, Waiting
 from inferix.protocol import ROLE_ORACLE, TaskState, challenge_verdict, ensure_staked, get_beacon, get_task
 from oracle.angv.task import (BadManifest, ResultUnavailable, TaskVerdict, VerificationUnavailable, open_manifest,
                               verify_result)
@@ -45,10 +45,6 @@ DONE_REASONS = ("por: task not awaiting a verdict", "por: oracle already voted",
 
 
 BEACON_SUBMIT_GAS = 400_000
-
-
-class Waiting(Exception):
-    """A step that cannot run yet (a beacon round not published, the commit phase still open): retried quietly."""
 
 
 @dataclass
@@ -109,9 +105,6 @@ class OracleDaemon(PollingNode):
         self.db.set_cursor("escrow", head + 1)
 
     # ------------------------------------------------------------ the committee
-    def _now(self) -> int:
-        return self.chain.w3.eth.get_block("latest")["timestamp"]
-
     def _committee(self, task_id: int, attempt: int) -> dict:
         names = ("round", "quorum", "commit_ends", "reveal_ends", "members", "committed", "revealed", "finalized")
         return dict(zip(names, self.chain.call("ProofOfRender", "committees", committee_key(task_id, attempt))))

@@ -29,7 +29,7 @@ from pathlib import Path
 from eth_utils import keccak
 
 from inferix.chain import ChainError, TransactionReverted
-from inferix.service import PollingNode
+from inferix.service import PollingNode, Waiting
 from inferix.protocol import (IB_ONE, IBM, PACKAGE_ORDER, PACKAGE_SCENE, ROLE_WORKER, TaskState, challenge_verdict,
                               ensure_staked, get_node, get_task)
 from inferix.render import RenderLimitError, SceneRefused, find_devices, render_frames, sandbox
@@ -39,10 +39,6 @@ from oracle.angv.task import VerificationUnavailable, open_manifest, verify_resu
 
 log = logging.getLogger("inferix.worker")
 SUBMIT_MARGIN = 10  # seconds of the render window kept for pinning and submitting the frames
-
-
-class Waiting(Exception):
-    """A step that cannot run yet (no verdict yet, the arbiter has not decided): retried quietly, status unchanged."""
 
 
 @dataclass
@@ -173,7 +169,7 @@ class WorkerAgent(PollingNode):
         """Render in the sandbox on this node's device, bounded by what is left of the task's render window."""
         timeout = None
         if deadline:
-            timeout = deadline - self.chain.w3.eth.get_block("latest")["timestamp"] - SUBMIT_MARGIN
+            timeout = deadline - self._now() - SUBMIT_MARGIN
 
         def progress(done: str, frame: str, seconds: str) -> None:
             log.info("rendering on %s: %s frames (frame %s in %s s)", self.device, done, frame, seconds)
@@ -195,9 +191,6 @@ class WorkerAgent(PollingNode):
         self.db.set_task(task_id, attempt, "submitted", tx=receipt["transactionHash"].hex())
 
     # ------------------------------------------------------------ after submission: the verdict
-    def _now(self) -> int:
-        return self.chain.w3.eth.get_block("latest")["timestamp"]
-
     def _follow(self, task_id: int, attempt: int, data: dict) -> None:
         """Our attempt is submitted: wait for the committee's verdict; challenge a FAIL our own check refutes."""
         task = get_task(self.chain, task_id)
@@ -310,7 +303,7 @@ class WorkerAgent(PollingNode):
                 self.db.set_task(task_id, attempt, "declined", reason=exc.reason)
         elif isinstance(exc, (StorageError, ChainError, RuntimeError, OSError)):
             deadline = data.get("deadline") or data.get("acceptBy") or 0
-            now = self.chain.w3.eth.get_block("latest")["timestamp"]
+            now = self._now()
             if deadline and now > deadline:
                 log.error("task %s MISSED its deadline while %s: %s", task_id, status, exc)
                 self.db.set_task(task_id, attempt, "missed", reason=str(exc)[:300])
