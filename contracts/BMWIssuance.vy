@@ -67,6 +67,8 @@ staking: public(immutable(IStaking))
 treasury: public(immutable(address))
 escrow: public(address)
 proofOfRender: public(address)
+# @dev The batch lane: records work, credits verdicts and adds penalties for batches of tasks.
+lane: public(address)
 
 epochs: public(HashMap[uint256, Epoch])
 currentEpoch: public(uint256)
@@ -168,15 +170,17 @@ def __init__(
 
 
 @external
-def wire(escrow_: address, proofOfRender_: address):
+def wire(escrow_: address, proofOfRender_: address, lane_: address):
     """
     @dev One-time wiring by the deployer.
     @param escrow_ The job escrow.
     @param proofOfRender_ The proof-of-render contract.
+    @param lane_ The batch lane.
     """
     governed._wire_once()
-    assert escrow_ != empty(address) and proofOfRender_ != empty(address), "bmw: zero address"
+    assert escrow_ != empty(address) and proofOfRender_ != empty(address) and lane_ != empty(address), "bmw: zero address"
     self.escrow = escrow_
+    self.lane = lane_
     self.proofOfRender = proofOfRender_
 
 
@@ -194,7 +198,7 @@ def recordWork(worker: address, manager: address, ibm: uint256, fee: uint256, bu
     @param fee The fee paid, IFX wei.
     @param burned The part of the fee burned, IFX wei.
     """
-    assert msg.sender == self.escrow, "bmw: caller is not the escrow"
+    assert msg.sender == self.escrow or msg.sender == self.lane, "bmw: caller is not the escrow"
     e: uint256 = self.currentEpoch
     fees: uint256 = self.epochs[e].fees + fee
     burnedTotal: uint256 = self.epochs[e].burned + burned
@@ -219,7 +223,7 @@ def creditVerdict(oracle: address, weight: uint256) -> uint256:
     @param weight The fee value, IFX wei.
     @return uint256 The epoch credited.
     """
-    assert msg.sender == self.proofOfRender, "bmw: caller is not proof of render"
+    assert msg.sender == self.proofOfRender or msg.sender == self.lane, "bmw: caller is not proof of render"
     e: uint256 = self.currentEpoch
     self.epochs[e].verdictWeight += weight
     total: uint256 = self.oracleWeights[e][oracle] + weight
@@ -252,7 +256,7 @@ def notifyPenalty(amount: uint256):
     @dev Staking or escrow: `amount` IFX was transferred here as a penalty.
     @param amount IFX wei.
     """
-    assert msg.sender == staking.address or msg.sender == self.escrow, "bmw: caller may not add penalties"
+    assert msg.sender == staking.address or msg.sender == self.escrow or msg.sender == self.lane, "bmw: caller may not add penalties"
     e: uint256 = self.currentEpoch
     self.epochs[e].penalty += amount
     log PenaltyReceived(epoch=e, amount=amount)

@@ -1,4 +1,5 @@
 # pragma version ~=0.4.3
+# pragma optimize codesize
 """
 @title Inferix job escrow: jobs, tasks, deadlines and settlement
 @custom:contract-name JobEscrow
@@ -28,7 +29,8 @@
         Every deadline has a permissionless `expire`; every payout is a
         pull (`withdraw`).
 @custom:security The escrow's IFX balance always equals the unreserved
-        budgets + the reservations of live tasks + `claimable` + bonds held.
+        budgets + the reservations of live tasks + the batch lane's held
+        fees (`laneHeld`) + `claimable` + bonds held.
 """
 
 from .modules import protocol
@@ -103,6 +105,10 @@ priceFeed: public(immutable(IPriceFeed))
 issuance: public(immutable(IBMWIssuance))
 treasury: public(immutable(address))
 proofOfRender: public(address)
+# @dev The batch lane: reserves and releases job funds for batches of tasks (docs/protocol.md, "Batches").
+lane: public(address)
+# @dev The fees of batches still held for the lane (reserved, not yet burned, owed or refunded).
+laneHeld: public(uint256)
 # @dev The proof-of-render contract's randomness beacon: seed escrows are time-locked to its rounds.
 beacon: public(IRandomnessBeacon)
 
@@ -302,14 +308,16 @@ def __init__(
 
 
 @external
-def wire(proofOfRender_: address):
+def wire(proofOfRender_: address, lane_: address):
     """
     @dev One-time wiring by the deployer.
     @param proofOfRender_ The proof-of-render contract.
+    @param lane_ The batch lane.
     """
     governed._wire_once()
-    assert proofOfRender_ != empty(address), "escrow: zero address"
+    assert proofOfRender_ != empty(address) and lane_ != empty(address), "escrow: zero address"
     self.proofOfRender = proofOfRender_
+    self.lane = lane_
     self.beacon = IRandomnessBeacon(staticcall IProofOfRender(proofOfRender_).beacon())
 
 
@@ -741,7 +749,7 @@ def onVerdict(taskId: uint256, passed: bool):
     @param taskId The task.
     @param passed The verdict.
     """
-    assert msg.sender == self.proofOfRender, "escrow: caller is not proof of render"
+    self._onlyFrom(self.proofOfRender)
     assert self.tasks[taskId].state == REVEALED, "escrow: task not revealed"
     ends: uint256 = block.timestamp + self.challengeWindow
     self.tasks[taskId].state = VERIFIED
@@ -758,7 +766,7 @@ def onBadManifest(taskId: uint256):
          slash); the attempt is re-queued with a fresh key, no worker fault.
     @param taskId The task (revealed or verified: proof of render checked).
     """
-    assert msg.sender == self.proofOfRender, "escrow: caller is not proof of render"
+    self._onlyFrom(self.proofOfRender)
     self._slashManager(taskId, False)
     self._fail(taskId, False)
 
@@ -792,7 +800,7 @@ def onDisputeResolved(taskId: uint256, passed: bool):
     @param taskId The task.
     @param passed The final verdict.
     """
-    assert msg.sender == self.proofOfRender, "escrow: caller is not proof of render"
+    self._onlyFrom(self.proofOfRender)
     assert self.tasks[taskId].state == DISPUTED, "escrow: task not disputed"
     challenger: address = self.tasks[taskId].challenger
     overturned: bool = challenger != empty(address) and passed != self.tasks[taskId].passed
@@ -854,6 +862,45 @@ def settle(taskIds: DynArray[uint256, MAX_BATCH]):
         extcall token.burn(burnTotal)
     if treasuryTotal > 0:
         self.claimable[treasury] += treasuryTotal
+
+
+@external
+def reserveFor(jobId: uint256, manager: address, amount: uint256) -> (uint256, uint256):
+    """
+    @dev Batch lane only: `manager` (the caller of the lane) posts a batch
+         of the job costing `amount`, taken from its budget; the batch
+         counts as one open task until `releaseFor(..., last=True)`.
+    @param jobId The job (not a benchmark job, not closed).
+    @param manager Who posts.
+    @param amount The batch's fees, IFX wei.
+    @return The job's locked rate (USD per IFX, 18 decimals) and maximum
+            price per IBM.
+    """
+    self._onlyFrom(self.lane)
+    assert manager == self.jobs[jobId].manager and not self.jobs[jobId].closed and not self.jobs[jobId].benchmark, "escrow: not the manager's open job"
+    assert amount <= self.jobs[jobId].budget, "escrow: budget exceeded"
+    self.jobs[jobId].budget -= amount
+    self.jobs[jobId].openTasks += 1
+    self.laneHeld += amount
+    return self.jobs[jobId].usdPerIfx, self.jobs[jobId].maxPricePerIBM
+
+
+@external
+def releaseFor(jobId: uint256, burned: uint256, toTreasury: uint256, refund: uint256, last: bool):
+    """
+    @dev Batch lane only: tasks of a batch closed; `burned` is burned,
+         `toTreasury` owed to the treasury, `refund` returns to the job's
+         budget (to the creator once the job is closed); `last`: the batch
+         is over.
+    """
+    self._onlyFrom(self.lane)
+    self.laneHeld -= burned + toTreasury + refund
+    if burned > 0:
+        extcall token.burn(burned)
+    self.claimable[treasury] += toTreasury
+    if not last:
+        self.jobs[jobId].openTasks += 1  # `_release` counts one task ended: the batch is not over yet
+    self._release(jobId, refund)
 
 
 @external
@@ -1039,6 +1086,13 @@ def bondFor(taskId: uint256) -> uint256:
 @internal
 def _bondFor(taskId: uint256) -> uint256:
     return max(self.challengeBond, self.tasks[taskId].fee * self.challengeBondBps // BPS)
+
+
+@view
+@internal
+def _onlyFrom(hook: address):
+    # the hooks of proof of render and of the batch lane
+    assert msg.sender == hook, "escrow: caller may not call this hook"
 
 
 @view

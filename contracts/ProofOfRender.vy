@@ -35,6 +35,7 @@ from .interfaces import IRandomnessBeacon
 
 from .modules import protocol
 from .modules import governed
+from .modules import seal
 
 initializes: governed
 
@@ -42,11 +43,8 @@ exports: (governed.governance, governed.wired)
 
 MAX_COMMITTEE: constant(uint256) = 15
 
-# the manifest seal (inferix/sealing.py): MAGIC (8) | header (96) | body; the header opens to HEADER_MAGIC, the
-# seed commitment and the body's integrity tag
-SEAL_MAGIC: constant(bytes8) = 0x4946585345414c32  # "IFXSEAL2"
-SEAL_HEAD: constant(uint256) = 104
-HEADER_MAGIC: constant(bytes32) = 0x696e6665726978206d616e696665737420763200000000000000000000000000  # "inferix manifest v2"
+# the manifest seal (inferix/sealing.py), opened by the `seal` module
+SEAL_HEAD: constant(uint256) = seal.SEAL_HEAD
 
 # vote flags
 VOTE_PASS: constant(uint256) = 1
@@ -513,30 +511,10 @@ def proveBadManifest(taskId: uint256, seed: bytes32, head: Bytes[SEAL_HEAD], bod
     assert task.state == protocol.REVEALED or task.state == protocol.VERIFIED, "por: task not being verified"
     assert keccak256(seed) == task.keyCommit, "por: seed does not match commitment"
     assert keccak256(concat(head, bodyHash)) == task.manifestDigest, "por: not the committed manifest"
-    defect = self._sealDefect(seed, head, bodyHash, task.keyCommit)
+    defect = seal.defect(seed, head, bodyHash, task.keyCommit)
     assert defect != "", "por: the manifest's seal is sound"
     log BadManifestProven(taskId=taskId, attempt=task.attempts, prover=msg.sender, defect=defect)
     extcall escrow.onBadManifest(taskId)
-
-
-@pure
-@internal
-def _sealDefect(seed: bytes32, head: Bytes[SEAL_HEAD], bodyHash: bytes32, keyCommit: bytes32) -> String[32]:
-    # inferix/sealing.py manifest_defect: "" for a sound seal
-    if len(head) < SEAL_HEAD or convert(slice(head, 0, 8), bytes8) != SEAL_MAGIC:
-        return "not a sealed manifest"
-    key: bytes32 = keccak256(concat(seed, b"inferix-seal-v2|enc"))
-    words: bytes32[3] = empty(bytes32[3])
-    for i: uint256 in range(3):
-        sealed: uint256 = convert(extract32(head, 8 + 32 * i), uint256)
-        words[i] = convert(sealed ^ convert(keccak256(concat(key, convert(i, bytes32))), uint256), bytes32)
-    if words[0] != HEADER_MAGIC:
-        return "header does not open"
-    if words[1] != keyCommit:
-        return "sealed for another seed"
-    if words[2] != keccak256(concat(keccak256(concat(seed, b"inferix-seal-v2|mac")), bodyHash)):
-        return "body does not match its tag"
-    return ""
 
 
 # ---------------------------------------------------------------- governance

@@ -66,6 +66,8 @@ token: public(immutable(IIFXToken))
 
 escrow: public(address)
 proofOfRender: public(address)
+# @dev The batch lane: locks, releases and slashes collateral, slashes and counts misses like the escrow.
+lane: public(address)
 issuance: public(IBMWIssuance)
 
 nodes: public(HashMap[address, Node])
@@ -159,16 +161,18 @@ def __init__(token_: IIFXToken, governance_: address, minOracleStake_: uint256, 
 
 
 @external
-def wire(escrow_: address, proofOfRender_: address, issuance_: IBMWIssuance):
+def wire(escrow_: address, proofOfRender_: address, issuance_: IBMWIssuance, lane_: address):
     """
     @dev One-time wiring by the deployer.
     @param escrow_ The job escrow.
     @param proofOfRender_ The proof-of-render contract.
     @param issuance_ The BMW issuance contract (penalty pool).
+    @param lane_ The batch lane (an escrow for batches of tasks).
     """
     governed._wire_once()
-    assert escrow_ != empty(address) and proofOfRender_ != empty(address), "staking: zero address"
+    assert escrow_ != empty(address) and proofOfRender_ != empty(address) and lane_ != empty(address), "staking: zero address"
     self.escrow = escrow_
+    self.lane = lane_
     self.proofOfRender = proofOfRender_
     self.issuance = issuance_
 
@@ -396,7 +400,7 @@ def lockCollateral(worker: address, amount: uint256, usdPerIfx: uint256, maxPric
     @param usdPerIfx The job's locked IFX price.
     @param maxPricePerIBM The job's maximum price per IBM.
     """
-    assert msg.sender == self.escrow, "staking: caller is not the escrow"
+    assert msg.sender == self.escrow or msg.sender == self.lane, "staking: caller is not the escrow"
     assert self.nodes[worker].role == protocol.ROLE_WORKER, "staking: not a worker"
     price: uint256 = self.nodes[worker].pricePerIBM
     assert price <= maxPricePerIBM, "staking: price above job maximum"
@@ -415,7 +419,7 @@ def unlockCollateral(worker: address, amount: uint256):
     @param worker The worker.
     @param amount IFX wei.
     """
-    assert msg.sender == self.escrow, "staking: caller is not the escrow"
+    assert msg.sender == self.escrow or msg.sender == self.lane, "staking: caller is not the escrow"
     self.nodes[worker].locked -= amount
     log CollateralUnlocked(worker=worker, amount=amount)
 
@@ -432,7 +436,7 @@ def slashCollateral(worker: address, locked: uint256, penalty: uint256, rewardTo
     @param rewardTo Who proved the fault (or empty).
     @param reward The part of `penalty` paid to `rewardTo`.
     """
-    assert msg.sender == self.escrow, "staking: caller is not the escrow"
+    assert msg.sender == self.escrow or msg.sender == self.lane, "staking: caller is not the escrow"
     assert penalty <= locked, "staking: penalty exceeds collateral"
     self.nodes[worker].locked -= locked
     self._take(worker, penalty, rewardTo, min(reward, penalty))
@@ -450,7 +454,7 @@ def slash(account: address, amount: uint256, rewardTo: address, reward: uint256)
     @param reward IFX wei asked for `rewardTo`.
     @return uint256 The amount actually slashed.
     """
-    assert msg.sender == self.proofOfRender or msg.sender == self.escrow, "staking: caller may not slash"
+    assert msg.sender == self.proofOfRender or msg.sender == self.escrow or msg.sender == self.lane, "staking: caller may not slash"
     node: Node = self.nodes[account]
     taken: uint256 = min(amount, node.stake - node.locked)
     self._take(account, taken, rewardTo, min(reward, taken))
@@ -468,7 +472,7 @@ def recordNoShow(account: address) -> uint256:
     @param account The node.
     @return uint256 The amount slashed (0 below the limit).
     """
-    assert msg.sender == self.proofOfRender or msg.sender == self.escrow, "staking: caller may not slash"
+    assert msg.sender == self.proofOfRender or msg.sender == self.escrow or msg.sender == self.lane, "staking: caller may not slash"
     missed: uint256 = self.missed[account] + 1
     slashed: uint256 = 0
     if missed >= self.noShowLimit:

@@ -48,6 +48,8 @@ CONTRACTS = (
     "JobEscrow",
     "ProofOfRender",
     "RandomnessBeacon",
+    "BatchLane",
+    "BatchCommittee",
 )
 
 

@@ -1,7 +1,10 @@
-"""Every EIP-712 typed data of the protocol, signed exactly as the contracts check it. (Oracle votes are committed
-and revealed on chain, not signed: see docs/protocol.md.)
+"""Every EIP-712 typed data of the protocol, signed exactly as the contracts check it. (On the single-task path,
+oracle votes are committed and revealed on chain by each member, not signed: see docs/protocol.md.)
 
 * The IFX token's EIP-2612 ``Permit`` (creators): domain ``{name: "Inferix", version: "1", chainId, token}``.
+* The batch lane's ``Accept`` (a worker accepts its tasks of a batch) and ``VoteCommitment`` (a committee member
+  commits to its verdict bitmap, relayed by anyone): domain ``{name: "Inferix Batches", version: "1", chainId,
+  BatchCommittee}``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,48 @@ PERMIT_TYPES = {
     ]
 }
 
+BATCH_DOMAIN_NAME = "Inferix Batches"
+ACCEPT_TYPES = {
+    "Accept": [
+        {"name": "batchId", "type": "bytes32"},
+        {"name": "leaves", "type": "bytes32"},
+        {"name": "acceptBy", "type": "uint256"},
+    ]
+}
+COMMITMENT_TYPES = {
+    "VoteCommitment": [
+        {"name": "batchId", "type": "bytes32"},
+        {"name": "commitment", "type": "bytes32"},
+    ]
+}
+
 MAX_SCORE = 10_000
+
+
+def _batch_domain(chain_id: int, committee: str) -> dict:
+    return {"name": BATCH_DOMAIN_NAME, "version": "1", "chainId": chain_id, "verifyingContract": committee}
+
+
+def acceptance_typed_data(chain_id: int, committee: str, batch_id: bytes, leaves: bytes, accept_by: int) -> dict:
+    """A worker's acceptance of its leaves of a batch, as a wallet signs it (``eth_signTypedData_v4``)."""
+    return {"domain": _batch_domain(chain_id, committee), "types": ACCEPT_TYPES, "primaryType": "Accept",
+            "message": {"batchId": "0x" + batch_id.hex(), "leaves": "0x" + leaves.hex(), "acceptBy": str(accept_by)}}
+
+
+def sign_acceptance(private_key: bytes | str, chain_id: int, committee: str, batch_id: bytes, leaves: bytes,
+                    accept_by: int) -> bytes:
+    """The 65-byte signature (r ‖ s ‖ v) of a worker's acceptance, as ``BatchLane.postBatch`` checks it."""
+    message = {"batchId": batch_id, "leaves": leaves, "acceptBy": accept_by}
+    return bytes(Account.sign_typed_data(private_key, _batch_domain(chain_id, committee), ACCEPT_TYPES,
+                                         message).signature)
+
+
+def sign_vote_commitment(private_key: bytes | str, chain_id: int, committee: str, batch_id: bytes,
+                         commitment: bytes) -> bytes:
+    """A committee member's signature of its commitment (``BatchCommittee.commitVotes``, relayed by anyone)."""
+    message = {"batchId": batch_id, "commitment": commitment}
+    return bytes(Account.sign_typed_data(private_key, _batch_domain(chain_id, committee), COMMITMENT_TYPES,
+                                         message).signature)
 
 
 def permit_typed_data(chain_id: int, token: str, owner: str, spender: str, value: int, nonce: int,

@@ -160,9 +160,12 @@ def deploy_all(
     por = contracts["ProofOfRender"] = deploy("ProofOfRender", staking, escrow, issuance, rng, timelock,
                                               arbiter or timelock.address)
 
-    send("staking.wire(escrow, por, issuance)", staking.wire, escrow, por, issuance)
-    send("issuance.wire(escrow, por)", issuance.wire, escrow, por)
-    send("escrow.wire(por)", escrow.wire, por)
+    lane = contracts["BatchLane"] = deploy("BatchLane", token, staking, issuance, rng, escrow, por)
+    committee = contracts["BatchCommittee"] = deploy("BatchCommittee", lane, staking, rng, por)
+    send("lane.wire(committee)", lane.wire, committee)
+    send("staking.wire(escrow, por, issuance, lane)", staking.wire, escrow, por, issuance, lane)
+    send("issuance.wire(escrow, por, lane)", issuance.wire, escrow, por, lane)
+    send("escrow.wire(por, lane)", escrow.wire, por, lane)
     if genesis_amount:
         send(f"token.mint(genesis, {genesis_amount // IFX:,} IFX)", token.mint, genesis_to, genesis_amount)
     # issuance becomes the only minter, forever; the token is left without an owner
@@ -190,6 +193,13 @@ def check_deployment(contracts: dict[str, Any], *, deployer: str | None = None) 
         "issuance.priceFeed": (issuance.priceFeed(), feed.address),
         "por.escrow": (por.escrow(), escrow.address),
         "por.beacon": (por.beacon(), contracts["RandomnessBeacon"].address),
+        "staking.lane": (staking.lane(), contracts["BatchLane"].address),
+        "issuance.lane": (issuance.lane(), contracts["BatchLane"].address),
+        "escrow.lane": (escrow.lane(), contracts["BatchLane"].address),
+        "lane.committee": (contracts["BatchLane"].committee(), contracts["BatchCommittee"].address),
+        "lane.escrow": (contracts["BatchLane"].escrow(), escrow.address),
+        "lane.proofOfRender": (contracts["BatchLane"].proofOfRender(), por.address),
+        "committee.lane": (contracts["BatchCommittee"].lane(), contracts["BatchLane"].address),
         "token.owner": (token.owner(), ZERO_ADDRESS),
     }
     for name in ("PriceFeedAdapter", "Staking", "BMWIssuance", "JobEscrow", "ProofOfRender"):

@@ -196,9 +196,11 @@ def test_wiring_roles_and_governance_on_chain(chain_ctx, deployed):
     # the one-time wiring is closed, and the deployer has no direct power left
     deployer = ape.accounts.test_accounts[0]
     with ape.reverts("governed: already wired"):
-        staking.wire(escrow, por, issuance, sender=deployer)
+        staking.wire(escrow, por, issuance, deployment.contracts["BatchLane"], sender=deployer)
     with ape.reverts("governed: already wired"):
-        escrow.wire(por, sender=deployer)
+        escrow.wire(por, deployment.contracts["BatchLane"], sender=deployer)
+    with ape.reverts("lane: wired"):
+        deployment.contracts["BatchLane"].wire(deployment.contracts["BatchCommittee"], sender=deployer)
     with ape.reverts("governed: caller is not governance"):
         escrow.setParameter("challengeWindow", 7200, sender=deployer)
     with ape.reverts("por: caller is not the arbiter"):

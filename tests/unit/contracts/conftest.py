@@ -90,6 +90,8 @@ class System:
     escrow: object
     por: object
     beacon: object
+    lane: object = None
+    committee: object = None
     chain_id: int = 1
     seeds: dict = field(default_factory=dict)
     results: dict = field(default_factory=dict)  # task id -> the result CID of its latest submission
@@ -258,7 +260,7 @@ class System:
 
     def escrow_liabilities(self) -> int:
         """Unreserved budgets + live reservations + claimable + bonds, summed from storage."""
-        total = self.escrow.bondsHeld()
+        total = self.escrow.bondsHeld() + self.escrow.laneHeld()
         for job_id in range(1, self.escrow.jobCount() + 1):
             total += self.escrow.jobs(job_id).budget
         for task_id in range(1, self.escrow.taskCount() + 1):
@@ -297,14 +299,18 @@ def deploy_system() -> System:
         beacon = deployer("MockBeacon").deploy(boa.env.evm.patch.timestamp, 1)
         por = deployer("ProofOfRender").deploy(staking.address, escrow.address, issuance.address, beacon.address,
                                                governance, arbiter)
-        staking.wire(escrow.address, por.address, issuance.address)
-        issuance.wire(escrow.address, por.address)
-        escrow.wire(por.address)
+        lane = deployer("BatchLane").deploy(token.address, staking.address, issuance.address, beacon.address,
+                                            escrow.address, por.address)
+        committee = deployer("BatchCommittee").deploy(lane.address, staking.address, beacon.address, por.address)
+        lane.wire(committee.address)
+        staking.wire(escrow.address, por.address, issuance.address, lane.address)
+        issuance.wire(escrow.address, por.address, lane.address)
+        escrow.wire(por.address, lane.address)
         token.mint(admin, 100_000_000 * IFX)  # genesis allocation used to fund the actors
         token.finishGenesis(issuance.address)
 
     system = System(admin, governance, treasury, arbiter, creator, manager, workers, oracles,
-                    token, aggregator, feed, staking, issuance, escrow, por, beacon,
+                    token, aggregator, feed, staking, issuance, escrow, por, beacon, lane, committee,
                     chain_id=boa.env.evm.patch.chain_id)
 
     def join(account: str, role: int, price: int, amount: int) -> None:

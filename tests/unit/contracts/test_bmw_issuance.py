@@ -47,7 +47,7 @@ def isolated(s, ecosystem=ECOSYSTEM):
     token = deployer("IFXToken").deploy()
     iss = deployer("BMWIssuance").deploy(token.address, s.feed.address, s.staking.address, s.governance, s.treasury,
                                          ecosystem, EMISSION_RATE, EPOCH_CAP)
-    iss.wire(escrow, por)
+    iss.wire(escrow, por, boa.env.generate_address("fake lane"))
     token.finishGenesis(iss.address)
     ns = SimpleNamespace(token=token, iss=iss, escrow=escrow, por=por)
 
@@ -451,9 +451,9 @@ def test_restricted_hooks(s, call, args, error, caller):
 def test_wire_once(s):
     assert s.issuance.wired() and s.issuance.governance() == s.governance
     with boa.env.prank(s.admin), boa.reverts("governed: already wired"):
-        s.issuance.wire(s.escrow.address, s.por.address)
+        s.issuance.wire(s.escrow.address, s.por.address, s.lane.address)
     with boa.env.prank(s.creator), boa.reverts("governed: caller is not the deployer"):
-        s.issuance.wire(s.creator, s.creator)
+        s.issuance.wire(s.creator, s.creator, s.creator)
 
 
 def test_governance_bounds(s):

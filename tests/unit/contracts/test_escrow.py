@@ -642,7 +642,7 @@ def test_only_proof_of_render_reports_verdicts(s):
     job = s.create_job()
     (task,) = s.post(job)
     for call, args in [("onVerdict", (task, True)), ("onDisputeResolved", (task, True))]:
-        with boa.reverts("escrow: caller is not proof of render"):
+        with boa.reverts("escrow: caller may not call this hook"):
             getattr(s.escrow, call)(*args)
     assert not hasattr(s.escrow, "onConflict")  # a dissenting committee member challenges instead
 
@@ -933,7 +933,8 @@ def test_wire_once(s):
     assert s.escrow.wired() and s.escrow.governance() == s.governance
     assert s.escrow.proofOfRender() == s.por.address
     assert s.escrow.beacon() == s.por.beacon() == s.beacon.address  # seed escrows use the committees' beacon
+    assert s.escrow.lane() == s.lane.address
     with boa.env.prank(s.admin), boa.reverts("governed: already wired"):
-        s.escrow.wire(s.por.address)
+        s.escrow.wire(s.por.address, s.lane.address)
     with boa.env.prank(s.creator), boa.reverts("governed: caller is not the deployer"):
-        s.escrow.wire(s.creator)
+        s.escrow.wire(s.creator, s.creator)

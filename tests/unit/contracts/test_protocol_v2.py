@@ -871,7 +871,7 @@ def test_a_sound_manifest_or_bytes_never_committed_prove_nothing(s):
     with boa.reverts("por: seed does not match commitment"):
         s.por.proveBadManifest(task, os.urandom(32), *_proof(sound))
     assert s.escrow.tasks(task).state == REVEALED
-    with boa.reverts("escrow: caller is not proof of render"):
+    with boa.reverts("escrow: caller may not call this hook"):
         s.escrow.onBadManifest(task)
 
 

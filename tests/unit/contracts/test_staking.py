@@ -272,12 +272,12 @@ def test_price_changes(s):
 def test_wire_once(s):
     assert s.staking.wired()
     assert s.staking.governance() == s.governance
-    assert (s.staking.escrow(), s.staking.proofOfRender(), s.staking.issuance()) == (
-        s.escrow.address, s.por.address, s.issuance.address)
+    assert (s.staking.escrow(), s.staking.proofOfRender(), s.staking.issuance(), s.staking.lane()) == (
+        s.escrow.address, s.por.address, s.issuance.address, s.lane.address)
     with boa.env.prank(s.admin), boa.reverts("governed: already wired"):
-        s.staking.wire(s.escrow.address, s.por.address, s.issuance.address)
+        s.staking.wire(s.escrow.address, s.por.address, s.issuance.address, s.lane.address)
     with boa.env.prank(s.workers[0]), boa.reverts("governed: caller is not the deployer"):
-        s.staking.wire(s.escrow.address, s.por.address, s.issuance.address)
+        s.staking.wire(s.escrow.address, s.por.address, s.issuance.address, s.lane.address)
 
 
 @pytest.mark.parametrize("setter,good,bad,getter", [

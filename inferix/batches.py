@@ -1,0 +1,134 @@
+"""The batch lane's data, computed exactly as ``contracts/BatchLane.vy`` and ``BatchCommittee.vy`` do.
+
+A batch is a list of leaves (one per task) grouped by worker; its Merkle root and every worker's result root are on
+chain, the leaves and the result CIDs in calldata and events. Every node that posts, proves, challenges or settles
+a batch needs the same bytes: this module is their one home (the contracts' hashing is checked against it by
+``tests/unit/contracts/test_batches.py``).
+
+* leaf node ``keccak256(keccak256(abi.encode(index, leaf)))``; result node the same over ``(index, cid)``;
+* tree: pairs hashed sorted (OpenZeppelin's and snekmate's proofs), an odd last node carried up a level;
+* a worker's acceptance signs the keccak256 chain of its leaf nodes (``h = keccak256(h ‖ node)`` from zero);
+* batch id ``keccak256(abi.encode(manager, nonce))``; task seed ``keccak256(abi.encode(batch seed, batch id, i))``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eth_abi import encode
+from eth_utils import keccak, to_checksum_address
+
+LEAF_TYPE = "(address,uint256,uint256,bytes32,uint32,uint32,bytes32)"
+MAX_LEAVES = 256
+MAX_WORKERS = 32
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One task of a batch: its worker, work (micro-IBM), fee (IFX wei), the digest of its sealed manifest, its
+    frames and its noised package's CID (the leaf holds the CID's keccak256)."""
+    worker: str
+    ibm: int
+    fee: int
+    manifest_digest: bytes
+    frame_start: int
+    frame_end: int
+    package: str
+
+    def as_tuple(self) -> tuple:
+        return (to_checksum_address(self.worker), self.ibm, self.fee, self.manifest_digest, self.frame_start,
+                self.frame_end, keccak(text=self.package))
+
+
+def leaf_node(index: int, leaf: Leaf) -> bytes:
+    return keccak(keccak(encode(["uint256", LEAF_TYPE], [index, leaf.as_tuple()])))
+
+
+def result_node(index: int, cid: str) -> bytes:
+    return keccak(keccak(encode(["uint256", "string"], [index, cid])))
+
+
+def _pair(a: bytes, b: bytes) -> bytes:
+    return keccak(a + b) if a < b else keccak(b + a)
+
+
+def merkle_root(nodes: list[bytes]) -> bytes:
+    if not nodes:
+        raise ValueError("an empty tree has no root")
+    level = list(nodes)
+    while len(level) > 1:
+        nxt = [_pair(level[k], level[k + 1]) for k in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    return level[0]
+
+
+def merkle_proof(nodes: list[bytes], index: int) -> list[bytes]:
+    """The siblings from node ``index`` up to the root (a carried odd node has none at its level)."""
+    if not 0 <= index < len(nodes):
+        raise IndexError(f"no node {index} among {len(nodes)}")
+    proof, level, i = [], list(nodes), index
+    while len(level) > 1:
+        sibling = i ^ 1
+        if sibling < len(level):
+            proof.append(level[sibling])
+        nxt = [_pair(level[k], level[k + 1]) for k in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level, i = nxt, i // 2
+    return proof
+
+
+def verify(proof: list[bytes], root: bytes, node: bytes) -> bool:
+    h = node
+    for p in proof:
+        h = _pair(h, p)
+    return h == root
+
+
+def batch_id(manager: str, nonce: int) -> bytes:
+    return keccak(encode(["address", "uint256"], [to_checksum_address(manager), nonce]))
+
+
+def task_seed(batch_seed: bytes, batch: bytes, index: int) -> bytes:
+    return keccak(encode(["bytes32", "bytes32", "uint256"], [batch_seed, batch, index]))
+
+
+def vote_commitment(batch: bytes, oracle: str, pass_bits: int, salt: bytes) -> bytes:
+    return keccak(encode(["bytes32", "address", "uint256", "bytes32"],
+                         [batch, to_checksum_address(oracle), pass_bits, salt]))
+
+
+@dataclass(frozen=True)
+class Group:
+    """A worker's consecutive leaves: ``leaves[first:end]``."""
+    worker: str
+    first: int
+    end: int
+
+
+def groups(leaves: list[Leaf]) -> list[Group]:
+    """The worker groups of a batch, in order; raises when a worker's leaves are not consecutive."""
+    out: list[Group] = []
+    for i, leaf in enumerate(leaves):
+        if out and out[-1].worker.lower() == leaf.worker.lower():
+            out[-1] = Group(out[-1].worker, out[-1].first, i + 1)
+            continue
+        if any(g.worker.lower() == leaf.worker.lower() for g in out):
+            raise ValueError(f"worker {leaf.worker}'s leaves are not consecutive")
+        out.append(Group(leaf.worker, i, i + 1))
+    return out
+
+
+def acceptance_chain(leaves: list[Leaf], group: Group) -> bytes:
+    """What a worker's acceptance signs: the keccak256 chain of its leaf nodes."""
+    h = b"\x00" * 32
+    for i in range(group.first, group.end):
+        h = keccak(h + leaf_node(i, leaves[i]))
+    return h
+
+
+def pass_bits(verdicts: list[bool]) -> int:
+    """A member's bitmap: bit i set when task i passes."""
+    return sum(1 << i for i, ok in enumerate(verdicts) if ok)
