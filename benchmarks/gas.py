@@ -95,6 +95,7 @@ class Results:
     warmup: dict[str, Tx] = field(default_factory=dict)
     batched: dict[str, list[Tx]] = field(default_factory=dict)
     epoch: dict[str, Tx] = field(default_factory=dict)
+    lane: dict = field(default_factory=dict)
     other: dict[str, Tx] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
 
@@ -122,7 +123,10 @@ class Bench:
         self.chain_id = provider.chain_id
         # every block 1 s after the previous one (plus the explicit travels): the same beacon rounds every run
         provider.make_request("anvil_setBlockTimestampInterval", [1])
-        self.c = deploy_all(self.admin)
+        # the arbiter is a plain account here, so that the batch lane's dispute can be measured (the timelock in
+        # production)
+        self.arbiter = acc[9]
+        self.c = deploy_all(self.admin, arbiter=self.arbiter.address)
         self.token, self.escrow = self.c["IFXToken"], self.c["JobEscrow"]
         self.staking, self.por, self.issuance = self.c["Staking"], self.c["ProofOfRender"], self.c["BMWIssuance"]
         self.beacon, self.aggregator = self.c["RandomnessBeacon"], self.c["MockAggregator"]
@@ -399,6 +403,12 @@ class Bench:
         res.epoch["escrow.withdraw (treasury fees)"] = self.measure(
             "withdraw", self.escrow.withdraw(sender=self.admin))  # the deployer is the local treasury
 
+        # 6. the batch lane (benchmarks.lane_gas), in the new epoch
+        from benchmarks.lane_gas import LaneBench
+
+        self.lane_runs = LaneBench(self, self.arbiter).run()
+        res.lane = {name: {"tasks": run.tasks, "txs": run.txs} for name, run in self.lane_runs.items()}
+
         # 4b. last (it slashes the manager below its minimum stake): a result whose key is never revealed (tm), a
         # task whose committed manifest is proven bogus (tb), an assignment left unaccepted (tn)
         (tm, tb, tn), _ = self.post(job1, 3)
@@ -586,9 +596,14 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     import ape
 
+    from benchmarks.lane_gas import markdown as lane_markdown
+
     with ape.networks.parse_network_choice("ethereum:local:foundry") as provider:
-        res = Bench(ape, provider, trace=not args.no_trace).run()
+        bench = Bench(ape, provider, trace=not args.no_trace)
+        res = bench.run()
     print(markdown(res))
+    print("\n## The batch lane\n")
+    print(lane_markdown(bench.lane_runs, totals(res)["single"]))
     print(f"\n(measured in {time.monotonic() - started:.0f} s)")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
