@@ -21,7 +21,7 @@ EIP-7825's cap of 2^24 = 16,777,216 gas per transaction (anvil does not enforce 
 
 from __future__ import annotations
 
-import os
+import contextlib
 from dataclasses import dataclass, field
 
 from inferix import batches as B
@@ -35,6 +35,24 @@ RESULT_PREFIX = "bafybeibwzifw52ttrkqlikfzext5akxu4lyf4jgcsyqkd4lwxqxyn"  # + 5 
 PACKAGE_PREFIX = "bafybeihkoviema7g3gxyt6la7vd5ho32ictqbilu3wnlo3rs7ewhn"
 RENDER_WINDOW = 3600
 FRAMES = 10
+
+
+@contextlib.contextmanager
+def no_steps_tracing():
+    """ape-foundry starts anvil with ``--steps-tracing`` (geth-style opcode traces, memory included, kept for every
+    transaction): fine for the single-task table's opcode columns, gigabytes for one settle of 256 tasks."""
+    from ape_foundry.provider import FoundryProvider
+
+    build = FoundryProvider.build_command
+
+    def without(self) -> list[str]:
+        return [arg for arg in build(self) if arg != "--steps-tracing"]
+
+    FoundryProvider.build_command = without
+    try:
+        yield
+    finally:
+        FoundryProvider.build_command = build
 
 
 @dataclass
@@ -237,7 +255,7 @@ class LaneBench:
         return out
 
 
-def markdown(runs: dict[str, Run], single_path: int) -> str:
+def markdown(runs: dict[str, Run], single_path: int | None) -> str:
     """The targets table and the per-step breakdown."""
     lines = [
         "| scenario (committee of 3, quorum 2; 10-frame tasks of 10 IBM) | transactions | gas in all | "
@@ -253,7 +271,7 @@ def markdown(runs: dict[str, Run], single_path: int) -> str:
         "",
         "| figure | single-task path | batch lane | target |",
         "|---|---:|---:|---:|",
-        f"| one task alone, post → settle, steady state, committee of 3 | {single_path:,} | {alone.per_task:,} "
+        f"| one task alone, post → settle, steady state, committee of 3 | {single_path or 0:,} | {alone.per_task:,} "
         f"| ≤ 300,000 |",
         f"| per task, batches of 100, 10 workers, 5 jobs, 3 % failed, 1 challenged | – | {mix.per_task:,} "
         f"| ≤ 50,000 |",

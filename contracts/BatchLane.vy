@@ -7,8 +7,9 @@
 @notice The scale path of the accountable protocol (docs/protocol.md,
         "Batches"). A job's manager posts up to 256 tasks at once, each a
         leaf (worker, work, fee, manifest digest, frames, noised package)
-        of a Merkle tree whose leaves travel in the call's calldata and in
-        `BatchPosted`; every worker's acceptance of its leaves is an
+        of a Merkle tree whose leaves travel in the call's calldata (with
+        the packages' CIDs: `inferix.batches.decode_post`; `BatchPosted`
+        logs the root); every worker's acceptance of its leaves is an
         EIP-712 signature carried by the post, and its collateral is
         locked per worker. One seed per batch is committed and time-locked
         to a beacon round (each task's seed is derived from it, so no seed
@@ -88,6 +89,8 @@ interface ICommitteeForLane:
 
 MAX_LEAVES: constant(uint256) = 256
 MAX_WORKERS: constant(uint256) = 32
+# at most this many tasks per worker in a batch: its results come in one call
+MAX_GROUP: constant(uint256) = 64
 MAX_COMMITTEE: constant(uint256) = 15
 MAX_DEPTH: constant(uint256) = 8
 ADDRESS_MASK: constant(uint256) = 2**160 - 1
@@ -110,7 +113,7 @@ struct Leaf:
     manifestDigest: bytes32
     frameStart: uint32
     frameEnd: uint32
-    # keccak256 of the noised package's CID (the CID itself travels in `BatchPosted`)
+    # keccak256 of the noised package's CID (the CID itself travels in `postBatch`'s calldata)
     package: bytes32
 
 
@@ -176,15 +179,14 @@ event BatchPosted:
     escrowRound: uint64
     seedEscrow: Bytes[SEED_ESCROW_BYTES]
     renderEnds: uint256
-    leaves: DynArray[Leaf, MAX_LEAVES]
-    packages: DynArray[String[100], MAX_LEAVES]
+    count: uint256
 
 event ResultsSubmitted:
     batchId: indexed(bytes32)
     worker: indexed(address)
     group: uint256
     first: uint256
-    cids: DynArray[String[100], MAX_LEAVES]
+    root: bytes32
 
 event SeedRevealed:
     batchId: indexed(bytes32)
@@ -390,7 +392,8 @@ def postBatch(
     @param jobId The job (not a benchmark job).
     @param nonce The manager's batch number: the id is
            keccak256(abi_encode(manager, nonce)), never reused.
-    @param leaves The tasks (at most 256, at most 32 workers).
+    @param leaves The tasks (at most 256, at most 32 workers, at most 64
+           per worker).
     @param packages Their noised packages' CIDs (leaf.package hashes each).
     @param acceptances One per worker group, in order.
     @param seedCommit keccak256 of the batch seed; task i's seed is
@@ -425,6 +428,7 @@ def postBatch(
     accepted: bytes32 = empty(bytes32)
     collateral: uint256 = 0
     group: uint256 = 0
+    first: uint256 = 0
     index: uint256 = 0
     for leaf: Leaf in leaves:
         assert leaf.ibm > 0 and leaf.fee > 0, "lane: zero work or fee"
@@ -443,11 +447,13 @@ def postBatch(
             self.groups[batchId][group] = (index << 160) | convert(convert(leaf.worker, uint160), uint256)
             accepted = empty(bytes32)
             collateral = 0
+            first = index
         accepted = keccak256(concat(accepted, node))
         collateral += leaf.fee * collateralBps // BPS
         index += 1
         if index == len(leaves) or leaves[index].worker != leaf.worker:
-            # the group is complete: its worker's signature, its collateral
+            # the group is complete: its size, its worker's signature, its collateral
+            assert index - first <= MAX_GROUP, "lane: over 64 tasks for one worker"
             assert group < len(acceptances), "lane: one acceptance each"
             assert block.timestamp <= acceptances[group].acceptBy, "lane: acceptance expired"
             signer: address = staticcall self.committee.acceptanceSigner(
@@ -460,15 +466,23 @@ def postBatch(
 
     root: bytes32 = self._root(nodes)
     revealBy: uint256 = renderEnds + staticcall escrow.revealWindow()
-    self.batches[batchId] = Batch(
-        jobId=jobId, manager=msg.sender, count=len(leaves), root=root, fees=fees, collateralBps=collateralBps,
-        seedCommit=seedCommit, seed=empty(bytes32), escrowRound=escrowRound, stage=RENDERING, late=False,
-        postedAt=block.timestamp, renderEnds=renderEnds, revealBy=revealBy, revealedAt=0, workers=group,
-        submitted=0, doneBits=0, disputed=0
-    )
+    # field by field: a struct literal would also write its zero fields (a cold no-op SSTORE each)
+    self.batches[batchId].jobId = jobId
+    self.batches[batchId].manager = msg.sender
+    self.batches[batchId].count = len(leaves)
+    self.batches[batchId].root = root
+    self.batches[batchId].fees = fees
+    self.batches[batchId].collateralBps = collateralBps
+    self.batches[batchId].seedCommit = seedCommit
+    self.batches[batchId].escrowRound = escrowRound
+    self.batches[batchId].stage = RENDERING
+    self.batches[batchId].postedAt = block.timestamp
+    self.batches[batchId].renderEnds = renderEnds
+    self.batches[batchId].revealBy = revealBy
+    self.batches[batchId].workers = group
     log BatchPosted(
         batchId=batchId, jobId=jobId, manager=msg.sender, root=root, escrowRound=escrowRound,
-        seedEscrow=seedEscrow, renderEnds=renderEnds, leaves=leaves, packages=packages
+        seedEscrow=seedEscrow, renderEnds=renderEnds, count=len(leaves)
     )
     return batchId
 
@@ -477,7 +491,7 @@ def postBatch(
 
 
 @external
-def submitResults(batchId: bytes32, group: uint256, cids: DynArray[String[100], MAX_LEAVES]):
+def submitResults(batchId: bytes32, group: uint256, cids: DynArray[String[100], MAX_GROUP]):
     """
     @dev The worker of a group submits the CIDs of all its tasks' frames,
          in its leaves' order, before the render deadline. Once every
@@ -503,12 +517,13 @@ def submitResults(batchId: bytes32, group: uint256, cids: DynArray[String[100], 
         assert len(cid) > 0, "lane: empty result CID"
         nodes.append(self._resultNode(index, cid))
         index += 1
-    self.results[batchId][group] = self._root(nodes)
+    root: bytes32 = self._root(nodes)
+    self.results[batchId][group] = root
     submitted: uint256 = self.batches[batchId].submitted + 1
     self.batches[batchId].submitted = submitted
     if submitted == workers:
         self.batches[batchId].revealBy = min(self.batches[batchId].revealBy, block.timestamp + staticcall escrow.revealWindow())
-    log ResultsSubmitted(batchId=batchId, worker=msg.sender, group=group, first=first, cids=cids)
+    log ResultsSubmitted(batchId=batchId, worker=msg.sender, group=group, first=first, root=root)
 
 
 @external

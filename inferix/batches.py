@@ -132,3 +132,39 @@ def acceptance_chain(leaves: list[Leaf], group: Group) -> bytes:
 def pass_bits(verdicts: list[bool]) -> int:
     """A member's bitmap: bit i set when task i passes."""
     return sum(1 << i for i, ok in enumerate(verdicts) if ok)
+
+
+def decode_call(contract: str, data: bytes) -> tuple[str, dict]:
+    """A lane or committee call's function name and arguments, decoded from its calldata (the transaction's input):
+    the leaves of a post, the result CIDs of a submission, live there and nowhere else on chain."""
+    from web3 import Web3
+
+    from inferix.abi import abi
+
+    fn, args = Web3().eth.contract(abi=abi(contract)).decode_function_input(bytes(data))
+    return fn.fn_name, dict(args)
+
+
+def decode_post(data: bytes) -> tuple[list[Leaf], dict]:
+    """The leaves (package CIDs included) and the other arguments of a ``BatchLane.postBatch`` call's calldata."""
+    name, args = decode_call("BatchLane", data)
+    if name != "postBatch":
+        raise ValueError(f"not a postBatch call: {name}")
+    leaves = []
+    for raw, package in zip(args["leaves"], args["packages"]):
+        worker, ibm, fee, digest, start, end, package_hash = (raw[k] for k in (
+            "worker", "ibm", "fee", "manifestDigest", "frameStart", "frameEnd", "package")) if isinstance(raw, dict) \
+            else raw
+        leaf = Leaf(worker, ibm, fee, bytes(digest), start, end, package)
+        if keccak(text=package) != bytes(package_hash):
+            raise ValueError(f"package CID {package!r} does not match its leaf")
+        leaves.append(leaf)
+    return leaves, args
+
+
+def decode_results(data: bytes) -> tuple[int, list[str]]:
+    """The worker group and its result CIDs, from a ``BatchLane.submitResults`` call's calldata."""
+    name, args = decode_call("BatchLane", data)
+    if name != "submitResults":
+        raise ValueError(f"not a submitResults call: {name}")
+    return args["group"], list(args["cids"])

@@ -48,8 +48,10 @@ def test_a_batch_is_posted_judged_and_settled_in_a_few_calls(s, lane):
     budget = s.escrow.jobs(job).budget
     b = lane.post(job, [(w[0], 3), (w[1], 2)])
     (posted,) = events(s.lane, "BatchPosted")
-    assert [tuple(l) for l in posted.leaves] == [l.as_tuple() for l in b.leaves]  # the leaves are public
-    assert list(posted.packages) == [l.package for l in b.leaves]
+    assert (posted.batchId, posted.count) == (b.id, 5)
+    # the leaves are public: in the post's calldata, package CIDs included
+    leaves, _ = B.decode_post(bytes(s.lane._computation.msg.data))
+    assert leaves == b.leaves
     rec = s.lane.batches(b.id)
     # the Merkle root and the groups the contract computed are the ones the services compute
     assert rec.root == B.merkle_root([b.node(i) for i in range(5)])
@@ -60,6 +62,7 @@ def test_a_batch_is_posted_judged_and_settled_in_a_few_calls(s, lane):
     _balances_hold(s)
 
     lane.submit_all(b)
+    assert B.decode_results(bytes(s.lane._computation.msg.data)) == (1, b.cids[1])
     assert s.lane.results(b.id, 0) == B.merkle_root([B.result_node(i, c) for i, c in zip(range(3), b.cids[0])])
     lane.reveal(b)
     members = lane.draw(b)
@@ -437,6 +440,16 @@ def test_an_upheld_challenge_loses_its_bond_to_the_penalty_pool(s, lane):
 
 
 # ---------------------------------------------------------------- scale bounds
+
+
+def test_a_worker_takes_at_most_64_tasks_of_a_batch(s, lane):
+    """Its results come in one call, whose calldata is bounded: a larger group could never be delivered."""
+    w = lane.workers(2)
+    job = s.create_job(budget=10_000 * IFX)
+    with boa.reverts("lane: over 64 tasks for one worker"):
+        lane.post(job, [(w[0], 65)], ibm=1 * IBM, fee=1 * IFX)
+    b = lane.post(job, [(w[0], 64), (w[1], 1)], ibm=1 * IBM, fee=1 * IFX)
+    lane.submit(b, 0)  # 64 results in one call
 
 
 def test_the_largest_batch_fits_one_transaction_and_one_challenge_stays_bounded(s, lane):
