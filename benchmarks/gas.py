@@ -440,7 +440,7 @@ class Bench:
 
         res.env = {
             "node": f"{client} (hardfork {hardfork})",
-            "compiler": f"vyper {version('vyper')} (optimize=gas, evm prague)",
+            "compiler": f"vyper {version('vyper')} (optimize=gas; JobEscrow and BatchLane optimize=codesize, EIP-170; evm prague)",
             "stack": f"eth-ape {version('eth-ape')}, ape-foundry {version('ape-foundry')}, "
                      f"eth-account {version('eth-account')}, py_ecc {version('py_ecc')}, "
                      f"Python {platform.python_version()}",
