@@ -175,6 +175,10 @@ def test_wiring_roles_and_governance_on_chain(chain_ctx, deployed):
         assert c[name].governance() == timelock.address, name
     for name in ("Staking", "BMWIssuance", "JobEscrow"):  # the contracts wired to those deployed after them
         assert c[name].wired(), name
+    lane, committee = c["BatchLane"], c["BatchCommittee"]
+    assert staking.lane() == issuance.lane() == escrow.lane() == lane.address
+    assert lane.committee() == committee.address and committee.lane() == lane.address
+    assert (lane.escrow(), lane.proofOfRender(), lane.staking()) == (escrow.address, por.address, staking.address)
     # disputes are decided by governance unless an arbiter is named at deployment: never by the deployer
     assert por.arbiter() == timelock.address
     # finishGenesis: the issuance contract is the only minter, forever, and the token has no owner left
@@ -200,7 +204,7 @@ def test_wiring_roles_and_governance_on_chain(chain_ctx, deployed):
     with ape.reverts("governed: already wired"):
         escrow.wire(por, deployment.contracts["BatchLane"], sender=deployer)
     with ape.reverts("lane: wired"):
-        deployment.contracts["BatchLane"].wire(deployment.contracts["BatchCommittee"], sender=deployer)
+        c["BatchLane"].wire(c["BatchCommittee"], sender=deployer)
     with ape.reverts("governed: caller is not governance"):
         escrow.setParameter("challengeWindow", 7200, sender=deployer)
     with ape.reverts("por: caller is not the arbiter"):
