@@ -678,14 +678,15 @@ def settle(batchId: bytes32, leaves: DynArray[Leaf, MAX_LEAVES]):
             if void:
                 t.refund += fee
                 continue
-            passes: bool = passBits & bit != 0
+            # frames never delivered fail whatever the votes: only the members who failed them are credited
+            passes: bool = passBits & bit != 0 and delivered
             if decided & bit != 0:
                 seat: uint256 = 0
                 for vote: uint256 in votes:
                     if revealed & (1 << seat) != 0 and (vote & bit != 0) == passes:
                         weights[seat] += fee
                     seat += 1
-            if delivered and passes:
+            if passes:
                 part: uint256 = fee * burnBps // BPS
                 burned += part
                 fees += fee

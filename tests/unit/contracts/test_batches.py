@@ -6,6 +6,7 @@ import os
 
 import boa
 import pytest
+from boa.contracts.base_evm_contract import BoaError
 from eth_utils import keccak
 
 from inferix import batches as B
@@ -116,11 +117,19 @@ def test_a_worker_who_delivers_nothing_fails_all_its_tasks_whatever_the_votes(s,
     warp(RENDER_WINDOW + 1)
     lane.reveal(b)
     stake1 = s.staking.stakeOf(w[1])
-    lane.verdict(b, [True] * 4)  # even a committee that passes them cannot pay for frames never delivered
+    members = lane.draw(b)
+    # two members pass everything; one fails the tasks whose frames never came: the majority cannot pay for them
+    lane.vote(b, {members[0]: 0b1111, members[1]: 0b1111, members[2]: 0b0011})
     lane.past_challenge_window(b)
+    epoch = s.issuance.currentEpoch()
+    weights = [s.issuance.oracleWeights(epoch, m) for m in members]
     lane.settle(b)
     assert s.staking.stakeOf(w[1]) == stake1 - 2 * 2 * IFX
-    assert s.issuance.workerFees(s.issuance.currentEpoch(), w[1]) == 0
+    assert s.issuance.workerFees(epoch, w[1]) == 0
+    # verdict credits follow the outcome: the two delivered tasks for all, the two undelivered for the one who
+    # failed them
+    gained = [s.issuance.oracleWeights(epoch, m) - before for m, before in zip(members, weights)]
+    assert gained == [20 * IFX, 20 * IFX, 40 * IFX]
     _balances_hold(s)
 
 
@@ -154,6 +163,27 @@ def test_a_manager_cannot_post_tasks_a_worker_did_not_accept(s, lane):
     with boa.env.prank(s.manager), boa.reverts("lane: worker in two groups"):
         s.lane.postBatch(job, 79, [l.as_tuple() for l in leaves], [l.package for l in leaves], signed,
                          keccak(b"x"), s.beacon.roundAt(now() + RENDER_WINDOW) + 1, sealed_seed(b"x"), RENDER_WINDOW)
+
+
+def test_a_manager_cannot_shorten_the_render_window_a_worker_accepted(s, lane):
+    """FAILS (a bug in BatchLane.postBatch): a worker's acceptance, EIP-712 `Accept(batchId, leaves, acceptBy)`, does
+    not cover the render window, which the manager alone chooses when it posts (anything from 60 s to 7 days). A
+    worker offered an hour accepts its leaves; the manager posts them with 60 s: the worker cannot deliver, every
+    task fails at settlement and the worker loses slashBps of its collateral (on the single path the worker accepts
+    a posted task whose render window is on chain). A post with a window the worker did not accept must be
+    refused."""
+    w = lane.workers(1)
+    job = s.create_job(budget=1_000 * IFX)
+    leaves, _ = lane.leaves([(w[0], 2)])
+    batch = B.batch_id(s.manager, 90)
+    accept_by = now() + 600
+    from inferix.eip712 import sign_acceptance
+    # what the worker signs for the batch it was offered (its leaves, to render within RENDER_WINDOW)
+    accepted = sign_acceptance(lane.keys[w[0]], s.chain_id, s.committee.address, batch,
+                               B.acceptance_chain(leaves, B.groups(leaves)[0]), accept_by)
+    with boa.env.prank(s.manager), boa.reverts():
+        s.lane.postBatch(job, 90, [l.as_tuple() for l in leaves], [l.package for l in leaves], [(accept_by, accepted)],
+                         keccak(b"x"), s.beacon.roundAt(now() + 60) + 1, sealed_seed(b"x"), 60)
 
 
 def test_a_batch_stays_within_the_job_and_its_manager(s, lane):
@@ -296,6 +326,26 @@ def test_results_come_from_the_groups_worker_once_and_in_time(s, lane):
     warp(RENDER_WINDOW + 1)
     with boa.env.prank(w[1]), boa.reverts("lane: render deadline passed"):
         s.lane.submitResults(b.id, 1, ["late"])
+
+
+def test_a_worker_who_delivered_nothing_is_not_paid_for_a_bogus_manifest(s, lane):
+    """FAILS (a bug in BatchLane.proveBadManifest): the proof pays the task's worker its fee from the manager's slash
+    and releases its collateral whether or not the worker delivered, so a worker who submitted nothing is paid for
+    work it never did and escapes the slash settlement takes from a worker who delivers nothing ("whatever the
+    votes", docs/protocol.md). The single path refuses the proof before the worker's result
+    (ProofOfRender.proveBadManifest: "por: task not being verified")."""
+    w = lane.workers(2)
+    job = s.create_job(budget=1_000 * IFX)
+    b = lane.post(job, [(w[0], 1), (w[1], 1)])
+    lane.submit(b, 0)  # w[1] delivers nothing
+    warp(RENDER_WINDOW + 1)
+    lane.reveal(b)
+    wallet = s.token.balanceOf(w[1])
+    try:
+        s.lane.proveBadManifest(b.id, 1, b.leaf(1), b.proof(1), *_seal_proof(b.manifests[1]))
+    except BoaError:
+        pass  # refused, as on the single path: fine
+    assert s.token.balanceOf(w[1]) == wallet  # today: + its 10 IFX fee, and its collateral released unslashed
 
 
 # ---------------------------------------------------------------- hostile oracles
