@@ -1,0 +1,141 @@
+"""The batch lane from a node's side: prepare, post, deliver, judge and settle a batch over :class:`~inferix.chain.Chain`.
+
+The contracts are ``BatchLane`` and ``BatchCommittee`` (docs/protocol.md, "Batches"); the bytes every party must
+agree on (leaves, trees, acceptances, commitments) come from :mod:`inferix.batches`. A batch's tasks and results
+live in calldata, not in events: :func:`batch_leaves` and :func:`batch_results` read them back from the
+transactions that carried them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from eth_utils import keccak
+
+from inferix import batches as B
+from inferix.chain import Chain, ChainError
+from inferix.eip712 import acceptance_typed_data, sign_acceptance, sign_vote_commitment
+from inferix.protocol import ESCROW_MARGIN_S, read_struct, seed_escrow
+
+# the lane's stages (BatchLane.vy)
+RENDERING, REVEALED, SETTLED = 1, 2, 3
+
+
+@dataclass
+class PreparedBatch:
+    """A batch ready to be offered to its workers: its id, nonce, seed (secret until the reveal), leaves and the
+    seed's escrow. Task ``i``'s seed is :func:`inferix.batches.task_seed` of it."""
+
+    id: bytes
+    nonce: int
+    job_id: int
+    seed: bytes
+    leaves: list[B.Leaf]
+    render_window: int
+    escrow_round: int
+    seed_escrow: bytes
+
+    @property
+    def groups(self) -> list[B.Group]:
+        return B.groups(self.leaves)
+
+    def task_seed(self, index: int) -> bytes:
+        return B.task_seed(self.seed, self.id, index)
+
+
+def next_nonce(chain: Chain, manager: str) -> int:
+    """The first nonce whose batch id ``manager`` has not used (ids are never reused)."""
+    nonce = 1
+    while get_batch(chain, B.batch_id(manager, nonce))["stage"] != 0:
+        nonce += 1
+    return nonce
+
+
+def prepare(chain: Chain, job_id: int, nonce: int, leaves: list[B.Leaf], render_window: int,
+            seed: bytes | None = None, margin: int = ESCROW_MARGIN_S) -> PreparedBatch:
+    """A batch of ``leaves`` for ``job_id`` (the caller is its manager), with a fresh seed time-locked to the beacon
+    round after the render deadline (+ ``margin`` for the time the acceptances take)."""
+    seed = os.urandom(32) if seed is None else seed
+    B.groups(leaves)  # raises when a worker's leaves are not consecutive
+    escrow_round, ciphertext = seed_escrow(chain, seed, render_window, margin)
+    return PreparedBatch(B.batch_id(chain.address, nonce), nonce, job_id, seed, leaves, render_window, escrow_round,
+                         ciphertext)
+
+
+def acceptance_request(chain: Chain, batch: PreparedBatch, group: B.Group, accept_by: int) -> dict:
+    """What a worker's wallet signs to accept its group of ``batch`` (``eth_signTypedData_v4``)."""
+    return acceptance_typed_data(chain.deployments.chain_id, chain.deployments.address("BatchCommittee"), batch.id,
+                                 B.acceptance_chain(batch.leaves, group), accept_by)
+
+
+def accept(chain: Chain, batch: PreparedBatch, group: B.Group, accept_by: int) -> bytes:
+    """The worker (the chain's account) signs its acceptance of ``group``."""
+    if group.worker.lower() != chain.address.lower():
+        raise ChainError(f"group of {group.worker} is not {chain.address}'s to accept")
+    return sign_acceptance(chain.account.key, chain.deployments.chain_id, chain.deployments.address("BatchCommittee"),
+                           batch.id, B.acceptance_chain(batch.leaves, group), accept_by)
+
+
+def post(chain: Chain, batch: PreparedBatch, acceptances: list[tuple[int, bytes]]) -> dict:
+    """``postBatch`` with one ``(acceptBy, signature)`` per worker group, in order; returns the receipt."""
+    return chain.transact("BatchLane", "postBatch", batch.job_id, batch.nonce,
+                          [leaf.as_tuple() for leaf in batch.leaves], [leaf.package for leaf in batch.leaves],
+                          acceptances, keccak(batch.seed), batch.escrow_round, batch.seed_escrow,
+                          batch.render_window)
+
+
+def get_batch(chain: Chain, batch_id: bytes) -> dict:
+    """The batch's on-chain record, by field name (snake_case: ``revealed_at``)."""
+    return read_struct(chain, "BatchLane", "batches", batch_id)
+
+
+def _calldata(chain: Chain, tx_hash: str) -> bytes:
+    return bytes(chain.w3.eth.get_transaction(tx_hash)["input"])
+
+
+def batch_leaves(chain: Chain, batch_id: bytes, from_block: int = 0) -> list[B.Leaf]:
+    """The batch's leaves, from the calldata of the transaction that posted it (checked against its root)."""
+    events = chain.events("BatchLane", ["BatchPosted"], from_block, chain.block_number(), {"batchId": batch_id})
+    if not events:
+        raise ChainError(f"batch 0x{batch_id.hex()} was never posted")
+    leaves, _ = B.decode_post(_calldata(chain, events[0].tx_hash))
+    if B.merkle_root([B.leaf_node(i, leaf) for i, leaf in enumerate(leaves)]) != events[0].args["root"]:
+        raise ChainError(f"the leaves posted for batch 0x{batch_id.hex()} do not hash to its root")
+    return leaves
+
+
+def batch_results(chain: Chain, batch_id: bytes, from_block: int = 0) -> dict[int, list[str]]:
+    """Each worker group's result CIDs, from the calldata of its ``submitResults`` (checked against its root)."""
+    out = {}
+    for event in chain.events("BatchLane", ["ResultsSubmitted"], from_block, chain.block_number(),
+                              {"batchId": batch_id}):
+        group, cids = B.decode_results(_calldata(chain, event.tx_hash))
+        first = event.args["first"]
+        if B.merkle_root([B.result_node(first + i, cid) for i, cid in enumerate(cids)]) != event.args["root"]:
+            raise ChainError(f"group {group}'s results do not hash to their root")
+        out[group] = cids
+    return out
+
+
+def submit_results(chain: Chain, batch_id: bytes, group: int, cids: list[str]) -> dict:
+    return chain.transact("BatchLane", "submitResults", batch_id, group, cids)
+
+
+def reveal_seed(chain: Chain, batch_id: bytes, seed: bytes) -> dict:
+    return chain.transact("BatchLane", "revealSeed", batch_id, seed)
+
+
+def committee(chain: Chain, batch_id: bytes) -> list[str]:
+    return list(chain.call("BatchCommittee", "committeeOf", batch_id))
+
+
+def commitment(chain: Chain, batch_id: bytes, pass_bits: int, salt: bytes) -> tuple[bytes, bytes]:
+    """The member's (the chain account's) commitment to ``pass_bits`` and its signature, for anyone to relay."""
+    value = B.vote_commitment(batch_id, chain.address, pass_bits, salt)
+    return value, sign_vote_commitment(chain.account.key, chain.deployments.chain_id,
+                                       chain.deployments.address("BatchCommittee"), batch_id, value)
+
+
+def settle(chain: Chain, batch_id: bytes, leaves: list[B.Leaf]) -> dict:
+    return chain.transact("BatchLane", "settle", batch_id, [leaf.as_tuple() for leaf in leaves])

@@ -1,0 +1,103 @@
+"""The batch lane on a real node (anvil, the real randomness beacon, the deploy script's wiring), driven by the
+node-side client ``inferix.lane``: a batch's tasks and results are read back from the transactions' calldata, each
+party signs with its own key, and the batch settles. The chain is reverted afterwards (``evm_snapshot``), so the
+oracles staked here never sit in the other tests' committees."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from inferix import batches as B
+from inferix import lane
+from inferix.beacon import DEV_BEACON_KEY
+from inferix.protocol import IFX, ROLE_ORACLE, ROLE_WORKER, ensure_staked, get_node, latest_time, read_struct
+from inferix.sealing import manifest_digest, seal_manifest
+from inferix.testing.devnet import rpc
+
+from ...conftest import fund, manager
+
+pytestmark = pytest.mark.integration
+
+WORKERS, ORACLES = (13, 14), (17, 18, 19)
+IBM = 10**6
+USD = 10**18
+
+
+@pytest.fixture
+def reverted(devnet):
+    snapshot = rpc(devnet.anvil.url, "evm_snapshot")
+    yield devnet
+    rpc(devnet.anvil.url, "evm_revert", [snapshot])
+
+
+def test_a_batch_goes_through_the_lane_on_a_real_node(reverted):
+    devnet = reverted
+    boss = manager(devnet)
+    creator = devnet.chain(0)
+    for i in (*WORKERS, *ORACLES):
+        fund(devnet, devnet.chain(i).address, 30_000 * IFX)
+    workers = [devnet.chain(i) for i in WORKERS]
+    for w in workers:
+        ensure_staked(w, ROLE_WORKER, 20_000 * IFX, USD // 2)
+    oracles = {devnet.chain(i).address: devnet.chain(i) for i in ORACLES}
+    for o in oracles.values():
+        ensure_staked(o, ROLE_ORACLE, 1_000 * IFX)
+    creator.transact("IFXToken", "approve", creator.deployments.address("JobEscrow"), 500 * IFX)
+    creator.transact("JobEscrow", "createJob", boss.address, "bafyscene", 1, 30, "16x16@4spp png", USD, 500 * IFX)
+    job = creator.call("JobEscrow", "jobCount")
+
+    # the manager prepares 3 tasks for two workers; each task's manifest is sealed with its own task seed
+    nonce = lane.next_nonce(boss, boss.address)
+    seed = os.urandom(32)
+    batch_id = B.batch_id(boss.address, nonce)
+    blobs = [seal_manifest(b'{"frames": {}}', B.task_seed(seed, batch_id, i)) for i in range(3)]
+    leaves = [B.Leaf(workers[i // 2].address, 10 * IBM, 10 * IFX, manifest_digest(blobs[i]), 1 + 10 * i, 10 + 10 * i,
+                     f"bafynoised-{i}") for i in range(3)]
+    batch = lane.prepare(boss, job, nonce, leaves, 3600, seed=seed)
+    assert batch.id == batch_id
+    accept_by = latest_time(boss) + 600
+    signatures = [(accept_by, lane.accept(w, batch, g, accept_by)) for w, g in zip(workers, batch.groups)]
+    request = lane.acceptance_request(boss, batch, batch.groups[0], accept_by)  # what a wallet would be shown
+    assert request["primaryType"] == "Accept" and request["domain"]["name"] == "Inferix Batches"
+    lane.post(boss, batch, signatures)
+    assert lane.batch_leaves(boss, batch.id) == leaves  # read back from the post's calldata
+
+    cids = {0: ["bafyframes-0", "bafyframes-1"], 1: ["bafyframes-2"]}
+    for g, w in enumerate(workers):
+        lane.submit_results(w, batch.id, g, cids[g])
+    assert lane.batch_results(boss, batch.id) == cids
+    lane.reveal_seed(boss, batch.id, seed)
+    record = lane.get_batch(boss, batch.id)
+    assert record["stage"] == lane.REVEALED and record["seed"] == seed
+
+    # the beacon round after the reveal draws the committee
+    beacon = devnet.chain(0)
+    round_ = beacon.call("RandomnessBeacon", "roundAt", record["revealed_at"]) + 1
+    due = beacon.call("RandomnessBeacon", "roundTime", round_)
+    if due > latest_time(beacon):
+        devnet.anvil.time_travel(due - latest_time(beacon))
+    if beacon.call("RandomnessBeacon", "randomness", round_) == b"\x00" * 32:
+        beacon.transact("RandomnessBeacon", "submit", round_, DEV_BEACON_KEY.sign(round_))
+    beacon.transact("BatchCommittee", "draw", batch.id)
+    members = lane.committee(boss, batch.id)
+    assert sorted(members) == sorted(oracles)  # the only oracles staked before the batch was posted
+
+    # every member passes every task; one of them relays all the signed commitments, then all the reveals
+    salts = [os.urandom(32) for _ in members]
+    signed = [lane.commitment(oracles[m], batch.id, 0b111, salt) for m, salt in zip(members, salts)]
+    relay = oracles[members[0]]
+    seats = list(range(len(members)))
+    relay.transact("BatchCommittee", "commitVotes", batch.id, seats, [c for c, _ in signed], [s for _, s in signed])
+    relay.transact("BatchCommittee", "revealVotes", batch.id, seats, [0b111] * len(members), salts)
+    verdict = read_struct(boss, "BatchCommittee", "committees", batch.id)
+    assert (verdict["pass_bits"], verdict["decided_bits"]) == (0b111, 0b111) and verdict["finalized_at"] > 0
+
+    devnet.anvil.time_travel(boss.call("JobEscrow", "challengeWindow") + 1)
+    supply = boss.call("IFXToken", "totalSupply")
+    lane.settle(boss, batch.id, lane.batch_leaves(boss, batch.id))
+    assert lane.get_batch(boss, batch.id)["stage"] == lane.SETTLED
+    assert supply - boss.call("IFXToken", "totalSupply") == 24 * IFX  # 80 % of 30 IFX of fees burned
+    assert boss.call("JobEscrow", "laneHeld") == 0
+    assert all(get_node(boss, w.address).locked == 0 for w in workers)  # collateral released
