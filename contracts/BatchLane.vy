@@ -803,6 +803,9 @@ def _settleTask(batchId: bytes32, index: uint256, group: uint256, leaf: Leaf, pr
     passed: bool = passBits & bit != 0
     if judged:
         passed = decision
+    # frames never delivered fail whatever the votes or the decision (as at `settle`)
+    delivered: bool = self.results[batchId][group] != empty(bytes32)
+    passed = passed and delivered
     overturned: bool = passed != (passBits & bit != 0)
     rewardBps: uint256 = staticcall escrow.challengerRewardBps()
     challenger: address = empty(address)
@@ -832,7 +835,7 @@ def _settleTask(batchId: bytes32, index: uint256, group: uint256, leaf: Leaf, pr
     burned: uint256 = 0
     toTreasury: uint256 = 0
     refund: uint256 = 0
-    if passed and self.results[batchId][group] != empty(bytes32):
+    if passed:
         burned = leaf.fee * staticcall escrow.burnBps() // BPS
         toTreasury = leaf.fee - burned
         extcall staking.unlockCollateral(leaf.worker, collateral)
