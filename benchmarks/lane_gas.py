@@ -140,7 +140,7 @@ class LaneBench:
         accept_by = b.head() + 3600
         keys = {w.address: w for w in workers}
         acceptances = [(accept_by, sign_acceptance(keys[g.worker].private_key, b.chain_id, self.committee.address,
-                                                   batch, B.acceptance_chain(leaves, g), accept_by))
+                                                   batch, B.acceptance_chain(leaves, g), RENDER_WINDOW, accept_by))
                        for g in groups]
         escrow_round = b.beacon.roundAt(b.head() + RENDER_WINDOW + 600) + 1
         receipt = self.lane.postBatch(job, self.nonce, [l.as_tuple() for l in leaves], [l.package for l in leaves],

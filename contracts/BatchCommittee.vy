@@ -49,7 +49,9 @@ interface IProofOfRenderParams:
 MAX_COMMITTEE: constant(uint256) = 15
 MAX_LEAVES: constant(uint256) = 256
 COMMIT_TYPEHASH: constant(bytes32) = keccak256("VoteCommitment(bytes32 batchId,bytes32 commitment)")
-ACCEPT_TYPEHASH: constant(bytes32) = keccak256("Accept(bytes32 batchId,bytes32 leaves,uint256 acceptBy)")
+ACCEPT_TYPEHASH: constant(bytes32) = keccak256(
+    "Accept(bytes32 batchId,bytes32 leaves,uint256 renderWindow,uint256 acceptBy)"
+)
 
 
 struct Committee:
@@ -134,19 +136,21 @@ def sealDefect(seed: bytes32, head: Bytes[seal.SEAL_HEAD], bodyHash: bytes32, ke
 
 @view
 @external
-def acceptanceSigner(batchId: bytes32, leaves: bytes32, acceptBy: uint256, signature: Bytes[65]) -> address:
+def acceptanceSigner(batchId: bytes32, leaves: bytes32, renderWindow: uint256, acceptBy: uint256,
+                     signature: Bytes[65]) -> address:
     """
     @dev Who signed a worker's acceptance of its leaves in a batch: EIP-712
-         `Accept(batchId, leaves, acceptBy)` in this domain ("Inferix
+         `Accept(batchId, leaves, renderWindow, acceptBy)` in this domain ("Inferix
          Batches"), the one domain of the batch protocol's signatures.
     @param batchId The batch.
     @param leaves The keccak256 chain of the worker's leaf nodes.
+    @param renderWindow The seconds it has for its results, from the post.
     @param acceptBy The last moment the acceptance may be posted.
     @param signature The worker's signature.
     @return address The signer (empty for a malformed signature).
     """
     return ecdsa._recover_sig(
-        eip712._hash_typed_data_v4(keccak256(abi_encode(ACCEPT_TYPEHASH, batchId, leaves, acceptBy))), signature
+        eip712._hash_typed_data_v4(keccak256(abi_encode(ACCEPT_TYPEHASH, batchId, leaves, renderWindow, acceptBy))), signature
     )
 
 

@@ -84,7 +84,7 @@ interface ICommitteeForLane:
     def outcome(batchId: bytes32) -> (DynArray[address, MAX_COMMITTEE], uint256, DynArray[uint256, MAX_COMMITTEE], uint256, uint256, uint256): view
     def committees(batchId: bytes32) -> CommitteeRecord: view
     def sealDefect(seed: bytes32, head: Bytes[seal.SEAL_HEAD], bodyHash: bytes32, keyCommit: bytes32) -> String[32]: view
-    def acceptanceSigner(batchId: bytes32, leaves: bytes32, acceptBy: uint256, signature: Bytes[65]) -> address: view
+    def acceptanceSigner(batchId: bytes32, leaves: bytes32, renderWindow: uint256, acceptBy: uint256, signature: Bytes[65]) -> address: view
 
 
 MAX_LEAVES: constant(uint256) = 256
@@ -339,6 +339,19 @@ def _groupSpan(batchId: bytes32, group: uint256, count: uint256, workers: uint25
     return convert(convert(packed & ADDRESS_MASK, uint160), address), packed >> 160, end
 
 
+@view
+@internal
+def _groupOf(batchId: bytes32, worker: address) -> uint256:
+    # the group of `worker`'s leaves (a worker has one group per batch)
+    workers: uint256 = self.batches[batchId].workers
+    for g: uint256 in range(MAX_WORKERS):
+        if g >= workers:
+            break
+        if self.groups[batchId][g] & ADDRESS_MASK == convert(convert(worker, uint160), uint256):
+            return g
+    raise "lane: no such worker group"
+
+
 @pure
 @internal
 def _mask(count: uint256) -> uint256:
@@ -383,7 +396,7 @@ def postBatch(
     @dev The job's manager posts a batch. Leaves are grouped by worker
          (each worker's leaves consecutive, no worker twice), and each
          group carries its worker's acceptance: an EIP-712
-         `Accept(batchId, leaves, acceptBy)` signature in the batch
+         `Accept(batchId, leaves, renderWindow, acceptBy)` signature in the batch
          committee's domain (`BatchCommittee.acceptanceSigner`), `leaves` the
          keccak256 chain of its leaf nodes (h = keccak256(h ‖ node)). Fees
          are the workers' (they signed them) and at most the job's maximum
@@ -457,7 +470,7 @@ def postBatch(
             assert group < len(acceptances), "lane: one acceptance each"
             assert block.timestamp <= acceptances[group].acceptBy, "lane: acceptance expired"
             signer: address = staticcall self.committee.acceptanceSigner(
-                batchId, accepted, acceptances[group].acceptBy, acceptances[group].signature
+                batchId, accepted, renderWindow, acceptances[group].acceptBy, acceptances[group].signature
             )
             assert signer == leaf.worker, "lane: bad acceptance"
             extcall staking.lockCollateral(leaf.worker, collateral, rate, maxPrice)
@@ -875,6 +888,9 @@ def proveBadManifest(batchId: bytes32, index: uint256, leaf: Leaf, proof: DynArr
     assert self.batches[batchId].stage != RENDERING, "lane: seed not revealed"
     assert (self.batches[batchId].doneBits | self.batches[batchId].disputed) & bit == 0, "lane: task closed or disputed"
     assert keccak256(concat(head, bodyHash)) == leaf.manifestDigest, "lane: not the committed manifest"
+    # as on the single path (a result before the proof): a worker who delivered nothing is not paid from the
+    # slash, and fails at settlement
+    assert self.results[batchId][self._groupOf(batchId, leaf.worker)] != empty(bytes32), "lane: no frames delivered"
     seed: bytes32 = keccak256(abi_encode(self.batches[batchId].seed, batchId, index))
     defect = staticcall self.committee.sealDefect(seed, head, bodyHash, keccak256(seed))
     assert defect != "", "lane: seal is sound"

@@ -16,6 +16,7 @@ from web3.exceptions import ContractLogicError, TimeExhausted, Web3Exception
 
 from inferix.abi import abi
 from inferix.deployments import Deployment
+from inferix.timing import timed
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,8 @@ class Chain:
 
     def call(self, contract: str, function: str, *args: Any) -> Any:
         try:
-            return getattr(self.contract(contract).functions, function)(*args).call()
+            with timed("chain read"):
+                return getattr(self.contract(contract).functions, function)(*args).call()
         except ContractLogicError as exc:
             raise TransactionReverted(_reason(exc), f"{contract}.{function}") from None
         except (Web3Exception, OSError) as exc:
@@ -110,7 +112,8 @@ class Chain:
         call = f"{contract}.{function}"
         fn = getattr(self.contract(contract).functions, function)(*args)
         for attempt in range(RESENDS + 1):
-            limit, receipt = self._send(fn, call, gas, timeout)
+            with timed("chain transaction"):
+                limit, receipt = self._send(fn, call, gas, timeout)
             if receipt["status"] == 1:
                 log.debug("%s mined in block %s, gas %s", call, receipt["blockNumber"], receipt["gasUsed"])
                 return receipt
@@ -161,7 +164,8 @@ class Chain:
     # ------------------------------------------------------------ events
     def block_number(self) -> int:
         try:
-            return self.w3.eth.block_number
+            with timed("chain read"):
+                return self.w3.eth.block_number
         except (Web3Exception, OSError) as exc:
             raise ChainUnavailable(f"block_number: {exc}") from None
 
@@ -177,7 +181,8 @@ class Chain:
             for start in range(from_block, to_block + 1, LOG_RANGE):
                 end = min(start + LOG_RANGE - 1, to_block)
                 try:
-                    logs = event.get_logs(from_block=start, to_block=end, argument_filters=where)
+                    with timed("chain read"):
+                        logs = event.get_logs(from_block=start, to_block=end, argument_filters=where)
                 except (Web3Exception, OSError) as exc:
                     raise ChainUnavailable(f"get_logs {contract}.{name} [{start}, {end}]: {exc}") from None
                 for entry in logs:

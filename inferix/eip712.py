@@ -27,6 +27,7 @@ ACCEPT_TYPES = {
     "Accept": [
         {"name": "batchId", "type": "bytes32"},
         {"name": "leaves", "type": "bytes32"},
+        {"name": "renderWindow", "type": "uint256"},
         {"name": "acceptBy", "type": "uint256"},
     ]
 }
@@ -44,16 +45,19 @@ def _batch_domain(chain_id: int, committee: str) -> dict:
     return {"name": BATCH_DOMAIN_NAME, "version": "1", "chainId": chain_id, "verifyingContract": committee}
 
 
-def acceptance_typed_data(chain_id: int, committee: str, batch_id: bytes, leaves: bytes, accept_by: int) -> dict:
-    """A worker's acceptance of its leaves of a batch, as a wallet signs it (``eth_signTypedData_v4``)."""
+def acceptance_typed_data(chain_id: int, committee: str, batch_id: bytes, leaves: bytes, render_window: int,
+                          accept_by: int) -> dict:
+    """A worker's acceptance of its leaves of a batch, to be rendered within ``render_window`` seconds of the post,
+    as a wallet signs it (``eth_signTypedData_v4``)."""
     return {"domain": _batch_domain(chain_id, committee), "types": ACCEPT_TYPES, "primaryType": "Accept",
-            "message": {"batchId": "0x" + batch_id.hex(), "leaves": "0x" + leaves.hex(), "acceptBy": str(accept_by)}}
+            "message": {"batchId": "0x" + batch_id.hex(), "leaves": "0x" + leaves.hex(),
+                        "renderWindow": str(render_window), "acceptBy": str(accept_by)}}
 
 
 def sign_acceptance(private_key: bytes | str, chain_id: int, committee: str, batch_id: bytes, leaves: bytes,
-                    accept_by: int) -> bytes:
+                    render_window: int, accept_by: int) -> bytes:
     """The 65-byte signature (r ‖ s ‖ v) of a worker's acceptance, as ``BatchLane.postBatch`` checks it."""
-    message = {"batchId": batch_id, "leaves": leaves, "acceptBy": accept_by}
+    message = {"batchId": batch_id, "leaves": leaves, "renderWindow": render_window, "acceptBy": accept_by}
     return bytes(Account.sign_typed_data(private_key, _batch_domain(chain_id, committee), ACCEPT_TYPES,
                                          message).signature)
 

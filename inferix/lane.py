@@ -66,7 +66,7 @@ def prepare(chain: Chain, job_id: int, nonce: int, leaves: list[B.Leaf], render_
 def acceptance_request(chain: Chain, batch: PreparedBatch, group: B.Group, accept_by: int) -> dict:
     """What a worker's wallet signs to accept its group of ``batch`` (``eth_signTypedData_v4``)."""
     return acceptance_typed_data(chain.deployments.chain_id, chain.deployments.address("BatchCommittee"), batch.id,
-                                 B.acceptance_chain(batch.leaves, group), accept_by)
+                                 B.acceptance_chain(batch.leaves, group), batch.render_window, accept_by)
 
 
 def accept(chain: Chain, batch: PreparedBatch, group: B.Group, accept_by: int) -> bytes:
@@ -74,7 +74,7 @@ def accept(chain: Chain, batch: PreparedBatch, group: B.Group, accept_by: int) -
     if group.worker.lower() != chain.address.lower():
         raise ChainError(f"group of {group.worker} is not {chain.address}'s to accept")
     return sign_acceptance(chain.account.key, chain.deployments.chain_id, chain.deployments.address("BatchCommittee"),
-                           batch.id, B.acceptance_chain(batch.leaves, group), accept_by)
+                           batch.id, B.acceptance_chain(batch.leaves, group), batch.render_window, accept_by)
 
 
 def post(chain: Chain, batch: PreparedBatch, acceptances: list[tuple[int, bytes]]) -> dict:

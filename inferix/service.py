@@ -11,6 +11,7 @@ import logging
 import threading
 from typing import Any, Callable
 
+from inferix import timing
 from inferix.chain import ChainError
 from inferix.nodedb import NodeDB
 from inferix.protocol import latest_time
@@ -39,6 +40,7 @@ def run_loop(step: Callable[[], Any], interval: float, stop: threading.Event, lo
         except Exception as exc:  # noqa: BLE001 - handed to the error policy
             if not handle(exc):
                 return
+        timing.flush()  # where the time went, for benchmarks (nothing unless INFERIX_TIMINGS_DIR is set)
         stop.wait(interval)
 
 

@@ -13,6 +13,8 @@ import cid as cidlib
 import ipfshttpclient
 import ipfshttpclient.exceptions as ipfs_errors
 
+from inferix.timing import timed
+
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 30.0
@@ -72,7 +74,8 @@ class IPFSStore:
     def _call(self, what: str, fn, *args, **kwargs):
         kwargs.setdefault("timeout", self.timeout)
         try:
-            return fn(*args, **kwargs)
+            with timed("ipfs"):
+                return fn(*args, **kwargs)
         except ipfs_errors.ConnectionError as exc:
             raise StorageUnavailable(f"IPFS node at {self.api} unreachable during {what}: {exc}") from None
         except ipfs_errors.TimeoutError:

@@ -22,6 +22,7 @@ op ``module:function`` calls that function (the tests' hostile scenes).
 from __future__ import annotations
 
 import json
+import resource
 import sys
 import time
 import traceback
@@ -158,6 +159,7 @@ def _op(name: str):
 
 def main(argv: list[str]) -> int:
     from inferix.render.hygiene import SceneRefusedError
+    from inferix.render.runner import RUSAGE_FILE
 
     jobs = json.loads(Path(argv[1]).read_text())
     results = []
@@ -174,6 +176,10 @@ def main(argv: list[str]) -> int:
             code = 1
             break
     Path(argv[2]).write_text(json.dumps(results))
+    # this process's CPU (and its children's): the sandbox's PID namespace hides it from the node's own accounting
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    Path(argv[2]).with_name(RUSAGE_FILE).write_text(json.dumps({"cpu_seconds": cpu}))
     return code
 
 

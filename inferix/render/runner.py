@@ -26,12 +26,15 @@ from typing import Any, Callable, Iterable
 
 from inferix.render import sandbox
 from inferix.render.sandbox import Limits, SandboxUnavailable
+from inferix import timing
+from inferix.timing import timed
 
 log = logging.getLogger("inferix.render")
 
 INPUT_FILES = ("blend", "scene")
 OUTPUT_FILES = ("out", "out_blend", "manifest", "path")
 OUTPUT_DIRS = ("out_dir", "workdir")
+RUSAGE_FILE = "rusage.json"  # the child's CPU seconds, beside its results
 
 
 class BlenderJobError(RuntimeError):
@@ -124,6 +127,14 @@ def run_jobs(jobs: list[dict[str, Any]], *, limits: Limits | None = None, timeou
     Raises :class:`RenderLimitError` (a limit, named), :class:`SceneRefused` (scene hygiene),
     :class:`BlenderJobError` (anything else) or :class:`SandboxUnavailable`.
     """
+    kind = "blender " + "+".join(dict.fromkeys(str(job.get("op")) for job in jobs))
+    with timed(kind):
+        return _run_jobs(jobs, limits, timeout, inputs, outputs, device, on_line, kind)
+
+
+def _run_jobs(jobs: list[dict[str, Any]], limits: Limits | None, timeout: float | None, inputs: Iterable[str | Path],
+              outputs: Iterable[str | Path], device: str, on_line: Callable[[str], None] | None,
+              kind: str) -> list[dict[str, Any]]:
     limits = limits or Limits.from_env()
     if timeout is not None:
         limits = dataclasses.replace(limits, wall_seconds=timeout)
@@ -184,6 +195,7 @@ def run_jobs(jobs: list[dict[str, Any]], *, limits: Limits | None = None, timeou
                                                      "wall-clock limit and was stopped")
             rpath = Path(ctl, "results.json")
             results = json.loads(rpath.read_text()) if rpath.exists() else None
+            _count_cpu(Path(ctl, RUSAGE_FILE), kind)
             failed = rc != 0 or results is None or not all(r.get("ok") for r in results)
             limit = _limit_of(rc, err + json.dumps(results or []), limits, cgroup, _written(rw, started), failed)
         finally:
@@ -197,6 +209,15 @@ def run_jobs(jobs: list[dict[str, Any]], *, limits: Limits | None = None, timeou
             cls = SceneRefused if r.get("refused") else BlenderJobError
             raise cls(r.get("error") if r.get("refused") else (r.get("trace") or r.get("error")))
     return results
+
+
+def _count_cpu(path: Path, kind: str) -> None:
+    """The child's CPU seconds (it writes them last: the sandbox's PID namespace hides them from this process's
+    children accounting), counted under ``cpu: <kind>`` (:mod:`inferix.timing`)."""
+    try:
+        timing.count(f"cpu: {kind}", float(json.loads(path.read_text())["cpu_seconds"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
 
 
 def _kill(proc: subprocess.Popen) -> None:

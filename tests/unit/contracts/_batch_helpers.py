@@ -121,7 +121,7 @@ class Lane:
         for g in groups:
             signer = (signers or {}).get(g.worker, g.worker)
             sig = sign_acceptance(self.keys[signer], self.s.chain_id, self.committee.address, batch,
-                                  B.acceptance_chain(leaves, g), accept_by)
+                                  B.acceptance_chain(leaves, g), window, accept_by)
             acceptances.append((accept_by, sig))
         escrow_round = self.s.beacon.roundAt(now() + window) + 1
         with boa.env.prank(manager):

@@ -146,7 +146,7 @@ def test_a_manager_cannot_post_tasks_a_worker_did_not_accept(s, lane):
     accepted = B.acceptance_chain(leaves, B.groups(leaves)[0])
     from inferix.eip712 import sign_acceptance
     sig = sign_acceptance(lane.keys[w[0]], s.chain_id, s.committee.address, B.batch_id(s.manager, 77), accepted,
-                          now() + 600)
+                          RENDER_WINDOW, now() + 600)
     with boa.env.prank(s.manager), boa.reverts("lane: bad acceptance"):
         s.lane.postBatch(job, 78, [l.as_tuple() for l in leaves], [l.package for l in leaves], [(now() + 600, sig)],
                          keccak(b"x"), s.beacon.roundAt(now() + RENDER_WINDOW) + 1, sealed_seed(b"x"), RENDER_WINDOW)
@@ -158,7 +158,8 @@ def test_a_manager_cannot_post_tasks_a_worker_did_not_accept(s, lane):
         B.groups(leaves)
     batch = B.batch_id(s.manager, 79)
     signed = [(now() + 600, sign_acceptance(lane.keys[leaf.worker], s.chain_id, s.committee.address, batch,
-                                            B.acceptance_chain(leaves, B.Group(leaf.worker, i, i + 1)), now() + 600))
+                                            B.acceptance_chain(leaves, B.Group(leaf.worker, i, i + 1)), RENDER_WINDOW,
+                                            now() + 600))
               for i, leaf in enumerate(leaves)]
     with boa.env.prank(s.manager), boa.reverts("lane: worker in two groups"):
         s.lane.postBatch(job, 79, [l.as_tuple() for l in leaves], [l.package for l in leaves], signed,
@@ -166,11 +167,9 @@ def test_a_manager_cannot_post_tasks_a_worker_did_not_accept(s, lane):
 
 
 def test_a_manager_cannot_shorten_the_render_window_a_worker_accepted(s, lane):
-    """FAILS (a bug in BatchLane.postBatch): a worker's acceptance, EIP-712 `Accept(batchId, leaves, acceptBy)`, does
-    not cover the render window, which the manager alone chooses when it posts (anything from 60 s to 7 days). A
-    worker offered an hour accepts its leaves; the manager posts them with 60 s: the worker cannot deliver, every
-    task fails at settlement and the worker loses slashBps of its collateral (on the single path the worker accepts
-    a posted task whose render window is on chain). A post with a window the worker did not accept must be
+    """A worker's acceptance covers the render window (EIP-712 `Accept(batchId, leaves, renderWindow, acceptBy)`):
+    before, the manager alone chose it when posting (anything from 60 s to 7 days), so a worker offered an hour could
+    be posted with 60 s, fail every task and lose its collateral. A post with a window the worker did not accept is
     refused."""
     w = lane.workers(1)
     job = s.create_job(budget=1_000 * IFX)
@@ -180,8 +179,8 @@ def test_a_manager_cannot_shorten_the_render_window_a_worker_accepted(s, lane):
     from inferix.eip712 import sign_acceptance
     # what the worker signs for the batch it was offered (its leaves, to render within RENDER_WINDOW)
     accepted = sign_acceptance(lane.keys[w[0]], s.chain_id, s.committee.address, batch,
-                               B.acceptance_chain(leaves, B.groups(leaves)[0]), accept_by)
-    with boa.env.prank(s.manager), boa.reverts():
+                               B.acceptance_chain(leaves, B.groups(leaves)[0]), RENDER_WINDOW, accept_by)
+    with boa.env.prank(s.manager), boa.reverts("lane: bad acceptance"):
         s.lane.postBatch(job, 90, [l.as_tuple() for l in leaves], [l.package for l in leaves], [(accept_by, accepted)],
                          keccak(b"x"), s.beacon.roundAt(now() + 60) + 1, sealed_seed(b"x"), 60)
 
@@ -329,11 +328,9 @@ def test_results_come_from_the_groups_worker_once_and_in_time(s, lane):
 
 
 def test_a_worker_who_delivered_nothing_is_not_paid_for_a_bogus_manifest(s, lane):
-    """FAILS (a bug in BatchLane.proveBadManifest): the proof pays the task's worker its fee from the manager's slash
-    and releases its collateral whether or not the worker delivered, so a worker who submitted nothing is paid for
-    work it never did and escapes the slash settlement takes from a worker who delivers nothing ("whatever the
-    votes", docs/protocol.md). The single path refuses the proof before the worker's result
-    (ProofOfRender.proveBadManifest: "por: task not being verified")."""
+    """A bogus-manifest proof pays the worker its fee from the manager's slash only for frames delivered: before, a
+    worker who submitted nothing was paid for work it never did and escaped the slash settlement takes from a
+    worker who delivers nothing. As on the single path (no proof before the worker's result), it is refused."""
     w = lane.workers(2)
     job = s.create_job(budget=1_000 * IFX)
     b = lane.post(job, [(w[0], 1), (w[1], 1)])
@@ -341,11 +338,9 @@ def test_a_worker_who_delivered_nothing_is_not_paid_for_a_bogus_manifest(s, lane
     warp(RENDER_WINDOW + 1)
     lane.reveal(b)
     wallet = s.token.balanceOf(w[1])
-    try:
+    with boa.reverts("lane: no frames delivered"):
         s.lane.proveBadManifest(b.id, 1, b.leaf(1), b.proof(1), *_seal_proof(b.manifests[1]))
-    except BoaError:
-        pass  # refused, as on the single path: fine
-    assert s.token.balanceOf(w[1]) == wallet  # today: + its 10 IFX fee, and its collateral released unslashed
+    assert s.token.balanceOf(w[1]) == wallet
 
 
 # ---------------------------------------------------------------- hostile oracles
@@ -469,6 +464,30 @@ def test_an_unanswered_challenge_keeps_the_verdict_and_returns_the_bond(s, lane)
     assert s.issuance.workerFees(s.issuance.currentEpoch(), w[0]) == 20 * IFX
     assert s.escrow.laneHeld() == 0 and s.lane.bondsHeld() == 0
     _balances_hold(s)
+
+
+def test_a_challenged_task_whose_frames_never_came_credits_only_the_members_who_failed_it(s, lane):
+    """A challenged task whose frames never came fails when `resolve` closes it too, and only the members who failed
+    it are credited (as at settlement): before, the members who voted the verdict that stood were credited its fee
+    value, delivered or not."""
+    w = lane.workers(2)
+    job = s.create_job(budget=1_000 * IFX)
+    b = lane.post(job, [(w[0], 1), (w[1], 1)])
+    lane.submit(b, 0)  # w[1] delivers nothing
+    warp(RENDER_WINDOW + 1)
+    lane.reveal(b)
+    members = lane.draw(b)
+    lane.verdict(b, [True, True])
+    lane.challenge(b, 1, s.creator)
+    lane.past_challenge_window(b)
+    lane.settle(b)
+    epoch = s.issuance.currentEpoch()
+    weights = [s.issuance.oracleWeights(epoch, m) for m in members]
+    stake = s.staking.stakeOf(w[1])
+    warp(s.escrow.disputeWindow() + 1)
+    lane.resolve(b, 1, True, by=s.creator)  # the arbiter was silent: the PASS stands, but the frames never came
+    assert s.staking.stakeOf(w[1]) == stake - 2 * IFX  # the task failed
+    assert [s.issuance.oracleWeights(epoch, m) for m in members] == weights  # today: + 10 IFX each
 
 
 def test_an_upheld_challenge_loses_its_bond_to_the_penalty_pool(s, lane):
