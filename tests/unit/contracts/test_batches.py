@@ -6,7 +6,6 @@ import os
 
 import boa
 import pytest
-from boa.contracts.base_evm_contract import BoaError
 from eth_utils import keccak
 
 from inferix import batches as B
