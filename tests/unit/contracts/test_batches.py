@@ -2,8 +2,6 @@
 of the single-task path. Each attack a hostile manager, worker, oracle, creator or stranger could try on a batch is
 tried here on the real contracts."""
 
-import os
-
 import boa
 import pytest
 from eth_utils import keccak
@@ -12,7 +10,7 @@ from inferix import batches as B
 from inferix.sealing import HEAD_BYTES, manifest_defect, seal_manifest
 
 from ._batch_helpers import RENDER_WINDOW, Lane, events, now
-from .conftest import IBM, IFX, USD, bogus_manifest, sealed_seed, warp
+from .conftest import IBM, IFX, sealed_seed, warp
 
 BPS = 10_000
 
