@@ -35,6 +35,7 @@ from inferix.storage import IPFSStore, StorageError
 log = logging.getLogger("inferix.manager")
 
 POST_BATCH = 32
+FINAL_STATES = (TaskState.SETTLED, TaskState.FAILED, TaskState.CANCELLED)
 UNFUNDED_RETRY_S = 300
 BENCHMARK_RETRY_S = 60
 
@@ -156,10 +157,14 @@ class Manager:
 
     # ------------------------------------------------------------ preparation
     def prepare_jobs(self) -> None:
+        """Prepare the pending jobs' tasks, at most one per call: the coordination step (reveals, assignments,
+        settlements) runs between two preparations, so that a long job never holds up the tasks in flight. A job
+        is posted as soon as its last task is prepared."""
         for row in self.db.execute("SELECT job_id FROM prepared_jobs WHERE status = 'pending'").fetchall():
             job_id = row[0]
             try:
-                self._prepare_job(job_id)
+                if not self._prepare_job(job_id):
+                    return  # one task prepared, more to go: the next step goes on
             except (SceneRefused, RenderLimitError) as exc:  # the scene's fault: retrying would fail again
                 log.error("job %s cannot be prepared: %s", job_id, exc)
                 self.db.execute("UPDATE prepared_jobs SET status = 'rejected', error = ?, updated_at = ? "
@@ -208,11 +213,16 @@ class Manager:
                  "denoise": bool(quote["denoise"]), "seed": 0}
         return scene, order, quote
 
-    def _prepare_job(self, job_id: int) -> None:
+    def _prepare_job(self, job_id: int) -> bool:
+        """Prepare the job's next unprepared task; post the job once none is left. True once it is posted."""
         scene, order, quote = self._job_order(job_id)
+        one_done = False
         for index, task in enumerate(quote["tasks"]):
             if self.db.execute("SELECT 1 FROM seeds WHERE job_id = ? AND task_index = ?", (job_id, index)).fetchone():
                 continue
+            if one_done:
+                return False
+            one_done = True
             predicted = self.chain.call("JobEscrow", "taskCount") + 1 + index
             prepared = prepare_task(self.store, scene, self.config.work_dir / "tasks" / f"job-{job_id}" / f"task-{index}",
                                     predicted, (task["frame_start"], task["frame_end"]), order,
@@ -230,6 +240,7 @@ class Manager:
             self.chain.transact("JobEscrow", "closeJob", job_id)
         self.db.execute("UPDATE prepared_jobs SET status = 'posted', updated_at = ? WHERE job_id = ?",
                         (time.time(), job_id))
+        return True
 
     def _post(self, job_id: int) -> None:
         rows = self.db.execute("SELECT * FROM seeds WHERE job_id = ? AND task_id IS NULL ORDER BY task_index",
@@ -251,7 +262,9 @@ class Manager:
 
     # ------------------------------------------------------------ matching, reveals, deadlines
     def _my_tasks(self) -> list[AnyRow]:
-        return self.db.execute("SELECT * FROM seeds WHERE task_id IS NOT NULL ORDER BY task_id").fetchall()
+        """The posted tasks not yet seen in a final state (a step reads each of them from the chain)."""
+        return self.db.execute("SELECT * FROM seeds WHERE task_id IS NOT NULL AND ended = 0 ORDER BY task_id"
+                               ).fetchall()
 
     def _candidates(self, usd_per_ifx: int, in_flight: dict[str, int], reads: _StepReads) -> list[Candidate]:
         out = []
@@ -274,6 +287,9 @@ class Manager:
                 in_flight[task.worker] = in_flight.get(task.worker, 0) + 1
         for row, task in mine:
             task_id = task.task_id
+            if task.state in FINAL_STATES:  # settled, failed or cancelled: nothing left to do, never read again
+                self.db.execute("UPDATE seeds SET ended = 1 WHERE task_id = ?", (task_id,))
+                continue
             try:
                 if task.needs_key or (task.state == TaskState.POSTED and not reads.escrow_clock().holds(task, now)):
                     try:

@@ -54,6 +54,10 @@ APP_MIGRATIONS: list[str] = [
     ALTER TABLE seeds ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
     DELETE FROM benchmark_scenes;
     """,
+    # 6: a task seen settled, failed or cancelled is never read again: each step reads the open tasks only
+    """
+    ALTER TABLE seeds ADD COLUMN ended INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 
