@@ -5,6 +5,9 @@ Each kind counts its own time only: the IPFS fetches inside a verification are I
 (a per-thread stack subtracts nested spans from the enclosing one), so the kinds of one thread add up to at most
 its wall time. Threads add up separately (the manager's API, coordination loop and indexer run side by side).
 
+Measurements taken elsewhere are added with :func:`count`: the CPU seconds of each sandboxed Blender run, which
+the child reports (``cpu: blender <op>``; the sandbox's PID namespace hides them from the node's own accounting).
+
 Always on: a pair of ``perf_counter`` calls and a dictionary update per call, nothing written. When
 ``INFERIX_TIMINGS_DIR`` is set, :func:`flush` (called by every service's poll loop, :func:`inferix.service.run_loop`)
 writes the process's totals to ``<dir>/<pid>.json`` at most every :data:`FLUSH_EVERY_S` seconds, atomically, so

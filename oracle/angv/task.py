@@ -20,6 +20,7 @@ from inferix.protocol import PACKAGE_MANIFEST, frame_name
 from inferix.sealing import HEAD_BYTES, SealError, manifest_defect, open_manifest_seal
 from inferix.sealing import manifest_digest as seal_digest  # open_manifest's parameter has the same name
 from inferix.storage import ContentTooLarge, InvalidCID, IPFSStore, StorageError
+from inferix.timing import timed
 from .frames import FrameError, load_frame
 from .manifest import Manifest
 from .verify import verify_frame
@@ -87,6 +88,12 @@ def _cat_path(store: IPFSStore, package_cid: str) -> bytes:
 
 
 def verify_result(store: IPFSStore, result_cid: str, manifest: Manifest) -> TaskVerdict:
+    """ANGV's verdict on the frames of ``result_cid`` (fetched from ``store``) against the opened manifest."""
+    with timed("angv verification"):  # its IPFS fetches are counted as IPFS time (inferix.timing)
+        return _verify_result(store, result_cid, manifest)
+
+
+def _verify_result(store: IPFSStore, result_cid: str, manifest: Manifest) -> TaskVerdict:
     order = manifest.order
     expected = (order.width, order.height)
     try:
