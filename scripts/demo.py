@@ -13,12 +13,10 @@ The demo checks its own outcome and exits non-zero if anything is off. Output: a
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import signal
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,9 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 from inferix.chain import Chain  # noqa: E402
 from inferix.client import InferixClient  # noqa: E402
-from inferix.testing.devnet import Anvil, deploy, dev_account, start_beacon, tool_path  # noqa: E402
-from inferix.testing.ipfs import LocalIPFSNode, free_port  # noqa: E402
-from inferix.testing.process import Service  # noqa: E402
+from inferix.testing.devnet import dev_account  # noqa: E402
+from inferix.testing.stack import Stack, StackFailure  # noqa: E402
 from inferix.render import run_jobs  # noqa: E402
 from inferix.protocol import IFX, TaskState, get_node, get_task  # noqa: E402
 from inferix.storage import IPFSStore  # noqa: E402
@@ -38,8 +35,7 @@ HONEST, CHEATER, ORACLES = (3, 4), 5, (6, 7, 8)  # three oracles: every task's c
 FINAL = {TaskState.SETTLED, TaskState.FAILED, TaskState.CANCELLED}
 
 
-class DemoFailure(RuntimeError):
-    pass
+DemoFailure = StackFailure  # a process died, something did not happen in time, or the outcome is wrong
 
 
 @dataclass
@@ -55,12 +51,8 @@ class Demo:
     width: int
     height: int
     samples: int
-    processes: dict[str, Service] = field(default_factory=dict)
+    net: Stack
     stages: list[Stage] = field(default_factory=list)
-    anvil: Anvil | None = None
-    ipfs: LocalIPFSNode | None = None
-    beacon: object | None = None  # the local beacon's HTTP server
-    beacon_url: str = ""
     _t: float = field(default_factory=time.monotonic)
 
     # ------------------------------------------------------------ plumbing
@@ -71,104 +63,46 @@ class Demo:
         self._t = now
         print(f"[{sum(s.seconds for s in self.stages):7.1f} s] {name}", flush=True)
 
-    def env(self) -> dict[str, str]:
-        return {**os.environ, "PATH": tool_path(), "PYTHONPATH": str(ROOT), "NO_UPDATE_NOTIFIER": "1",
-                "INFERIX_RPC_URL": self.anvil.url, "INFERIX_DEPLOYMENTS": str(self.out / "deployments.json"),
-                "INFERIX_IPFS_API": self.ipfs.api_multiaddr, "INFERIX_DATA_DIR": str(self.out / "nodes"),
-                "INFERIX_IPFS_TIMEOUT": "20", "INFERIX_BEACON_URL": self.beacon_url}
-
-    def keyfile(self, index: int) -> str:
-        path = self.out / "keys" / f"{index}.key"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(dev_account(index).key.hex())
-        path.chmod(0o600)
-        return f"keyfile:{path}"
-
-    def spawn(self, name: str, args: list[str], env: dict | None = None, module: str = "inferix.cli") -> None:
-        self.processes[name] = Service(name, [sys.executable, "-m", module, *args], log_path=self.out / "logs" /
-                                       f"{name}.log", env=env or self.env(), cwd=ROOT).start()
-
-    def check_alive(self) -> None:
-        for name, service in self.processes.items():
-            if not service.alive():
-                raise DemoFailure(f"{name} exited with {service.returncode}:\n{service.log_tail()}")
-
-    def wait(self, predicate, timeout: float, what: str):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            self.check_alive()
-            time.sleep(1.0)
-        raise DemoFailure(f"timed out after {timeout:.0f} s waiting for {what}")
-
-    def stop_all(self) -> None:
-        for service in self.processes.values():  # SIGTERM to all first: they stop in parallel
-            service.terminate()
-        for service in self.processes.values():
-            service.stop()
-        if self.ipfs:
-            self.ipfs.stop()
-        if self.beacon is not None:
-            self.beacon.shutdown()
-            self.beacon.server_close()
-        if self.anvil:
-            self.anvil.stop()
-
 
 def run(demo: Demo) -> dict:
-    out = demo.out
-    (out / "logs").mkdir(parents=True, exist_ok=True)
+    out, net = demo.out, demo.net
     demo.stage("start")
 
-    demo.anvil = Anvil(log_path=out / "logs" / "anvil.log").start()
-    demo.ipfs = LocalIPFSNode(out / "ipfs").start()
-    deployment = deploy(demo.anvil.url, out / "deployments.json")
-    demo.beacon, demo.beacon_url = start_beacon(demo.anvil.url, deployment)
+    deployment = net.start()
     demo.stage("chain, IPFS, contracts and the randomness beacon up")
 
-    admin = Chain(demo.anvil.url, deployment, dev_account(DEPLOYER))
-    chain = Chain(demo.anvil.url, deployment)
-    for index, amount in [(MANAGER, 5_000), (CREATOR, 5_000), (*HONEST[:1], 20_000), (HONEST[1], 20_000),
-                          (CHEATER, 20_000), *((oracle, 2_000) for oracle in ORACLES)]:
-        admin.transact("IFXToken", "transfer", dev_account(index).address, amount * IFX)
+    admin = net.chain(DEPLOYER)
+    chain = net.chain()
+    net.fund({MANAGER: 5_000 * IFX, CREATOR: 5_000 * IFX, HONEST[0]: 20_000 * IFX, HONEST[1]: 20_000 * IFX,
+              CHEATER: 20_000 * IFX, **{oracle: 2_000 * IFX for oracle in ORACLES}})
 
     scene = out / "scene.blend"
     run_jobs([{"op": "make_scene", "name": "flyby", "path": str(scene), "width": demo.width, "height": demo.height,
                "frames": demo.frames}])
     demo.stage(f"accounts funded; scene made ({demo.frames} frames at {demo.width}x{demo.height})")
 
-    api_port = free_port()
-    manager_env = {**demo.env(), "INFERIX_DATABASE": str(out / "manager" / "backend.sqlite"),
-                   "INFERIX_WORK_DIR": str(out / "manager" / "work"), "INFERIX_SEED_KEY_FILE": str(out / "manager" / "seed.key"),
-                   "INFERIX_SIWE_DOMAIN": f"127.0.0.1:{api_port}", "INFERIX_SIWE_URI": f"http://127.0.0.1:{api_port}"}
-    demo.spawn("manager", ["manager", "run", "--account", demo.keyfile(MANAGER), "--port", str(api_port),
-                           "--render-window", "1800", "--poll", "0.5"], manager_env)
+    api = net.start_manager(MANAGER, render_window=1800, poll=0.5)
     for index in ORACLES:
-        demo.spawn(f"oracle-{index}", ["oracle", "run", "--account", demo.keyfile(index), "--poll", "0.5"])
+        net.start_oracle(index)
     # the cheater joins first, so that it is matched with tasks before the honest workers exist
-    demo.spawn("worker-cheater", ["--account", demo.keyfile(CHEATER), "--price", "0.5", "--stake", "10000",
-                                  "--poll", "0.5"], module="tests.utils.cheater")
-    api = f"http://127.0.0.1:{api_port}"
-    demo.wait(lambda: _ok(f"{api}/docs"), 120, "the manager API")
-    demo.wait(lambda: get_node(chain, dev_account(CHEATER).address).stake > 0 and all(
+    net.start_worker(CHEATER, name="worker-cheater", module="tests.utils.cheater")
+    net.wait_api()
+    net.wait(lambda: get_node(chain, dev_account(CHEATER).address).stake > 0 and all(
         chain.call("Staking", "isActive", dev_account(i).address, 2) for i in ORACLES), 120, "nodes staked")
     demo.stage("manager, oracles and the cheating worker running")
 
-    creator = InferixClient(api, dev_account(CREATOR), demo.anvil.url)
+    creator = InferixClient(api, dev_account(CREATOR), net.anvil.url)
     creator.sign_in()
     job = creator.submit(scene, 1, demo.frames, samples=demo.samples, frames_per_task=2)
     job_id = job.job_id
     demo.stage(f"creator signed in, uploaded, quoted and created job {job_id} ({len(job.quote['tasks'])} tasks)")
 
-    task_ids = demo.wait(lambda: _job_tasks(chain, job_id, len(job.quote["tasks"])), 600, "tasks posted")
+    task_ids = net.wait(lambda: _job_tasks(chain, job_id, len(job.quote["tasks"])), 600, "tasks posted")
     cheater = dev_account(CHEATER).address
-    demo.wait(lambda: sum(get_task(chain, t).worker == cheater for t in task_ids) >= 1, 120,
-              "a task assigned to the cheater")
+    net.wait(lambda: sum(get_task(chain, t).worker == cheater for t in task_ids) >= 1, 120,
+             "a task assigned to the cheater")
     for index in HONEST:
-        demo.spawn(f"worker-{index}", ["worker", "run", "--account", demo.keyfile(index), "--price", "0.5",
-                                       "--stake", "10000", "--poll", "0.5"])
+        net.start_worker(index)
     demo.stage("tasks noised and posted; honest workers started")
 
     # follow progress, the job's tasks and the benchmark task the manager pays for each new worker; jump past
@@ -190,22 +124,22 @@ def run(demo: Demo) -> dict:
             break
         busy = any(v.state in busy_states for v in (*states.values(), *bench.values()))
         if not busy and any(v.state == TaskState.VERIFIED for v in (*states.values(), *bench.values())):
-            demo.anvil.time_travel(3601)  # past the challenge window: the manager settles
+            net.anvil.time_travel(3601)  # past the challenge window: the manager settles
         if time.monotonic() > deadline:
             raise DemoFailure(f"not finished after 30 min: {summary}")
-        demo.check_alive()
+        net.check_alive()
         time.sleep(1.0)
     demo.stage("every task (and every worker's benchmark) rendered, verified and settled")
 
     # the epoch: close it and let everyone claim
-    demo.anvil.time_travel(72 * 3600)
+    net.anvil.time_travel(72 * 3600)
     admin.transact("MockAggregator", "setAnswer", 50_000_000)
     epoch = chain.call("BMWIssuance", "currentEpoch")
     receipts = {"closeEpoch": admin.transact("BMWIssuance", "closeEpoch")}
     claimed = {}
     for label, index in [("worker-3", HONEST[0]), ("worker-4", HONEST[1]),
                          *((f"oracle-{oracle}", oracle) for oracle in ORACLES), ("manager", MANAGER)]:
-        node = Chain(demo.anvil.url, deployment, dev_account(index))
+        node = net.chain(index)
         amount = node.call("BMWIssuance", "claimable", epoch, node.address)
         if amount:
             receipts[f"claim {label}"] = node.transact("BMWIssuance", "claim", epoch)
@@ -215,7 +149,7 @@ def run(demo: Demo) -> dict:
 
     frames_dir = out / "frames"
     shutil.rmtree(frames_dir, ignore_errors=True)
-    store = IPFSStore(demo.ipfs.api_multiaddr, timeout=30)
+    store = IPFSStore(net.ipfs.api_multiaddr, timeout=30)
     files = creator.download(job_id, frames_dir, store)
     demo.stage(f"{len(files)} frames downloaded")
     from scripts.demo_report import collect, check, write_report
@@ -234,14 +168,6 @@ def run(demo: Demo) -> dict:
     if failures:
         raise DemoFailure("the outcome is wrong:\n  " + "\n  ".join(failures))
     return facts
-
-
-def _ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as reply:
-            return reply.status == 200
-    except OSError:
-        return False
 
 
 def _states(tasks: dict) -> str:
@@ -272,7 +198,7 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=16)
     args = parser.parse_args()
     shutil.rmtree(args.out, ignore_errors=True)
-    demo = Demo(args.out, args.frames, args.width, args.height, args.samples)
+    demo = Demo(args.out, args.frames, args.width, args.height, args.samples, Stack(args.out))
 
     def interrupted(signum, frame):
         raise KeyboardInterrupt
@@ -288,7 +214,7 @@ def main() -> int:
         print("\ninterrupted", file=sys.stderr)
         return 130
     finally:
-        demo.stop_all()
+        demo.net.stop_all()
 
 
 if __name__ == "__main__":
