@@ -1,4 +1,5 @@
-"""A pure-Python reference model of the price feed, escrow, staking, proof-of-render and issuance contracts.
+"""A pure-Python reference model of the price feed, escrow, staking, proof-of-render, issuance and batch-lane
+contracts (BatchLane, BatchCommittee).
 
 The stateful tests drive the contracts and this model side by side. Each model method mirrors one
 contract entry point: it returns the revert reason the contract must give in the current state, or
@@ -153,6 +154,89 @@ def committee_key(task_id: int, attempt: int) -> bytes:
     return keccak(abi_encode(["uint256", "uint256"], [task_id, attempt]))
 
 
+# batch stages (BatchLane)
+B_RENDERING, B_REVEALED, B_SETTLED = 1, 2, 3
+
+
+@dataclass(frozen=True)
+class BatchLeafM:
+    """What the money of one task of a batch depends on (the rest of its leaf is hashes)."""
+
+    worker: str
+    ibm: int
+    fee: int
+
+
+@dataclass
+class LaneDisputeM:
+    """An open challenge of one task of a batch."""
+
+    challenger: str
+    bond: int
+    ends: int
+
+
+@dataclass
+class BatchCommitteeM:
+    """BatchCommittee's record of a batch's committee: members in seat order, the schedule, the commitments
+    (in clear: seat -> (pass bitmap, salt)), the revealed bitmaps (seat -> bitmap) and the verdict."""
+
+    members: list[str]
+    quorum: int
+    commit_ends: int
+    vote_ends: int
+    commitments: dict[int, tuple[int, bytes]] = field(default_factory=dict)
+    votes: dict[int, int] = field(default_factory=dict)
+    pass_bits: int = 0
+    decided_bits: int = 0
+    finalized_at: int = 0
+
+    @property
+    def revealed(self) -> int:
+        return sum(1 << seat for seat in self.votes)
+
+
+@dataclass
+class BatchM:
+    """BatchLane's record of a batch, with its leaves (calldata on chain) and its committee."""
+
+    job_id: int
+    manager: str
+    leaves: list[BatchLeafM]
+    groups: list[tuple[str, int, int]]  # (worker, first leaf, end)
+    fees: int
+    collateral_bps: int
+    posted_at: int
+    render_ends: int
+    reveal_by: int
+    escrow_opens: int
+    stage: int = B_RENDERING
+    late: bool = False
+    revealed_at: int = 0
+    submitted: set[int] = field(default_factory=set)  # worker groups that delivered
+    done_bits: int = 0
+    disputes: dict[int, LaneDisputeM] = field(default_factory=dict)
+    committee: BatchCommitteeM | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.leaves)
+
+    @property
+    def mask(self) -> int:
+        return (1 << self.count) - 1
+
+    @property
+    def disputed(self) -> int:
+        return sum(1 << i for i in self.disputes)
+
+    def group_of(self, index: int) -> int:
+        return next(g for g, (_, first, end) in enumerate(self.groups) if first <= index < end)
+
+    def collateral(self, index: int) -> int:
+        return self.leaves[index].fee * self.collateral_bps // BPS
+
+
 @dataclass
 class EpochM:
     start: int
@@ -254,6 +338,14 @@ class Model:
     treasury_owed: int = 0
     carried_penalty: int = 0
     issuance_balance: int = 0
+    # the batch lane: its address (the manager's slash pays it the workers' dues, which it forwards at once), the
+    # escrow's slack for seed-escrow rounds, the fees the escrow holds for batches, the challenge bonds the lane
+    # holds, and the batches by id
+    lane: str = ""
+    escrow_slack: int = 86_400
+    lane_held: int = 0
+    lane_bonds: int = 0
+    batches: dict[bytes, BatchM] = field(default_factory=dict)
     # token
     burned: int = 0
     minted: int = 0
@@ -336,6 +428,7 @@ class Model:
             + sum(task.reserved for task in self.tasks.values() if task.state in LIVE_STATES)
             + sum(self.claimable.values())
             + self.bonds_held
+            + self.lane_held
         )
 
     @staticmethod
@@ -1005,3 +1098,423 @@ class Model:
         self.treasury_owed = 0
         self.issuance_balance -= amount
         return amount
+
+    # ------------------------------------------------------------ the batch lane (BatchLane, BatchCommittee)
+    def post_batch(self, batch_id: bytes, job_id: int, sender: str, leaves: list[BatchLeafM],
+                   acceptances: list[tuple[bool, int]], render_window: int, escrow_opens: int, now: int) -> str | None:
+        """BatchLane.postBatch: ``acceptances`` one (signed by the group's worker for this batch, its leaves and
+        this render window?, acceptBy) per acceptance sent; every leaf's digest, frames and package are sound.
+        The fees are reserved from the job, each worker's collateral locked, all or nothing."""
+        if batch_id in self.batches:
+            return "lane: batch id used"
+        if not leaves:
+            return "lane: no tasks or packages"
+        if not 60 <= render_window <= 7 * 86_400:
+            return "lane: bad render window"
+        if not self.is_active(sender, ROLE_MANAGER):
+            return "lane: manager not active"
+        render_ends = now + render_window
+        if escrow_opens <= render_ends:
+            return "lane: seed escrow round too early"
+        if escrow_opens > render_ends + self.escrow_slack:
+            return "lane: seed escrow round too late"
+        fees = sum(leaf.fee for leaf in leaves)
+        job = self.jobs.get(job_id)
+        if job is None or sender != job.manager or job.closed or job.benchmark:
+            return "escrow: not the manager's open job"
+        if fees > job.budget:
+            return "escrow: budget exceeded"
+        cbps = self.collateral_bps
+        groups: list[tuple[str, int, int]] = []
+        locks: list[tuple[str, int]] = []
+        collateral = 0
+        for index, leaf in enumerate(leaves):
+            if leaf.ibm == 0 or leaf.fee == 0:
+                return "lane: zero work or fee"
+            if leaf.fee > (leaf.ibm * job.max_price // IBM_ONE) * WAD // job.rate:
+                return "lane: fee above job maximum"
+            if index == 0 or leaves[index - 1].worker != leaf.worker:
+                if any(g[0] == leaf.worker for g in groups):
+                    return "lane: worker in two groups"
+                groups.append((leaf.worker, index, index))
+                collateral = 0
+            collateral += leaf.fee * cbps // BPS
+            if index + 1 == len(leaves) or leaves[index + 1].worker != leaf.worker:
+                group = len(groups) - 1
+                groups[group] = (leaf.worker, groups[group][1], index + 1)
+                if index + 1 - groups[group][1] > 64:
+                    return "lane: over 64 tasks for one worker"
+                if group >= len(acceptances):
+                    return "lane: one acceptance each"
+                signed, accept_by = acceptances[group]
+                if now > accept_by:
+                    return "lane: acceptance expired"
+                if not signed:
+                    return "lane: bad acceptance"
+                # Staking.lockCollateral at the job's rate and maximum price
+                node = self.node(leaf.worker)
+                if node.role != ROLE_WORKER:
+                    return "staking: not a worker"
+                if node.price > job.max_price:
+                    return "staking: price above job maximum"
+                bonded = node.stake - node.unbonding
+                if bonded < self.min_stake(node, job.rate):
+                    return "staking: below minimum stake"
+                if bonded < node.locked + collateral:
+                    return "staking: insufficient free stake"
+                locks.append((leaf.worker, collateral))
+        if len(groups) != len(acceptances):
+            return "lane: one acceptance each"
+        job.budget -= fees
+        job.open_tasks += 1
+        self.lane_held += fees
+        for worker, amount in locks:
+            self.nodes[worker].locked += amount
+        self.batches[batch_id] = BatchM(job_id, sender, list(leaves), groups, fees, cbps, now, render_ends,
+                                        render_ends + REVEAL_WINDOW, escrow_opens)
+        return None
+
+    def submit_results(self, batch_id: bytes, group: int, sender: str, cids: int, now: int) -> str | None:
+        """BatchLane.submitResults: ``cids`` result CIDs (none empty) for the group's leaves."""
+        b = self.batches.get(batch_id)
+        if b is None or b.stage != B_RENDERING:
+            return "lane: not rendering"
+        if now > b.render_ends:
+            return "lane: render deadline passed"
+        if group >= len(b.groups):
+            return "lane: no such worker group"
+        worker, first, end = b.groups[group]
+        if sender != worker:
+            return "lane: not the group's worker"
+        if group in b.submitted:
+            return "lane: results already submitted"
+        if cids != end - first:
+            return "lane: one result per task"
+        b.submitted.add(group)
+        if len(b.submitted) == len(b.groups):
+            b.reveal_by = min(b.reveal_by, now + REVEAL_WINDOW)
+        return None
+
+    def reveal_batch_seed(self, batch_id: bytes, now: int, right_seed: bool = True) -> str | None:
+        """BatchLane.revealSeed (anyone): past ``revealBy`` the manager is slashed for lateness, once."""
+        b = self.batches.get(batch_id)
+        if b is None or b.stage != B_RENDERING:
+            return "lane: not rendering"
+        if len(b.submitted) != len(b.groups) and now <= b.render_ends:
+            return "lane: results still due"
+        if not right_seed:
+            return "lane: seed not committed"
+        if now > b.reveal_by and not b.late:
+            self._slash_batch_manager(b, late=True)
+        b.stage, b.revealed_at = B_REVEALED, now
+        return None
+
+    def expire_batch(self, batch_id: bytes, now: int) -> str | None:
+        """BatchLane.expire: the seed not revealed by ``revealBy``: a late slash (once), and the reveal waits
+        for the seed escrow, until a reveal window after its round."""
+        b = self.batches.get(batch_id)
+        if b is None or b.stage != B_RENDERING or now <= b.reveal_by or b.late:
+            return "lane: nothing to expire"
+        self._slash_batch_manager(b, late=True)
+        b.reveal_by = max(now, b.escrow_opens) + REVEAL_WINDOW
+        return None
+
+    def _slash_batch_manager(self, b: BatchM, late: bool) -> None:
+        """BatchLane._slashManager: max(managerSlash, managerSlashBps of the batch's fees) of the manager's free
+        stake. Late: paid to nobody, and the batch's manager credit is forfeited. Not late (a void batch): the
+        lane is paid what the delivering workers are due (their fees) and forwards it, in group order while it
+        lasts."""
+        amount = max(self.manager_slash, b.fees * self.manager_slash_bps // BPS)
+        dues: list[tuple[str, int]] = []
+        if late:
+            b.late = True
+        else:
+            for g, (worker, first, end) in enumerate(b.groups):
+                if g in b.submitted:
+                    dues.append((worker, sum(leaf.fee for leaf in b.leaves[first:end])))
+        owed = sum(due for _, due in dues)
+        taken = self.slash(b.manager, amount, self.lane if owed else None, owed)
+        paid = min(taken, owed)
+        if paid:
+            self.paid[self.lane] -= paid  # forwarded at once
+        for payee, due in dues:
+            part = min(due, paid)
+            paid -= part
+            if part:
+                self._pay(payee, part)
+
+    def batch_draw_round(self, batch_id: bytes) -> int:
+        """The beacon round that draws a revealed batch's committee (0 before the reveal)."""
+        b = self.batches[batch_id]
+        return self.round_at(b.revealed_at) + 1 if b.revealed_at else 0
+
+    def draw_batch(self, batch_id: bytes, now: int) -> str | None:
+        """BatchCommittee.draw (anyone, once, within the verify window after the reveal)."""
+        b = self.batches.get(batch_id)
+        if b is None or b.stage != B_REVEALED or now > b.revealed_at + VERIFY_WINDOW:
+            return "committee: batch not awaiting a verdict"
+        if b.committee is not None:
+            return "committee: already drawn"
+        randomness = self.randomness.get(self.batch_draw_round(batch_id))
+        if randomness is None:
+            return "committee: beacon round not available yet"
+        members = self.draw_oracles(keccak(abi_encode(["bytes32", "bytes32"], [randomness, batch_id])),
+                                    self.committee_size, b.posted_at)
+        if len(members) < self.quorum:
+            return "committee: not enough eligible oracles"
+        commit_ends = now + self.commit_window
+        b.committee = BatchCommitteeM(members, self.quorum, commit_ends, commit_ends + self.vote_reveal_window)
+        return None
+
+    def commit_batch_votes(self, batch_id: bytes, votes: dict[int, tuple[int, bytes]], signed: bool,
+                           now: int) -> str | None:
+        """BatchCommittee.commitVotes: seat -> (bitmap, salt), each commitment signed by its member (``signed``
+        False: the last one signed by another member)."""
+        b = self.batches.get(batch_id)
+        c = b.committee if b is not None else None
+        if c is None or c.finalized_at or now > c.commit_ends:
+            return "committee: commit phase over"
+        for seat in votes:
+            if seat in c.commitments:
+                return "committee: already committed"
+        if not signed:
+            return "committee: bad commitment signature"
+        c.commitments.update(votes)
+        if len(c.commitments) == len(c.members):
+            c.commit_ends, c.vote_ends = now, now + self.vote_reveal_window
+        return None
+
+    def reveal_batch_votes(self, batch_id: bytes, votes: dict[int, tuple[int, bytes]], now: int) -> str | None:
+        """BatchCommittee.revealVotes: seat -> (bitmap, salt); the reveal that completes the committee decides."""
+        b = self.batches.get(batch_id)
+        c = b.committee if b is not None else None
+        if c is None or c.finalized_at:
+            return "committee: not voting"
+        if now <= c.commit_ends and len(c.commitments) != len(c.members):
+            return "committee: commit phase not over"
+        if now > c.vote_ends:
+            return "committee: reveal phase over"
+        for seat, vote in votes.items():
+            if seat in c.votes:
+                return "committee: already revealed"
+            if seat not in c.commitments:
+                return "committee: no commitment"
+            if c.commitments[seat] != vote:
+                return "committee: vote does not match commitment"
+        for seat, (bits, _) in votes.items():
+            c.votes[seat] = bits
+        if len(c.votes) == len(c.members):
+            self._finalize_batch(b, now)
+        return None
+
+    def finalize_batch(self, batch_id: bytes, now: int) -> str | None:
+        b = self.batches.get(batch_id)
+        c = b.committee if b is not None else None
+        if c is None or c.finalized_at:
+            return "committee: not voting"
+        if now <= c.vote_ends:
+            return "committee: reveal phase not over"
+        self._finalize_batch(b, now)
+        return None
+
+    @staticmethod
+    def _finalize_batch(b: BatchM, now: int) -> None:
+        """Per task: passes with ``quorum`` pass votes, fails with ``quorum`` fail votes, else undecided."""
+        c = b.committee
+        assert c is not None
+        revealed = [c.votes[seat] for seat in sorted(c.votes)]
+        pass_bits = decided = 0
+        for i in range(b.count):
+            yes = sum(1 for vote in revealed if vote >> i & 1)
+            if yes >= c.quorum:
+                pass_bits |= 1 << i
+                decided |= 1 << i
+            elif len(revealed) - yes >= c.quorum:
+                decided |= 1 << i
+        c.pass_bits, c.decided_bits, c.finalized_at = pass_bits, decided, now
+
+    def _lane_release(self, b: BatchM, bits: int, burned: int, to_treasury: int, refund: int) -> None:
+        """BatchLane._release + JobEscrow.releaseFor: tasks closed; the batch holds its job open until its last."""
+        b.done_bits |= bits
+        last = b.stage == B_SETTLED and b.done_bits == b.mask
+        self.lane_held -= burned + to_treasury + refund
+        self.burned += burned
+        self.treasury_fees += to_treasury
+        self._add_claimable(self.treasury, to_treasury)
+        if not last:
+            self.jobs[b.job_id].open_tasks += 1
+        self._release(b.job_id, refund)
+
+    def settle_batch_refusal(self, batch_id: bytes, now: int) -> str | None:
+        """Why ``settle`` (with the batch's own leaves) would revert now, if it would; changes nothing."""
+        b = self.batches.get(batch_id)
+        if b is None:
+            return "lane: not the batch's leaves"
+        if b.stage == B_RENDERING:
+            if not (b.late and now > b.reveal_by):
+                return "lane: seed not revealed"
+            return None
+        if b.stage != B_REVEALED:
+            return "lane: batch settled"
+        c = b.committee
+        if c is None or not c.finalized_at:
+            if c is not None or now <= b.revealed_at + VERIFY_WINDOW:
+                return "lane: verdict pending"
+        elif now <= c.finalized_at + self.challenge_window:
+            return "lane: challenge window open"
+        return None
+
+    def settle_batch(self, batch_id: bytes, now: int) -> str | None:
+        """BatchLane.settle: every task not closed on its own; or a void batch (its seed never came out)."""
+        if reason := self.settle_batch_refusal(batch_id, now):
+            return reason
+        b = self.batches[batch_id]
+        void = b.stage == B_RENDERING
+        c = b.committee
+        members = c.members if c is not None else []
+        revealed = c.revealed if c is not None else 0
+        pass_bits = c.pass_bits if c is not None else 0
+        decided = c.decided_bits if c is not None else 0
+        if void:
+            self._slash_batch_manager(b, late=False)
+        for seat, member in enumerate(members):
+            if not revealed >> seat & 1:
+                self._no_show(member)  # a seat that did not reveal: a miss
+        skip = b.done_bits | b.disputed
+        manager = None if b.late else b.manager
+        weights = [0] * len(members)
+        t_burned = t_treasury = t_refund = 0
+        for g, (worker, first, end) in enumerate(b.groups):
+            delivered = g in b.submitted
+            locked = penalty = ibm = fees = burned = 0
+            for i in range(first, end):
+                if skip >> i & 1:
+                    continue
+                leaf = b.leaves[i]
+                collateral = b.collateral(i)
+                locked += collateral
+                if void:
+                    t_refund += leaf.fee
+                    continue
+                # frames never delivered fail whatever the votes: only the members who failed them are credited
+                passes = bool(pass_bits >> i & 1) and delivered
+                if decided >> i & 1:
+                    for seat in range(len(members)):
+                        if seat in c.votes and bool(c.votes[seat] >> i & 1) == passes:  # type: ignore[union-attr]
+                            weights[seat] += leaf.fee
+                if passes:
+                    burned += leaf.fee * self.burn_bps // BPS
+                    fees += leaf.fee
+                    ibm += leaf.ibm
+                else:
+                    if not delivered or decided >> i & 1:
+                        penalty += collateral * self.slash_bps // BPS
+                    t_refund += leaf.fee
+            self.nodes[worker].locked -= locked
+            if penalty:
+                self._take(worker, penalty)
+            if fees:
+                self.record_work(worker, manager, ibm, fees, burned)
+                t_burned += burned
+                t_treasury += fees - burned
+        for seat, member in enumerate(members):
+            if weights[seat]:
+                self.credit_verdict(member, weights[seat])
+        b.stage = B_SETTLED
+        self._lane_release(b, b.mask & ~skip, t_burned, t_treasury, t_refund)
+        return None
+
+    def batch_bond(self, fee: int) -> int:
+        return max(self.challenge_bond, fee * self.challenge_bond_bps // BPS)
+
+    def challenge_batch_task(self, batch_id: bytes, index: int, challenger: str, now: int) -> str | None:
+        """BatchLane.challenge: a bonded challenge of one decided task within the challenge window."""
+        b = self.batches[batch_id]
+        if index >= b.count:
+            return "lane: no such task"
+        c = b.committee
+        finalized_at = c.finalized_at if c is not None else 0
+        if b.stage != B_REVEALED or not finalized_at or now > finalized_at + self.challenge_window:
+            return "lane: challenge window closed"
+        assert c is not None
+        if not c.decided_bits >> index & 1:
+            return "lane: task has no verdict"
+        if (b.disputed | b.done_bits) >> index & 1:
+            return "lane: task challenged or closed"
+        bond = self.batch_bond(b.leaves[index].fee)
+        self.lane_bonds += bond
+        b.disputes[index] = LaneDisputeM(challenger, bond, now + DISPUTE_WINDOW)
+        return None
+
+    def resolve_batch_task(self, batch_id: bytes, index: int, decision: bool, sender: str, arbiter: str,
+                           now: int) -> str | None:
+        """BatchLane.resolve: the arbiter decides within the dispute window (losing voters slashed, a winning
+        challenger rewarded from every slash it caused, a losing one's bond to the penalty pool); after it
+        anyone closes the task with the committee's verdict and the bond goes back; frames never delivered fail
+        either way. The task settles at once."""
+        b = self.batches[batch_id]
+        d = b.disputes.get(index)
+        if d is None:
+            return "lane: task not disputed"
+        judged = now <= d.ends
+        if judged and sender != arbiter:
+            return "lane: caller is not the arbiter"
+        del b.disputes[index]
+        c = b.committee
+        assert c is not None
+        verdict = bool(c.pass_bits >> index & 1)
+        # frames never delivered fail whatever the votes or the decision (as at settle)
+        passed = (decision if judged else verdict) and b.group_of(index) in b.submitted
+        overturned = passed != verdict
+        reward_bps = self.challenger_reward_bps
+        challenger = d.challenger if overturned else None
+        leaf = b.leaves[index]
+        if d.bond:
+            self.lane_bonds -= d.bond
+            if overturned or not judged:
+                self._pay(d.challenger, d.bond)
+            else:
+                if d.challenger not in self.coalition:
+                    self.outsider_penalties += d.bond
+                self._penalty(d.bond)
+        for seat, member in enumerate(c.members):
+            if seat not in c.votes:
+                continue
+            if bool(c.votes[seat] >> index & 1) == passed:
+                self.credit_verdict(member, leaf.fee)
+            elif judged:
+                amount = self.nodes[member].stake * self.oracle_slash_bps // BPS
+                self.slash(member, amount, challenger, amount * reward_bps // BPS)
+        collateral = b.collateral(index)
+        burned = to_treasury = refund = 0
+        if passed:
+            burned = leaf.fee * self.burn_bps // BPS
+            to_treasury = leaf.fee - burned
+            self.nodes[leaf.worker].locked -= collateral
+            self.record_work(leaf.worker, None if b.late else b.manager, leaf.ibm, leaf.fee, burned)
+        else:
+            penalty = collateral * self.slash_bps // BPS
+            self.nodes[leaf.worker].locked -= collateral
+            self._take(leaf.worker, penalty, challenger, penalty * reward_bps // BPS)
+            refund = leaf.fee
+        self._lane_release(b, 1 << index, burned, to_treasury, refund)
+        return None
+
+    def prove_bad_batch_manifest(self, batch_id: bytes, index: int) -> str | None:
+        """BatchLane.proveBadManifest (every manifest the tests commit is bogus): once the worker has delivered, the
+        manager slashed, the worker paid its fee from the slash and its collateral released, the fee back to the
+        job."""
+        b = self.batches[batch_id]
+        if index >= b.count:
+            return "lane: no such task"
+        if b.stage == B_RENDERING:
+            return "lane: seed not revealed"
+        if (b.done_bits | b.disputed) >> index & 1:
+            return "lane: task closed or disputed"
+        if b.group_of(index) not in b.submitted:
+            return "lane: no frames delivered"
+        leaf = b.leaves[index]
+        self.slash(b.manager, max(self.manager_slash, leaf.fee * self.manager_slash_bps // BPS), leaf.worker, leaf.fee)
+        self.nodes[leaf.worker].locked -= b.collateral(index)
+        self._lane_release(b, 1 << index, 0, 0, leaf.fee)
+        return None

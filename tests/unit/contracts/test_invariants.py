@@ -6,14 +6,23 @@ members and their no-show slashes, finalization with or without a quorum), chall
 member, the creator, an outsider, an oracle or the task's own worker), disputes the arbiter decides or
 leaves to time out, missed reveals (a late manager slashed once, then the seed revealed from its escrow by a
 stranger, or, the escrow never opening, slashed again and the task re-queued), seed escrows too close to
-assign (re-keyed), settlement, expiry, staking, epochs, claims and governance (committee sizes included) on
-titanoboa, next to a pure-Python reference model of the contracts (``_invariant_helpers``), which
-follows the price feed's time-weighted average exactly. Each action either succeeds with exactly the
-effects the model predicts (down to the rewards a slash pays straight to a challenger or a worker) or
-reverts with exactly the reason the model predicts; after every step the invariants below are asserted
-against chain state:
+assign (re-keyed), settlement, expiry, staking, epochs, claims and governance (committee sizes included),
+and batches of the batch lane (``BatchLane``, ``BatchCommittee``: 1-3 keyed workers signing their acceptances of
+1-3 tasks each, of mixed work and fees; results from some workers and not others; the batch seed revealed on
+time, late, from its escrow by a stranger after an expiry, or never, which voids the batch and pays the
+delivering workers from the manager's slash; committees drawn from the beacon that commit to random pass
+bitmaps in one relayed, signed call, some members silent or never revealing, whose no-shows the settlement
+records; a decided task challenged with its leaf and Merkle proof and resolved by the arbiter either way or by
+anyone after the dispute window; a bogus manifest proven with one leaf; settlement, and posts, votes and
+settlements out of turn) on titanoboa, next to a pure-Python reference model of the contracts
+(``_invariant_helpers``), which follows the price feed's time-weighted average exactly. Each action either
+succeeds with exactly the effects the model predicts (down to the rewards a slash pays straight to a
+challenger or a worker) or reverts with exactly the reason the model predicts; after every step the
+invariants below are asserted against chain state:
 
-1. the escrow holds exactly its liabilities (budgets + live reservations + claimable + bonds);
+1. the escrow holds exactly its liabilities (budgets + live reservations + the batches' held fees
+   (``laneHeld``) + claimable + bonds), and the batch lane exactly the challenge bonds it holds
+   (``bondsHeld``);
 2. supply is capped and equals everything minted minus everything burned;
 3. each epoch records exactly the work, fees, burns, final-verdict weights and penalties the model saw,
    and a closed epoch minted exactly the model's prediction: the parts (with a denominator) of the usage
@@ -23,9 +32,10 @@ against chain state:
    leaves before its unbonding time;
 5. an epoch's claims never exceed its mint plus the penalties it pays out;
 6. the issuance contract holds every unclaimed pool and the treasury's share;
-7. the coalition (one owner behind the creator, the manager, the three workers and the four oracles:
-   every account that pays fees or earns BMW rewards here) never gains from the mint: measured from
-   its balances, stakes, escrow claims, budgets, reservations and bonds, its net gain since the start
+7. the coalition (one owner behind the creator, the manager, the three workers, the three batch workers
+   and the four oracles: every account that pays fees or earns BMW rewards here) never gains from the
+   mint: measured from its balances, stakes, escrow claims, budgets, reservations, the fees held for its
+   batches and the bonds it posted (with the escrow or the lane), its net gain since the start
    (less what it was funded) is at most what the closed epochs minted for the nodes plus the
    penalties outsiders paid, minus the fees it burned and paid the treasury; hence, without outsider
    penalties, strictly negative once any fee burned. Its BMW claims never exceed the nodes' minted
@@ -40,16 +50,26 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 import boa
+from eth_abi import encode as abi_encode
 from eth_utils import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from inferix import batches as B
+from inferix.eip712 import sign_acceptance, sign_vote_commitment
+from inferix.sealing import HEAD_BYTES, manifest_digest
+
+from ._batch_helpers import Batch, Lane
 from ._invariant_helpers import (
     ACCEPTED,
     ASSIGNED,
+    B_RENDERING,
+    B_REVEALED,
+    B_SETTLED,
     BPS,
     DISPUTED,
+    IBM_ONE,
     LIVE_STATES,
     MANAGER_MINT_BPS,
     MAX_SUPPLY,
@@ -59,6 +79,8 @@ from ._invariant_helpers import (
     SUBMITTED,
     VERIFIED,
     VERIFY_WINDOW,
+    WAD,
+    BatchLeafM,
     CommitteeM,
     Model,
     NodeM,
@@ -69,7 +91,7 @@ from ._invariant_helpers import (
 from tests.conftest import FAST
 
 from .conftest import (EMISSION_RATE, EPOCH, EPOCH_CAP, IBM, IFX, USD, System, bogus_manifest, deploy_system,
-                       warp)
+                       sealed_seed, warp)
 
 T = TypeVar("T")
 
@@ -112,11 +134,32 @@ rates = st.one_of(st.just(EMISSION_RATE), st.integers(IFX // 10, 100 * IFX), st.
 usage_caps = st.one_of(st.just(9_000), st.integers(0, 9_500))
 amounts = st.one_of(st.integers(1, 5_000).map(lambda n: n * IFX), st.integers(1, 10**22))
 
+# batches (BatchLane): at most this many per run (every check reads each of them)
+MAX_BATCHES = 3
+# how far a driven batch goes (see ``_drive_batch``)
+BATCH_STAGES = ["posted", "submitted", "revealed", "voted", "challenged", "settled", "settled", "resolved",
+                "resolved"]
+# how a batch's seed comes out (see ``_batch_seed``)
+SEED_PLANS = ["on time"] * 4 + ["late", "escrow", "escrow", "never", "never"]
+# a post out of order now and then, refused as the model predicts
+BATCH_PROBES = [None] * 10 + ["fee above max", "bad acceptance", "other window", "expired acceptance",
+                              "split worker", "oracle worker", "used id", "early round"]
+# how a committee member votes on a batch: the verdict drawn for the round, that verdict with one task flipped, a
+# random bitmap, committed but never revealed, or silent (no commitment)
+BALLOTS = ["with"] * 4 + ["flip", "random", "mute", "silent"]
+# the calls out of turn a batch committee round may add (see ``_batch_round``)
+BATCH_VOTE_PROBES = [None] * 6 + ["forged", "own seat", "early reveal", "wrong reveal", "early finalize", "redraw"]
+
 
 # One deployment for the whole module, made at import so that no anchor rolls it back (titanoboa's
 # pytest plugin anchors every test call and every hypothesis example); each example then runs inside
 # its own ``boa.env.anchor()`` and starts from this freshly wired state.
 SYSTEM = deploy_system()
+# the batch lane's workers: keyed (each signs its acceptance of its leaves), registered and staked at import like
+# the machine's three keyless workers, and part of the coalition
+_LANE = Lane(SYSTEM)
+BATCH_WORKERS: list[str] = _LANE.workers(3)
+WORKER_KEYS: dict[str, bytes] = dict(_LANE.keys)
 
 
 def read_model(s: System) -> Model:
@@ -154,6 +197,8 @@ def read_model(s: System) -> Model:
         no_show_limit=s.staking.noShowLimit(),
         no_show_slash_bps=s.staking.noShowSlashBps(),
         challenge_window=s.escrow.challengeWindow(),
+        lane=str(s.lane.address),
+        escrow_slack=s.escrow.escrowSlack(),
         beacon_genesis=s.beacon.genesisTime(),
         beacon_period=s.beacon.period(),
         oracles=[str(s.staking.oracles(i)) for i in range(s.staking.oracleCount())],
@@ -172,13 +217,19 @@ def read_model(s: System) -> Model:
 
 def stakers(s: System) -> list[str]:
     """Every node account (the ones that stake, earn rewards and get slashed), including the oracle
-    that never registers."""
-    return [s.manager, *s.workers, *(o.address for o in s.oracles)]
+    that never registers, and the batch lane's keyed workers (last)."""
+    return [s.manager, *s.workers, *(o.address for o in s.oracles), *BATCH_WORKERS]
 
 
 def coalition(s: System) -> list[str]:
-    """The accounts one owner controls: the creator, the manager, the workers and the oracles."""
+    """The accounts one owner controls: the creator, the manager, the workers (batch workers included) and
+    the oracles."""
     return [s.creator, *stakers(s)]
+
+
+def when_batches(*stages: int) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Enable a rule only while some batch is in one of ``stages``."""
+    return precondition(lambda self: any(b.stage in stages for b in self.m.batches.values()))
 
 
 def when_tasks(*states: int) -> Callable[[Callable[..., None]], Callable[..., None]]:
@@ -212,6 +263,14 @@ class ProtocolMachine(RuleBasedStateMachine):
         self.stranger = boa.env.generate_address("stranger")
         self.escrow_accounts = sorted({self.s.creator, self.s.treasury, self.s.admin, *self.s.workers,
                                        *(o.address for o in self.s.oracles)})
+        # the batch lane: the batches posted (their leaves, manifests, seeds and results, which live in calldata
+        # and events on chain), the manager's batch nonce, and every account a batch call may pay straight
+        # (workers paid from a manager's slash, challengers' bonds and rewards)
+        self.batch_data: dict[bytes, Batch] = {}
+        self.batch_nonce = 0
+        self.oracle_keys = {o.address: o.key for o in self.s.oracles}
+        self.lane_payees = sorted({*BATCH_WORKERS, *self.s.workers, *(o.address for o in self.s.oracles),
+                                   self.s.creator, self.s.admin, self.s.manager, self.stranger})
         self.wealth0 = self.coalition_wealth()
 
     def teardown(self) -> None:
@@ -297,8 +356,8 @@ class ProtocolMachine(RuleBasedStateMachine):
 
     def coalition_wealth(self) -> int:
         """Everything the coalition owns: balances (read from the chain), stakes, escrow claims, job
-        budgets, live reservations and the bonds it posted (the model's, equal to the chain's by the
-        other invariants)."""
+        budgets, live reservations, the fees held for its batches and the bonds it posted (with the escrow
+        or the batch lane; the model's, equal to the chain's by the other invariants)."""
         s, m = self.s, self.m
         members = coalition(s)
         return (
@@ -308,6 +367,8 @@ class ProtocolMachine(RuleBasedStateMachine):
             + sum(job.budget for job in m.jobs.values())  # the creator's jobs
             + sum(t.reserved for t in m.tasks.values() if t.state in LIVE_STATES)
             + sum(t.bond for t in m.tasks.values() if t.challenger in m.coalition)
+            + m.lane_held  # the fees the escrow holds for batches (of the creator's jobs)
+            + sum(d.bond for b in m.batches.values() for d in b.disputes.values() if d.challenger in m.coalition)
         )
 
     # ------------------------------------------------------------ prices and time
@@ -851,10 +912,11 @@ class ProtocolMachine(RuleBasedStateMachine):
         if reason is None:
             self.check_credits()
 
-    @rule(worker=st.integers(0, 2), price=st.sampled_from(WORKER_PRICES))
+    @rule(worker=st.integers(0, 2 + len(BATCH_WORKERS)), price=st.sampled_from(WORKER_PRICES))
     def worker_profile(self, worker: int, price: int) -> None:
-        """A worker reprices, which moves its minimum stake (its IB only a benchmark task moves)."""
-        account = self.s.workers[worker]
+        """A worker (3 on: a batch worker) reprices, which moves its minimum stake (its IB only a benchmark
+        task moves) and whether it may work for a job's maximum price."""
+        account = [*self.s.workers, *BATCH_WORKERS][worker]
         with boa.env.prank(account):
             self.s.staking.setPrice(price)
         self.m.nodes[account].price = price
@@ -1037,10 +1099,544 @@ class ProtocolMachine(RuleBasedStateMachine):
             self.s.por.proveBadManifest(task_id, self.s.seed(task_id), blob[:HEAD_BYTES], keccak(blob[HEAD_BYTES:]))
         self.check_task(task_id)
 
+    # ------------------------------------------------------------ the batch lane
+    def pick_batch(self, data: st.DataObject, preferred: Sequence[bytes]) -> bytes:
+        """Mostly one of ``preferred``; now and then any batch."""
+        return self.pick(data, sorted(preferred), sorted(self.m.batches), "batch")
+
+    @contextlib.contextmanager
+    def lane_paying(self) -> Iterator[None]:
+        """Around a batch call that may pay someone straight (a worker paid from its manager's slash, through the
+        lane; a challenger's bond or reward): every account receives exactly what the model paid it, and the
+        model paid nobody else. (The lane forwards what the manager's slash paid it at once, and keeps exactly
+        the bonds it holds: invariant ``lane_holds_its_bonds``.)"""
+        accounts = self.lane_payees
+        balances = [self.s.token.balanceOf(a) for a in accounts]
+        paid = dict(self.m.paid)
+        yield
+        for account, before in zip(accounts, balances):
+            expected = self.m.paid.get(account, 0) - paid.get(account, 0)
+            assert self.s.token.balanceOf(account) - before == expected, f"{account}: paid != {expected}"
+        assert all(a in accounts for a, v in self.m.paid.items() if v != paid.get(a, 0)), "paid someone else"
+
+    def check_batch(self, batch_id: bytes) -> None:
+        """The chain's record of a batch (groups, results, disputes, committee) and of its job agree with the
+        model's, field by field."""
+        s, model = self.s, self.m.batches.get(batch_id)
+        chain = s.lane.batches(batch_id)
+        if model is None:
+            assert chain.stage == 0, "a batch the model did not post"
+            return
+        assert (chain.jobId, str(chain.manager), chain.count, chain.fees, chain.collateralBps, chain.stage, chain.late,
+                chain.postedAt, chain.renderEnds, chain.revealBy, chain.revealedAt, chain.workers, chain.submitted,
+                chain.doneBits, chain.disputed) == (
+            model.job_id, model.manager, model.count, model.fees, model.collateral_bps, model.stage, model.late,
+            model.posted_at, model.render_ends, model.reveal_by, model.revealed_at, len(model.groups),
+            len(model.submitted), model.done_bits, model.disputed,
+        ), f"batch {batch_id.hex()[:8]}: chain {chain} != model {model}"
+        assert s.beacon.roundTime(chain.escrowRound) == model.escrow_opens
+        for g, (worker, first, _) in enumerate(model.groups):
+            assert s.lane.groups(batch_id, g) == (first << 160) | int(worker, 16)
+            assert (s.lane.results(batch_id, g) != NO_KEY) == (g in model.submitted)
+        for index, d in model.disputes.items():
+            chain_d = s.lane.disputes(keccak(abi_encode(["bytes32", "uint256"], [batch_id, index])))
+            assert (str(chain_d.challenger), chain_d.bond, chain_d.ends) == (d.challenger, d.bond, d.ends)
+        c, chain_c = model.committee, s.committee.committees(batch_id)
+        if c is None:
+            assert chain_c.quorum == 0, "a batch committee the model did not draw"
+        else:
+            assert (chain_c.quorum, chain_c.commitEnds, chain_c.voteEnds, chain_c.committed, chain_c.revealed,
+                    chain_c.passBits, chain_c.decidedBits, chain_c.finalizedAt) == (
+                c.quorum, c.commit_ends, c.vote_ends, len(c.commitments), c.revealed, c.pass_bits, c.decided_bits,
+                c.finalized_at), f"batch {batch_id.hex()[:8]}: committee {chain_c} != model {c}"
+            assert [str(a) for a in s.committee.committeeOf(batch_id)] == c.members
+        job, job_m = s.escrow.jobs(model.job_id), self.m.jobs[model.job_id]
+        assert (job.budget, job.openTasks) == (job_m.budget, job_m.open_tasks), f"job {model.job_id}"
+
+    # posting
+    @precondition(lambda self: self.m.jobs and len(self.m.batches) < MAX_BATCHES)
+    @rule(data=st.data(), window=windows, probe=st.sampled_from(BATCH_PROBES))
+    def post_batch(self, data: st.DataObject, window: int, probe: str | None) -> None:
+        """The manager posts a batch: 1-3 keyed workers, 1-3 tasks each (mixed work and fees), each worker's
+        signed acceptance (of its leaves and the render window); refused (as the model predicts) for a closed or
+        benchmark job, a budget too small, a fee above the job's maximum, a worker whose stake, price or role does
+        not allow the collateral, a forged or expired acceptance or one of another render window, a worker's
+        leaves split in two groups, a used batch id or a seed escrow round too early."""
+        jobs = [j for j, job in self.m.jobs.items() if not job.closed and not job.benchmark]
+        self._post_batch(self.pick(data, jobs, sorted(self.m.jobs), "job"), data, window, probe)
+
+    def _post_batch(self, job_id: int, data: st.DataObject, window: int, probe: str | None = None) -> bytes | None:
+        s, m = self.s, self.m
+        job = m.jobs[job_id]
+        workers = data.draw(st.permutations(BATCH_WORKERS), label="batch workers")
+        plan = [(w, data.draw(st.integers(1, 3), label="tasks")) for w in workers[:data.draw(st.integers(1, 3),
+                                                                                               label="workers")]]
+        if probe == "split worker" and len(plan) > 1:
+            plan.append((plan[0][0], 1))
+        elif probe == "oracle worker":
+            plan[-1] = (s.oracles[0].address, plan[-1][1])
+        if probe == "used id" and self.batch_data:
+            nonce = data.draw(st.sampled_from(sorted(b.nonce for b in self.batch_data.values())), label="used nonce")
+        else:
+            self.batch_nonce += 1
+            nonce = self.batch_nonce
+        batch_id = B.batch_id(s.manager, nonce)
+        seed = keccak(b"batch seed" + batch_id)
+        leaves, blobs = [], []
+        for worker, n in plan:
+            for _ in range(n):
+                ibm = data.draw(ibms, label="ibm")
+                most = (ibm * job.max_price // IBM_ONE) * WAD // job.rate
+                fee = max(1, most * data.draw(st.integers(1, 100), label="fee %") // 100)
+                blob = bogus_manifest(keccak(batch_id + len(leaves).to_bytes(32, "big")))
+                leaves.append(B.Leaf(worker, ibm, fee, manifest_digest(blob), 1, 10,
+                                     f"bafynoised-{nonce}-{len(leaves)}"))
+                blobs.append(blob)
+        if probe == "fee above max":
+            last = leaves[-1]
+            most = (last.ibm * job.max_price // IBM_ONE) * WAD // job.rate
+            leaves[-1] = B.Leaf(last.worker, last.ibm, most + 1, last.manifest_digest, 1, 10, last.package)
+        groups: list[B.Group] = []  # consecutive leaves of one worker (the contract's grouping)
+        for i, leaf in enumerate(leaves):
+            if groups and groups[-1].worker == leaf.worker:
+                groups[-1] = B.Group(leaf.worker, groups[-1].first, i + 1)
+            else:
+                groups.append(B.Group(leaf.worker, i, i + 1))
+        keys = {**WORKER_KEYS, **self.oracle_keys}
+        acceptances, accepted = [], []
+        for g, group in enumerate(groups):
+            accept_by = self.now - 1 if probe == "expired acceptance" and g == 0 else self.now + 600
+            signer = group.worker
+            if probe == "bad acceptance" and g == len(groups) - 1:
+                signer = next(w for w in BATCH_WORKERS if w != group.worker)
+            # "other window": the workers accepted twice the render window the manager posts
+            accepted_window = 2 * window if probe == "other window" else window
+            acceptances.append((accept_by, sign_acceptance(keys[signer], s.chain_id, s.committee.address, batch_id,
+                                                           B.acceptance_chain(leaves, group), accepted_window,
+                                                           accept_by)))
+            accepted.append((signer == group.worker and accepted_window == window, accept_by))
+        escrow_round = s.beacon.roundAt(self.now + window) + (0 if probe == "early round" else 1)
+        reason = m.post_batch(batch_id, job_id, s.manager, [BatchLeafM(l.worker, l.ibm, l.fee) for l in leaves],
+                              accepted, window, m.round_time(escrow_round), self.now)
+        with expect(reason), boa.env.prank(s.manager):
+            s.lane.postBatch(job_id, nonce, [l.as_tuple() for l in leaves], [l.package for l in leaves],
+                             acceptances, keccak(seed), escrow_round, sealed_seed(seed), window)
+        if reason is not None:
+            return None
+        self.batch_data[batch_id] = Batch(batch_id, nonce, job_id, seed, leaves, groups, blobs)
+        self.check_batch(batch_id)
+        return batch_id
+
+    # results and the seed
+    @when_batches(B_RENDERING)
+    @rule(data=st.data(), how=st.sampled_from(["worker"] * 5 + ["late", "stranger", "short", "again"]))
+    def submit_batch_results(self, data: st.DataObject, how: str) -> None:
+        """A worker submits its group's result CIDs before the render deadline; refused late, from another
+        worker, with a CID missing, or twice."""
+        batch_id = self.pick_batch(data, [i for i, b in self.m.batches.items() if b.stage == B_RENDERING])
+        b = self.m.batches[batch_id]
+        pending = [g for g in range(len(b.groups)) if g not in b.submitted]
+        done = sorted(b.submitted)
+        group = self.pick(data, done if how == "again" else pending, list(range(len(b.groups))), "group")
+        self._submit_batch(batch_id, group, how)
+
+    def _submit_batch(self, batch_id: bytes, group: int, how: str = "worker") -> None:
+        bd, b = self.batch_data[batch_id], self.m.batches[batch_id]
+        g = bd.groups[group]
+        sender = next(w for w in BATCH_WORKERS if w != g.worker) if how == "stranger" else g.worker
+        cids = [f"bafyframes-{batch_id.hex()[:8]}-{i}" for i in range(g.first, g.end)]
+        if how == "short":
+            cids = cids[:-1]
+        if how == "late" and b.stage == B_RENDERING:
+            self.warp_to(b.render_ends + 1)
+        reason = self.m.submit_results(batch_id, group, sender, len(cids), self.now)
+        with expect(reason), boa.env.prank(sender):
+            self.s.lane.submitResults(batch_id, group, cids)
+        if reason is None:
+            bd.cids[group] = cids
+        self.check_batch(batch_id)
+
+    @when_batches(B_RENDERING)
+    @rule(data=st.data(), how=st.sampled_from([*SEED_PLANS, "early", "wrong seed"]))
+    def reveal_batch_seed(self, data: st.DataObject, how: str) -> None:
+        """The batch seed comes out: from the manager on time, or late (slashed once, its BMW credit forfeited);
+        or the batch is expired and a stranger reveals the seed from its escrow, or nobody can (then settle voids
+        it); refused before every worker submitted or the render deadline passed, or for another seed."""
+        self._batch_seed(self.pick_batch(data, [i for i, b in self.m.batches.items() if b.stage == B_RENDERING]),
+                         how)
+
+    def _batch_seed(self, batch_id: bytes, how: str) -> None:
+        b, bd = self.m.batches[batch_id], self.batch_data[batch_id]
+        sender = self.s.manager
+        if b.stage == B_RENDERING:
+            if how == "on time" and len(b.submitted) < len(b.groups):
+                self.warp_to(b.render_ends + 1)  # a worker stays silent: the seed after the render deadline
+            elif how == "late":
+                self.warp_to(b.reveal_by + 1)
+            elif how in ("escrow", "never"):
+                self.warp_to(b.reveal_by + 1)
+                self._expire_batch(batch_id)
+                if how == "never":
+                    self.warp_to(b.reveal_by + 1)  # the escrow never opened: settle voids the batch
+                    return
+                self.warp_to(b.escrow_opens)
+                sender = self.stranger
+        seed = bytes(x ^ 0xFF for x in bd.seed) if how == "wrong seed" else bd.seed
+        with self.lane_paying(), expect(self.m.reveal_batch_seed(batch_id, self.now, how != "wrong seed")), \
+                boa.env.prank(sender):
+            self.s.lane.revealSeed(batch_id, seed)
+        self.check_batch(batch_id)
+
+    @when_batches(B_RENDERING)
+    @rule(data=st.data(), late=st.sampled_from([False, True, True]))
+    def expire_batch(self, data: st.DataObject, late: bool) -> None:
+        """Anyone expires a batch whose seed is past due (the manager slashed once); refused before, or twice."""
+        batch_id = self.pick_batch(data, [i for i, b in self.m.batches.items() if b.stage == B_RENDERING])
+        if late:
+            self.warp_to(self.m.batches[batch_id].reveal_by + 1)
+        self._expire_batch(batch_id)
+
+    def _expire_batch(self, batch_id: bytes) -> None:
+        with self.lane_paying(), expect(self.m.expire_batch(batch_id, self.now)):
+            self.s.lane.expire(batch_id)
+        self.check_batch(batch_id)
+
+    # the committee
+    def _publish_batch(self, batch_id: bytes) -> None:
+        """The beacon publishes the round that draws the batch's committee (the clock moves to its time)."""
+        round_ = self.m.batch_draw_round(batch_id)
+        if round_ == 0:
+            return
+        self.warp_to(self.m.round_time(round_))
+        if round_ not in self.m.randomness:
+            randomness = keccak(b"round" + round_.to_bytes(8, "big"))
+            with boa.env.prank(self.s.admin):
+                self.s.beacon.setRandomness(round_, randomness)
+            self.m.randomness[round_] = randomness
+
+    def _draw_batch(self, batch_id: bytes) -> None:
+        with expect(self.m.draw_batch(batch_id, self.now)):
+            self.s.committee.draw(batch_id)
+        self.check_batch(batch_id)
+
+    @when_batches(B_REVEALED)
+    @rule(data=st.data(), upto=st.sampled_from(["drawn", "committed", "revealed", "finalized", "finalized"]),
+          probe=st.sampled_from(BATCH_VOTE_PROBES))
+    def batch_vote(self, data: st.DataObject, upto: str, probe: str | None) -> None:
+        """A batch committee round (drawn if nobody has), up to a phase: members commit to random bitmaps (relayed
+        in one signed call), some stay silent or never reveal, the rest reveal, and the committee is finalized
+        after the reveal phase; with a call out of turn now and then."""
+        revealed = [i for i, b in self.m.batches.items()
+                    if b.stage == B_REVEALED and (b.committee is None or not b.committee.finalized_at)]
+        self._batch_round(self.pick_batch(data, revealed), data, upto, probe)
+
+    def _batch_round(self, batch_id: bytes, data: st.DataObject, upto: str = "finalized",
+                     probe: str | None = None) -> None:
+        m = self.m
+        b = m.batches[batch_id]
+        if b.committee is None and b.stage == B_REVEALED:
+            self._publish_batch(batch_id)
+            self._draw_batch(batch_id)
+        elif probe == "redraw":
+            self._draw_batch(batch_id)
+        c = b.committee
+        if c is None or c.finalized_at or upto == "drawn":
+            if c is not None and c.finalized_at:
+                self._finalize_batch_committee(batch_id)  # refused: decided already
+            return
+        verdict = data.draw(st.one_of(st.just(b.mask), st.integers(0, b.mask)), label="verdict bits")
+        ballots = {seat: data.draw(st.sampled_from(BALLOTS), label="ballot") for seat in range(len(c.members))
+                   if seat not in c.commitments}
+        votes: dict[int, tuple[int, bytes]] = {}
+        for seat, ballot in ballots.items():
+            if ballot == "silent":
+                continue
+            bits = verdict
+            if ballot == "flip":
+                bits ^= 1 << data.draw(st.integers(0, b.count - 1), label="flipped")
+            elif ballot == "random":
+                bits = data.draw(st.integers(0, b.mask), label="random bits")
+            self.salts += 1
+            votes[seat] = (bits, keccak(f"{batch_id.hex()}/{seat}/{self.salts}".encode()))
+        if votes:
+            if probe == "forged":
+                self._commit_batch(batch_id, votes, forged=True)
+            if probe == "own seat" and len(votes) == 1:
+                self._commit_batch(batch_id, votes, own=True)
+            else:
+                self._commit_batch(batch_id, votes)
+        if probe == "early reveal" and c.commitments:
+            seat = min(c.commitments)
+            self._reveal_batch(batch_id, {seat: c.commitments[seat]})
+        if upto == "committed":
+            return
+        if len(c.commitments) < len(c.members):
+            self.warp_to(c.commit_ends + 1)
+        mute = {seat for seat, ballot in ballots.items() if ballot == "mute"}
+        revealing = {seat: vote for seat, vote in sorted(c.commitments.items()) if seat not in c.votes
+                     and seat not in mute}
+        if revealing:
+            if probe == "wrong reveal":
+                seat = max(revealing)
+                self._reveal_batch(batch_id, {**revealing, seat: (revealing[seat][0] ^ 1, revealing[seat][1])})
+            self._reveal_batch(batch_id, revealing)
+        if upto == "revealed" or c.finalized_at:
+            return
+        if probe == "early finalize":
+            self._finalize_batch_committee(batch_id)
+        self.warp_to(c.vote_ends + 1)
+        self._finalize_batch_committee(batch_id)
+
+    def _commit_batch(self, batch_id: bytes, votes: dict[int, tuple[int, bytes]], forged: bool = False,
+                      own: bool = False) -> None:
+        """Members' commitments to ``votes`` (seat -> (bitmap, salt)), each signed by its member and relayed in one
+        call by the creator; ``forged``: the last one signed by another oracle (refused); ``own``: one member
+        sends its own commitment, unsigned."""
+        s, c = self.s, self.m.batches[batch_id].committee
+        members = c.members if c is not None else [str(a) for a in s.committee.committeeOf(batch_id)]
+        seats, commitments, signatures = [], [], []
+        for seat, (bits, salt) in votes.items():
+            member = members[seat] if seat < len(members) else s.oracles[0].address
+            commitment_ = B.vote_commitment(batch_id, member, bits, salt)
+            signer = member
+            if forged and seat == list(votes)[-1]:
+                signer = next(o.address for o in s.oracles if o.address != member)
+            seats.append(seat)
+            commitments.append(commitment_)
+            signatures.append(b"" if own else sign_vote_commitment(self.oracle_keys[signer], s.chain_id,
+                                                                   s.committee.address, batch_id, commitment_))
+        relay = members[seats[0]] if own else s.creator
+        with expect(self.m.commit_batch_votes(batch_id, votes, not forged, self.now)), boa.env.prank(relay):
+            s.committee.commitVotes(batch_id, seats, commitments, signatures)
+        self.check_batch(batch_id)
+
+    def _reveal_batch(self, batch_id: bytes, votes: dict[int, tuple[int, bytes]]) -> None:
+        """Members' bitmaps revealed, relayed by the creator (the reveal that completes the committee decides)."""
+        seats = list(votes)
+        with expect(self.m.reveal_batch_votes(batch_id, votes, self.now)), boa.env.prank(self.s.creator):
+            self.s.committee.revealVotes(batch_id, seats, [votes[i][0] for i in seats], [votes[i][1] for i in seats])
+        self.check_batch(batch_id)
+
+    def _finalize_batch_committee(self, batch_id: bytes) -> None:
+        with expect(self.m.finalize_batch(batch_id, self.now)):
+            self.s.committee.finalize(batch_id)
+        self.check_batch(batch_id)
+
+    # challenges and bogus manifests
+    def batch_dissenters(self, batch_id: bytes, index: int) -> list[str]:
+        """The members who revealed a vote against a decided task's verdict."""
+        c = self.m.batches[batch_id].committee
+        if c is None:
+            return []
+        verdict = c.pass_bits >> index & 1
+        return [c.members[seat] for seat, bits in c.votes.items() if bits >> index & 1 != verdict]
+
+    @precondition(lambda self: any(b.stage == B_REVEALED and b.committee is not None and b.committee.finalized_at
+                                   for b in self.m.batches.values()))
+    @rule(data=st.data(), by=st.sampled_from(["dissenter", "dissenter", "creator", "outsider", "oracle", "worker"]),
+          late=st.sampled_from([False, False, False, True]))
+    def challenge_batch_task(self, data: st.DataObject, by: str, late: bool) -> None:
+        """A bonded challenge of one decided task of a batch (by a dissenting member, the creator, an outsider, an
+        oracle or the task's own worker), with its leaf and Merkle proof; refused after the challenge window, for
+        an undecided task, or twice."""
+        judged = [i for i, b in self.m.batches.items()
+                  if b.stage == B_REVEALED and b.committee is not None and b.committee.finalized_at]
+        batch_id = self.pick_batch(data, judged)
+        b = self.m.batches[batch_id]
+        decided = b.committee.decided_bits if b.committee is not None else 0
+        open_ = [i for i in range(b.count) if decided >> i & 1 and not (b.done_bits | b.disputed) >> i & 1]
+        index = self.pick(data, open_, list(range(b.count)), "task")
+        if late and b.committee is not None and b.committee.finalized_at:
+            self.warp_to(b.committee.finalized_at + self.m.challenge_window + 1)
+        self._challenge_batch(batch_id, index, self._batch_challenger(batch_id, index, by, data))
+
+    def _batch_challenger(self, batch_id: bytes, index: int, by: str, data: st.DataObject) -> str:
+        dissenters = self.batch_dissenters(batch_id, index)
+        if by == "dissenter" and dissenters:
+            return dissenters[0]
+        return {"creator": self.s.creator, "outsider": self.s.admin, "oracle": self.s.oracles[2].address,
+                "worker": self.m.batches[batch_id].leaves[index].worker}.get(by) or data.draw(
+            st.sampled_from(self.challengers), label="challenger")
+
+    def _challenge_batch(self, batch_id: bytes, index: int, challenger: str) -> None:
+        """A challenge funded with exactly the bond it takes."""
+        s = self.s
+        bond = self.m.batch_bond(self.m.batches[batch_id].leaves[index].fee)
+        self.fund(challenger, bond)
+        bd = self.batch_data[batch_id]
+        with boa.env.prank(challenger):
+            s.token.approve(s.lane.address, bond)
+        with expect(self.m.challenge_batch_task(batch_id, index, challenger, self.now)), boa.env.prank(challenger):
+            s.lane.challenge(batch_id, index, bd.leaf(index), bd.proof(index))
+        self.check_batch(batch_id)
+
+    @precondition(lambda self: any(b.disputes for b in self.m.batches.values()))
+    @rule(data=st.data(), how=st.sampled_from(["arbiter"] * 4 + ["silent", "stranger"]), passed=st.booleans())
+    def resolve_batch_task(self, data: st.DataObject, how: str, passed: bool) -> None:
+        """The arbiter decides a challenged task (losing voters slashed, a winning challenger rewarded), or stays
+        silent and anyone closes it with the committee's verdict after the dispute window; anyone else is
+        refused within it."""
+        disputed = sorted((i, t) for i, b in self.m.batches.items() for t in b.disputes)
+        batch_id, index = data.draw(st.sampled_from(disputed), label="disputed task")
+        if how == "silent":
+            self.warp_to(self.m.batches[batch_id].disputes[index].ends + 1)
+        self._resolve_batch(batch_id, index, passed, self.s.arbiter if how == "arbiter" else self.stranger)
+
+    def _resolve_batch(self, batch_id: bytes, index: int, passed: bool, sender: str) -> None:
+        bd = self.batch_data[batch_id]
+        supply, burned = self.s.token.totalSupply(), self.m.burned
+        with self.lane_paying():
+            reason = self.m.resolve_batch_task(batch_id, index, passed, sender, self.s.arbiter, self.now)
+            with expect(reason), boa.env.prank(sender):
+                self.s.lane.resolve(batch_id, index, bd.group_of(index), bd.leaf(index), bd.proof(index), passed)
+        assert supply - self.s.token.totalSupply() == self.m.burned - burned
+        self.check_batch(batch_id)
+        self.check_credits()
+
+    @when_batches(B_REVEALED)
+    @rule(data=st.data())
+    def prove_batch_manifest(self, data: st.DataObject) -> None:
+        """Anyone proves one task's committed manifest bogus with its leaf and Merkle proof (every manifest the
+        machine's manager commits is): the manager slashed, the worker paid its fee from the slash, the fee back
+        to the job; refused before the seed is out, for a task closed or challenged, or whose worker delivered
+        nothing."""
+        batch_id = self.pick_batch(data, [i for i, b in self.m.batches.items() if b.stage == B_REVEALED])
+        b = self.m.batches[batch_id]
+        open_ = [i for i in range(b.count) if not (b.done_bits | b.disputed) >> i & 1]
+        delivered = [i for i in open_ if b.group_of(i) in b.submitted]
+        if delivered and data.draw(st.sampled_from([True] * 5 + [False]), label="delivered"):
+            open_ = delivered
+        self._prove_batch_manifest(batch_id, self.pick(data, open_, list(range(b.count)), "task"))
+
+    def _prove_batch_manifest(self, batch_id: bytes, index: int) -> None:
+        bd = self.batch_data[batch_id]
+        blob = bd.manifests[index]
+        with self.lane_paying(), expect(self.m.prove_bad_batch_manifest(batch_id, index)), \
+                boa.env.prank(self.stranger):
+            self.s.lane.proveBadManifest(batch_id, index, bd.leaf(index), bd.proof(index), blob[:HEAD_BYTES],
+                                         keccak(blob[HEAD_BYTES:]))
+        self.check_batch(batch_id)
+
+    # settlement
+    @precondition(lambda self: any(b.stage != B_SETTLED for b in self.m.batches.values()))
+    @rule(data=st.data(), wrong_leaves=st.sampled_from([False] * 7 + [True]))
+    def settle_batch(self, data: st.DataObject, wrong_leaves: bool) -> None:
+        """Anyone settles a batch: refused with other leaves, while its seed or verdict is pending or its
+        challenge window open, or twice; then, once it may, settled (or voided, its seed never out)."""
+        batch_id = self.pick_batch(data, [i for i, b in self.m.batches.items() if b.stage != B_SETTLED])
+        if wrong_leaves:
+            bd = self.batch_data[batch_id]
+            richer = [(*leaf.as_tuple()[:2], leaf.fee + 1, *leaf.as_tuple()[3:]) for leaf in bd.leaves]
+            with expect("lane: not the batch's leaves"):
+                self.s.lane.settle(batch_id, richer)
+        refusal = self.m.settle_batch_refusal(batch_id, self.now)
+        if refusal is not None:
+            with expect(refusal):
+                self.s.lane.settle(batch_id, [leaf.as_tuple() for leaf in self.batch_data[batch_id].leaves])
+            self._until_settleable(batch_id)
+        self._settle_batch(batch_id)
+
+    def _until_settleable(self, batch_id: bytes) -> None:
+        """Time moves (and the committee is finalized) until the batch may settle, where it can."""
+        b = self.m.batches[batch_id]
+        if b.stage == B_RENDERING and b.late:
+            self.warp_to(b.reveal_by + 1)
+        elif b.stage == B_REVEALED:
+            c = b.committee
+            if c is None:
+                self.warp_to(b.revealed_at + VERIFY_WINDOW + 1)
+            else:
+                if not c.finalized_at:
+                    self.warp_to(c.vote_ends + 1)
+                    self._finalize_batch_committee(batch_id)
+                self.warp_to(c.finalized_at + self.m.challenge_window + 1)
+
+    def _settle_batch(self, batch_id: bytes) -> None:
+        s = self.s
+        supply, burned = s.token.totalSupply(), self.m.burned
+        with self.lane_paying(), expect(self.m.settle_batch(batch_id, self.now)):
+            s.lane.settle(batch_id, [leaf.as_tuple() for leaf in self.batch_data[batch_id].leaves])
+        # the escrow burns exactly the burnBps share of the fees of the tasks that passed
+        assert supply - s.token.totalSupply() == self.m.burned - burned
+        self.check_batch(batch_id)
+        self.check_credits()
+        for account in stakers(s):  # the committee's silent seats are no-shows
+            assert s.staking.missed(account) == self.m.missed.get(account, 0), f"{account}: missed"
+
+    # a whole batch
+    @initialize(data=st.data(), budget=st.integers(5_000, 50_000).map(lambda n: n * IFX),
+                max_price=st.sampled_from([USD // 2, USD, 2 * USD]), window=windows)
+    def first_batch(self, data: st.DataObject, budget: int, max_price: int, window: int) -> None:
+        """Every run starts with a batch (of the first job, or of a job of its own when it comes first) driven
+        to a random stage."""
+        jobs = [j for j, job in self.m.jobs.items() if not job.closed and not job.benchmark]
+        job_id = jobs[0] if jobs else len(self.m.jobs) + 1
+        if not jobs:
+            self.create_job(budget, max_price, False, 0, IBM, 3_600, False)
+        if job_id in self.m.jobs:
+            batch_id = self._post_batch(job_id, data, window)
+            if batch_id is not None:
+                self._drive_batch(batch_id, data)
+
+    @when_batches(B_RENDERING, B_REVEALED)
+    @rule(data=st.data())
+    def advance_batch(self, data: st.DataObject) -> None:
+        """A batch through the rest of its lifecycle up to a random stage."""
+        live = [i for i, b in self.m.batches.items() if b.stage != B_SETTLED]
+        self._drive_batch(data.draw(st.sampled_from(sorted(live)), label="batch"), data)
+
+    def _drive_batch(self, batch_id: bytes, data: st.DataObject) -> None:
+        """Results from some workers (not all, now and then), the seed on time, late, from its escrow or never;
+        maybe a bogus manifest proven; a committee round (or none: the batch closes without a verdict after the
+        verify window); a challenge of one decided task, resolved by the arbiter (either way) or left to time out,
+        before or after the settlement; up to a random stage."""
+        m = self.m
+        b = m.batches[batch_id]
+        reach = BATCH_STAGES.index(data.draw(st.sampled_from(BATCH_STAGES), label="batch stage"))
+        if b.stage == B_RENDERING:
+            for g in range(len(b.groups)):
+                if g not in b.submitted and data.draw(st.sampled_from([True] * 4 + [False]), label="delivers"):
+                    self._submit_batch(batch_id, g)
+            if reach < BATCH_STAGES.index("revealed"):
+                return
+            self._batch_seed(batch_id, data.draw(st.sampled_from(SEED_PLANS), label="seed"))
+        if b.stage == B_REVEALED:
+            open_ = [i for i in range(b.count) if not (b.done_bits | b.disputed) >> i & 1
+                     and b.group_of(i) in b.submitted]
+            if open_ and data.draw(st.sampled_from([False] * 5 + [True]), label="bogus manifest"):
+                self._prove_batch_manifest(batch_id, data.draw(st.sampled_from(open_), label="task"))
+            if reach >= BATCH_STAGES.index("voted") and data.draw(st.sampled_from([True] * 7 + [False]),
+                                                                   label="committee"):
+                self._batch_round(batch_id, data)
+        c = b.committee
+        if reach >= BATCH_STAGES.index("challenged") and c is not None and c.finalized_at and b.stage == B_REVEALED:
+            open_ = [i for i in range(b.count) if c.decided_bits >> i & 1 and not (b.done_bits | b.disputed) >> i & 1]
+            if open_ and data.draw(st.sampled_from([True, True, False]), label="challenge"):
+                index = data.draw(st.sampled_from(open_), label="challenged task")
+                by = data.draw(st.sampled_from(["dissenter", "dissenter", "creator", "outsider", "oracle", "worker"]),
+                               label="by")
+                self._challenge_batch(batch_id, index, self._batch_challenger(batch_id, index, by, data))
+                if b.disputes and data.draw(st.sampled_from([False, False, True]), label="resolved first"):
+                    self._drive_disputes(batch_id, data)
+        if reach >= BATCH_STAGES.index("settled") and b.stage != B_SETTLED:
+            self._until_settleable(batch_id)
+            self._settle_batch(batch_id)
+        if reach >= BATCH_STAGES.index("resolved"):
+            self._drive_disputes(batch_id, data)
+
+    def _drive_disputes(self, batch_id: bytes, data: st.DataObject) -> None:
+        b = self.m.batches[batch_id]
+        for index in sorted(b.disputes):
+            if data.draw(st.sampled_from([True, True, True, False]), label="arbiter decides"):
+                self._resolve_batch(batch_id, index, data.draw(st.booleans(), label="passed finally"), self.s.arbiter)
+            else:
+                self.warp_to(b.disputes[index].ends + 1)
+                self._resolve_batch(batch_id, index, False, self.stranger)
+
     # ------------------------------------------------------------ staking
-    @rule(node=st.integers(0, 7), amount=amounts)
+    @rule(node=st.integers(0, 7 + len(BATCH_WORKERS)), amount=amounts)
     def stake(self, node: int, amount: int) -> None:
-        account = stakers(self.s)[node]  # index 7: the oracle that never registered
+        account = stakers(self.s)[node]  # index 7: the oracle that never registered; 8 on: the batch workers
         self.fund(account, amount)
         with boa.env.prank(account):
             self.s.token.approve(self.s.staking.address, amount)
@@ -1247,6 +1843,14 @@ class ProtocolMachine(RuleBasedStateMachine):
         assert self.s.escrow.bondsHeld() == self.m.bonds_held
 
     @invariant()
+    def lane_holds_its_bonds(self) -> None:
+        """The batch lane holds exactly the challenge bonds it owes (it never keeps a slash it forwards), and
+        the escrow holds exactly the fees of the batches not yet closed."""
+        s = self.s
+        assert s.token.balanceOf(s.lane.address) == s.lane.bondsHeld() == self.m.lane_bonds
+        assert s.escrow.laneHeld() == self.m.lane_held
+
+    @invariant()
     def supply_is_capped_and_conserved(self) -> None:
         token = self.s.token
         minted, supply = token.totalMinted(), token.totalSupply()
@@ -1337,7 +1941,7 @@ class ProtocolMachine(RuleBasedStateMachine):
 TestProtocolInvariants = ProtocolMachine.TestCase
 TestProtocolInvariants.settings = settings(
     max_examples=3 if FAST else 25,  # make test-fast runs a few, shorter
-    stateful_step_count=10 if FAST else 20,
+    stateful_step_count=11 if FAST else 21,  # six of them the initializers
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
