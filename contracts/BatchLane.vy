@@ -78,6 +78,7 @@ struct CommitteeRecord:
 interface IProofOfRenderForLane:
     def arbiter() -> address: view
     def oracleSlashBps() -> uint256: view
+    def challengerRewardBps() -> uint256: view
 
 
 interface ICommitteeForLane:
@@ -840,7 +841,9 @@ def _settleTask(batchId: bytes32, index: uint256, group: uint256, leaf: Leaf, pr
                 extcall issuance.creditVerdict(member, leaf.fee)
             elif judged:
                 amount: uint256 = (staticcall staking.stakeOf(member)) * staticcall proofOfRender.oracleSlashBps() // BPS
-                slashed: uint256 = extcall staking.slash(member, amount, challenger, amount * rewardBps // BPS)
+                # the challenger's share of an oracle's slash is proof of render's, as on the single path
+                share: uint256 = amount * staticcall proofOfRender.challengerRewardBps() // BPS
+                slashed: uint256 = extcall staking.slash(member, amount, challenger, share)
                 log OracleSlashed(batchId=batchId, index=index, oracle=member, amount=slashed)
         seat += 1
     # the task itself

@@ -1484,7 +1484,7 @@ class Model:
                 self.credit_verdict(member, leaf.fee)
             elif judged:
                 amount = self.nodes[member].stake * self.oracle_slash_bps // BPS
-                self.slash(member, amount, challenger, amount * reward_bps // BPS)
+                self.slash(member, amount, challenger, amount * self.por_reward_bps // BPS)
         collateral = b.collateral(index)
         burned = to_treasury = refund = 0
         if passed:
