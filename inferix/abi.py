@@ -7,7 +7,9 @@ contract changes); ``tests/integration/contracts/test_abis.py`` fails while a sh
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 import sys
 from functools import lru_cache
 from importlib import resources
@@ -29,14 +31,18 @@ def abi(name: str) -> list[dict]:
 def build(contracts: Path) -> dict[str, list[dict]]:
     """The ABI of every contract in ``contracts``: the top level and ``mocks/`` (``modules/`` and interfaces are not
     deployed on their own)."""
-    out = {}
-    for source in sorted([*Path(contracts).glob("*.vy"), *Path(contracts).glob("mocks/*.vy")]):
+    sources = sorted([*Path(contracts).glob("*.vy"), *Path(contracts).glob("mocks/*.vy")])
+
+    def one(source: Path) -> list[dict]:
         result = subprocess.run([sys.executable, "-m", "vyper", "-f", "abi", "-p", str(contracts), str(source)],
                                 capture_output=True, text=True, timeout=300)
         if result.returncode != 0:
             raise ABIError(f"vyper failed on {source.name}: {result.stderr.strip()[-500:]}")
-        out[source.stem] = json.loads(result.stdout)
-    return out
+        return json.loads(result.stdout)
+
+    # one compiler process per contract, as many at once as there are cores
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return dict(zip((source.stem for source in sources), pool.map(one, sources)))
 
 
 def main(argv: list[str]) -> int:
