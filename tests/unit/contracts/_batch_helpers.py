@@ -81,13 +81,9 @@ class Lane:
                     self.s.staking.stake(stake)
         return out
 
-    def fee(self, ibm: int) -> int:
-        """A worker's fee at its price and the mock rate ($0.50/IBM at $0.50/IFX: 1 IFX per IBM)."""
-        return ibm * WORKER_PRICE // IBM * 10**18 // (self.s.escrow.jobs(1).usdPerIfx or 5 * 10**17)
-
     # ------------------------------------------------------------ posting
     def leaves(self, plan: list[tuple[str, int]], ibm: int = 10 * IBM, fee: int | None = None,
-               seed: bytes | None = None, batch: bytes | None = None, manifests: dict | None = None):
+               manifests: dict | None = None):
         """Leaves for ``plan`` [(worker, tasks)], grouped in order, each with a bogus sealed manifest by default (the
         contracts see only its digest until someone proves it bogus)."""
         leaves, blobs = [], []
@@ -112,7 +108,7 @@ class Lane:
         batch = B.batch_id(manager, nonce)
         seed = os.urandom(32)
         if leaves is None:
-            leaves, blobs = self.leaves(plan, ibm, fee, seed, batch, manifests)
+            leaves, blobs = self.leaves(plan, ibm, fee, manifests)
         else:
             blobs = []
         groups = B.groups(leaves)

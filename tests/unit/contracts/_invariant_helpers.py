@@ -417,6 +417,20 @@ class Model:
         """JobEscrow._escrowHolds: the seed stays locked past every deadline an assignment made now can reach."""
         return now + ACCEPT_WINDOW + task.render_window < task.escrow_opens
 
+    def lock_refusal(self, node: NodeM, job, collateral: int) -> str | None:
+        """Why ``Staking.lockCollateral`` refuses ``collateral`` of ``node`` at ``job``'s rate and maximum price (the
+        single path's accept and the lane's post both lock), or None."""
+        if node.role != ROLE_WORKER:
+            return "staking: not a worker"
+        if node.price > job.max_price:
+            return "staking: price above job maximum"
+        bonded = node.stake - node.unbonding
+        if bonded < self.min_stake(node, job.rate):
+            return "staking: below minimum stake"
+        if bonded < node.locked + collateral:
+            return "staking: insufficient free stake"
+        return None
+
     def min_stake(self, node: NodeM, rate: int) -> int:
         ib = node.ib or IB_ONE
         usd = STAKE_MULTIPLIER * EPOCH_MINUTES * ib * node.price // IB_ONE
@@ -626,15 +640,9 @@ class Model:
         if fee > task.reserved:
             return "escrow: price above job maximum"
         collateral = fee * self.collateral_bps // BPS
-        if node.role != ROLE_WORKER:
-            return "staking: not a worker"
-        if node.price > job.max_price:
-            return "staking: price above job maximum"
-        bonded = node.stake - node.unbonding
-        if bonded < self.min_stake(node, job.rate):
-            return "staking: below minimum stake"
-        if bonded < node.locked + collateral:
-            return "staking: insufficient free stake"
+        refused = self.lock_refusal(node, job, collateral)
+        if refused:
+            return refused
         node.locked += collateral
         task.state, task.fee, task.collateral = ACCEPTED, fee, collateral
         task.accepted_at, task.deadline = now, now + task.render_window
@@ -1152,16 +1160,9 @@ class Model:
                 if not signed:
                     return "lane: bad acceptance"
                 # Staking.lockCollateral at the job's rate and maximum price
-                node = self.node(leaf.worker)
-                if node.role != ROLE_WORKER:
-                    return "staking: not a worker"
-                if node.price > job.max_price:
-                    return "staking: price above job maximum"
-                bonded = node.stake - node.unbonding
-                if bonded < self.min_stake(node, job.rate):
-                    return "staking: below minimum stake"
-                if bonded < node.locked + collateral:
-                    return "staking: insufficient free stake"
+                refused = self.lock_refusal(self.node(leaf.worker), job, collateral)
+                if refused:
+                    return refused
                 locks.append((leaf.worker, collateral))
         if len(groups) != len(acceptances):
             return "lane: one acceptance each"
