@@ -40,6 +40,70 @@ class Leaf:
                 self.frame_end, keccak(text=self.package))
 
 
+def leaf_to_json(leaf: Leaf) -> dict:
+    """A leaf as JSON (an offer's wire format): integers as decimal strings where they may exceed 2**53."""
+    return {"worker": to_checksum_address(leaf.worker), "ibm": leaf.ibm, "fee": str(leaf.fee),
+            "manifest_digest": "0x" + leaf.manifest_digest.hex(), "frame_start": leaf.frame_start,
+            "frame_end": leaf.frame_end, "package": leaf.package}
+
+
+def leaf_from_json(data: dict) -> Leaf:
+    """The leaf of :func:`leaf_to_json`; ``ValueError`` names what is malformed (an offer is untrusted input)."""
+    try:
+        digest = bytes.fromhex(str(data["manifest_digest"]).removeprefix("0x"))
+        leaf = Leaf(to_checksum_address(data["worker"]), int(data["ibm"]), int(data["fee"]), digest,
+                    int(data["frame_start"]), int(data["frame_end"]), str(data["package"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"malformed leaf: {exc.__class__.__name__}: {exc}") from None
+    if len(digest) != 32 or not (0 < leaf.ibm < 2**256 and 0 < leaf.fee < 2**256) \
+            or not 0 <= leaf.frame_start <= leaf.frame_end < 2**32 or not 0 < len(leaf.package) <= 100:
+        raise ValueError("malformed leaf: a field is out of range")
+    return leaf
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A manager's offer of one worker group of a batch (docs/protocol.md, "Batches in the services"): the whole
+    batch's leaves (the worker's acceptance signs its own group's), its group, the render window and the time by
+    which the batch is posted (``accept_by``, which the signature carries)."""
+    batch_id: bytes
+    job_id: int
+    group: int
+    render_window: int
+    accept_by: int
+    leaves: tuple[Leaf, ...]
+
+    @property
+    def span(self) -> Group:
+        return groups(list(self.leaves))[self.group]
+
+    def to_json(self) -> dict:
+        span = self.span
+        return {"batch_id": "0x" + self.batch_id.hex(), "job_id": self.job_id, "group": self.group,
+                "first": span.first, "count": span.end - span.first, "worker": to_checksum_address(span.worker),
+                "render_window": self.render_window, "accept_by": self.accept_by,
+                "leaves": [leaf_to_json(leaf) for leaf in self.leaves]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Offer":
+        """``ValueError`` when malformed: ids, group, leaves (at most 256, each worker's consecutive)."""
+        try:
+            batch = bytes.fromhex(str(data["batch_id"]).removeprefix("0x"))
+            raw = data["leaves"]
+            if not isinstance(raw, list) or not 0 < len(raw) <= MAX_LEAVES:
+                raise ValueError(f"between 1 and {MAX_LEAVES} leaves")
+            offer = cls(batch, int(data["job_id"]), int(data["group"]), int(data["render_window"]),
+                        int(data["accept_by"]), tuple(leaf_from_json(leaf) for leaf in raw))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"malformed offer: {exc}") from None
+        if len(batch) != 32:
+            raise ValueError("malformed offer: the batch id is not 32 bytes")
+        spans = groups(list(offer.leaves))
+        if not 0 <= offer.group < len(spans) or len(spans) > MAX_WORKERS:
+            raise ValueError("malformed offer: no such group")
+        return offer
+
+
 def leaf_node(index: int, leaf: Leaf) -> bytes:
     return keccak(keccak(encode(["uint256", LEAF_TYPE], [index, leaf.as_tuple()])))
 

@@ -62,6 +62,19 @@ def sign_acceptance(private_key: bytes | str, chain_id: int, committee: str, bat
                                          message).signature)
 
 
+def acceptance_signer(chain_id: int, committee: str, batch_id: bytes, leaves: bytes, render_window: int,
+                      accept_by: int, signature: bytes) -> str:
+    """Who signed an acceptance (as ``BatchCommittee.acceptanceSigner`` recovers it); ``ValueError`` if malformed."""
+    from eth_account.messages import encode_typed_data
+
+    message = {"batchId": batch_id, "leaves": leaves, "renderWindow": render_window, "acceptBy": accept_by}
+    try:
+        encoded = encode_typed_data(_batch_domain(chain_id, committee), ACCEPT_TYPES, message)
+        return Account.recover_message(encoded, signature=signature)
+    except Exception as exc:  # noqa: BLE001 - eth-account raises several types for a bad signature
+        raise ValueError(f"not a valid signature: {exc}") from None
+
+
 def sign_vote_commitment(private_key: bytes | str, chain_id: int, committee: str, batch_id: bytes,
                          commitment: bytes) -> bytes:
     """A committee member's signature of its commitment (``BatchCommittee.commitVotes``, relayed by anyone)."""

@@ -15,7 +15,7 @@ from eth_utils import keccak
 
 from inferix import batches as B
 from inferix.chain import Chain, ChainError
-from inferix.eip712 import acceptance_typed_data, sign_acceptance, sign_vote_commitment
+from inferix.eip712 import acceptance_signer, acceptance_typed_data, sign_acceptance, sign_vote_commitment
 from inferix.protocol import ESCROW_MARGIN_S, read_struct, seed_escrow
 
 # the lane's stages (BatchLane.vy)
@@ -71,10 +71,28 @@ def acceptance_request(chain: Chain, batch: PreparedBatch, group: B.Group, accep
 
 def accept(chain: Chain, batch: PreparedBatch, group: B.Group, accept_by: int) -> bytes:
     """The worker (the chain's account) signs its acceptance of ``group``."""
+    return sign_leaves(chain, batch.id, batch.leaves, group, batch.render_window, accept_by)
+
+
+def sign_leaves(chain: Chain, batch_id: bytes, leaves: list[B.Leaf] | tuple[B.Leaf, ...], group: B.Group,
+                render_window: int, accept_by: int) -> bytes:
+    """The chain's account (a worker) signs its acceptance of ``group`` of the batch ``leaves``."""
     if group.worker.lower() != chain.address.lower():
         raise ChainError(f"group of {group.worker} is not {chain.address}'s to accept")
     return sign_acceptance(chain.account.key, chain.deployments.chain_id, chain.deployments.address("BatchCommittee"),
-                           batch.id, B.acceptance_chain(batch.leaves, group), batch.render_window, accept_by)
+                           batch_id, B.acceptance_chain(list(leaves), group), render_window, accept_by)
+
+
+def accept_offer(chain: Chain, offer: B.Offer) -> bytes:
+    """The worker signs an offer of its group (checked by the caller: fees, windows, capacity)."""
+    return sign_leaves(chain, offer.batch_id, offer.leaves, offer.span, offer.render_window, offer.accept_by)
+
+
+def offer_signer(chain: Chain, offer: B.Offer, signature: bytes) -> str:
+    """Who signed ``offer`` (``ValueError`` for a malformed signature); the manager checks it is the group's worker."""
+    return acceptance_signer(chain.deployments.chain_id, chain.deployments.address("BatchCommittee"), offer.batch_id,
+                             B.acceptance_chain(list(offer.leaves), offer.span), offer.render_window, offer.accept_by,
+                             signature)
 
 
 def post(chain: Chain, batch: PreparedBatch, acceptances: list[tuple[int, bytes]]) -> dict:

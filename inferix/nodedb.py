@@ -23,6 +23,12 @@ CREATE TABLE IF NOT EXISTS task (
     PRIMARY KEY (task_id, attempt)
 );
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS batch (
+    batch_id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    data TEXT NOT NULL DEFAULT '{}',
+    updated REAL NOT NULL DEFAULT (julianday('now'))
+);
 """
 
 
@@ -71,6 +77,33 @@ class NodeDB:
             except Exception:
                 self._conn.execute("ROLLBACK")
                 raise
+
+    # ------------------------------------------------------------ batches (the lane: one record per batch id)
+    def batch(self, batch_id: bytes) -> tuple[str, dict[str, Any]] | None:
+        row = self._conn.execute("SELECT status, data FROM batch WHERE batch_id = ?", (batch_id.hex(),)).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
+
+    def set_batch(self, batch_id: bytes, status: str, **data: Any) -> None:
+        """Upsert; ``data`` is merged into what is stored."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._conn.execute("SELECT data FROM batch WHERE batch_id = ?", (batch_id.hex(),)).fetchone()
+                merged = {**(json.loads(row[0]) if row else {}), **data}
+                self._conn.execute(
+                    "INSERT INTO batch (batch_id, status, data) VALUES (?, ?, ?) ON CONFLICT(batch_id) DO UPDATE "
+                    "SET status = excluded.status, data = excluded.data, updated = julianday('now')",
+                    (batch_id.hex(), status, json.dumps(merged)))
+                self._conn.execute("COMMIT")
+            except Exception:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def batches(self, *statuses: str) -> list[tuple[bytes, str, dict[str, Any]]]:
+        marks = ",".join("?" * len(statuses))
+        rows = self._conn.execute(f"SELECT batch_id, status, data FROM batch WHERE status IN ({marks}) "
+                                  "ORDER BY updated", statuses).fetchall()
+        return [(bytes.fromhex(r[0]), r[1], json.loads(r[2])) for r in rows]
 
     def tasks(self, *statuses: str) -> list[tuple[int, int, str, dict[str, Any]]]:
         marks = ",".join("?" * len(statuses))
