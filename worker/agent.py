@@ -51,10 +51,30 @@ class WorkerConfig:
     safety: float = 2.0  # accept only if the estimated render time × safety fits the render window
     device: str | None = None  # Cycles device type to render on (--device); None: the best this machine has
     challenge: bool = True  # challenge a FAIL verdict on our frames when our own ANGV check passes them
+    managers: tuple[str, ...] = ()  # managers whose batch offers to poll (--manager); none: the single path only
+    max_batches: int = 1  # batches signed and not yet submitted at once
+    offer_poll: float = 2.0  # seconds between two polls of the managers' offers
+    offer_timeout: float = 5.0  # seconds a manager has to answer
+    max_accept_wait: int = 3600  # refuse an offer whose accept_by would hold our capacity longer than this
 
 
 class WorkerAgent(PollingNode):
     log = log
+
+    def __init__(self, chain, store, db, config: WorkerConfig) -> None:
+        super().__init__(chain, store, db, config)
+        from worker.batches import BatchWork
+
+        self.lane = BatchWork(self)
+
+    def step(self) -> None:
+        """The single path's events and tasks, then the lane's offers and batches (each batch's failure is caught
+        there; a failure of the single path's step still lets the lane run)."""
+        try:
+            super().step()
+        finally:
+            if not self.stop.is_set():
+                self.lane.step()
 
     # ------------------------------------------------------------ set-up
     def target_stake(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -31,20 +32,31 @@ def worker() -> None:
 @click.option("--no-challenge", is_flag=True,
               help="Never challenge a FAIL verdict on this worker's frames (by default it challenges one that its own "
                    "check of the frames, with the revealed seed, refutes; the challenge bonds bondFor(taskId) IFX).")
+@click.option("--manager", "managers", multiple=True, metavar="URL",
+              help="A manager whose batch offers to poll (repeatable; default: INFERIX_MANAGER_URLS, comma-separated). "
+                   "Without one the worker takes single tasks only.")
+@click.option("--max-batches", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Batches signed and not yet submitted at once.")
 @sandbox_option
 def run(account: str, price: float, stake: float, minutes_per_ibm: float, data_dir: Path | None, poll: float,
-        device: str | None, no_challenge: bool) -> None:
-    """Accept, render and submit assigned tasks, and challenge a FAIL verdict its own check refutes, until
-    stopped."""
+        device: str | None, no_challenge: bool, managers: tuple[str, ...], max_batches: int) -> None:
+    """Accept, render and submit assigned tasks and the batches it signs, and challenge a FAIL verdict its own check
+    refutes, until stopped."""
     from worker.agent import WorkerAgent, WorkerConfig
+    from worker.batches import manager_urls
 
+    try:
+        urls = manager_urls(managers, os.environ.get("INFERIX_MANAGER_URLS"))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--manager") from None
     settings = Settings()
     chain, store = connect(account, settings)
     data_dir = data_dir or settings.data_dir / f"worker-{chain.address.lower()}"
     db = NodeDB(data_dir / "worker.sqlite")
     config = WorkerConfig(price_per_ibm=int(price * USD), stake=int(stake * IFX), work_dir=data_dir / "work",
                           poll_interval=poll, minutes_per_ibm=minutes_per_ibm,
-                          device=device.upper() if device else None, challenge=not no_challenge)
+                          device=device.upper() if device else None, challenge=not no_challenge,
+                          managers=urls, max_batches=max_batches)
     agent = WorkerAgent(chain, store, db, config)
     install_stop_handler(agent)
     agent.run()
