@@ -17,6 +17,10 @@ task's attempt has its own package, key and manifest (``TaskRekeyed``). A commit
 with the seed is proven bogus on chain (``proveBadManifest``: the manager pays) instead of being voted on. A result
 nobody serves is retried until ``unserved_margin`` seconds before the commit phase ends, then voted FAIL. IB is not the oracles' business: the
 escrow measures it when a benchmark task settles.
+
+Batches (the lane) are served next to the single path, by the same loop: :mod:`oracle.batches` (``BatchDuties``)
+follows ``BatchLane.SeedRevealed``, draws the batch committee, verifies every task of a batch it sits on with the
+same ``open_manifest`` and ``judge``, commits, reveals, finalizes and challenges a verdict it voted against.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from inferix.service import PollingNode, Waiting
 from inferix.protocol import ROLE_ORACLE, TaskState, challenge_verdict, ensure_staked, get_beacon, get_task
 from oracle.angv.task import (BadManifest, ResultUnavailable, TaskVerdict, VerificationUnavailable, open_manifest,
                               verify_result)
+from oracle.batches import BatchDuties
 
 log = logging.getLogger("inferix.oracle")
 
@@ -57,6 +62,9 @@ class OracleConfig:
     # a result still unreachable this many seconds before the commit phase ends is voted FAIL: a result nobody
     # serves is no result (a transient outage before then is retried)
     unserved_margin: int = 300
+    # the batch lane: challenge the dissent on at most this many tasks of one batch (each costs a bond; one
+    # overturned task already slashes every member who voted the other way) — oracle.batches, "Decisions"
+    batch_challenges: int = 1
 
 
 def commitment(task_id: int, attempt: int, oracle: str, passed: bool, score: int, salt: bytes) -> bytes:
@@ -69,8 +77,16 @@ def committee_key(task_id: int, attempt: int) -> bytes:
     return keccak(encode(["uint256", "uint256"], [task_id, attempt]))
 
 
-class OracleDaemon(PollingNode):
+class OracleDaemon(BatchDuties, PollingNode):
     log = log
+
+    def step(self) -> None:
+        """The single path's events and tasks, then the batch lane's (one failing never skips the other)."""
+        try:
+            super().step()
+        finally:
+            if not self.stop.is_set():
+                self.batch_step()
 
     def ensure_ready(self) -> None:
         node = ensure_staked(self.chain, ROLE_ORACLE, self.config.stake)
@@ -110,8 +126,12 @@ class OracleDaemon(PollingNode):
         return dict(zip(names, self.chain.call("ProofOfRender", "committees", committee_key(task_id, attempt))))
 
     def _post_round(self, task_id: int) -> None:
-        """Publish the draw's beacon round on chain if nobody has (anyone may; the contract verifies it)."""
-        round_ = self.chain.call("ProofOfRender", "drawRound", task_id)
+        """Publish the task committee draw's beacon round on chain if nobody has."""
+        self._post_beacon_round(self.chain.call("ProofOfRender", "drawRound", task_id))
+
+    def _post_beacon_round(self, round_: int) -> None:
+        """Publish a beacon round on chain if nobody has (anyone may; the contract verifies it): what a committee
+        draw needs, a task's (``_post_round``) or a batch's (``oracle.batches``)."""
         if self.chain.call("RandomnessBeacon", "randomness", round_) != b"\x00" * 32:
             return
         signature = self._fetch_round(round_)
