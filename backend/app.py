@@ -89,7 +89,7 @@ async def _reply(scope, receive, send, status: int, detail: str, headers: dict |
 def create_app(settings: BackendSettings | None = None, *, chain=None, store=None,
                manager_address: str | None = None) -> FastAPI:
     settings = settings or BackendSettings()
-    from backend.api import auth, jobs, reads, scenes
+    from backend.api import auth, jobs, offers, reads, scenes
     from backend.state import APP_MIGRATIONS as app_migrations
 
     conn = connect(settings.database_location)
@@ -117,7 +117,7 @@ def create_app(settings: BackendSettings | None = None, *, chain=None, store=Non
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
         return JSONResponse({"detail": "invalid request", "errors": errors}, status_code=422)
 
-    for module in (auth, scenes, jobs, reads):
+    for module in (auth, scenes, jobs, reads, offers):
         app.include_router(module.router)
     return app
 

@@ -27,12 +27,22 @@ def manager() -> None:
 @click.option("--stake", type=float, default=1_000.0, show_default=True, help="IFX to keep bonded.")
 @click.option("--render-window", type=int, default=1800, show_default=True, help="Seconds a worker has per task.")
 @click.option("--poll", type=float, default=1.0, show_default=True)
+@click.option("--single-tasks", is_flag=True,
+              help="Post creators' tasks one by one on the single path instead of in batches of the lane.")
+@click.option("--batch-tasks", type=click.IntRange(1, 256), default=64, show_default=True,
+              help="A batch is closed when it holds this many tasks ...")
+@click.option("--batch-age", type=click.FloatRange(0), default=30.0, show_default=True,
+              help="... or when its first task has waited this many seconds.")
+@click.option("--offer-timeout", type=click.IntRange(5), default=60, show_default=True,
+              help="Seconds a worker has to sign its group of a batch before the batch is planned without it.")
 @sandbox_option
-def run(account: str, host: str, port: int, stake: float, render_window: int, poll: float) -> None:
+def run(account: str, host: str, port: int, stake: float, render_window: int, poll: float, single_tasks: bool,
+        batch_tasks: int, batch_age: float, offer_timeout: int) -> None:
     """Serve the API and coordinate jobs until stopped."""
     import uvicorn
 
     from backend.app import create_app
+    from backend.batching import BatchConfig
     from backend.db import connect as db_connect, parse_url
     from backend.indexer import Indexer
     from backend.manager import Manager, ManagerConfig, load_seed_key
@@ -50,6 +60,7 @@ def run(account: str, host: str, port: int, stake: float, render_window: int, po
                   ManagerConfig(stake=int(stake * IFX), seed_key=load_seed_key(settings.seed_key_file),
                                 work_dir=Path(settings.work_dir), render_window=render_window, poll_interval=poll,
                                 prepare_timeout=settings.prepare_timeout,
+                                batches=None if single_tasks else BatchConfig(batch_tasks, batch_age, offer_timeout),
                                 benchmark=BenchmarkOrder(settings.benchmark_width, settings.benchmark_height,
                                                          settings.benchmark_samples, settings.benchmark_frames)
                                 if settings.benchmark_workers else None))

@@ -13,11 +13,12 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from web3.logs import DISCARD
 
+from backend.batching import BatchConfig, Batcher
 from backend.db import AnyRow, Connection
 from backend.quote import output_settings
 from backend.state import scene_path
@@ -68,6 +69,8 @@ class ManagerConfig:
     # how long a posted task may wait for a worker before its seed escrow is too close to opening and it is
     # re-noised; also how long past its windows a worker waits for the escrow if this manager vanishes
     escrow_margin: int = ESCROW_MARGIN_S
+    # creators' jobs go through the batch lane (docs/protocol.md, "Batches in the services"); None: the single path
+    batches: BatchConfig | None = field(default_factory=BatchConfig)
 
 
 def _job_args(args: dict) -> dict:
@@ -115,6 +118,18 @@ class Manager:
         self.stop = threading.Event()
         self._unfunded_until: dict[str, float] = {}  # benchmarks postponed for lack of IFX, retried after this
         self._benchmarks_after = 0.0  # after a failure (stale price, render error), benchmarks wait until then
+        self.batcher = Batcher(self, config.batches) if config.batches else None
+
+    def chain_now(self) -> int:
+        return self.chain.w3.eth.get_block("latest")["timestamp"]
+
+    def reads_window(self, name: str) -> int:
+        """A window of the escrow's (``challengeWindow``, ``verifyWindow``, ...), read once per process: governance
+        changes them rarely, and a stale value only delays a step (the contract has the last word)."""
+        cache = self.__dict__.setdefault("_windows", {})
+        if name not in cache:
+            cache[name] = self.chain.call("JobEscrow", name)
+        return cache[name]
 
     def ensure_ready(self) -> None:
         node = ensure_staked(self.chain, ROLE_MANAGER, self.config.stake)
@@ -160,8 +175,10 @@ class Manager:
         """Prepare the pending jobs' tasks, at most one per call: the coordination step (reveals, assignments,
         settlements) runs between two preparations, so that a long job never holds up the tasks in flight. A job
         is posted as soon as its last task is prepared."""
-        for row in self.db.execute("SELECT job_id FROM prepared_jobs WHERE status = 'pending'").fetchall():
-            job_id = row[0]
+        jobs = [row[0] for row in self.db.execute("SELECT job_id FROM prepared_jobs WHERE status = 'pending'").fetchall()]
+        if self.batcher:  # tasks that failed in a batch come back to be prepared again
+            jobs += [job for job in self.batcher.pending_jobs() if job not in jobs]
+        for job_id in jobs:
             try:
                 if not self._prepare_job(job_id):
                     return  # one task prepared, more to go: the next step goes on
@@ -214,7 +231,14 @@ class Manager:
         return scene, order, quote
 
     def _prepare_job(self, job_id: int) -> bool:
-        """Prepare the job's next unprepared task; post the job once none is left. True once it is posted."""
+        """Prepare the job's next unprepared task; post the job once none is left. True once it is posted (in
+        batches: True when nothing was left to prepare)."""
+        if self.batcher and not self._benchmarked_worker(job_id):
+            worked = self.batcher.prepare_job(job_id)
+            if not self.batcher.has_pending(job_id):
+                self.db.execute("UPDATE prepared_jobs SET status = 'posted', updated_at = ? WHERE job_id = ? "
+                                "AND status = 'pending'", (time.time(), job_id))
+            return not worked
         scene, order, quote = self._job_order(job_id)
         one_done = False
         for index, task in enumerate(quote["tasks"]):
@@ -485,6 +509,8 @@ class Manager:
                 self._benchmarks_after = time.monotonic() + BENCHMARK_RETRY_S
         self.prepare_jobs()
         self.step_tasks()
+        if self.batcher:
+            self.batcher.step()
 
     def run(self) -> None:
         self.ensure_ready()

@@ -58,6 +58,30 @@ APP_MIGRATIONS: list[str] = [
     """
     ALTER TABLE seeds ADD COLUMN ended INTEGER NOT NULL DEFAULT 0;
     """,
+    # 7: batches of the lane (backend/batching.py): the batch (its seed sealed at rest, its current offer), its tasks
+    # by index, the workers' signed acceptances, and each job task's way through batches
+    """
+    CREATE TABLE batches (
+        batch_id TEXT PRIMARY KEY, nonce INTEGER NOT NULL UNIQUE, job_id INTEGER NOT NULL,
+        sealed_seed BLOB NOT NULL, status TEXT NOT NULL, render_window INTEGER NOT NULL, offer TEXT,
+        posted_block INTEGER, created_at REAL NOT NULL, updated_at REAL NOT NULL
+    );
+    CREATE INDEX batches_status ON batches (status);
+    CREATE TABLE batch_tasks (
+        batch_id TEXT NOT NULL, idx INTEGER NOT NULL, job_id INTEGER NOT NULL, task_index INTEGER NOT NULL,
+        package_cid TEXT NOT NULL, manifest_digest TEXT NOT NULL, ibm INTEGER NOT NULL,
+        frame_start INTEGER NOT NULL, frame_end INTEGER NOT NULL, PRIMARY KEY (batch_id, idx)
+    );
+    CREATE TABLE batch_acceptances (
+        batch_id TEXT NOT NULL, grp INTEGER NOT NULL, worker TEXT NOT NULL, accept_by INTEGER NOT NULL,
+        signature TEXT NOT NULL, PRIMARY KEY (batch_id, grp)
+    );
+    CREATE TABLE lane_tasks (
+        job_id INTEGER NOT NULL, task_index INTEGER NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
+        placement_failures INTEGER NOT NULL, batch_id TEXT, PRIMARY KEY (job_id, task_index)
+    );
+    CREATE INDEX lane_tasks_status ON lane_tasks (status);
+    """,
 ]
 
 

@@ -157,3 +157,29 @@ def commitment(chain: Chain, batch_id: bytes, pass_bits: int, salt: bytes) -> tu
 
 def settle(chain: Chain, batch_id: bytes, leaves: list[B.Leaf]) -> dict:
     return chain.transact("BatchLane", "settle", batch_id, [leaf.as_tuple() for leaf in leaves])
+
+
+def outcome(chain: Chain, batch_id: bytes) -> dict:
+    """The committee's outcome (``BatchCommittee.outcome``): members, revealed seats, votes, pass and decided bitmaps,
+    and when it was finalized (0: not yet)."""
+    members, revealed, votes, passed, decided, finalized_at = chain.call("BatchCommittee", "outcome", batch_id)
+    return {"members": list(members), "revealed": revealed, "votes": list(votes), "pass_bits": passed,
+            "decided_bits": decided, "finalized_at": finalized_at}
+
+
+def task_outcomes(chain: Chain, batch_id: bytes, leaves: list[B.Leaf], from_block: int = 0) -> list[bool]:
+    """Which tasks of a settled batch passed (the worker paid, the work credited), as ``settle`` and ``resolve``
+    decided: a committee pass bit and delivered frames, unless the task closed on its own (a challenge the arbiter
+    resolved, a bogus manifest proven)."""
+    verdict = outcome(chain, batch_id)
+    delivered = set()
+    spans = B.groups(leaves)
+    for g, span in enumerate(spans):
+        if chain.call("BatchLane", "results", batch_id, g) != b"\x00" * 32:
+            delivered.update(range(span.first, span.end))
+    passed = [bool(verdict["pass_bits"] >> i & 1) and i in delivered for i in range(len(leaves))]
+    for event in chain.events("BatchLane", ["TaskResolved", "BadManifestProven"], from_block, chain.block_number(),
+                              {"batchId": batch_id}):
+        passed[event.args["index"]] = event.name == "TaskResolved" and event.args["passed"] \
+            and event.args["index"] in delivered
+    return passed

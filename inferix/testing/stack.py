@@ -111,9 +111,10 @@ class Stack:
         return service
 
     def start_manager(self, index: int, *, render_window: int = 1800, poll: float = 0.5, env: dict | None = None,
-                      name: str = "manager") -> str:
+                      name: str = "manager", args: tuple[str, ...] = ()) -> str:
         """``inferix manager run`` for dev account ``index`` on a free port, its state under ``out/manager``;
-        ``env`` adds to its settings. Returns the API's URL (not waited for: :meth:`wait_api`)."""
+        ``env`` adds to its settings, ``args`` to its options (``--single-tasks``, ``--batch-tasks N``, ...). Returns
+        the API's URL (not waited for: :meth:`wait_api`); workers started after it follow its offers."""
         port = free_port()
         manager_env = {**self.env(), "INFERIX_DATABASE": str(self.out / "manager" / "backend.sqlite"),
                        "INFERIX_WORK_DIR": str(self.out / "manager" / "work"),
@@ -121,7 +122,7 @@ class Stack:
                        "INFERIX_SIWE_DOMAIN": f"127.0.0.1:{port}", "INFERIX_SIWE_URI": f"http://127.0.0.1:{port}",
                        **(env or {})}
         self.spawn(name, ["manager", "run", "--account", self.keyfile(index), "--port", str(port),
-                          "--render-window", str(render_window), "--poll", str(poll)], manager_env)
+                          "--render-window", str(render_window), "--poll", str(poll), *args], manager_env)
         self.api_url = f"http://127.0.0.1:{port}"
         return self.api_url
 
@@ -136,6 +137,8 @@ class Stack:
                      name: str | None = None, module: str = "inferix.cli") -> Service:
         """``inferix worker run`` (or another module taking the same options, e.g. test tooling's cheater)."""
         args = ["--account", self.keyfile(index), "--price", price, "--stake", stake, "--poll", str(poll)]
+        if self.api_url:  # the batch groups this stack's manager offers
+            args += ["--manager", self.api_url]
         return self.spawn(name or f"worker-{index}", ["worker", "run", *args] if module == "inferix.cli" else args,
                           module=module)
 

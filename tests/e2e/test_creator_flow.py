@@ -54,7 +54,7 @@ def test_creator_flow_end_to_end(devnet, ipfs_node, node_factory, blend, tmp_pat
     fund(devnet, manager_chain.address, 5_000 * IFX)
     manager = Manager(manager_chain, store, connect(settings.database),
                       ManagerConfig(stake=1_000 * IFX, seed_key=b"k" * 32, work_dir=settings.work_dir,
-                                    render_window=900, poll_interval=0.5))
+                                    render_window=900, poll_interval=0.5, batches=None))
     app = create_app(settings, chain=devnet.chain(), store=store, manager_address=manager_chain.address)
     manager.db = connect(settings.database)  # the app migrated the schema
     manager.ensure_ready()

@@ -1,0 +1,187 @@
+"""The manager's batches on a real chain, IPFS and Blender (docs/protocol.md, "Batches in the services"): a job's
+tasks are noised into a batch with seeds derived from the batch seed, offered through the API, posted only with
+every group's valid signature, re-planned without a worker who stays silent, revealed once delivered, settled,
+and a task that did not pass goes into a new batch. The offer API refuses what a hostile caller sends. The chain
+is reverted afterwards; the actors are fresh accounts."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from eth_account import Account
+from eth_utils import keccak
+from fastapi.testclient import TestClient
+
+from backend.app import create_app
+from backend.batching import BatchConfig
+from backend.db import connect
+from backend.manager import Manager, ManagerConfig
+from backend.settings import BackendSettings
+from backend.state import scene_path
+from inferix import batches as B
+from inferix import lane
+from inferix.chain import Chain
+from inferix.eip712 import sign_acceptance
+from inferix.protocol import IFX, PACKAGE_MANIFEST, ROLE_MANAGER, ROLE_WORKER, ensure_staked, latest_time
+from inferix.testing.devnet import rpc
+
+from ...conftest import fund
+
+pytestmark = pytest.mark.integration
+
+USD = 10**18
+QUOTE = "00000000000000b1"
+
+
+@pytest.fixture
+def reverted(devnet):
+    snapshot = rpc(devnet.anvil.url, "evm_snapshot")
+    yield devnet
+    rpc(devnet.anvil.url, "evm_revert", [snapshot])
+
+
+def _fresh(devnet, ifx: int = 30_000) -> Chain:
+    account = Account.create()
+    rpc(devnet.anvil.url, "anvil_setBalance", [account.address, hex(10**20)])
+    fund(devnet, account.address, ifx * IFX)
+    return Chain(devnet.anvil.url, devnet.deployment, account)
+
+
+@pytest.fixture(scope="module")
+def small_scene(tmp_path_factory):
+    from inferix.render import run_jobs
+
+    path = tmp_path_factory.mktemp("batches") / "flyby.blend"
+    run_jobs([{"op": "make_scene", "name": "flyby", "path": str(path), "width": 96, "height": 96, "frames": 2}])
+    return path
+
+
+def test_the_manager_batches_offers_posts_reveals_settles_and_requeues(reverted, store, small_scene, tmp_path):
+    devnet = reverted
+    boss = _fresh(devnet)
+    ensure_staked(boss, ROLE_MANAGER, 1_000 * IFX)
+    workers = [_fresh(devnet) for _ in range(2)]
+    for w in workers:
+        ensure_staked(w, ROLE_WORKER, 20_000 * IFX, USD // 2)
+    creator = devnet.chain(0)
+
+    # the creator's job, and the quote this manager made for it (2 tasks of one frame)
+    cid = store.add_bytes(small_scene.read_bytes())
+    quote = {"scene_cid": cid, "frame_start": 1, "frame_end": 2, "width": 96, "height": 96, "samples": 4,
+             "denoise": False, "tasks": [{"frame_start": f, "frame_end": f, "ibm": 2 * 10**6} for f in (1, 2)]}
+    creator.transact("IFXToken", "approve", creator.deployments.address("JobEscrow"), 100 * IFX)
+    creator.transact("JobEscrow", "createJob", boss.address, cid, 1, 2, json.dumps({"q": QUOTE}), USD, 100 * IFX)
+    job_id = creator.call("JobEscrow", "jobCount")
+    budget0 = creator.call("JobEscrow", "jobs", job_id)[2]
+
+    settings = BackendSettings(database=tmp_path / "backend.sqlite", work_dir=tmp_path / "work")
+    app = create_app(settings, chain=devnet.chain(), store=store, manager_address=boss.address)
+    db = connect(settings.database)
+    db.execute("INSERT INTO quotes (id, owner, scene_cid, body, created_at) VALUES (?, ?, ?, ?, ?)",
+               (QUOTE, creator.address, cid, json.dumps(quote), time.time()))
+    local = scene_path(settings.work_dir, cid, "blend")
+    local.parent.mkdir(parents=True)
+    local.write_bytes(small_scene.read_bytes())
+    manager = Manager(boss, store, db, ManagerConfig(stake=1_000 * IFX, seed_key=b"k" * 32, work_dir=settings.work_dir,
+                                                     render_window=600, batches=BatchConfig(4, 600, 60)))
+    manager.poll_events()
+    # the other tests' workers on this chain run no agent: only ours are this manager's candidates
+    db.execute("DELETE FROM known_workers")
+    for w in workers:
+        db.execute("INSERT INTO known_workers (address) VALUES (?)", (w.address,))
+
+    manager.prepare_jobs()
+    manager.prepare_jobs()
+    [batch] = db.execute("SELECT * FROM batches").fetchall()
+    assert batch["status"] == "closed"  # the job's last task closed it
+    batch_id = bytes.fromhex(batch["batch_id"])
+    assert batch_id == B.batch_id(boss.address, batch["nonce"])
+    manager.batcher.step()
+    assert db.execute("SELECT status FROM batches").fetchone()[0] == "offered"
+
+    with TestClient(app) as client:
+        def offers(worker: str) -> list[dict]:
+            reply = client.get("/v1/offers", params={"worker": worker})
+            assert reply.status_code == 200, reply.text
+            return reply.json()["offers"]
+
+        [offer0] = offers(workers[0].address)
+        [offer1] = offers(workers[1].address)
+        assert {offer0["group"], offer1["group"]} == {0, 1} and offer0["count"] == offer1["count"] == 1
+        parsed = B.Offer.from_json(offer0)
+        assert parsed.span.worker == workers[0].address and parsed.batch_id == batch_id
+        assert offers(Account.create().address) == []
+        assert client.get("/v1/offers", params={"worker": "0x123"}).status_code == 400
+
+        url = f"/v1/offers/0x{batch_id.hex()}/acceptances"
+        signature = lane.accept_offer(workers[0], parsed)
+        good = {"group": parsed.group, "accept_by": parsed.accept_by, "signature": "0x" + signature.hex()}
+        # hostile callers: an unknown batch, a stale accept_by, someone else's group, another key, garbage
+        assert client.post(f"/v1/offers/0x{'ab' * 32}/acceptances", json=good).status_code == 404
+        assert client.post(url, json={**good, "accept_by": parsed.accept_by + 1}).status_code == 409
+        assert client.post(url, json={**good, "group": 1 - parsed.group}).status_code == 400
+        stranger = Account.create()
+        forged = sign_acceptance(stranger.key, boss.deployments.chain_id, boss.deployments.address("BatchCommittee"),
+                                 batch_id, B.acceptance_chain(list(parsed.leaves), parsed.span), parsed.render_window,
+                                 parsed.accept_by)
+        assert client.post(url, json={**good, "signature": "0x" + forged.hex()}).status_code == 400
+        assert client.post(url, json={**good, "signature": "0x" + "00" * 65}).status_code == 400
+        assert client.post(url, json={**good, "group": 99}).status_code == 422
+        assert db.execute("SELECT COUNT(*) FROM batch_acceptances").fetchone()[0] == 0  # nothing recorded
+        assert client.post(url, json=good).status_code == 201
+        assert offers(workers[0].address)[0]["accepted"] is True
+
+        # one group signed, the other worker silent: nothing is posted; past accept_by, the batch is planned again
+        # without the silent worker and both tasks go to the one who answers
+        manager.batcher.step()
+        assert lane.get_batch(boss, batch_id)["stage"] == 0
+        devnet.anvil.time_travel(parsed.accept_by - latest_time(boss) + 1)
+        manager.batcher.step()
+        assert offers(workers[1].address) == []
+        [again] = offers(workers[0].address)
+        assert again["count"] == 2 and again["accept_by"] > parsed.accept_by and again["accepted"] is False
+        assert client.post(url, json=good).status_code == 409  # the old signature is for the old offer
+        again = B.Offer.from_json(again)
+        signature = lane.accept_offer(workers[0], again)
+        assert client.post(url, json={"group": 0, "accept_by": again.accept_by,
+                                      "signature": "0x" + signature.hex()}).status_code == 201
+
+    manager.batcher.step()
+    record = lane.get_batch(boss, batch_id)
+    assert record["stage"] == lane.RENDERING and record["workers"] == 1
+    leaves = lane.batch_leaves(boss, batch_id)
+    assert leaves == list(again.leaves)
+    # the tasks were noised with the seeds the batch derives: each sealed manifest opens with its task seed
+    seed = manager.batcher._seed(db.execute("SELECT * FROM batches").fetchone())
+    assert lane.get_batch(boss, batch_id)["seed_commit"] == keccak(seed)
+    for i, leaf in enumerate(leaves):
+        [manifest] = [e["cid"] for e in store.ls(leaf.package) if e["name"] == PACKAGE_MANIFEST]
+        sealed = store.cat(manifest)
+        head, body = sealed[:104], sealed[104:]
+        task_seed = B.task_seed(seed, batch_id, i)
+        assert boss.call("BatchCommittee", "sealDefect", task_seed, head, keccak(body), keccak(task_seed)) == ""
+
+    manager.batcher.step()
+    assert lane.get_batch(boss, batch_id)["stage"] == lane.RENDERING  # results still due: the seed stays secret
+    lane.submit_results(workers[0], batch_id, 0, ["bafyframes-1", "bafyframes-2"])
+    manager.batcher.step()
+    assert lane.get_batch(boss, batch_id)["stage"] == lane.REVEALED
+
+    # no committee was drawn (no oracle here): past the verify window the batch settles without fault, and both
+    # tasks go back to be noised again into a new batch
+    manager.batcher.step()
+    assert db.execute("SELECT status FROM batches").fetchone()[0] == "revealed"
+    devnet.anvil.time_travel(boss.call("JobEscrow", "verifyWindow") + 1)
+    manager.batcher.step()
+    assert lane.get_batch(boss, batch_id)["stage"] == lane.SETTLED
+    assert boss.call("JobEscrow", "laneHeld") == 0
+    assert creator.call("JobEscrow", "jobs", job_id)[2] == budget0  # the fees came back to the budget
+    assert [tuple(r) for r in db.execute("SELECT status, attempts FROM lane_tasks ORDER BY task_index")] == \
+        [("pending", 1), ("pending", 1)]
+    manager.prepare_jobs()
+    nonces = [r[0] for r in db.execute("SELECT nonce FROM batches ORDER BY nonce")]
+    assert nonces == [batch["nonce"], batch["nonce"] + 1]
+    second = db.execute("SELECT batch_id FROM batches WHERE nonce = ?", (nonces[1],)).fetchone()[0]
+    assert db.execute("SELECT task_index FROM batch_tasks WHERE batch_id = ?", (second,)).fetchall()[0][0] == 0
