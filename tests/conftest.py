@@ -126,14 +126,14 @@ def node_factory(devnet, ipfs_node, tmp_path):
     keys = tmp_path / "keys"
     keys.mkdir()
 
-    def make(kind: str, index: int, *args: str) -> NodeProcess:
+    def make(kind: str, index: int, *args: str, env: dict[str, str] | None = None) -> NodeProcess:
         key = keys / f"{index}.key"
         key.write_text(dev_account(index).key.hex())
         key.chmod(0o600)
         env = {**os.environ, "PATH": tool_path(), "PYTHONPATH": str(ROOT),
                "INFERIX_RPC_URL": devnet.anvil.url, "INFERIX_DEPLOYMENTS": str(devnet.deployments_path),
                "INFERIX_IPFS_API": ipfs_node.api_multiaddr, "INFERIX_IPFS_TIMEOUT": "10",
-               "INFERIX_DATA_DIR": str(tmp_path / "data"), "INFERIX_BEACON_URL": devnet.beacon_url}
+               "INFERIX_DATA_DIR": str(tmp_path / "data"), "INFERIX_BEACON_URL": devnet.beacon_url, **(env or {})}
         node = NodeProcess(kind, ["--account", f"keyfile:{key}", "--poll", "0.5", *args], env,
                            tmp_path / f"{kind}-{index}.log")
         started.append(node)
