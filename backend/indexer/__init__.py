@@ -1,6 +1,7 @@
 """Follows contract events into the backend's database (SQLite or PostgreSQL, ``backend.db``) for fast reads.
 
-The indexer reads every log of ``JobEscrow``, ``ProofOfRender``, ``Staking`` and ``BMWIssuance`` from its
+The indexer reads every log of ``JobEscrow``, ``ProofOfRender``, ``Staking``, ``BMWIssuance``, ``BatchLane`` and
+``BatchCommittee`` from its
 cursor (initially the deployment's first block) up to the chain head (less ``confirmations``), in block and
 log order, with one ``eth_getLogs`` call per block range. Each range is applied in ONE transaction: every log
 is inserted into ``events`` keyed by ``(block, log_index)`` with ``INSERT … ON CONFLICT DO NOTHING``, the derived
@@ -14,7 +15,8 @@ strings. Block numbers, timestamps, frames, counts and ids are INTEGERs. Address
 decodes them.
 
 Layout: ``schema`` (the tables' migrations), ``base`` (reading, applying, the cursor, the loop and the shared
-helpers) and one projection module per contract (``escrow``, ``proof_of_render``, ``staking``, ``bmw``).
+helpers) and one projection module per contract (``escrow``, ``proof_of_render``, ``staking``, ``bmw``), the batch
+lane's two in one (``lane``: it also reads the lane's transactions' input, where a batch's tasks and results are).
 
 The tables (``docs/api-reads.md`` describes each column):
 
@@ -34,8 +36,12 @@ The tables (``docs/api-reads.md`` describes each column):
                    no-shows (oracles)
 ``epochs``         BMW epochs: verified work, fees and burns (IFX), verdict weight, penalties, the mint and its pools
                    once closed
-``events``         every log of the four contracts (args as JSON, uint values as decimal strings), with the
-                   job and task it concerns: the job progress stream reads it
+``lane_batches``   one row per ``BatchPosted``: job, manager, tasks, stage, times, committee, verdict bitmaps,
+                   challenges, the manager's slashes, the settlement's figures
+``lane_batch_tasks`` one row per task of a batch (its leaf, from the post's calldata), its result CID, verdict, outcome
+``lane_batch_members`` one row per seat of a batch's committee: commit, reveal, its pass bitmap, no-show, slashes
+``events``         every log of the six contracts (args as JSON, uint values as decimal strings), with the
+                   job, task or batch it concerns: the job progress stream reads it
 ``indexer_cursor`` the next block to read
 
 The revealed task seed (``KeyRevealed.seed``) is public on chain once revealed, but the index does not keep
@@ -52,14 +58,18 @@ from backend.indexer.base import (ATTEMPT_OUTCOMES, CONTRACTS, JOB_STATUSES, STA
                                   IndexerBase, job_status)
 from backend.indexer.bmw import BMWProjections
 from backend.indexer.escrow import EscrowProjections
+from backend.indexer.lane import STAGES as BATCH_STAGES
+from backend.indexer.lane import TASK_OUTCOMES as BATCH_TASK_OUTCOMES
+from backend.indexer.lane import LaneProjections
 from backend.indexer.proof_of_render import ProofOfRenderProjections
 from backend.indexer.schema import INDEXER_MIGRATIONS
 from backend.indexer.staking import StakingProjections
 
 
-class Indexer(EscrowProjections, ProofOfRenderProjections, StakingProjections, BMWProjections, IndexerBase):
+class Indexer(EscrowProjections, ProofOfRenderProjections, StakingProjections, BMWProjections, LaneProjections,
+              IndexerBase):
     """Indexes the deployment's events (see :class:`IndexerBase`); one projection class per contract."""
 
 
-__all__ = ["ATTEMPT_OUTCOMES", "CONTRACTS", "INDEXER_MIGRATIONS", "JOB_STATUSES", "STATE_NAMES", "TASK_STATES",
-           "ZERO_ADDRESS", "Indexer", "job_status"]
+__all__ = ["ATTEMPT_OUTCOMES", "BATCH_STAGES", "BATCH_TASK_OUTCOMES", "CONTRACTS", "INDEXER_MIGRATIONS",
+           "JOB_STATUSES", "STATE_NAMES", "TASK_STATES", "ZERO_ADDRESS", "Indexer", "job_status"]

@@ -19,7 +19,7 @@ from inferix.service import run_loop
 
 log = logging.getLogger("inferix.indexer")
 
-CONTRACTS = ("JobEscrow", "ProofOfRender", "Staking", "BMWIssuance")
+CONTRACTS = ("JobEscrow", "ProofOfRender", "Staking", "BMWIssuance", "BatchLane", "BatchCommittee")
 
 # the names the index stores for the escrow's task states (one definition: inferix.protocol)
 STATE_NAMES = TASK_STATE_NAMES
@@ -30,22 +30,28 @@ ZERO_ADDRESS = "0x" + "0" * 40
 ZERO_HASH = "0x" + "0" * 64  # an empty bytes32 (a re-queued task's cleared key commitment and manifest digest)
 
 # event args never stored (the seed is public once revealed, but reads never serve seeds)
-_DROPPED_ARGS = {("JobEscrow", "KeyRevealed"): ("seed",)}
+_DROPPED_ARGS = {("JobEscrow", "KeyRevealed"): ("seed",), ("BatchLane", "SeedRevealed"): ("seed",)}
 
 
 def job_status(job: dict) -> str:
     """A job's status from its counters: created (no task yet), running (tasks open), completed (every task
     settled), partial (all ended, some settled, some failed or cancelled), failed (all ended, none settled),
-    closing (closed by the creator, tasks still open), closed."""
+    closing (closed by the creator, tasks still open), closed.
+
+    A job's batches (the lane) count as its tasks: a batch open is an open task (as the escrow counts it), and once
+    nothing is open the batches' part is done when every frame they were posted for is covered by a task that
+    passed (a task that failed in one batch is posted again in a later one, with the same frames)."""
     if job["closed"]:
         return "closing" if job["open_tasks"] > 0 else "closed"
-    if job["tasks_total"] == 0:
+    batches = job.get("batches", 0)
+    if job["tasks_total"] == 0 and batches == 0:
         return "created"
     if job["open_tasks"] > 0:
         return "running"
-    if job["tasks_settled"] == job["tasks_total"]:
+    frames, passed = job.get("batch_frames", 0), job.get("batch_frames_passed", 0)
+    if job["tasks_settled"] == job["tasks_total"] and passed == frames:
         return "completed"
-    return "partial" if job["tasks_settled"] > 0 else "failed"
+    return "partial" if job["tasks_settled"] > 0 or passed > 0 else "failed"
 
 
 def _json_arg(value: Any) -> Any:
@@ -95,6 +101,8 @@ class IndexerBase:
         self._topics: dict[tuple[str, bytes], tuple[str, Any]] = {}
         self._addresses: list[str] = []
         for name in CONTRACTS:
+            if name not in chain.deployments.contracts:
+                continue  # a deployment from before the lane: nothing of it to index
             contract = chain.contract(name)
             self._addresses.append(contract.address)
             for item in contract.abi:
@@ -156,6 +164,7 @@ class IndexerBase:
             end = min(head, start + self.max_blocks - 1)
             events = self.fetch(start, end)
             times = self._timestamps(e.block for e in events)
+            self._prefetch(events)  # what the projections read from the chain, before the range's transaction
             applied += self.apply(events, times, next_block=end + 1)
             start = end + 1
         return applied
@@ -186,6 +195,9 @@ class IndexerBase:
         run_loop(self.poll_once, interval, stop_event, log, "indexer")
         log.info("indexer stopped at block %d", self.next_block())
 
+    def _prefetch(self, events: list[Event]) -> None:
+        """Read what applying ``events`` needs beyond their logs (the lane's calldata), outside the transaction."""
+
     def _first_run(self) -> None:
         # the open epoch 0 is listed from the start (its start time is read once from the chain)
         try:
@@ -202,11 +214,18 @@ class IndexerBase:
         if task_id is not None and job_id is None and e.name != "TaskPosted":
             row = self.conn.execute("SELECT job_id FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
             job_id = row[0] if row else None
+        batch_id = args.get("batchId")
+        if batch_id is not None:
+            batch_id = _hex(batch_id)
+            if job_id is None:  # a lane or committee event: the batch's job (its stream shows it)
+                row = self.conn.execute("SELECT job_id FROM lane_batches WHERE batch_id = ?",
+                                        (batch_id,)).fetchone()
+                job_id = row[0] if row else None
         stored = {k: _json_arg(v) for k, v in args.items() if k not in _DROPPED_ARGS.get((e.contract, e.name), ())}
         cur = self.conn.execute(
-            "INSERT INTO events (block, log_index, tx_hash, contract, name, job_id, task_id, block_time, args) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (e.block, e.log_index, e.tx_hash, e.contract, e.name, job_id, task_id, block_time,
+            "INSERT INTO events (block, log_index, tx_hash, contract, name, job_id, task_id, batch_id, block_time, "
+            "args) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (e.block, e.log_index, e.tx_hash, e.contract, e.name, job_id, task_id, batch_id, block_time,
              json.dumps(stored, separators=(",", ":"))))
         if cur.rowcount == 0:
             return 0  # applied before: its effects are already in the tables

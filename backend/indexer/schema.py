@@ -231,4 +231,117 @@ INDEXER_MIGRATIONS: list[str] = [
     # seed escrow, KeyRevealed its revealer and lateness, ManagerSlashed whether the manager was late (an attempt may
     # now have two manager slashes, which task_attempts.manager_slashed adds up). The index is emptied, as in 2.
     _EMPTY_INDEX,
+    # 5: the batch lane (BatchLane, BatchCommittee). The indexer now follows both contracts; their events from before
+    # this migration were never read, so the index is rebuilt from the deployments file's first block (the
+    # deployment did not change: unlike 2-4, the manager's per-region scores are kept). lane_batches: one row per
+    # BatchPosted, its stage, times, committee, verdict bitmaps and settlement; lane_batch_tasks: one row per leaf
+    # (decoded from postBatch's calldata and checked against the root), its result CID (submitResults' calldata),
+    # verdict and outcome; lane_batch_members: one row per committee seat with its revealed bitmap. jobs: the batches
+    # posted and the frames they cover (a job's status counts them); events: the batch a lane or committee event
+    # concerns. The tables are named lane_* because the manager's own batch tables (app migration 7) share the database.
+    """
+    DELETE FROM events;
+    DELETE FROM jobs;
+    DELETE FROM tasks;
+    DELETE FROM task_attempts;
+    DELETE FROM verdicts;
+    DELETE FROM committees;
+    DELETE FROM committee_members;
+    DELETE FROM workers;
+    DELETE FROM epochs;
+    DELETE FROM indexer_cursor;
+    ALTER TABLE events ADD COLUMN batch_id TEXT;
+    CREATE INDEX events_batch ON events (batch_id, block, log_index);
+    ALTER TABLE jobs ADD COLUMN batches INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN batch_frames INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN batch_frames_passed INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE lane_batches (
+        batch_id TEXT PRIMARY KEY,
+        job_id INTEGER NOT NULL,
+        manager TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        workers INTEGER NOT NULL DEFAULT 0,
+        root TEXT NOT NULL,
+        leaves_known INTEGER NOT NULL DEFAULT 0,
+        fees TEXT,
+        collateral_bps INTEGER,
+        stage TEXT NOT NULL,
+        late INTEGER NOT NULL DEFAULT 0,
+        escrow_round INTEGER NOT NULL,
+        posted_block INTEGER NOT NULL,
+        posted_log INTEGER NOT NULL,
+        posted_at INTEGER NOT NULL,
+        post_tx TEXT NOT NULL,
+        render_ends INTEGER NOT NULL,
+        submitted INTEGER NOT NULL DEFAULT 0,
+        revealed_block INTEGER,
+        revealed_at INTEGER,
+        revealer TEXT,
+        committee_round INTEGER,
+        committee_size INTEGER,
+        commit_ends INTEGER,
+        committed INTEGER NOT NULL DEFAULT 0,
+        drawn_block INTEGER,
+        pass_bits TEXT,
+        decided_bits TEXT,
+        revealed_seats TEXT,
+        verdict_block INTEGER,
+        verdict_at INTEGER,
+        challenged INTEGER NOT NULL DEFAULT 0,
+        done_bits TEXT NOT NULL DEFAULT '0x0',
+        manager_slashed TEXT NOT NULL DEFAULT '0',
+        to_workers TEXT NOT NULL DEFAULT '0',
+        passed INTEGER,
+        failed INTEGER,
+        burned TEXT,
+        to_treasury TEXT,
+        refund TEXT,
+        settled_block INTEGER,
+        settled_at INTEGER,
+        updated_block INTEGER NOT NULL
+    );
+    CREATE INDEX lane_batches_job ON lane_batches (job_id, posted_block, posted_log);
+    CREATE INDEX lane_batches_manager ON lane_batches (manager, posted_block, posted_log);
+    CREATE INDEX lane_batches_posted ON lane_batches (posted_block, posted_log);
+    CREATE TABLE lane_batch_tasks (
+        batch_id TEXT NOT NULL,
+        task_index INTEGER NOT NULL,
+        job_id INTEGER NOT NULL,
+        worker_group INTEGER NOT NULL,
+        worker TEXT NOT NULL,
+        ibm TEXT NOT NULL,
+        fee TEXT NOT NULL,
+        collateral TEXT,
+        manifest_digest TEXT NOT NULL,
+        frame_start INTEGER NOT NULL,
+        frame_end INTEGER NOT NULL,
+        package_cid TEXT NOT NULL,
+        delivered_block INTEGER,
+        result_cid TEXT,
+        verdict TEXT,
+        challenger TEXT,
+        challenge_bond TEXT,
+        challenged_block INTEGER,
+        overturned INTEGER,
+        defect TEXT,
+        outcome TEXT,
+        closed_block INTEGER,
+        PRIMARY KEY (batch_id, task_index)
+    );
+    CREATE INDEX batch_tasks_worker ON lane_batch_tasks (worker, batch_id);
+    CREATE INDEX batch_tasks_job ON lane_batch_tasks (job_id, frame_start);
+    CREATE TABLE lane_batch_members (
+        batch_id TEXT NOT NULL,
+        seat INTEGER NOT NULL,
+        oracle TEXT NOT NULL,
+        committed_block INTEGER,
+        revealed_block INTEGER,
+        pass_bits TEXT,
+        no_show INTEGER NOT NULL DEFAULT 0,
+        slashed TEXT NOT NULL DEFAULT '0',
+        slashed_tasks INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (batch_id, seat)
+    );
+    CREATE INDEX batch_members_oracle ON lane_batch_members (oracle, batch_id)
+    """,
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from typing_extensions import Annotated
 
+from backend.api.reads.batches import job_batches
 from backend.api.reads.common import (JOB_COLUMNS, TASK_SUMMARY_COLUMNS, _address, _db, _job, _json, _not_found, _raw,
                                       _task_summary)
 from backend.api.reads.models import (ADDRESS_PATTERN, INVALID, JobDetail, JobId, JobPage, JobStatus, Limit, NOT_FOUND,
@@ -51,7 +52,7 @@ async def list_jobs(
 
 
 @router.get("/jobs/{job_id}", response_model=JobDetail, responses={**NOT_FOUND, **INVALID},
-            summary="A job and its tasks")
+            summary="A job, its tasks and its batches")
 async def get_job(request: Request, job_id: JobId):
     cur = _raw(_db(request))
     row = cur.execute(_JOB_SQL, (job_id,)).fetchone()
@@ -59,4 +60,5 @@ async def get_job(request: Request, job_id: JobId):
         return _not_found(f"job {job_id}")
     job = _job(row)
     job["tasks"] = [_task_summary(r) for r in cur.execute(_JOB_TASKS_SQL, (job_id,))]
+    job["batches"] = job_batches(cur, job_id)
     return _json(job)

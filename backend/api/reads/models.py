@@ -8,7 +8,7 @@ from fastapi import Path, Query
 from pydantic import BaseModel, Field
 from typing_extensions import Annotated
 
-from backend.indexer import ATTEMPT_OUTCOMES, JOB_STATUSES, TASK_STATES
+from backend.indexer import ATTEMPT_OUTCOMES, BATCH_STAGES, BATCH_TASK_OUTCOMES, JOB_STATUSES, TASK_STATES
 
 
 MAX_ID = 2**63 - 1  # SQLite INTEGER, PostgreSQL BIGINT; larger ids cannot exist in the index
@@ -27,6 +27,13 @@ Outcome = Literal["settled", "rejected", "missed_deadline", "timed_out"]
 Role = Literal["worker", "oracle", "manager"]
 assert set(JobStatus.__args__) == set(JOB_STATUSES)
 assert set(Outcome.__args__) == set(ATTEMPT_OUTCOMES)
+BatchStage = Literal["rendering", "revealed", "settled"]
+BatchTaskOutcome = Literal["passed", "failed", "undecided", "bad_manifest", "void"]
+assert set(BatchStage.__args__) == set(BATCH_STAGES)
+assert set(BatchTaskOutcome.__args__) == set(BATCH_TASK_OUTCOMES)
+Bitmap = Annotated[str, Field(pattern=r"^0x[0-9a-f]+$", description="a bitmap (uint256) in hex: bit i is task i "
+                                                                      "(or seat i)", examples=["0x7"])]
+Bytes32 = Annotated[str, Field(pattern=r"^0x[0-9a-f]{64}$", description="32 bytes in hex")]
 
 
 class ErrorDetail(BaseModel):
@@ -94,8 +101,133 @@ class TaskSummary(BaseModel):
     updated_block: int
 
 
+class BatchSettlement(BaseModel):
+    passed: int = Field(description="tasks settled as passed by `settle` (challenged ones close on their own)")
+    failed: int = Field(description="tasks failed by `settle`: failed by the committee, or never delivered")
+    burned: Amount = Field(description="IFX wei of the passed tasks' fees burned")
+    to_treasury: Amount = Field(description="IFX wei of them owed to the treasury")
+    refund: Amount = Field(description="IFX wei returned to the job's budget (failed, undecided or void tasks)")
+    block: int
+    at: int = Field(description="unix time of the settlement's block")
+
+
+class BatchSummary(BaseModel):
+    batch_id: Bytes32 = Field(description="keccak256(abi.encode(manager, nonce))")
+    job_id: int
+    manager: Address
+    count: int = Field(description="tasks in the batch")
+    workers: int = Field(description="worker groups (one per worker)")
+    stage: BatchStage = Field(description="rendering: posted, results due; revealed: the seed is out, the committee "
+                                          "judges; settled: `settle` ran (challenged tasks may still be open)")
+    late: bool = Field(description="the manager revealed the seed late (slashed, its BMW credit forfeited)")
+    fees: Amount | None = Field(description="IFX wei reserved from the job for the batch's fees")
+    escrow_round: int = Field(description="the beacon round the batch seed is time-locked to")
+    posted_block: int
+    posted_at: int = Field(description="unix time of the post")
+    render_ends: int = Field(description="unix time of the render deadline")
+    submitted: int = Field(description="worker groups that submitted their results")
+    revealed_at: int | None = Field(description="unix time of the seed's reveal")
+    verdict_at: int | None = Field(description="unix time of the committee's verdict (BatchVerdict)")
+    challenged: int = Field(description="tasks challenged")
+    settlement: BatchSettlement | None
+    updated_block: int
+
+
 class JobDetail(Job):
     tasks: list[TaskSummary]
+    batches: list[BatchSummary] = Field(description="the job's batches (the lane), in posting order; their tasks are "
+                                                    "at /v1/batches/{batch_id}")
+
+
+class BatchTask(BaseModel):
+    index: int = Field(description="its position in the batch (its leaf's and its seed's index)")
+    group: int = Field(description="its worker group")
+    worker: Address
+    ibm: Amount = Field(description="work in micro-IBM")
+    fee: Amount = Field(description="IFX wei, signed by the worker")
+    collateral: Amount | None = Field(description="IFX wei of the worker's collateral locked for it")
+    manifest_digest: Bytes32
+    frame_start: int
+    frame_end: int
+    package_cid: str = Field(description="IPFS CID of its noised package (from the post's calldata)")
+    delivered_block: int | None = Field(description="block of its group's submitResults")
+    result_cid: str | None = Field(description="IPFS CID of its frames (from submitResults' calldata)")
+    verdict: Literal["passed", "failed", "undecided"] | None = Field(
+        description="the committee's: a quorum of pass bits, of fail bits, or neither; null before the verdict")
+    challenger: Address | None
+    challenge_bond: Amount | None
+    challenged_block: int | None
+    overturned: bool | None = Field(description="the arbiter's resolve overturned the verdict (null: not resolved)")
+    defect: str | None = Field(description="what was wrong with its sealed manifest, once proven on chain")
+    outcome: BatchTaskOutcome | None = Field(
+        description="how it closed: passed or failed (at settlement or by resolve; frames never delivered fail), "
+                    "undecided (no fault, fee back to the job), bad_manifest (proven: the manager slashed, fee back "
+                    "to the job), void (the seed never came out); null while open")
+    closed_block: int | None
+
+
+class BatchMember(BaseModel):
+    seat: int = Field(ge=0)
+    oracle: Address
+    committed_block: int | None
+    revealed_block: int | None
+    pass_bits: Bitmap | None = Field(description="its revealed bitmap: bit i set, task i passes")
+    no_show: bool = Field(description="the batch settled without its reveal")
+    slashed: Amount = Field(description="IFX wei of stake slashed for votes the arbiter decided against")
+    slashed_tasks: int
+
+
+class BatchCommittee(BaseModel):
+    round: int = Field(description="the beacon round that drew it (the first after the reveal)")
+    size: int
+    commit_ends: int | None = Field(description="unix time the commit phase ends (the last commitment's once every "
+                                                "member committed)")
+    committed: int
+    drawn_block: int
+    members: list[BatchMember] = Field(description="in seat order")
+
+
+class BatchVerdict(BaseModel):
+    pass_bits: Bitmap = Field(description="tasks passed by a quorum")
+    decided_bits: Bitmap = Field(description="tasks a quorum decided (passed or failed)")
+    revealed_seats: Bitmap = Field(description="the seats that revealed")
+    block: int
+    at: int
+
+
+class BatchEvent(BaseModel):
+    block: int
+    log_index: int
+    tx_hash: str
+    contract: str
+    name: str
+    time: int = Field(description="unix time of the block")
+    args: dict[str, Any] = Field(description="the event's arguments; uint values as decimal strings")
+
+
+class BatchDetail(BatchSummary):
+    root: Bytes32 = Field(description="the Merkle root of its leaves")
+    leaves_known: bool = Field(description="its tasks were read from the post's calldata (false: posted through "
+                                           "another contract, tasks not indexed)")
+    collateral_bps: int | None
+    post_tx: str
+    revealed_block: int | None
+    revealer: Address | None
+    manager_slashed: Amount = Field(description="IFX wei slashed from the manager for this batch")
+    to_workers: Amount = Field(description="IFX wei of those slashes paid to its workers")
+    done_bits: Bitmap = Field(description="tasks closed")
+    committee: BatchCommittee | None
+    verdict: BatchVerdict | None
+    tasks: list[BatchTask]
+    events: list[BatchEvent] = Field(description="the batch's lane and committee events, in chain order (at most "
+                                                 "1,000)")
+
+
+class BatchPage(BaseModel):
+    items: list[BatchSummary]
+    total: int
+    limit: int
+    offset: int
 
 
 class JobPage(BaseModel):
@@ -282,6 +414,7 @@ class StreamEvent(BaseModel):
 
 
 NOT_FOUND = {404: {"model": ErrorDetail, "description": "not in the index"}}
+MALFORMED = {400: {"model": ErrorDetail, "description": "a malformed id"}}
 INVALID = {422: {"model": InvalidRequest, "description": "invalid parameters"}}
 
 JobId = Annotated[int, Path(ge=1, le=MAX_ID, description="the escrow's job id")]

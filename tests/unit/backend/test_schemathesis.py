@@ -26,10 +26,36 @@ from tests.conftest import FAST
 
 ROOT = Path(__file__).resolve().parents[3]
 READ_PATHS = {"/v1/jobs", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/events", "/v1/tasks/{task_id}", "/v1/workers",
-              "/v1/workers/{address}", "/v1/epochs", "/v1/index"}
+              "/v1/workers/{address}", "/v1/epochs", "/v1/index", "/v1/batches", "/v1/batches/{batch_id}"}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES = 8 if FAST else 40  # per operation and generation mode: the whole file runs in well under a minute
 JOBS = 30
+BATCH = "0x" + "5a" * 32
+
+
+def _add_batch(conn) -> None:
+    """One settled batch of job 1 (two tasks, a committee of two), as the lane indexer writes it."""
+    worker = conn.execute("SELECT address FROM workers WHERE role = 'worker' LIMIT 1").fetchone()[0]
+    oracle = conn.execute("SELECT address FROM workers LIMIT 1").fetchone()[0]
+    conn.execute(
+        "INSERT INTO lane_batches (batch_id, job_id, manager, count, workers, root, leaves_known, fees, "
+        "collateral_bps, stage, escrow_round, posted_block, posted_log, posted_at, post_tx, render_ends, submitted, "
+        "revealed_block, revealed_at, revealer, committee_round, committee_size, commit_ends, committed, drawn_block, "
+        "pass_bits, decided_bits, revealed_seats, verdict_block, verdict_at, done_bits, passed, failed, burned, "
+        "to_treasury, refund, settled_block, settled_at, updated_block) "
+        "VALUES (?, 1, ?, 2, 1, ?, 1, '20', 2000, 'settled', 7, 10, 0, 1000, ?, 2000, 1, 11, 1100, ?, 8, 2, 1200, 2, "
+        "12, '0x1', '0x3', '0x1', 13, 1300, '0x3', 1, 1, '8', '2', '10', 14, 1400, 14)",
+        (BATCH, worker, "0x" + "11" * 32, "0x" + "22" * 32, worker))
+    for i in range(2):
+        conn.execute(
+            "INSERT INTO lane_batch_tasks (batch_id, task_index, job_id, worker_group, worker, ibm, fee, collateral, "
+            "manifest_digest, frame_start, frame_end, package_cid, delivered_block, result_cid, verdict, outcome, "
+            "closed_block) VALUES (?, ?, 1, 0, ?, '1000000', '10', '2', ?, ?, ?, 'bafypackage', 11, 'bafyresult', "
+            "?, ?, 14)", (BATCH, i, worker, "0x" + "33" * 32, i + 1, i + 1, *(("passed", "failed")[i],) * 2))
+    conn.execute("INSERT INTO lane_batch_members (batch_id, seat, oracle, committed_block, revealed_block, pass_bits) "
+                 "VALUES (?, 0, ?, 12, 13, '0x1')", (BATCH, oracle))
+    conn.execute("INSERT INTO lane_batch_members (batch_id, seat, oracle, committed_block, no_show) "
+                 "VALUES (?, 1, ?, 12, 1)", (BATCH, worker))
 
 
 def _populate():
@@ -46,6 +72,7 @@ def idx_synthetic_app(tmp_path_factory):
     conn = connect(path)
     migrate(conn, "indexer", INDEXER_MIGRATIONS)
     _populate()(conn, jobs=JOBS, tasks_per_job=4, workers=10)
+    _add_batch(conn)
     # scores the manager might write in any shape: the API must not fail on them
     conn.execute("UPDATE task_scores SET scores_json = 'not json' WHERE task_id = 1")
     conn.execute("UPDATE task_scores SET scores_json = '42' WHERE task_id = 2")
@@ -125,10 +152,13 @@ def test_existing_records_conform(idx_operations, idx_synthetic_app):
     operation = idx_operations["/v1/tasks/{task_id}"]
     for task_id in tasks:
         seen.add(_call(operation, operation.Case(path_parameters={"task_id": task_id})).status_code)
+    operation = idx_operations["/v1/batches/{batch_id}"]
+    seen.add(_call(operation, operation.Case(path_parameters={"batch_id": BATCH})).status_code)
     operation = idx_operations["/v1/workers/{address}"]
     seen.add(_call(operation, operation.Case(path_parameters={"address": address.lower()})).status_code)
     for path, query in (("/v1/jobs", {"status": "running", "limit": 100}), ("/v1/workers", {"role": "oracle"}),
-                        ("/v1/epochs", {"closed": "false"}), ("/v1/index", None)):
+                        ("/v1/epochs", {"closed": "false"}), ("/v1/index", None),
+                        ("/v1/batches", {"job_id": 1, "worker": address.lower()})):
         operation = idx_operations[path]
         seen.add(_call(operation, operation.Case(query=query)).status_code)
     assert seen == {200}
