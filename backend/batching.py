@@ -300,6 +300,7 @@ class Batcher:
                     raise
                 log.info("batch 0x%s settled by someone else (%s)", row["batch_id"][:12], exc.reason)
         passed = lane.task_outcomes(self.chain, batch_id, leaves, row["posted_block"] or 0)
+        self._record_workers(batch_id, leaves, passed, row["posted_block"] or 0)
         for t, ok in zip(self._tasks(row["batch_id"]), passed):
             if ok:
                 status = "passed"
@@ -314,3 +315,20 @@ class Batcher:
         self.db.execute("UPDATE batches SET status = ?, updated_at = ? WHERE batch_id = ?",
                         (SETTLED, time.time(), row["batch_id"]))
         log.info("batch 0x%s settled: %s of %s tasks passed", row["batch_id"][:12], sum(passed), len(passed))
+
+    def _record_workers(self, batch_id: bytes, leaves: list[B.Leaf], passed: list[bool], from_block: int) -> None:
+        """The matcher's record of each worker (``worker_record``, as the single path's TaskSettled / TaskFailed
+        keep it): a task passed is a completion, a task the committee failed is a failure (not a task left
+        undecided, nor one closed by a bogus manifest the manager is to blame for)."""
+        verdict = lane.outcome(self.chain, batch_id)
+        bogus = {e.args["index"] for e in self.chain.events("BatchLane", ["BadManifestProven"], from_block,
+                                                             self.chain.block_number(), {"batchId": batch_id})}
+        for i, (leaf, ok) in enumerate(zip(leaves, passed)):
+            if ok:
+                column = "completed"
+            elif verdict["decided_bits"] >> i & 1 and not verdict["pass_bits"] >> i & 1 and i not in bogus:
+                column = "failures"
+            else:
+                continue
+            self.db.execute(f"INSERT INTO worker_record (address, {column}) VALUES (?, 1) ON CONFLICT(address) "
+                            f"DO UPDATE SET {column} = worker_record.{column} + 1", (leaf.worker,))
