@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from eth_account import Account
 
 from inferix.chain import Chain
 from inferix.deployments import Deployment
 from inferix.beacon import DEV_BEACON_KEY
-from inferix.testing.devnet import ROOT, Anvil, deploy, dev_account, start_beacon, tool_path
+from inferix.testing.devnet import ROOT, Anvil, deploy, dev_account, rpc, start_beacon, tool_path
 from inferix.testing.ipfs import LocalIPFSNode
 from inferix.testing.postgres import LocalPostgres, PostgresUnavailable, find_bindir
 from inferix.testing.process import Service
@@ -167,6 +168,41 @@ def wait(predicate, timeout: float, what: str, nodes: list[NodeProcess] = ()):
         time.sleep(0.5)
     logs = "\n".join(f"--- {n.kind} ---\n{n.log()[-2500:]}" for n in nodes)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{logs}")
+
+
+@pytest.fixture
+def reverted(devnet):
+    """The shared devnet, reverted after the test (``evm_snapshot``): what a test stakes, posts or pays here never
+    reaches another test (its oracles never sit in their committees)."""
+    snapshot = rpc(devnet.anvil.url, "evm_snapshot")
+    yield devnet
+    rpc(devnet.anvil.url, "evm_revert", [snapshot])
+
+
+def fresh_account(devnet: Devnet, ifx: int = 30_000 * IFX) -> Chain:
+    """A new account (never a dev account another test registered), with gas money and ``ifx`` IFX wei."""
+    account = Account.create()
+    rpc(devnet.anvil.url, "anvil_setBalance", [account.address, hex(10**20)])
+    fund(devnet, account.address, ifx)
+    return Chain(devnet.anvil.url, devnet.deployment, account)
+
+
+def draw_batch_committee(devnet: Devnet, batch_id: bytes) -> list[str]:
+    """Post the beacon round a revealed batch's draw needs (the dev beacon key signs it, once its time is reached on
+    chain), draw the committee and return its members."""
+    from inferix import lane
+
+    chain = devnet.chain(0)
+    record = lane.get_batch(chain, batch_id)
+    round_ = chain.call("RandomnessBeacon", "roundAt", record["revealed_at"]) + 1
+    due = chain.call("RandomnessBeacon", "roundTime", round_)
+    now = chain.w3.eth.get_block("latest")["timestamp"]
+    if due > now:
+        devnet.anvil.time_travel(due - now)
+    if chain.call("RandomnessBeacon", "randomness", round_) == b"\x00" * 32:
+        chain.transact("RandomnessBeacon", "submit", round_, DEV_BEACON_KEY.sign(round_))
+    chain.transact("BatchCommittee", "draw", batch_id)
+    return lane.committee(chain, batch_id)
 
 
 def manager(devnet: Devnet, index: int = 1) -> Chain:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 
 import pytest
-from eth_account import Account
 from fastapi.testclient import TestClient
 
 from backend.api.reads.models import BatchDetail, BatchPage, JobDetail
@@ -22,13 +21,12 @@ from backend.indexer import Indexer
 from backend.settings import BackendSettings
 from inferix import batches as B
 from inferix import lane
-from inferix.beacon import DEV_BEACON_KEY
 from inferix.chain import Chain
 from inferix.protocol import IFX, ROLE_ORACLE, ROLE_WORKER, USD, ensure_staked, get_job, get_node, latest_time, \
     read_struct
 from inferix.sealing import manifest_digest, seal_manifest
 from inferix.testing.devnet import rpc
-from tests.conftest import dev_index, fund, manager
+from tests.conftest import dev_index, draw_batch_committee, fresh_account, manager
 from tests.integration.backend.conftest import DB_BACKENDS, idx_refresh_price
 
 pytestmark = pytest.mark.integration
@@ -42,13 +40,6 @@ VOTES = (0b1101, 0b1001, 0b1111)
 STAGES = ("posted", "submitted", "revealed", "verdict", "challenged", "settled", "resolved")
 LANE_TABLES = {"lane_batches": "batch_id", "lane_batch_tasks": "batch_id, task_index",
                "lane_batch_members": "batch_id, seat"}
-
-
-def _fresh(devnet) -> Chain:
-    account = Account.create()
-    rpc(devnet.anvil.url, "anvil_setBalance", [account.address, hex(10**20)])
-    fund(devnet, account.address, 30_000 * IFX)
-    return Chain(devnet.anvil.url, devnet.deployment, account)
 
 
 def _as_arbiter(devnet, chain: Chain, function: str, *args) -> None:
@@ -88,11 +79,11 @@ def _run_batch(devnet) -> dict:
         chain_views[name] = {"job": get_job(chain, job), "nodes": {a: get_node(chain, a) for a in accounts}}
 
     idx_refresh_price(devnet)
-    creator = _fresh(devnet)
-    workers = [_fresh(devnet) for _ in range(2)]
+    creator = fresh_account(devnet)
+    workers = [fresh_account(devnet) for _ in range(2)]
     for w in workers:
         ensure_staked(w, ROLE_WORKER, 20_000 * IFX, USD // 2)
-    oracles = {o.address: o for o in (_fresh(devnet) for _ in range(3))}
+    oracles = {o.address: o for o in (fresh_account(devnet) for _ in range(3))}
     for o in oracles.values():
         ensure_staked(o, ROLE_ORACLE, 1_000 * IFX)
     creator.transact("IFXToken", "approve", creator.deployments.address("JobEscrow"), 500 * IFX)
@@ -122,15 +113,7 @@ def _run_batch(devnet) -> dict:
     lane.reveal_seed(boss, batch.id, seed)
     stage("revealed")
 
-    record = lane.get_batch(boss, batch.id)
-    round_ = chain.call("RandomnessBeacon", "roundAt", record["revealed_at"]) + 1
-    due = chain.call("RandomnessBeacon", "roundTime", round_)
-    if due > latest_time(chain):
-        devnet.anvil.time_travel(due - latest_time(chain))
-    if chain.call("RandomnessBeacon", "randomness", round_) == b"\x00" * 32:
-        chain.transact("RandomnessBeacon", "submit", round_, DEV_BEACON_KEY.sign(round_))
-    chain.transact("BatchCommittee", "draw", batch.id)
-    members = lane.committee(boss, batch.id)
+    members = draw_batch_committee(devnet, batch.id)
     assert len(members) == 3 and chain.call("ProofOfRender", "quorum") == 2
     for m in members:  # oracles staked before the post: ours, or other tests' (dev accounts)
         if m not in oracles:
@@ -162,7 +145,8 @@ def _run_batch(devnet) -> dict:
     slashed = {e.args["oracle"]: e.args["amount"] for e in chain.events(
         "BatchLane", ["OracleSlashed"], stages["settled"] + 1, chain.block_number(), {"batchId": batch.id})}
     stage("resolved")
-    return {"job": job, "batch": batch, "leaves": leaves, "cids": cids, "members": members, "round": round_,
+    return {"job": job, "batch": batch, "leaves": leaves, "cids": cids, "members": members,
+            "round": chain.call("RandomnessBeacon", "roundAt", lane.get_batch(chain, batch.id)["revealed_at"]) + 1,
             "workers": [w.address for w in workers], "creator": creator.address, "manager": boss.address,
             "bond": bond, "slashed": slashed, "stages": stages, "chain": chain_views}
 

@@ -22,31 +22,15 @@ from backend.settings import BackendSettings
 from backend.state import scene_path
 from inferix import batches as B
 from inferix import lane
-from inferix.chain import Chain
 from inferix.eip712 import sign_acceptance
 from inferix.protocol import IFX, PACKAGE_MANIFEST, ROLE_MANAGER, ROLE_WORKER, ensure_staked, latest_time
-from inferix.testing.devnet import rpc
 
-from ...conftest import fund
+from ...conftest import fresh_account
 
 pytestmark = pytest.mark.integration
 
 USD = 10**18
 QUOTE = "00000000000000b1"
-
-
-@pytest.fixture
-def reverted(devnet):
-    snapshot = rpc(devnet.anvil.url, "evm_snapshot")
-    yield devnet
-    rpc(devnet.anvil.url, "evm_revert", [snapshot])
-
-
-def _fresh(devnet, ifx: int = 30_000) -> Chain:
-    account = Account.create()
-    rpc(devnet.anvil.url, "anvil_setBalance", [account.address, hex(10**20)])
-    fund(devnet, account.address, ifx * IFX)
-    return Chain(devnet.anvil.url, devnet.deployment, account)
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +44,9 @@ def small_scene(tmp_path_factory):
 
 def test_the_manager_batches_offers_posts_reveals_settles_and_requeues(reverted, store, small_scene, tmp_path):
     devnet = reverted
-    boss = _fresh(devnet)
+    boss = fresh_account(devnet)
     ensure_staked(boss, ROLE_MANAGER, 1_000 * IFX)
-    workers = [_fresh(devnet) for _ in range(2)]
+    workers = [fresh_account(devnet) for _ in range(2)]
     for w in workers:
         ensure_staked(w, ROLE_WORKER, 20_000 * IFX, USD // 2)
     creator = devnet.chain(0)

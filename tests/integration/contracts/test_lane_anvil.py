@@ -9,17 +9,13 @@ from __future__ import annotations
 import os
 
 import pytest
-from eth_account import Account
 
 from inferix import batches as B
 from inferix import lane
-from inferix.beacon import DEV_BEACON_KEY
-from inferix.chain import Chain
 from inferix.protocol import IFX, ROLE_ORACLE, ROLE_WORKER, ensure_staked, get_node, latest_time, read_struct
 from inferix.sealing import manifest_digest, seal_manifest
-from inferix.testing.devnet import rpc
 
-from ...conftest import dev_index, fund, manager
+from ...conftest import dev_index, draw_batch_committee, fresh_account, manager
 
 pytestmark = pytest.mark.integration
 
@@ -27,29 +23,14 @@ IBM = 10**6
 USD = 10**18
 
 
-@pytest.fixture
-def reverted(devnet):
-    snapshot = rpc(devnet.anvil.url, "evm_snapshot")
-    yield devnet
-    rpc(devnet.anvil.url, "evm_revert", [snapshot])
-
-
-def _fresh(devnet) -> Chain:
-    """A new account (never a dev account another test registered), with gas money and IFX."""
-    account = Account.create()
-    rpc(devnet.anvil.url, "anvil_setBalance", [account.address, hex(10**20)])
-    fund(devnet, account.address, 30_000 * IFX)
-    return Chain(devnet.anvil.url, devnet.deployment, account)
-
-
 def test_a_batch_goes_through_the_lane_on_a_real_node(reverted):
     devnet = reverted
     boss = manager(devnet)
     creator = devnet.chain(0)
-    workers = [_fresh(devnet) for _ in range(2)]
+    workers = [fresh_account(devnet) for _ in range(2)]
     for w in workers:
         ensure_staked(w, ROLE_WORKER, 20_000 * IFX, USD // 2)
-    oracles = {o.address: o for o in (_fresh(devnet) for _ in range(3))}
+    oracles = {o.address: o for o in (fresh_account(devnet) for _ in range(3))}
     for o in oracles.values():
         ensure_staked(o, ROLE_ORACLE, 1_000 * IFX)
     creator.transact("IFXToken", "approve", creator.deployments.address("JobEscrow"), 500 * IFX)
@@ -81,15 +62,7 @@ def test_a_batch_goes_through_the_lane_on_a_real_node(reverted):
     assert record["stage"] == lane.REVEALED and record["seed"] == seed
 
     # the beacon round after the reveal draws the committee
-    beacon = devnet.chain(0)
-    round_ = beacon.call("RandomnessBeacon", "roundAt", record["revealed_at"]) + 1
-    due = beacon.call("RandomnessBeacon", "roundTime", round_)
-    if due > latest_time(beacon):
-        devnet.anvil.time_travel(due - latest_time(beacon))
-    if beacon.call("RandomnessBeacon", "randomness", round_) == b"\x00" * 32:
-        beacon.transact("RandomnessBeacon", "submit", round_, DEV_BEACON_KEY.sign(round_))
-    beacon.transact("BatchCommittee", "draw", batch.id)
-    members = lane.committee(boss, batch.id)
+    members = draw_batch_committee(devnet, batch.id)
     for m in members:  # oracles staked before the batch was posted: ours, or other tests' (dev accounts)
         if m not in oracles:
             oracles[m] = devnet.chain(dev_index(devnet, m))

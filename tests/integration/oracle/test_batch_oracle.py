@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pytest
 from eth_abi import encode
-from eth_account import Account
 from eth_utils import keccak
 
 from inferix import batches as B
@@ -32,11 +31,10 @@ from inferix.nodedb import NodeDB
 from inferix.protocol import IFX, PACKAGE_MANIFEST, ROLE_ORACLE, ROLE_WORKER, ensure_staked, latest_time, read_struct
 from inferix.sealing import manifest_digest, seal_manifest
 from inferix.storage import StorageError
-from inferix.testing.devnet import rpc
 from oracle.angv.task import ResultUnavailable, TaskVerdict
 from oracle.daemon import OracleConfig, OracleDaemon
 
-from ...conftest import dev_index, fund, manager
+from ...conftest import dev_index, fresh_account, manager
 
 pytestmark = pytest.mark.integration
 
@@ -66,20 +64,6 @@ class ScriptedJudgeOracle(OracleDaemon):
     @property
     def judged(self) -> list:
         return self.__dict__.setdefault("_judged", [])
-
-
-@pytest.fixture
-def reverted(devnet):
-    snapshot = rpc(devnet.anvil.url, "evm_snapshot")
-    yield devnet
-    rpc(devnet.anvil.url, "evm_revert", [snapshot])
-
-
-def _fresh(devnet, ifx: int = 30_000 * IFX) -> Chain:
-    account = Account.create()
-    rpc(devnet.anvil.url, "anvil_setBalance", [account.address, hex(10**20)])
-    fund(devnet, account.address, ifx)
-    return Chain(devnet.anvil.url, devnet.deployment, account)
 
 
 def _manifest(task_seed: bytes, index: int) -> bytes:
@@ -113,13 +97,13 @@ def _scenario(devnet, store, tmp_path: Path, tasks: list[tuple[int, str]], *, bo
     another seed; ``undelivered``: workers who submit nothing."""
     boss = manager(devnet)
     creator = devnet.chain(0)
-    workers = [_fresh(devnet) for _ in range(1 + max(w for w, _ in tasks))]
+    workers = [fresh_account(devnet) for _ in range(1 + max(w for w, _ in tasks))]
     for w in workers:
         ensure_staked(w, ROLE_WORKER, 20_000 * IFX, USD // 2)
-    others = [_fresh(devnet) for _ in range(2)]
+    others = [fresh_account(devnet) for _ in range(2)]
     for o in others:
         ensure_staked(o, ROLE_ORACLE, 1_000 * IFX)
-    me = _fresh(devnet, BIG_STAKE + 30_000 * IFX)
+    me = fresh_account(devnet, BIG_STAKE + 30_000 * IFX)
     if not me_staked_after_post:
         ensure_staked(me, ROLE_ORACLE, BIG_STAKE)
     creator.transact("IFXToken", "approve", creator.deployments.address("JobEscrow"), 500 * IFX)

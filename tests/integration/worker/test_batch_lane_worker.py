@@ -16,40 +16,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from eth_account import Account
 
 from inferix import batches as B
 from inferix import lane
-from inferix.beacon import DEV_BEACON_KEY
 from inferix.chain import Chain
 from inferix.nodedb import NodeDB
 from inferix.protocol import IBM, IFX, ROLE_ORACLE, ROLE_WORKER, USD, ensure_staked, get_job, latest_time
 from inferix.sealing import manifest_digest, seal_manifest
-from inferix.testing.devnet import rpc
 from oracle.angv.task import TaskVerdict
 from worker import batches as worker_batches
 from worker.agent import WorkerAgent, WorkerConfig
 from worker.batches import min_fee
 
-from ...conftest import dev_index, fund, manager
+from ...conftest import dev_index, draw_batch_committee, fresh_account, manager
 
 pytestmark = pytest.mark.integration
 
 PRICE = USD // 2
-
-
-@pytest.fixture
-def reverted(devnet):
-    snapshot = rpc(devnet.anvil.url, "evm_snapshot")
-    yield devnet
-    rpc(devnet.anvil.url, "evm_revert", [snapshot])
-
-
-def _fresh(devnet) -> Chain:
-    account = Account.create()
-    rpc(devnet.anvil.url, "anvil_setBalance", [account.address, hex(10**20)])
-    fund(devnet, account.address, 30_000 * IFX)
-    return Chain(devnet.anvil.url, devnet.deployment, account)
 
 
 class OfferAPI:
@@ -118,7 +101,7 @@ def world(reverted, tmp_path):
     devnet = reverted
     boss = manager(devnet)
     creator = devnet.chain(0)
-    me, other = _fresh(devnet), _fresh(devnet)
+    me, other = fresh_account(devnet), fresh_account(devnet)
     for w in (me, other):
         ensure_staked(w, ROLE_WORKER, 20_000 * IFX, PRICE)
     creator.transact("IFXToken", "approve", creator.deployments.address("JobEscrow"), 500 * IFX)
@@ -226,7 +209,7 @@ def test_an_offer_never_posted_lapses_and_a_refused_signature_is_not_resent(worl
 
 def test_a_fail_its_own_check_refutes_is_challenged_once_with_bond_and_proof(world, monkeypatch):
     devnet, boss, other, job, api, agent = world
-    oracles = {o.address: o for o in (_fresh(devnet) for _ in range(3))}
+    oracles = {o.address: o for o in (fresh_account(devnet) for _ in range(3))}
     for o in oracles.values():  # staked before the post: eligible for the committee
         ensure_staked(o, ROLE_ORACLE, 1_000 * IFX)
     seed = os.urandom(32)
@@ -242,16 +225,7 @@ def test_a_fail_its_own_check_refutes_is_challenged_once_with_bond_and_proof(wor
     lane.submit_results(other, batch.id, 0, ["bafyframes-0"])
     lane.reveal_seed(boss, batch.id, seed)
 
-    record = lane.get_batch(boss, batch.id)
-    beacon = devnet.chain(0)
-    round_ = beacon.call("RandomnessBeacon", "roundAt", record["revealed_at"]) + 1
-    due = beacon.call("RandomnessBeacon", "roundTime", round_)
-    if due > latest_time(beacon):
-        devnet.anvil.time_travel(due - latest_time(beacon))
-    if beacon.call("RandomnessBeacon", "randomness", round_) == b"\x00" * 32:
-        beacon.transact("RandomnessBeacon", "submit", round_, DEV_BEACON_KEY.sign(round_))
-    beacon.transact("BatchCommittee", "draw", batch.id)
-    members = lane.committee(boss, batch.id)
+    members = draw_batch_committee(devnet, batch.id)
     for m in members:
         if m not in oracles:
             oracles[m] = devnet.chain(dev_index(devnet, m))
