@@ -27,7 +27,7 @@ from inferix.render import BlenderJobError
 from inferix.sealing import seal, unseal
 
 from backend.matcher import choose
-from backend.taskprep import prepare_task
+from backend.taskprep import TaskSpec, prepare_tasks
 
 if TYPE_CHECKING:
     from backend.manager import Manager
@@ -47,6 +47,7 @@ class BatchConfig:
     max_age: float = 30.0  # ... or when its first task has waited this many seconds
     offer_timeout: int = 60  # seconds a group's worker has to sign its offer
     max_attempts: int = 3  # batches a task may fail in before the manager gives up on it
+    prepare_chunk: int = 8  # tasks noised in one Blender process (its start-up and the scene's loading paid once)
 
 
 class Batcher:
@@ -103,50 +104,55 @@ class Batcher:
                                (job_id,)).fetchone() is not None
 
     def prepare_job(self, job_id: int) -> bool:
-        """Prepare the job's next pending task into its open batch; False when none was pending (nothing done)."""
+        """Prepare the job's next pending tasks (up to ``prepare_chunk``, in one Blender process) into its open
+        batch; False when none was pending (nothing done)."""
         scene, order, quote = self.m._job_order(job_id)
         for index, task in enumerate(quote["tasks"]):
             self.db.execute("INSERT INTO lane_tasks (job_id, task_index, status, attempts, placement_failures) "
                             "VALUES (?, ?, 'pending', 0, 0) ON CONFLICT DO NOTHING", (job_id, index))
         pending = self.db.execute("SELECT * FROM lane_tasks WHERE job_id = ? AND status = 'pending' "
-                                  "ORDER BY task_index LIMIT 1", (job_id,)).fetchone()
-        if pending is None:
+                                  "ORDER BY task_index LIMIT ?", (job_id, self.config.prepare_chunk)).fetchall()
+        if not pending:
             return False
         batch = self._open_batch(job_id)
-        index = self.db.execute("SELECT COUNT(*) FROM batch_tasks WHERE batch_id = ?", (batch["batch_id"],)
+        first = self.db.execute("SELECT COUNT(*) FROM batch_tasks WHERE batch_id = ?", (batch["batch_id"],)
                                 ).fetchone()[0]
-        task = quote["tasks"][pending["task_index"]]
-        batch_id = bytes.fromhex(batch["batch_id"])
-        seed = B.task_seed(self._seed(batch), batch_id, index)
-        work = (self.m.config.work_dir / "tasks" / f"job-{job_id}" /
-                f"task-{pending['task_index']}-{batch['batch_id'][:16]}-{index}")
-        try:
-            prepared = prepare_task(self.m.store, scene, work, index, (task["frame_start"], task["frame_end"]), order,
-                                    seed=seed, timeout=self.m.config.prepare_timeout)
-        except BlenderJobError as exc:
-            if "PlacementError" not in str(exc):
-                raise
-            # too few smooth regions for this seed's imprints: the task goes into a new batch (a new seed)
-            failures = pending["placement_failures"] + 1
-            if failures >= PLACEMENT_TRIES:
-                raise ValueError(f"task {pending['task_index']}: no placement of the imprints after {failures} seeds")
-            self.db.execute("UPDATE lane_tasks SET placement_failures = ? WHERE job_id = ? AND task_index = ?",
-                            (failures, job_id, pending["task_index"]))
-            log.warning("job %s: task %s: no placement of the imprints for its seed in batch 0x%s; it goes into a "
-                        "new batch", job_id, pending["task_index"], batch["batch_id"][:12])
-            self._close(batch["batch_id"], "a placement failed")
-            return True
-        self.db.execute("INSERT INTO batch_tasks (batch_id, idx, job_id, task_index, package_cid, manifest_digest, ibm, "
-                        "frame_start, frame_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (batch["batch_id"], index, job_id, pending["task_index"], prepared.package_cid,
-                         prepared.sealed_digest.hex(), task["ibm"], task["frame_start"], task["frame_end"]))
-        self.db.execute("UPDATE lane_tasks SET status = 'batched', batch_id = ? WHERE job_id = ? AND task_index = ?",
-                        (batch["batch_id"], job_id, pending["task_index"]))
-        log.info("job %s: task %s prepared into batch 0x%s as #%s (package %s)", job_id, pending["task_index"],
-                 batch["batch_id"][:12], index, prepared.package_cid)
+        pending = pending[:self.config.max_tasks - first]
+        batch_id, batch_seed = bytes.fromhex(batch["batch_id"]), self._seed(batch)
+        specs = [TaskSpec(self.m.config.work_dir / "tasks" / f"job-{job_id}" /
+                          f"task-{p['task_index']}-{batch['batch_id'][:16]}-{first + k}", first + k,
+                          (quote["tasks"][p["task_index"]]["frame_start"], quote["tasks"][p["task_index"]]["frame_end"]),
+                          B.task_seed(batch_seed, batch_id, first + k)) for k, p in enumerate(pending)]
+        results = prepare_tasks(self.m.store, scene, specs, order,
+                                timeout=self.m.config.prepare_timeout * len(specs))
+        for k, (p, prepared) in enumerate(zip(pending, results)):
+            if isinstance(prepared, BlenderJobError):
+                if "PlacementError" not in str(prepared):
+                    raise prepared
+                # too few smooth regions for this seed's imprints: the task goes into a new batch (a new seed);
+                # the tasks prepared after it in this run are prepared again there (an index is never skipped)
+                failures = p["placement_failures"] + 1
+                if failures >= PLACEMENT_TRIES:
+                    self._close(batch["batch_id"], "the job is rejected")  # what it holds is posted as it is
+                    raise ValueError(f"task {p['task_index']}: no placement of the imprints after {failures} seeds")
+                self.db.execute("UPDATE lane_tasks SET placement_failures = ? WHERE job_id = ? AND task_index = ?",
+                                (failures, job_id, p["task_index"]))
+                log.warning("job %s: task %s: no placement of the imprints for its seed in batch 0x%s; it goes into "
+                            "a new batch", job_id, p["task_index"], batch["batch_id"][:12])
+                self._close(batch["batch_id"], "a placement failed")
+                return True
+            task = quote["tasks"][p["task_index"]]
+            self.db.execute("INSERT INTO batch_tasks (batch_id, idx, job_id, task_index, package_cid, manifest_digest, "
+                            "ibm, frame_start, frame_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            (batch["batch_id"], first + k, job_id, p["task_index"], prepared.package_cid,
+                             prepared.sealed_digest.hex(), task["ibm"], task["frame_start"], task["frame_end"]))
+            self.db.execute("UPDATE lane_tasks SET status = 'batched', batch_id = ? WHERE job_id = ? AND "
+                            "task_index = ?", (batch["batch_id"], job_id, p["task_index"]))
+            log.info("job %s: task %s prepared into batch 0x%s as #%s (package %s)", job_id, p["task_index"],
+                     batch["batch_id"][:12], first + k, prepared.package_cid)
         left = self.db.execute("SELECT COUNT(*) FROM lane_tasks WHERE job_id = ? AND status = 'pending'",
                                (job_id,)).fetchone()[0]
-        if index + 1 >= self.config.max_tasks or left == 0:
+        if first + len(pending) >= self.config.max_tasks or left == 0:
             self._close(batch["batch_id"], "full" if left else "the job's last task")
         return True
 

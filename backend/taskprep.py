@@ -55,21 +55,52 @@ def prepare_task(store: IPFSStore, scene: Path, work_dir: Path, task_id: int, fr
     raise AssertionError("unreachable")
 
 
-def _prepare(store: IPFSStore, scene: Path, work_dir: Path, task_id: int, frames: tuple[int, int], order: dict,
-             seed: bytes, params: dict | None, timeout: float | None) -> PreparedTask:
+def _job(scene: Path, work_dir: Path, task_id: int, frames: tuple[int, int], order: dict, seed: bytes,
+         params: dict | None) -> dict:
     package = work_dir / "package"
     shutil.rmtree(package, ignore_errors=True)
     package.mkdir(parents=True)
-    manifest_path = work_dir / "manifest.json"
     first, last = frames
-    job = {"op": "prepare", "scene": str(scene), "out_blend": str(package / PACKAGE_SCENE),
-           "manifest": str(manifest_path), "seed": seed.hex(), "task_id": task_id,
-           "frames": list(range(first, last + 1)), "order": order, "params": params or {},
-           "workdir": str(work_dir / "prep"), "tiles": True}
-    (result,) = run_jobs([job], timeout=timeout)
-    (package / PACKAGE_ORDER).write_text(json.dumps({**order, "frames": [first, last], "format": "png"}))
+    return {"op": "prepare", "scene": str(scene), "out_blend": str(package / PACKAGE_SCENE),
+            "manifest": str(work_dir / "manifest.json"), "seed": seed.hex(), "task_id": task_id,
+            "frames": list(range(first, last + 1)), "order": order, "params": params or {},
+            "workdir": str(work_dir / "prep"), "tiles": True}
+
+
+def _package(store: IPFSStore, work_dir: Path, frames: tuple[int, int], order: dict, seed: bytes,
+             result: dict) -> PreparedTask:
+    """Seal the manifest Blender wrote, next to the noised scene and the render order, and pin the package."""
+    package, manifest_path = work_dir / "package", work_dir / "manifest.json"
+    (package / PACKAGE_ORDER).write_text(json.dumps({**order, "frames": list(frames), "format": "png"}))
     sealed = seal_manifest(manifest_path.read_bytes(), seed)
     (package / PACKAGE_MANIFEST).write_bytes(sealed)
     manifest_path.unlink()  # only the sealed copy is kept
     cid = store.add_directory(package)
-    return PreparedTask(seed, keccak(seed), cid, result["digest"], manifest_digest(sealed), (first, last), order)
+    return PreparedTask(seed, keccak(seed), cid, result["digest"], manifest_digest(sealed), frames, order)
+
+
+def _prepare(store: IPFSStore, scene: Path, work_dir: Path, task_id: int, frames: tuple[int, int], order: dict,
+             seed: bytes, params: dict | None, timeout: float | None) -> PreparedTask:
+    (result,) = run_jobs([_job(scene, work_dir, task_id, frames, order, seed, params)], timeout=timeout)
+    return _package(store, work_dir, frames, order, seed, result)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task of :func:`prepare_tasks`: its scratch directory, the id its noise keys derive from, its frames and
+    its seed."""
+    work_dir: Path
+    task_id: int
+    frames: tuple[int, int]
+    seed: bytes
+
+
+def prepare_tasks(store: IPFSStore, scene: Path, specs: list[TaskSpec], order: dict, params: dict | None = None,
+                  timeout: float | None = None) -> list[PreparedTask | BlenderJobError]:
+    """Several tasks of one scene noised in one Blender process (the start-up and the scene's loading paid once):
+    each one's :class:`PreparedTask`, or the :class:`BlenderJobError` of a task that failed on its own (a placement
+    for its seed). A limit, a crash or a refused scene raises for all of them. ``timeout``: seconds for all."""
+    jobs = [_job(scene, Path(s.work_dir), s.task_id, s.frames, order, s.seed, params) for s in specs]
+    results = run_jobs(jobs, timeout=timeout, keep_going=True)
+    return [_package(store, Path(s.work_dir), s.frames, order, s.seed, r) if r.get("ok")
+            else BlenderJobError(r.get("trace") or r.get("error")) for s, r in zip(specs, results)]

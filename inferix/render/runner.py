@@ -119,22 +119,24 @@ def _written(dirs: list[str], since: float) -> list[str]:
 
 def run_jobs(jobs: list[dict[str, Any]], *, limits: Limits | None = None, timeout: float | None = None,
              inputs: Iterable[str | Path] = (), outputs: Iterable[str | Path] = (), device: str = "CPU",
-             on_line: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+             on_line: Callable[[str], None] | None = None, keep_going: bool = False) -> list[dict[str, Any]]:
     """Run ``jobs`` in one sandboxed Blender process and return their results, in order.
 
     ``timeout`` (seconds) overrides ``limits.wall_seconds``. ``device`` other than ``CPU`` passes the GPU device
     nodes into the sandbox. ``on_line`` gets each line the child prints on stdout (progress).
     Raises :class:`RenderLimitError` (a limit, named), :class:`SceneRefused` (scene hygiene),
-    :class:`BlenderJobError` (anything else) or :class:`SandboxUnavailable`.
+    :class:`BlenderJobError` (anything else) or :class:`SandboxUnavailable`. With ``keep_going``, a job that failed
+    on its own (not a limit, a crash or a refused scene) does not raise: its result is ``{"ok": False, "error"}``
+    and the others' results come back.
     """
     kind = "blender " + "+".join(dict.fromkeys(str(job.get("op")) for job in jobs))
     with timed(kind):
-        return _run_jobs(jobs, limits, timeout, inputs, outputs, device, on_line, kind)
+        return _run_jobs(jobs, limits, timeout, inputs, outputs, device, on_line, kind, keep_going)
 
 
 def _run_jobs(jobs: list[dict[str, Any]], limits: Limits | None, timeout: float | None, inputs: Iterable[str | Path],
               outputs: Iterable[str | Path], device: str, on_line: Callable[[str], None] | None,
-              kind: str) -> list[dict[str, Any]]:
+              kind: str, keep_going: bool = False) -> list[dict[str, Any]]:
     limits = limits or Limits.from_env()
     if timeout is not None:
         limits = dataclasses.replace(limits, wall_seconds=timeout)
@@ -205,9 +207,10 @@ def _run_jobs(jobs: list[dict[str, Any]], limits: Limits | None, timeout: float 
     if results is None:
         raise BlenderJobError(f"Blender crashed (rc={rc}): {err.strip()[-1500:]}")
     for r in results:
-        if not r.get("ok"):
-            cls = SceneRefused if r.get("refused") else BlenderJobError
-            raise cls(r.get("error") if r.get("refused") else (r.get("trace") or r.get("error")))
+        if r.get("refused"):
+            raise SceneRefused(r.get("error"))
+        if not r.get("ok") and not keep_going:
+            raise BlenderJobError(r.get("trace") or r.get("error"))
     return results
 
 

@@ -16,10 +16,10 @@ from fastapi.testclient import TestClient
 
 from backend.app import create_app
 from backend.batching import BatchConfig
-from backend.db import connect
+from backend.db import connect, migrate
 from backend.manager import Manager, ManagerConfig
 from backend.settings import BackendSettings
-from backend.state import scene_path
+from backend.state import APP_MIGRATIONS, scene_path
 from inferix import batches as B
 from inferix import lane
 from inferix.eip712 import sign_acceptance
@@ -169,3 +169,34 @@ def test_the_manager_batches_offers_posts_reveals_settles_and_requeues(reverted,
     assert nonces == [batch["nonce"], batch["nonce"] + 1]
     second = db.execute("SELECT batch_id FROM batches WHERE nonce = ?", (nonces[1],)).fetchone()[0]
     assert db.execute("SELECT task_index FROM batch_tasks WHERE batch_id = ?", (second,)).fetchall()[0][0] == 0
+
+
+def test_a_task_whose_imprints_never_fit_is_given_up_after_three_seeds(devnet, store, tmp_path):
+    """The studio scene at 96x96 has too few smooth regions for ANGV's imprints: each seed's placement fails, the
+    task goes into a new batch with a new seed, and after three the job is rejected with the reason; no batch is left
+    open or offered, and the job is not tried again."""
+    from inferix.render import run_jobs
+
+    scene = tmp_path / "studio.blend"
+    run_jobs([{"op": "make_scene", "name": "studio", "path": str(scene), "width": 96, "height": 96}])
+    db = connect(tmp_path / "manager.sqlite")
+    migrate(db, "app", APP_MIGRATIONS)
+    cid = "bafystudio96"
+    local = scene_path(tmp_path / "work", cid, "blend")
+    local.parent.mkdir(parents=True)
+    local.write_bytes(scene.read_bytes())
+    quote = {"scene_cid": cid, "frame_start": 1, "frame_end": 1, "width": 96, "height": 96, "samples": 4,
+             "denoise": False, "tasks": [{"frame_start": 1, "frame_end": 1, "ibm": 1000}]}
+    db.execute("INSERT INTO quotes VALUES (?, 'x', ?, ?, ?)", (QUOTE, cid, json.dumps(quote), time.time()))
+    event = {"outputSettings": json.dumps({"q": QUOTE}), "sceneCid": cid, "frameStart": 1, "frameEnd": 1}
+    db.execute("INSERT INTO prepared_jobs (job_id, status, updated_at, event) VALUES (778, 'pending', ?, ?)",
+               (time.time(), json.dumps(event)))
+    manager = Manager(devnet.chain(9), store, db, ManagerConfig(stake=0, seed_key=b"k" * 32, work_dir=tmp_path / "work"))
+    for _ in range(3):
+        manager.prepare_jobs()
+    job = db.execute("SELECT status, error FROM prepared_jobs WHERE job_id = 778").fetchone()
+    assert job["status"] == "rejected" and "no placement of the imprints after 3 seeds" in job["error"], dict(job)
+    assert db.execute("SELECT placement_failures FROM lane_tasks WHERE job_id = 778").fetchone()[0] == 2
+    assert db.execute("SELECT COUNT(*) FROM batches").fetchone()[0] == 0  # empty batches are dropped, none offered
+    manager.prepare_jobs()  # a rejected job is not prepared again
+    assert db.execute("SELECT placement_failures FROM lane_tasks WHERE job_id = 778").fetchone()[0] == 2
