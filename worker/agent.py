@@ -32,7 +32,7 @@ from inferix.chain import ChainError, TransactionReverted
 from inferix.service import PollingNode, Waiting
 from inferix.protocol import (IB_ONE, IBM, PACKAGE_ORDER, PACKAGE_SCENE, ROLE_WORKER, TaskState, challenge_verdict,
                               ensure_staked, get_node, get_task)
-from inferix.render import RenderLimitError, SceneRefused, find_devices, render_frames, sandbox
+from inferix.render import RenderLimitError, SceneRefused, find_devices, render_frames, render_many, sandbox
 from inferix.render.devices import choose
 from inferix.storage import StorageError
 from oracle.angv.task import VerificationUnavailable, open_manifest, verify_result
@@ -195,6 +195,15 @@ class WorkerAgent(PollingNode):
             log.info("rendering on %s: %s frames (frame %s in %s s)", self.device, done, frame, seconds)
 
         render_frames(blend, out_dir, first, last, order, device=self.device, timeout=timeout, on_progress=progress)
+
+    def _run_blender_many(self, tasks: list[tuple[Path, Path, int, int, dict]], deadline) -> list[str | None]:
+        """Several tasks ``(blend, out_dir, first, last, order)`` in one sandboxed Blender process, bounded by what is
+        left of the render window: per task None or its own error (a limit or a refused scene raises for all)."""
+        def progress(done: str, frame: str, seconds: str) -> None:
+            log.info("rendering on %s: %s frames (frame %s in %s s)", self.device, done, frame, seconds)
+
+        return render_many(tasks, device=self.device, timeout=deadline - self._now() - SUBMIT_MARGIN,
+                           on_progress=progress)
 
     def _submit(self, task_id: int, attempt: int, data: dict) -> None:
         task = get_task(self.chain, task_id)

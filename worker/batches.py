@@ -366,12 +366,23 @@ class BatchWork:
                           render_ends=record["render_ends"], job=record["job_id"], cids=data.get("cids", {}),
                           unrendered=data.get("unrendered", {}))
 
-    # rendering: one task per step, each result recorded as it is pinned
+    # rendering: the group's tasks in one Blender process, then (a task that failed there, or a group whose run
+    # broke a limit) one task per step; each result recorded as it is pinned
     def _render(self, batch_id: bytes, data: dict) -> None:
         cids: dict[str, str] = dict(data.get("cids", {}))
         leaves = [B.leaf_from_json(x) for x in data["leaves"]]
         first = data["first"]
         todo = [(first + k, leaf) for k, leaf in enumerate(leaves) if str(first + k) not in cids]
+        if len(todo) > 1 and not data.get("one_by_one"):
+            try:
+                cids.update(self._render_together(batch_id, todo, data["render_ends"]))
+            except (RenderLimitError, SceneRefused) as exc:
+                log.warning("batch 0x%s: the group's render in one process stopped (%s): one task at a time",
+                            batch_id.hex(), exc)
+                self.db.set_batch(batch_id, "rendering", one_by_one=True)
+                return
+            self.db.set_batch(batch_id, "rendering", cids=cids)
+            todo = [(i, leaf) for i, leaf in todo if str(i) not in cids]
         if todo:
             index, leaf = todo[0]
             cid, reason = self._render_task(batch_id, index, leaf, data["render_ends"])
@@ -388,6 +399,44 @@ class BatchWork:
     def _work_dir(self, batch_id: bytes, index: int) -> Path:
         return Path(self.agent.config.work_dir) / f"batch-{batch_id.hex()[:16]}" / f"task-{index}"
 
+    def _fetch(self, work: Path, leaf: B.Leaf) -> tuple[Path, dict]:
+        """The task's package (downloaded once) and its render order; a fresh, empty frames directory."""
+        package = work / "package"
+        if not (package / PACKAGE_SCENE).exists():
+            tmp = work / "download"
+            shutil.rmtree(tmp, ignore_errors=True)
+            got = self.agent.store.get(leaf.package, tmp)
+            shutil.rmtree(package, ignore_errors=True)
+            got.replace(package)
+        order = json.loads((package / PACKAGE_ORDER).read_text())
+        shutil.rmtree(work / "frames", ignore_errors=True)  # a crash mid-render leaves partial frames
+        return package, order
+
+    def _render_together(self, batch_id: bytes, todo: list[tuple[int, B.Leaf]], render_ends: int) -> dict[str, str]:
+        """Every task of ``todo`` whose package is usable, in one Blender process; the CIDs of those rendered (the
+        others are left to the one-task path: its retries and placeholders)."""
+        from worker.agent import SUBMIT_MARGIN
+
+        if render_ends - self.agent._now() <= SUBMIT_MARGIN:
+            return {}
+        ready = []
+        for index, leaf in todo:
+            work = self._work_dir(batch_id, index)
+            try:
+                package, order = self._fetch(work, leaf)
+            except (StorageError, OSError, ValueError, KeyError):
+                continue  # the one-task path retries it or records why it cannot be rendered
+            ready.append((index, leaf, work, (package / PACKAGE_SCENE, work / "frames", leaf.frame_start,
+                                              leaf.frame_end, order)))
+        errors = self.agent._run_blender_many([task for *_, task in ready], render_ends) if ready else []
+        done = {}
+        for (index, leaf, work, _), error in zip(ready, errors):
+            if error is None:
+                done[str(index)] = self.agent.store.add_directory(work / "frames")
+                log.info("batch 0x%s task %s: %s frames pinned as %s", batch_id.hex(), index,
+                         leaf.frame_end - leaf.frame_start + 1, done[str(index)])
+        return done
+
     def _render_task(self, batch_id: bytes, index: int, leaf: B.Leaf, render_ends: int) -> tuple[str, str | None]:
         """Render and pin one task as the single path does; ``(cid, None)``, or a placeholder's CID and why the
         task could not be rendered (the rest of the group is still delivered: only this task fails)."""
@@ -397,17 +446,8 @@ class BatchWork:
         if render_ends - self.agent._now() <= SUBMIT_MARGIN:
             return self._placeholder(work, "no time left before the render deadline")
         try:
-            package = work / "package"
-            if not (package / PACKAGE_SCENE).exists():
-                tmp = work / "download"
-                shutil.rmtree(tmp, ignore_errors=True)
-                got = self.agent.store.get(leaf.package, tmp)
-                shutil.rmtree(package, ignore_errors=True)
-                got.replace(package)
-            order = json.loads((package / PACKAGE_ORDER).read_text())
-            frames = work / "frames"
-            shutil.rmtree(frames, ignore_errors=True)  # a crash mid-render leaves partial frames
-            self.agent._run_blender(package / PACKAGE_SCENE, frames, leaf.frame_start, leaf.frame_end, order,
+            package, order = self._fetch(work, leaf)
+            self.agent._run_blender(package / PACKAGE_SCENE, work / "frames", leaf.frame_start, leaf.frame_end, order,
                                     render_ends)
         except (RenderLimitError, SceneRefused) as exc:  # rendering again would break it again
             log.error("batch 0x%s task %s FAILED: %s", batch_id.hex(), index, exc)

@@ -12,8 +12,8 @@ See docs/security.md.
 """
 
 from inferix.render.runner import (BlenderJobError, RenderLimitError, SceneRefused, find_devices, render_frames,
-                                   render_job, run_jobs, scene_info, time_frames)
+                                   render_job, render_many, run_jobs, scene_info, time_frames)
 from inferix.render.sandbox import Limits, SandboxUnavailable
 
 __all__ = ["BlenderJobError", "Limits", "RenderLimitError", "SandboxUnavailable", "SceneRefused", "find_devices",
-           "render_frames", "render_job", "run_jobs", "scene_info", "time_frames"]
+           "render_frames", "render_job", "render_many", "run_jobs", "scene_info", "time_frames"]

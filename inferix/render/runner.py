@@ -264,9 +264,28 @@ def render_frames(blend: str | Path, out_dir: str | Path, first: int, last: int,
         if on_progress is not None and text.startswith("progress "):
             on_progress(*text.split()[1:4])
 
-    job = {"op": "render_frames", "blend": str(blend), "out_dir": str(out_dir), "frames": [first, last],
-           "order": order, "format": order.get("format", "png")}
-    return run_jobs([job], device=device, timeout=timeout, limits=limits, on_line=line)[0]
+    return run_jobs([_frames_job(blend, out_dir, first, last, order)], device=device, timeout=timeout, limits=limits,
+                    on_line=line)[0]
+
+
+def _frames_job(blend: str | Path, out_dir: str | Path, first: int, last: int, order: dict) -> dict:
+    return {"op": "render_frames", "blend": str(blend), "out_dir": str(out_dir), "frames": [first, last],
+            "order": order, "format": order.get("format", "png")}
+
+
+def render_many(tasks: list[tuple[str | Path, str | Path, int, int, dict]], *, device: str = "CPU",
+                timeout: float | None = None, limits: Limits | None = None,
+                on_progress: Callable[[str, str, str], None] | None = None) -> list[str | None]:
+    """Several tasks ``(blend, out_dir, first, last, order)`` in one Blender process (its start-up paid once): for
+    each, None when its frames are rendered or the error of its own failure. A limit, a crash or a refused scene
+    raises for all (as :func:`render_frames`)."""
+    def line(text: str) -> None:
+        if on_progress is not None and text.startswith("progress "):
+            on_progress(*text.split()[1:4])
+
+    results = run_jobs([_frames_job(*task) for task in tasks], device=device, timeout=timeout, limits=limits,
+                       on_line=line, keep_going=True)
+    return [None if r.get("ok") else (r.get("error") or "render failed") for r in results]
 
 
 def find_devices(timeout: float = 120.0) -> dict[str, list[str]]:

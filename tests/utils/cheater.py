@@ -22,6 +22,11 @@ class CheatingWorker(worker.agent.WorkerAgent):
     def _run_blender(self, blend: Path, out_dir: Path, first: int, last: int, order: dict, deadline) -> None:
         forge_frames(out_dir, first, last, order)
 
+    def _run_blender_many(self, tasks: list, deadline) -> list:
+        for blend, out_dir, first, last, order in tasks:
+            forge_frames(out_dir, first, last, order)
+        return [None] * len(tasks)
+
 
 def main(argv: list[str]) -> None:
     from inferix.cli import main as cli
