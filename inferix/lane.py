@@ -16,7 +16,7 @@ from eth_utils import keccak
 from inferix import batches as B
 from inferix.chain import Chain, ChainError
 from inferix.eip712 import acceptance_signer, acceptance_typed_data, sign_acceptance, sign_vote_commitment
-from inferix.protocol import ESCROW_MARGIN_S, read_struct, seed_escrow
+from inferix.protocol import ESCROW_MARGIN_S, EscrowClock, get_beacon, latest_time, read_struct
 
 # the lane's stages (BatchLane.vy)
 RENDERING, REVEALED, SETTLED = 1, 2, 3
@@ -58,7 +58,11 @@ def prepare(chain: Chain, job_id: int, nonce: int, leaves: list[B.Leaf], render_
     round after the render deadline (+ ``margin`` for the time the acceptances take)."""
     seed = os.urandom(32) if seed is None else seed
     B.groups(leaves)  # raises when a worker's leaves are not consecutive
-    escrow_round, ciphertext = seed_escrow(chain, seed, render_window, margin)
+    # the lane has no on-chain acceptance step (the workers signed before the post): the single path's acceptWindow
+    # is no part of a batch's render deadline, and counting it would put the round past renderEnds + escrowSlack
+    # (postBatch reverts "seed escrow round too late") whenever acceptWindow + margin > escrowSlack
+    clock = EscrowClock(get_beacon(chain), accept_window=0)
+    escrow_round, ciphertext = clock.lock(seed, latest_time(chain), render_window, margin)
     return PreparedBatch(B.batch_id(chain.address, nonce), nonce, job_id, seed, leaves, render_window, escrow_round,
                          ciphertext)
 
