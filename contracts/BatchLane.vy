@@ -656,6 +656,7 @@ def settle(batchId: bytes32, leaves: DynArray[Leaf, MAX_LEAVES]):
         for member: address in committee:
             if revealed & (1 << seat) == 0:
                 extcall staking.recordNoShow(member)  # a seat that did not reveal: a miss
+                log NoShow(batchId=batchId, oracle=member)
             seat += 1
     skip: uint256 = self.batches[batchId].doneBits | self.batches[batchId].disputed
     collateralBps: uint256 = self.batches[batchId].collateralBps

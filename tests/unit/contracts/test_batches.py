@@ -380,6 +380,7 @@ def test_committee_commitments_are_signed_by_their_members_and_reveals_must_matc
     lane.past_challenge_window(b)
     stake = s.staking.stakeOf(w[0])
     lane.settle(b)
+    assert [(e.batchId, e.oracle) for e in events(s.lane, "NoShow")] == [(b.id, members[1]), (b.id, members[2])]
     assert [s.staking.missed(m) for m in members] == [missed[0], missed[1] + 1, missed[2] + 1]
     assert s.staking.stakeOf(w[0]) == stake and s.staking.nodes(w[0]).locked == 0
     assert s.escrow.laneHeld() == 0
