@@ -1938,9 +1938,14 @@ class ProtocolMachine(RuleBasedStateMachine):
             assert gain - m.outsider_penalties <= 0
 
 
+# Examples (runs of the machine): make test-fast runs a few, shorter; make test 12 (each a fresh random draw, so
+# successive CI runs cover different sequences); a soak runs many more, e.g.
+# ``INFERIX_INVARIANT_EXAMPLES=500 .venv/bin/python -m pytest tests/unit/contracts/test_invariants.py``.
+INVARIANT_EXAMPLES = int(os.environ.get("INFERIX_INVARIANT_EXAMPLES") or (3 if FAST else 12))
+
 TestProtocolInvariants = ProtocolMachine.TestCase
 TestProtocolInvariants.settings = settings(
-    max_examples=3 if FAST else 25,  # make test-fast runs a few, shorter
+    max_examples=INVARIANT_EXAMPLES,
     stateful_step_count=11 if FAST else 21,  # six of them the initializers
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
