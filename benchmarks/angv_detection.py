@@ -6,8 +6,12 @@
 For each scene (studio, dark_room, flyby) and task (a fresh secret seed), the scene is prepared for three render
 orders (16 samples denoiser off, 64 samples denoiser on, 256 samples denoiser off) and rendered honestly per order
 with the ordered sampling seed and with ``--honest-seeds`` other seeds (what another device produces), each saved by
-Blender as PNG, EXR and JPEG q90. Attack (d) renders every order with 1/8 of the samples (``--cheat-seeds`` sampling
-seeds each); the other attacks use the 64-sample denoised order, the hardest for the quality check. Wrong-key statistics verify every honest frame against regions drawn with
+Blender as PNG, EXR and JPEG q90 (the network judges PNG and EXR; JPEG is refused, and is judged in the research mode
+``lossy=True`` on its own rows). Attack (d) renders every order with 1/8 of the samples (``--cheat-seeds`` sampling
+seeds each); the other attacks use the 64-sample denoised order, the hardest for the quality check. Issue 14's
+attacks: the 1/8-sample render as JPEG q30/q20 (as JPEG, and decoded into PNG), the crafted JPEG (fine tables used,
+coarse unused ones first), and (h) the partial render: full quality (the ordered seed's honest render) on the
+likeliest 15 % / 50 % of the frame by the attacker's run of the public tile rule on its cheap render, 1/8 elsewhere. Wrong-key statistics verify every honest frame against regions drawn with
 random keys from the same reference render. The verdict columns: "network" (calibrated rule and quality tiles, the
 network's decision), "noise only" (calibrated rule alone), "whitepaper" (every e_i >= 5). Prints one table.
 """
@@ -28,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 from oracle.angv import AngvParams, Manifest, load_frame, verify_frame  # noqa: E402
 from oracle.angv.adaptive import plan_regions  # noqa: E402
-from oracle.angv.attacks import blank, forge_patches, random_image, splice, upscale  # noqa: E402
+from oracle.angv.attacks import (blank, forge_patches, likeliest_area, partial_render, random_image, splice,  # noqa: E402
+                                 tile_coverage, upscale)
 from inferix.render import render_job, run_jobs  # noqa: E402
 from oracle.angv.keys import FrameKey  # noqa: E402
 from oracle.angv.manifest import FrameManifest  # noqa: E402
@@ -54,6 +59,45 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
 
 def luma(img: np.ndarray) -> np.ndarray:
     return np.asarray(img, np.float64) @ np.array([0.2126, 0.7152, 0.0722])
+
+
+def jpeg_bytes(img: np.ndarray, **kw) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(img, np.uint8)).save(buf, "JPEG", **kw)
+    return buf.getvalue()
+
+
+def crafted_jpeg(img: np.ndarray, fine: int = 2, coarse: int = 255) -> bytes:
+    """Issue 14's crafted JPEG: the image data quantised with fine tables (ids 2 and 3 in the SOF), coarse tables
+    that no component uses stored first, in ids 0 and 1."""
+    import struct
+
+    data = jpeg_bytes(img, qtables=[[fine] * 64, [fine] * 64], subsampling=0)
+    out, i, first_dqt = [b"\xff\xd8"], 2, None
+    while True:
+        marker, length = data[i + 1], struct.unpack(">H", data[i + 2 : i + 4])[0]
+        if marker == 0xDA:
+            out.append(data[i:])
+            break
+        body = bytearray(data[i + 4 : i + 2 + length])
+        if marker == 0xDB:
+            first_dqt = len(out) if first_dqt is None else first_dqt
+            j = 0
+            while j < len(body):
+                body[j] = (body[j] & 0xF0) | ((body[j] & 0x0F) + 2)
+                j += 1 + 64 * (1 + (body[j] >> 4))
+        elif marker in (0xC0, 0xC1, 0xC2):
+            for c in range(body[5]):
+                body[6 + 3 * c + 2] += 2
+        out.append(bytes([0xFF, marker]) + struct.pack(">H", len(body) + 2) + bytes(body))
+        i += 2 + length
+    coarse_dqt = bytes([0x00]) + bytes([coarse] * 64) + bytes([0x01]) + bytes([coarse] * 64)
+    out.insert(first_dqt, b"\xff\xdb" + struct.pack(">H", len(coarse_dqt) + 2) + coarse_dqt)
+    return b"".join(out)
 
 
 def clopper_pearson_upper(k: int, n: int, conf: float = 0.95) -> float:
@@ -163,9 +207,12 @@ def main() -> int:
                 for f in frames:
                     fm = m.frames[f]
                     for h in range(hseeds + 1):
-                        for ext in ("png", "exr", "jpg"):
+                        for ext in ("png", "exr"):
                             fr = load_frame(root / f"{tag}_f{f}_h{h}.{ext}", (W, H))
                             tally.add(f"honest {oname} {ext}", verify_frame(fr, fm, params))
+                        fr = load_frame(root / f"{tag}_f{f}_h{h}.jpg", (W, H))
+                        tally.add(f"JPEG q90 {oname}, network (refused)", verify_frame(fr, fm, params))
+                        tally.add(f"JPEG q90 {oname}, lossy mode", verify_frame(fr, fm, params, lossy=True))
                     for c in range(dseeds if oname == BASE else cseeds):
                         tally.add(f"(d) 1/8 samples, {oname} order ({samples // 8}{' dn' if dn else ''})",
                                   verify_frame(load_frame(root / f"{tag}_f{f}_eighth{c}.png", (W, H)), fm, params))
@@ -203,10 +250,31 @@ def main() -> int:
                            for x0, y0, x1, y1 in found[str(f)]]
                 tally.add("(g) splice 1/4 res + carrier patches", verify_frame(splice(quarter, patches), fm, params,
                                                                                codec="png"))
+                cover = None
                 for c in range(dseeds):
                     eighth = load_frame(root / f"{tag}_f{f}_eighth{c}.png", (W, H)).pixels
                     tally.add("(g) splice 1/8 samples + carrier patches", verify_frame(splice(eighth, patches), fm,
                                                                                        params, codec="png"))
+                    if c < cseeds:  # issue 14's JPEG attacks on the 1/8-sample render
+                        for q in (30, 20):
+                            data = jpeg_bytes(eighth, quality=q)
+                            tally.add(f"(i) 1/8 samples as JPEG q{q}", verify_frame(load_frame(data, (W, H)), fm,
+                                                                                     params))
+                            tally.add(f"(i) 1/8 samples as JPEG q{q}, lossy mode", verify_frame(
+                                load_frame(data, (W, H)), fm, params, lossy=True))
+                            tally.add(f"(i) 1/8 samples via JPEG q{q}, delivered as PNG", verify_frame(
+                                load_frame(data).pixels, fm, params, codec="png"))
+                        crafted = crafted_jpeg(eighth)
+                        tally.add("(j) crafted JPEG (coarse unused tables first)", verify_frame(
+                            load_frame(crafted, (W, H)), fm, params))
+                        tally.add("(j) crafted JPEG, lossy mode", verify_frame(load_frame(crafted, (W, H)), fm,
+                                                                              params, lossy=True))
+                    # (h) the partial render: the attacker's estimate of the tiles from its own cheap render
+                    if cover is None:
+                        cover = tile_coverage(eighth, params, 200, rng)
+                    for fr in (0.15, 0.5):
+                        tally.add(f"(h) full quality on likeliest {fr:.0%}, 1/8 else", verify_frame(
+                            partial_render(honest, eighth, likeliest_area(cover, fr)), fm, params, codec="png"))
                 # null statistics: the same honest frame against random keys' regions on the same reference
                 preview = load_frame(root / f"{tag}_work" / f"preview_{f}.png").pixels
                 for _ in range(wrong_keys):
@@ -230,7 +298,7 @@ def main() -> int:
     print(f"ANGV detection, n={params.n}, {W}x{H}, scenes={list(scenes)}, tasks/scene={tasks}, "
           f"honest sampling seeds/order/frame={hseeds + 1}, 1/8-sample seeds={cseeds} ({dseeds} for {BASE}), "
           f"rule: >= {k}/{params.n} regions (bound {bound:.1e} at p0 <= {params.null_pass_bound}) + "
-          f"{params.tiles} quality tiles; wall {time.time() - t_start:.0f} s")
+          f"{params.tiles} quality tiles (worst half <= {params.quality_half_max}); wall {time.time() - t_start:.0f} s")
     print(f"wrong keys: {null_frames} frames, per-region null pass rate {p0:.2e} ({null_pass}/{null_regions}), "
           f"frames accepted by noise rule {null_frame_pass}; fidelity PSNR mean {np.mean(psnrs):.1f} dB "
           f"(min {np.min(psnrs):.1f}), SSIM mean {np.mean(ssims):.4f} (min {np.min(ssims):.4f}), {len(psnrs)} frames")
@@ -249,7 +317,7 @@ def main() -> int:
     print(f"\nhonest frames: {n_h}, rejected {rej}; 95 % upper bound on the false-reject rate "
           f"{clopper_pearson_upper(rej, n_h):.2%}")
     for c in tally.rows:
-        if c.startswith("(d)"):
+        if c.startswith(("(d)", "(h)", "(i)", "(j)")):
             n, acc = tally.rows[c][0], tally.rows[c][1]
             print(f"{c}: accepted {acc}/{n}, 95 % upper bound {clopper_pearson_upper(acc, n):.1%}")
     return 0

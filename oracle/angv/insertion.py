@@ -242,7 +242,6 @@ def prepare(
     gain = 1.0 / (2.0 ** vs.exposure)
 
     plans: dict[int, list[RegionPlan]] = {}
-    previews_px: dict[int, np.ndarray] = {}
     depths: dict[tuple[int, int], float] = {}
     for f in frames:
         t = time.perf_counter()
@@ -252,7 +251,6 @@ def prepare(
             prev_path = str(work / f"preview_{f}.png")
             render_to_file(sc, prev_path, f)
         preview = load_frame(prev_path, (W, H)).pixels
-        previews_px[f] = preview
         times["preview"] += time.perf_counter() - t
         t = time.perf_counter()
         sc.frame_set(f)
@@ -310,7 +308,7 @@ def prepare(
         fkey = derive_key(seed, digest, task_id, f, params.n, W, H)
         ts: list[Tile] = []
         if tiles and params.tiles:
-            for i, (tx, ty, size) in enumerate(plan_tiles(fkey, W, H, params, previews_px[f])):
+            for i, (tx, ty, size) in enumerate(plan_tiles(fkey, W, H, params)):
                 refs = []
                 for s in (order.seed, alt_seed(order.seed)):
                     apply_settings(sc, W, H, order.samples, order.denoise, s)

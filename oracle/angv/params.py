@@ -13,7 +13,7 @@ from typing import Any
 #: Domain-separation string of the key derivation; bump it when the derivation or its inputs change.
 KEY_DOMAIN = b"inferix-angv-v1"
 #: Version of the manifest format and of the selection algorithm.
-ANGV_VERSION = 2
+ANGV_VERSION = 3
 
 N_MIN, N_MAX = 2, 40
 IMPRINT_MIN, IMPRINT_MAX = 4, 7
@@ -88,11 +88,14 @@ class AngvParams:
     false_accept_target: float = 1e-6
 
     # --- quality conformity: spot tiles re-rendered at the ordered settings -------------------------------------------
-    #: number of secret tiles per frame [8] and their side in pixels [32 at <= 640 px wide frames, else 48].
-    tiles: int = 8
+    #: number of secret tiles per frame [16] and their side in pixels [0: 32 at every size; version 2 had 8 tiles of
+    #: 48 px above 640 px wide]; drawn uniformly over the frame by key (adaptive.plan_tiles), so that a partial
+    #: render is caught. 16 x 32^2 px cost the verifier what 8 x 48^2 did (the 1 ms budget at 1080p).
+    tiles: int = 16
     tile_size: int = 0
-    #: positions drawn per tile; the most textured one in the reference render is kept [8].
-    tile_candidates: int = 8
+    #: positions drawn per tile while it overlaps a tile already chosen (then the last draw is kept) [64]. (Version 2:
+    #: 8 candidates, the most textured kept.)
+    tile_candidates: int = 64
     #: pixels rendered around a tile and discarded, so that the denoiser sees the same neighbourhood [8].
     tile_margin: int = 8
     #: pooled quality score Q = trimmed mean over all tile pixels of (delivered - mean of the two references)^2,
@@ -100,6 +103,10 @@ class AngvParams:
     #: allowance and quality_floor. Honest renders give Q ~ 0.9 (measured maximum 1.35), 1/8 of the samples 1.1-5.5
     #: (median 3.2) with the denoiser on and ~6 without. The frame passes when Q <= quality_max [1.5].
     quality_max: float = 1.5
+    #: the same score pooled over the worst half of the tiles (those with the largest per-tile score) must be at most
+    #: quality_half_max [TBD]: a render that is full quality on part of the frame and cheap elsewhere keeps the whole
+    #: pool low when enough tiles fall on the honest part; the worst half is the cheap part.
+    quality_half_max: float = 1.8
     #: fraction of the largest squared differences left out of both trimmed means [0.05]: Cycles' fireflies
     #: (kurtosis 300-2,300 measured) make plain means useless on a few tiles.
     quality_trim: float = 0.05
@@ -131,7 +138,7 @@ class AngvParams:
             raise ValueError("angv: step must be > 0 and tiles >= 0")
 
     def tile_side(self, width: int) -> int:
-        return self.tile_size or (32 if width <= 640 else 48)
+        return self.tile_size or 32
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

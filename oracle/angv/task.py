@@ -27,6 +27,10 @@ from .verify import verify_frame
 
 log = logging.getLogger("inferix.angv")
 
+#: the container every result frame must hold: tasks are ordered as PNG (``frame_name(f, "png")``, the package's
+#: ``"format": "png"``); anything else, whatever its name, is refused (decoded by content).
+ORDERED_CODEC = "png"
+
 
 class VerificationUnavailable(RuntimeError):
     """The verdict cannot be established now; not the worker's fault."""
@@ -49,7 +53,7 @@ class BadManifest(VerificationUnavailable):
 @dataclass
 class TaskVerdict:
     passed: bool
-    score: int  # basis points: mean share of regions passing, over the frames
+    score: int  # basis points: the frames' mean score (FrameResult.score: regions and quality); < 10,000 if not passed
     reason: str
     frames: dict[int, dict] = field(default_factory=dict)
 
@@ -123,18 +127,21 @@ def _verify_result(store: IPFSStore, result_cid: str, manifest: Manifest) -> Tas
         except StorageError as exc:
             raise ResultUnavailable(f"frame {frame} not available: {exc}") from None
         try:
-            decoded = load_frame(data, expected_size=expected)
+            decoded = load_frame(data, expected_size=expected, codec=ORDERED_CODEC)
         except FrameError as exc:
             failures.append(f"frame {frame}: {exc}")
             scores.append(0.0)
             continue
         result = verify_frame(decoded, fm, manifest.params)
         results[frame] = {"accepted": result.accepted, "score": round(result.score, 4),
+                          "noise_score": round(result.noise_score, 4),
                           "regions": [round(r.e, 2) for r in result.regions], "quality": round(result.quality, 3),
                           "reason": result.reason}
         scores.append(result.score)
         if not result.accepted:
             failures.append(f"frame {frame}: {result.reason}")
-    score = int(round(MAX_SCORE * sum(scores) / len(scores))) if scores else 0
     passed = not failures and bool(scores)
+    score = int(round(MAX_SCORE * sum(scores) / len(scores))) if scores else 0
+    if not passed:
+        score = min(score, MAX_SCORE - 1)  # a failing verdict never reports a full score
     return TaskVerdict(passed, score, "all frames pass" if passed else "; ".join(failures)[:1000], results)

@@ -13,17 +13,22 @@ pixels of the enveloping regions and of the quality tiles:
    region of a frame without the right noise passes with probability at most p0 (``null_pass_bound``),
    independently, the false-accept probability is at most that tail (reported as ``false_accept_bound``).
 3. **Quality conformity**: the secret tiles of the delivered frame are compared with the manager's two reference
-   renders of each tile at the ordered settings (sampling seeds s and s'). Pooled over all tile pixels,
-   ``Q = tmean((D - M)^2) / ((3/2) tmean((A - B)^2 / 2) + jpeg + floor)``: D delivered, A and B the references, M their
-   mean, ``tmean`` the mean after leaving out the largest ``quality_trim`` of the values (fireflies), ``jpeg`` the
-   error the delivered file's own JPEG tables put on the reference tiles (0 for PNG and EXR). An honest render is a
-   third independent draw, so Q is about 1; fewer samples raise the numerator, with the denoiser on as well. The
-   frame passes when ``Q <= quality_max`` and the pooled high-frequency energy (mean squared Laplacian, plus a floor
+   renders of each tile at the ordered settings (sampling seeds s and s'). Pooled over the tiles i,
+   ``Q = sum_i tmean_i((D - M)^2) / sum_i ((3/2) tmean_i((A - B)^2 / 2) + jpeg_i + floor)``: D delivered, A and B the
+   references, M their mean, ``tmean_i`` the mean over tile i after leaving out its largest ``quality_trim`` of the
+   values (fireflies), ``jpeg_i`` the error the delivered file's own JPEG tables put on the reference tile (0 for PNG
+   and EXR). An honest render is a third independent draw, so Q is about 1; fewer samples raise the numerator, with
+   the denoiser on as well. ``Q_half`` is the same ratio over the worst half of the tiles (largest per-tile ratio):
+   a render cheap on part of the frame. The frame passes when ``Q <= quality_max``, ``Q_half <= quality_half_max``
+   and the pooled high-frequency energy (mean squared Laplacian, plus a floor
    of 20 allowance^2) is at least hf_ratio_min x the smaller reference's: a lower resolution, upscaled, is smooth
    where the ordered render is grainy. (More energy is not a fault: fireflies add it, and fewer samples, which add
    it too, already raise Q.)
 
-A frame is accepted when the calibrated rule and the quality check both pass.
+A frame is accepted when the calibrated rule and the quality check both pass. The network judges lossless frames
+only (PNG as ordered; EXR too): a JPEG fails the quality check unless ``lossy=True`` (research and benchmarks), where
+its own encoding error is allowed for, measured with the tables its components really use (docs/angv.md,
+"Issue 14, part 2").
 """
 
 from __future__ import annotations
@@ -75,13 +80,15 @@ class FrameResult:
     passed: int  # regions passing the calibrated rule
     required: int
     n: int
-    score: float  # passed / n
+    score: float  # the whole decision, in [0, 1]: noise_score scaled down by how far quality misses (see verify_frame)
     false_accept_bound: float
     quality: float = 0.0  # pooled quality score Q (<= quality_max passes); 0 when not checked
+    quality_half: float = 0.0  # the worst half of the tiles' pooled score (<= quality_half_max passes)
     hf: float = 1.0  # pooled high-frequency energy over the smaller reference's
     quality_reason: str = ""
     regions: list[RegionScore] = field(default_factory=list)
     tiles: list[TileScore] = field(default_factory=list)
+    noise_score: float = 0.0  # passed / n
 
     @property
     def reason(self) -> str:
@@ -200,14 +207,15 @@ class _TileSet:
         half_sq = (la - lb) ** 2 / 2  # per-pixel estimate of one render's noise variance
         self.r0 = np.sqrt(np.mean(2 * half_sq, axis=(1, 2)))
         self.sigma2 = np.mean(half_sq, axis=(1, 2))
-        self.sigma2_trim = trimmed_mean(half_sq, params.quality_trim)
+        self.den = _per_tile_trimmed(half_sq, params.quality_trim)  # per tile, one render's noise variance
         ta, tb = _laplacian_sq(la).mean(axis=(1, 2)), _laplacian_sq(lb).mean(axis=(1, 2))
         self.tile_hf = np.minimum(ta, tb)  # per tile, for diagnostics
         self.hf = float(min(ta.mean(), tb.mean()))  # pooled: the smaller reference's
-        self.jpeg: dict[str, float] = {}
+        self.jpeg: dict[str, tuple[float, np.ndarray]] = {}
 
-    def jpeg_error(self, options: dict | None, trim: float) -> float:
-        """Trimmed mean squared luminance error that the delivered file's JPEG encoding puts on the reference tiles.
+    def jpeg_error(self, options: dict | None, trim: float) -> tuple[float, np.ndarray]:
+        """The trimmed mean squared luminance error that the delivered file's JPEG encoding puts on the reference
+        tiles, pooled and per tile.
 
         Each reference tile is placed at its position modulo 16 (the frame's block grid), encoded with the
         delivered file's quantisation tables and subsampling (Pillow's quality 90 when unknown) and decoded.
@@ -229,20 +237,29 @@ class _TileSet:
                 dec = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
                 back = dec[oy:h, ox:w].astype(np.float32) @ LUMA
                 errs.append((back - t.ref_a.astype(np.float32) @ LUMA) ** 2)
-            self.jpeg[key] = trimmed_mean(np.stack(errs), trim)
+            errs = _per_tile_trimmed(np.stack(errs), trim)
+            self.jpeg[key] = (float(errs.mean()), errs)
         return self.jpeg[key]
 
 
+def _per_tile_trimmed(x: np.ndarray, trim: float) -> np.ndarray:
+    """Per tile (first axis), the mean without its largest ``trim`` fraction."""
+    flat = x.reshape(len(x), -1)
+    keep = max(1, flat.shape[1] - int(flat.shape[1] * trim))
+    return np.partition(flat, keep - 1, axis=1)[:, :keep].mean(axis=1)
+
+
 def _score_quality(img: np.ndarray, fm: FrameManifest, params: AngvParams, codec: str | None,
-                   jpeg_options: dict | None) -> tuple[bool, float, float, str, list[TileScore]]:
-    """Pooled quality score and high-frequency ratio of the delivered tiles (see the module docstring)."""
+                   jpeg_options: dict | None) -> tuple[bool, float, float, float, str, list[TileScore]]:
+    """Pooled quality score, the worst half's score and the high-frequency ratio of the delivered tiles (see the
+    module docstring)."""
     ts = fm.tiles
     if not ts:
-        return True, 0.0, 1.0, "", []
+        return True, 0.0, 0.0, 1.0, "", []
     size = ts[0].size
     if any(t.size != size or t.x0 < 0 or t.y0 < 0 or t.x0 + size > img.shape[1] or t.y0 + size > img.shape[0]
            for t in ts):
-        return False, float("inf"), 0.0, "quality tiles outside the frame", []
+        return False, float("inf"), float("inf"), 0.0, "quality tiles outside the frame", []
     cache = fm.__dict__.setdefault("_cache", {})
     key = ("tileset", params.quality_trim)  # the references' trimmed statistics depend on the trim
     if key not in cache:
@@ -251,19 +268,33 @@ def _score_quality(img: np.ndarray, fm: FrameManifest, params: AngvParams, codec
     # (tiles, size, size); stacking slices copies 20x faster than one fancy-index gather of large tiles
     lum = np.stack([img[w] for w in s.windows]).astype(np.float32) @ LUMA
     sq = (lum - s.mean) ** 2
-    jpeg = s.jpeg_error(jpeg_options, params.quality_trim) if codec == "jpeg" else 0.0
-    q = trimmed_mean(sq, params.quality_trim) / (1.5 * s.sigma2_trim + jpeg + params.quality_floor)
+    jpeg, jpeg_t = s.jpeg_error(jpeg_options, params.quality_trim) if codec == "jpeg" else (0.0, 0.0)
+    # trimmed per tile: a global trim would take the largest differences, which a cheap render puts in the
+    # textured tiles, out of the evidence; per tile it takes out each tile's fireflies only
+    flat = sq.reshape(len(ts), -1)
+    keep = max(1, flat.shape[1] - int(flat.shape[1] * params.quality_trim))
+    num = np.partition(flat, keep - 1, axis=1)[:, :keep].mean(axis=1)
+    den = 1.5 * s.den + jpeg_t + params.quality_floor
+    q = float(num.sum() / den.sum())
+    # the worst half of the tiles, pooled: a render that is cheap on part of the frame raises it even when the
+    # honest rest keeps the whole pool low
+    worst = np.argsort(-(num / den), kind="stable")[: max(1, len(ts) // 2)]
+    qh = float(num[worst].sum() / den[worst].sum())
     allowance = params.allowance_jpeg if codec == "jpeg" else params.allowance_lossless
     floor = 20.0 * allowance * allowance  # Laplacian energy of i.i.d. noise of std `allowance`
     lap_sq = _laplacian_sq(lum)
     tile_e = lap_sq.sum(axis=(1, 2)) / lap_sq[0].size
     hf = (float(tile_e.mean()) + floor) / (s.hf + floor)
     ok_q = q <= params.quality_max
+    ok_half = qh <= params.quality_half_max
     ok_hf = hf >= params.hf_ratio_min
     reasons = []
     if not ok_q:
         reasons.append(f"score {q:.2f} > {params.quality_max} (the tiles differ from the ordered settings' renders "
                        "more than another honest render does)")
+    if not ok_half:
+        reasons.append(f"worst half of the tiles scores {qh:.2f} > {params.quality_half_max} (part of the frame "
+                       "differs from the ordered settings' renders more than another honest render does)")
     if not ok_hf:
         reasons.append(f"high-frequency energy {hf:.2f}x the smaller reference's (< {params.hf_ratio_min}: smoother "
                        "than the ordered settings render, e.g. a lower resolution upscaled)")
@@ -272,7 +303,27 @@ def _score_quality(img: np.ndarray, fm: FrameManifest, params: AngvParams, codec
     tile_hf = (tile_e + floor) / (s.tile_hf + floor)
     tiles = [TileScore(t.x0, t.y0, size, float(np.sqrt(mse[i])), float(s.r0[i]), float(ratio[i]), float(tile_hf[i]))
              for i, t in enumerate(ts)]
-    return ok_q and ok_hf, float(q), float(hf), "; ".join(reasons), tiles
+    return ok_q and ok_half and ok_hf, q, qh, float(hf), "; ".join(reasons), tiles
+
+
+LOSSY_REFUSED = ("lossy JPEG frame: the network verifies lossless frames only (PNG, EXR); lossy outputs are made "
+                 "from verified frames")
+
+
+def frame_score(noise_score: float, quality_checked: bool, quality_ok: bool, q: float, qh: float, hf: float,
+                params: AngvParams) -> float:
+    """One number for the whole decision: the share of regions passing, times min(1, quality_max / Q,
+    quality_half_max / Q_half) and min(1, hf / hf_ratio_min) -- 1 only for a frame that passes everything, below 1
+    when the quality misses, in proportion to how far; 0 when the frame could not be judged for quality (a refused
+    container, tiles outside the frame)."""
+    if not quality_checked:
+        return noise_score
+    if not quality_ok and not (math.isfinite(q) and math.isfinite(qh) and hf > 0):
+        return 0.0
+    f = min(1.0, params.quality_max / q if q > 0 else 1.0, params.quality_half_max / qh if qh > 0 else 1.0)
+    g = min(1.0, hf / params.hf_ratio_min) if params.hf_ratio_min > 0 else 1.0
+    score = noise_score * f * g
+    return min(score, math.nextafter(1.0, 0.0)) if not quality_ok else score
 
 
 def verify_frame(
@@ -281,11 +332,14 @@ def verify_frame(
     params: AngvParams,
     codec: str | None = None,
     quality: bool = True,
+    lossy: bool = False,
 ) -> FrameResult:
     """Verify one decoded frame against its manifest entry.
 
     ``frame`` is a :class:`Frame` or an (H, W, 3) array of display levels; ``codec`` ("png", "jpeg", "exr") sets the
-    quality check's allowance (taken from the Frame when omitted). ``quality=False`` skips the tiles.
+    quality check's allowance (taken from the Frame when omitted). ``quality=False`` skips the tiles. A JPEG fails
+    the quality check (the network's rule: lossless frames only) unless ``lossy``, which judges it with its own
+    encoding error allowed for.
     """
     jpeg_options = None
     if isinstance(frame, Frame):
@@ -301,10 +355,12 @@ def verify_frame(
     passed = sum(1 for s in regions if s.passed)
     k, bound = required_passes(n, params.null_pass_bound, params.false_accept_target)
     noise_ok = n > 0 and passed >= k
-    if quality:
-        quality_ok, q, hf, why, tiles = _score_quality(img, fm, params, codec, jpeg_options)
+    if quality and codec == "jpeg" and not lossy:
+        quality_ok, q, qh, hf, why, tiles = False, float("inf"), float("inf"), 0.0, LOSSY_REFUSED, []
+    elif quality:
+        quality_ok, q, qh, hf, why, tiles = _score_quality(img, fm, params, codec, jpeg_options)
     else:
-        quality_ok, q, hf, why, tiles = True, 0.0, 1.0, "", []
+        quality_ok, q, qh, hf, why, tiles = True, 0.0, 0.0, 1.0, "", []
     return FrameResult(
         frame=fm.frame,
         accepted=noise_ok and quality_ok,
@@ -314,13 +370,15 @@ def verify_frame(
         passed=passed,
         required=k,
         n=n,
-        score=passed / n if n else 0.0,
+        score=frame_score(passed / n if n else 0.0, quality, quality_ok, q, qh, hf, params),
         false_accept_bound=bound,
         quality=q,
+        quality_half=qh,
         hf=hf,
         quality_reason=why,
         regions=regions,
         tiles=tiles,
+        noise_score=passed / n if n else 0.0,
     )
 
 

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from oracle.angv import verify_frame
-from oracle.angv.attacks import blank, forge_patches, random_image, splice, upscale
+from oracle.angv.attacks import (blank, forge_patches, likeliest_area, partial_render, random_image, splice,
+                                 tile_coverage, upscale)
 from oracle.angv.frames import load_frame
 
 W, H = 192, 108  # as in conftest.py
@@ -34,7 +35,10 @@ def _verify(corpus, manifest: str, render: str, frame: int = 1):
      ("studio_t7", "studio_jpeg", 1), ("studio_t7", "studio_exr", 1)],
 )
 def test_honest_frames_pass(corpus, manifest, render, frame):
-    r = _verify(corpus, manifest, render, frame)
+    """PNG and EXR as the network judges them; the honest JPEG in the research mode (``lossy``), where its own
+    encoding error is allowed for (the network refuses JPEG: test_network_refuses_jpeg_of_any_quality)."""
+    m = corpus.manifest(manifest)
+    r = verify_frame(corpus.frame(render), m.frames[frame], m.params, lossy=render.endswith("jpeg"))
     assert r.accepted, r.reason
     assert r.passed == r.n == 12
     assert r.whitepaper_accepted
@@ -105,18 +109,47 @@ def test_attack_d_eighth_samples_with_the_denoiser_on(corpus):
     assert "quality: score" in cheap.reason
 
 
-def test_jpeg_allowance_is_measured_with_the_files_own_tables(corpus):
-    """An honest frame saved as JPEG passes because the verifier re-encodes its references with the file's tables."""
-    m = corpus.manifest("studio_dn")
-    px = corpus.frame("studio_dn_otherseed").pixels
+def _jpeg(px: np.ndarray, quality: int) -> bytes:
     buf = io.BytesIO()
-    Image.fromarray(px).save(buf, "JPEG", quality=85)
-    frame = load_frame(buf.getvalue(), (W, H))
-    assert frame.codec == "jpeg" and frame.jpeg_options and len(frame.jpeg_options["qtables"]) >= 1
-    r = verify_frame(frame, m.frames[1], m.params)
+    Image.fromarray(px).save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def _png(px: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(px).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_jpeg_allowance_is_measured_with_the_files_own_tables(corpus):
+    """Research mode (lossy=True): an honest frame saved as JPEG passes because the verifier re-encodes its
+    references with the tables the file's components use."""
+    m = corpus.manifest("studio_dn")
+    frame = load_frame(_jpeg(corpus.frame("studio_dn_otherseed").pixels, 85), (W, H))
+    assert frame.codec == "jpeg" and len(frame.jpeg_options["qtables"]) == 3  # Y, Cb, Cr
+    r = verify_frame(frame, m.frames[1], m.params, lossy=True)
     assert r.accepted, r.reason
     as_lossless = verify_frame(frame.pixels, m.frames[1], m.params, codec="png")  # the same pixels, no allowance
     assert as_lossless.quality > r.quality
+
+
+def test_network_refuses_jpeg_of_any_quality(corpus):
+    """The network judges lossless frames only (docs/angv.md): honest PNG passes, an honest JPEG is refused with a
+    clear reason, and the issue's cheat -- 1/8 of the samples, denoised, saved as JPEG q30 or q20 -- is refused
+    both as a JPEG and as its decoded pixels delivered in PNG."""
+    m = corpus.manifest("studio_dn")
+    honest = corpus.frame("studio_dn_otherseed")
+    assert verify_frame(honest, m.frames[1], m.params).accepted
+    for q in (90, 30, 20):
+        r = verify_frame(load_frame(_jpeg(honest.pixels, q), (W, H)), m.frames[1], m.params)
+        assert not r.accepted and "lossless frames only" in r.reason
+    cheap = corpus.frame("studio_dn_eighth").pixels
+    for q in (30, 20):
+        as_jpeg = verify_frame(load_frame(_jpeg(cheap, q), (W, H)), m.frames[1], m.params)
+        assert not as_jpeg.accepted
+        decoded = load_frame(_png(load_frame(_jpeg(cheap, q)).pixels), (W, H))
+        as_png = verify_frame(decoded, m.frames[1], m.params)
+        assert decoded.codec == "png" and not as_png.quality_accepted and not as_png.accepted
 
 
 @pytest.mark.parametrize("manifest,render,frame", [("studio_t7", "studio_stripped", 1),
@@ -158,6 +191,24 @@ def test_attack_g_splice_passes_noise_but_fails_quality(corpus):
     r = verify_frame(splice(cheap, patches), m.frames[1], m.params)
     assert r.noise_accepted  # the noise test is fooled by the splice
     assert not r.quality_accepted and not r.accepted  # the secret tiles are not
+
+
+@pytest.mark.parametrize("fraction", [0.15, 0.5])
+def test_attack_h_partial_render_is_caught(corpus, fraction):
+    """Full quality on the likeliest part of the frame -- by the attacker's run of the public tile rule with random
+    keys on its own cheap render -- and 1/8 of the samples, denoised, elsewhere (issue 14: 16 of 18 such frames
+    passed version 2 at 15 %). The tiles are drawn uniformly by key, so any half the attacker picks holds about
+    half of them, and the worst half of the tiles is judged on its own."""
+    m = corpus.manifest("studio_dn")
+    full = corpus.frame("studio_dn_otherseed").pixels
+    cheap = corpus.frame("studio_dn_eighth").pixels
+    cover = tile_coverage(cheap, m.params, 200, np.random.default_rng(3))
+    mask = likeliest_area(cover, fraction)
+    assert abs(mask.mean() - fraction) < 0.1
+    r = verify_frame(partial_render(full, cheap, mask), m.frames[1], m.params, codec="png")
+    assert r.noise_accepted  # the imprints are in both parts
+    assert not r.quality_accepted and not r.accepted, (r.quality, r.quality_half)
+    assert r.score < 1.0
 
 
 def test_fidelity_psnr(corpus):
