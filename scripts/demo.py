@@ -1,10 +1,14 @@
 """`make demo`: the whole Inferix network on this machine, end to end.
 
 anvil and js-ipfs are started here; the contracts are deployed by the real deploy command; the manager
-(API + coordination + indexer), two oracles, two honest workers and one cheating worker (it returns images
+(API + coordination + indexer), three oracles, two honest workers and one cheating worker (it returns images
 it never rendered) run as separate processes; a creator goes through the SDK: sign in, upload an animated
-scene, quote, create the job by signing as a wallet, follow progress. Then the epoch is closed (time travel
-on the local chain) and everyone claims their minted IFX.
+scene, quote, create the job by signing as a wallet. The job goes through the batch lane (docs/protocol.md,
+"Batches in the services"): its tasks are noised into a batch, offered to the cheater (the only worker yet),
+signed, posted, forged, judged FAIL by the committee and settled with the cheater's collateral slashed; the
+tasks go into a new batch that the honest workers (started once the cheater's batch is posted) render and
+pass. Each worker's IB is attested by a benchmark task on the single path. Then the epoch is closed (time
+travel on the local chain) and everyone claims their minted IFX.
 
 The demo checks its own outcome and exits non-zero if anything is off. Output: a summary on stdout and
 ``out/demo/report.html``. Every process is stopped at the end, on failure and on Ctrl-C.
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import signal
+import sqlite3
 import sys
 import time
 from dataclasses import dataclass, field
@@ -22,6 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+from inferix import lane  # noqa: E402
 from inferix.chain import Chain  # noqa: E402
 from inferix.client import InferixClient  # noqa: E402
 from inferix.testing.devnet import dev_account  # noqa: E402
@@ -33,6 +39,13 @@ from inferix.storage import IPFSStore  # noqa: E402
 DEPLOYER, MANAGER, CREATOR = 0, 1, 2
 HONEST, CHEATER, ORACLES = (3, 4), 5, (6, 7, 8)  # three oracles: every task's committee is drawn from them
 FINAL = {TaskState.SETTLED, TaskState.FAILED, TaskState.CANCELLED}
+BUSY = (TaskState.ASSIGNED, TaskState.ACCEPTED, TaskState.SUBMITTED, TaskState.REVEALED)
+STAGES = {0: "unposted", lane.RENDERING: "rendering", lane.REVEALED: "revealed", lane.SETTLED: "settled"}
+BATCH_AGE = 5  # seconds a batch of the manager waits for more tasks (a job's last task closes it at once anyway)
+# seconds a worker has to sign its group, and the manager to post the batch once signed: the manager's step also
+# noises tasks (a benchmark's preparation holds it for a minute or more on 2 busy cores), and a signed offer it could
+# not post in time lapses and is offered again
+OFFER_TIMEOUT = 300
 
 
 DemoFailure = StackFailure  # a process died, something did not happen in time, or the outcome is wrong
@@ -81,10 +94,12 @@ def run(demo: Demo) -> dict:
                "frames": demo.frames}])
     demo.stage(f"accounts funded; scene made ({demo.frames} frames at {demo.width}x{demo.height})")
 
-    api = net.start_manager(MANAGER, render_window=1800, poll=0.5)
+    # the manager batches creators' jobs (the default: no --single-tasks); benchmark jobs stay on the single path
+    api = net.start_manager(MANAGER, render_window=1800, poll=0.5,
+                            args=("--batch-age", str(BATCH_AGE), "--offer-timeout", str(OFFER_TIMEOUT)))
     for index in ORACLES:
         net.start_oracle(index)
-    # the cheater joins first, so that it is matched with tasks before the honest workers exist
+    # the cheater joins first: it is the only worker the manager knows when the job's batch is planned and offered
     net.start_worker(CHEATER, name="worker-cheater", module="tests.utils.cheater")
     net.wait_api()
     net.wait(lambda: get_node(chain, dev_account(CHEATER).address).stake > 0 and all(
@@ -95,41 +110,62 @@ def run(demo: Demo) -> dict:
     creator.sign_in()
     job = creator.submit(scene, 1, demo.frames, samples=demo.samples, frames_per_task=2)
     job_id = job.job_id
-    demo.stage(f"creator signed in, uploaded, quoted and created job {job_id} ({len(job.quote['tasks'])} tasks)")
+    ranges = [(t["frame_start"], t["frame_end"]) for t in job.quote["tasks"]]
+    demo.stage(f"creator signed in, uploaded, quoted and created job {job_id} ({len(ranges)} tasks)")
 
-    task_ids = net.wait(lambda: _job_tasks(chain, job_id, len(job.quote["tasks"])), 600, "tasks posted")
     cheater = dev_account(CHEATER).address
-    net.wait(lambda: sum(get_task(chain, t).worker == cheater for t in task_ids) >= 1, 120,
-             "a task assigned to the cheater")
+    [first] = net.wait(lambda: _job_batches(chain, job_id), 600, "the job's first batch posted")
+    leaves = lane.batch_leaves(chain, first.args["batchId"], first.block)
+    if {leaf.worker for leaf in leaves} != {cheater}:
+        raise DemoFailure(f"the job's first batch was not the cheater's alone: {[leaf.worker for leaf in leaves]}")
     for index in HONEST:
         net.start_worker(index)
-    demo.stage("tasks noised and posted; honest workers started")
+    demo.stage(f"tasks noised into batch 0x{first.args['batchId'].hex()[:12]}, signed by the cheater (the only "
+               f"worker yet) and posted; honest workers started")
 
-    # follow progress, the job's tasks and the benchmark task the manager pays for each new worker; jump past
-    # challenge windows only when nothing is in flight (deadlines are real)
+    # follow the job's batches and the benchmark task the manager pays for each new worker; jump past challenge
+    # windows only when nothing is in flight (render, reveal and vote deadlines are real): no single task busy, no
+    # batch offered but unposted, rendering or before its committee's verdict
     manager_address = dev_account(MANAGER).address
+    manager_db = out / "manager" / "backend.sqlite"
+    challenge_window = chain.call("JobEscrow", "challengeWindow")
     workers = 1 + len(HONEST)
-    busy_states = (TaskState.ASSIGNED, TaskState.ACCEPTED, TaskState.SUBMITTED, TaskState.REVEALED)
+    honest = [dev_account(i).address for i in HONEST]
+    follower = BatchFollower(chain, job_id)
     last = None
     deadline = time.monotonic() + 1800
     while True:
         bench_ids = _benchmark_tasks(chain, manager_address)
-        states = {t: get_task(chain, t) for t in task_ids}
         bench = {t: get_task(chain, t) for t in bench_ids}
-        summary = f"job {job_id}: {_states(states)}; benchmarks {len(bench)}/{workers}: {_states(bench)}"
+        batches = follower.poll()
+        passed = {r for b in batches for r in b["passed"]}
+        offering, given_up, known = _manager_lane(manager_db, job_id)
+        # the honest workers staked and known to the manager before the cheater's batch can settle: its tasks are
+        # then planned for them (the cheater's failures weigh against it), not for the cheater again
+        honest_ready = all(a.lower() in known and get_node(chain, a).stake > 0 for a in honest)
+        summary = (f"job {job_id}: tasks passed {len(passed & set(ranges))}/{len(ranges)}; batches: "
+                   + (", ".join(b["label"] for b in batches) or "none yet")
+                   + (f"; {offering} being offered" if offering else "")
+                   + f"; benchmarks {len(bench)}/{workers}: {_states(bench)}")
         if summary != last:
             print(f"           {summary}", flush=True)
             last = summary
-        if all(v.state in FINAL for v in (*states.values(), *bench.values())) and len(bench) >= workers:
+        if given_up:
+            raise DemoFailure(f"the manager gave up on tasks {given_up} of job {job_id} (max attempts)")
+        if set(ranges) <= passed and all(v.state in FINAL for v in bench.values()) and len(bench) >= workers:
             break
-        busy = any(v.state in busy_states for v in (*states.values(), *bench.values()))
-        if not busy and any(v.state == TaskState.VERIFIED for v in (*states.values(), *bench.values())):
-            net.anvil.time_travel(3601)  # past the challenge window: the manager settles
+        busy = offering or any(v.state in BUSY for v in bench.values()) or any(
+            b["stage"] == lane.RENDERING or b["stage"] == lane.REVEALED and not b["finalized_at"] for b in batches)
+        ripe = any(v.state == TaskState.VERIFIED for v in bench.values()) or any(
+            b["stage"] == lane.REVEALED and b["finalized_at"] for b in batches)
+        if not busy and ripe and honest_ready:
+            net.anvil.time_travel(challenge_window + 1)  # past the challenge window: the manager settles
         if time.monotonic() > deadline:
             raise DemoFailure(f"not finished after 30 min: {summary}")
         net.check_alive()
         time.sleep(1.0)
-    demo.stage("every task (and every worker's benchmark) rendered, verified and settled")
+    demo.stage("every task passed (the cheater's batch failed and slashed, its tasks re-batched), and every "
+               "worker's benchmark settled")
 
     # the epoch: close it and let everyone claim
     net.anvil.time_travel(72 * 3600)
@@ -150,15 +186,26 @@ def run(demo: Demo) -> dict:
     frames_dir = out / "frames"
     shutil.rmtree(frames_dir, ignore_errors=True)
     store = IPFSStore(net.ipfs.api_multiaddr, timeout=30)
+    # the SDK's download reads the job view's tasks (the single path's); a batched job's frames are in its batches'
+    # views (GET /v1/batches/{id}: each task's outcome and result CID, indexed from the chain)
     files = creator.download(job_id, frames_dir, store)
+    sources = {"the job view's tasks (InferixClient.download)": len(files)}
+    result_cids: list[str] = []
+    if len(files) < demo.frames:
+        batch_files, result_cids = download_batches(net, creator, job_id, ranges, frames_dir, store)
+        files += batch_files
+        sources["the job's batch views (GET /v1/batches/{id})"] = len(batch_files)
     demo.stage(f"{len(files)} frames downloaded")
     from scripts.demo_report import collect, check, write_report
 
     labels = {dev_account(i).address: f"worker-{i}" for i in HONEST}
     labels[cheater] = "worker-cheater"
-    facts = collect(chain, deployment, job_id, task_ids, epoch, claimed, receipts, out, store, api, labels,
+    labels.update({dev_account(i).address: f"oracle-{i}" for i in ORACLES})
+    labels[manager_address] = "manager"
+    facts = collect(chain, deployment, job_id, ranges, epoch, claimed, receipts, out, store, api, labels,
                     bench_ids)
-    failures = check(facts, demo.frames, cheater, [dev_account(i).address for i in HONEST], len(files))
+    facts["downloaded"] = {"sources": sources, "result_cids": result_cids}
+    failures = check(facts, demo.frames, cheater, honest, len(files))
     # the manager and the honest workers opened every scene in the bubblewrap sandbox (docs/security.md)
     for name in ("manager", *(f"worker-{i}" for i in HONEST)):
         if "scene sandbox: bubblewrap" not in (out / "logs" / f"{name}.log").read_text():
@@ -183,10 +230,88 @@ def _benchmark_tasks(chain: Chain, manager: str) -> list[int]:
     return [e.args["taskId"] for e in events if e.name == "TaskPosted" and e.args["jobId"] in jobs]
 
 
-def _job_tasks(chain: Chain, job_id: int, expected: int) -> list[int] | None:
-    events = chain.events("JobEscrow", ["TaskPosted"], chain.deployments.block_number, chain.block_number())
-    ids = [e.args["taskId"] for e in events if e.args["jobId"] == job_id]
-    return ids if len(ids) >= expected else None
+def _job_batches(chain: Chain, job_id: int) -> list:
+    """The job's ``BatchPosted`` events, in posting order."""
+    return chain.events("BatchLane", ["BatchPosted"], chain.deployments.block_number, chain.block_number(),
+                        {"jobId": job_id})
+
+
+class BatchFollower:
+    """The job's batches as the chain shows them: stage, verdict, and the frame ranges of the tasks that passed
+    once settled (leaves and outcomes read once per batch)."""
+
+    def __init__(self, chain: Chain, job_id: int) -> None:
+        self.chain, self.job_id = chain, job_id
+        self.leaves: dict[bytes, tuple[int, list]] = {}
+        self.passed: dict[bytes, set] = {}
+
+    def poll(self) -> list[dict]:
+        out = []
+        for event in _job_batches(self.chain, self.job_id):
+            batch_id = event.args["batchId"]
+            if batch_id not in self.leaves:
+                self.leaves[batch_id] = (event.block, lane.batch_leaves(self.chain, batch_id, event.block))
+            block, leaves = self.leaves[batch_id]
+            stage = lane.get_batch(self.chain, batch_id)["stage"]
+            verdict = lane.outcome(self.chain, batch_id)
+            if stage == lane.SETTLED and batch_id not in self.passed:
+                outcomes = lane.task_outcomes(self.chain, batch_id, leaves, block)
+                self.passed[batch_id] = {(leaf.frame_start, leaf.frame_end) for leaf, ok in zip(leaves, outcomes) if ok}
+            passed = self.passed.get(batch_id, set())
+            label = f"0x{batch_id.hex()[:8]} {STAGES.get(stage, stage)}"
+            if stage == lane.SETTLED:
+                label += f" ({len(passed)}/{len(leaves)} passed)"
+            elif verdict["finalized_at"]:
+                label += f" (verdict: {bin(verdict['pass_bits']).count('1')}/{len(leaves)} pass)"
+            out.append({"id": batch_id, "stage": stage, "finalized_at": verdict["finalized_at"], "passed": passed,
+                        "label": label})
+        return out
+
+
+def _manager_lane(db_path: Path, job_id: int) -> tuple[int, list[int], set[str]]:
+    """From the manager's database (read-only, WAL): how many of the job's batches are closed or offered but not
+    posted (their offers' ``accept_by`` is chain time: no time travel then), the tasks it gave up on, and the
+    workers it knows (lower case)."""
+    try:
+        db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+        try:
+            offering = db.execute("SELECT COUNT(*) FROM batches WHERE job_id = ? AND status IN ('closed', 'offered')",
+                                  (job_id,)).fetchone()[0]
+            given_up = [r[0] for r in db.execute("SELECT task_index FROM lane_tasks WHERE job_id = ? AND "
+                                                 "status = 'failed'", (job_id,))]
+            known = {r[0].lower() for r in db.execute("SELECT address FROM known_workers")}
+        finally:
+            db.close()
+    except sqlite3.Error:  # not created yet, or busy: counted as an offer out (no time travel this round)
+        return 1, [], set()
+    return offering, given_up, known
+
+
+def download_batches(net: Stack, creator: InferixClient, job_id: int, ranges: list[tuple[int, int]], dest: Path,
+                     store: IPFSStore) -> tuple[list[Path], list[str]]:
+    """The frames of the job's passed tasks, from the read API's batch views (the job view lists the job's batches,
+    ``GET /v1/batches/{id}`` each task's outcome and result CID); waits for the indexer to show every task passed.
+    Returns the files written and the result CIDs they came from."""
+    def passed_tasks():
+        found = {}
+        for summary in creator.job(job_id).get("batches", []):
+            reply = creator.http.get(f"/v1/batches/{summary['batch_id']}")
+            reply.raise_for_status()
+            for task in reply.json()["tasks"]:
+                if task["outcome"] == "passed" and task["result_cid"]:
+                    found[(task["frame_start"], task["frame_end"])] = task["result_cid"]
+        return found if set(ranges) <= set(found) else None
+
+    found = net.wait(passed_tasks, 120, "the read API's batch views to show every task passed")
+    dest.mkdir(parents=True, exist_ok=True)
+    written, cids = [], []
+    for frames in ranges:
+        cids.append(found[frames])
+        for entry in store.ls(found[frames]):
+            target = dest / Path(entry["name"]).name
+            target.write_bytes(store.cat(entry["cid"]))
+            written.append(target)
+    return written, cids
 
 
 def main() -> int:

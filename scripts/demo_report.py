@@ -1,6 +1,6 @@
 """The demo's facts (from the chain, the manager's database and IPFS), its self-checks, and its report:
-a summary on stdout and ``report.html`` with the frames, one frame with its noise regions outlined, and the
-balances."""
+a summary on stdout and ``report.html`` with the frames, one frame with its noise regions outlined, the job's
+batches (tasks, workers, verdict bits, slashes, gas per task) and the balances."""
 
 from __future__ import annotations
 
@@ -9,80 +9,127 @@ import sqlite3
 from collections import defaultdict
 from pathlib import Path
 
+from eth_utils import keccak
 from PIL import Image, ImageDraw
 
+from inferix import batches as B
+from inferix import lane
 from inferix.chain import Chain
 from inferix.deployments import Deployment
 from inferix.protocol import IFX, TaskState, frame_name, get_node, get_task, read_struct
-from inferix.sealing import unseal
 from inferix.storage import IPFSStore
 
 ZERO = "0x" + "00" * 20
+BPS = 10_000
+# the single path's steps (the benchmark tasks)
 STEPS = [("JobCreated", "createJob"), ("TaskPosted", "postTasks"), ("TaskAssigned", "assign"),
          ("TaskAccepted", "accept"), ("ResultSubmitted", "submitResult"), ("KeyRevealed", "revealKey"),
          ("CommitteeDrawn", "drawCommittee"), ("VoteCommitted", "commitVote"), ("VerdictSigned", "revealVote"),
          ("TaskSettled", "settle"), ("TaskFailed", "settle (failed)")]
+# a batch's transactions, named by the first of these events each carries
+BATCH_STEPS = [("BatchPosted", "postBatch"), ("ResultsSubmitted", "submitResults"), ("SeedRevealed", "revealSeed"),
+               ("CommitteeDrawn", "draw"), ("VotesCommitted", "commitVotes"), ("VotesRevealed", "revealVotes"),
+               ("BatchVerdict", "finalize"), ("TaskChallenged", "challenge"), ("TaskResolved", "resolve"),
+               ("BadManifestProven", "proveBadManifest"), ("BatchSettled", "settle")]
+LANE_EVENTS = ["ResultsSubmitted", "SeedRevealed", "BatchSettled", "TaskChallenged", "TaskResolved", "ManagerSlashed",
+               "BadManifestProven", "OracleSlashed", "NoShow"]
+COMMITTEE_EVENTS = ["CommitteeDrawn", "VotesCommitted", "VotesRevealed", "BatchVerdict"]
 
 
 def ifx(wei: int) -> str:
     return f"{wei / IFX:,.6f}"
 
 
-def collect(chain: Chain, deployment: Deployment, job_id: int, task_ids: list[int], epoch: int,
+def _gas(chain: Chain, tx_hash) -> int:
+    return chain.w3.eth.get_transaction_receipt(tx_hash)["gasUsed"]
+
+
+def collect_batch(chain: Chain, posted, head: int) -> dict:
+    """One batch of the job from the chain: its leaves (postBatch's calldata), results (submitResults'), committee
+    and bitmaps, settlement, who was slashed in it, and the gas of every transaction it took."""
+    batch_id, start = posted.args["batchId"], posted.block
+    leaves = lane.batch_leaves(chain, batch_id, start)
+    results = lane.batch_results(chain, batch_id, start)
+    record = lane.get_batch(chain, batch_id)
+    verdict = lane.outcome(chain, batch_id)
+    events = [posted] + chain.events("BatchLane", LANE_EVENTS, start, head, {"batchId": batch_id}) \
+        + chain.events("BatchCommittee", COMMITTEE_EVENTS, start, head, {"batchId": batch_id})
+    by_tx: dict = defaultdict(set)
+    for e in events:
+        by_tx[e.tx_hash].add(e.name)
+    gas: dict[str, list[int]] = defaultdict(list)
+    for tx, names in by_tx.items():
+        label = next((label for name, label in BATCH_STEPS if name in names), "other")
+        gas[label].append(_gas(chain, tx))
+    settled = [e for e in events if e.name == "BatchSettled"]
+    txs = set(by_tx)
+    slashes = [(e.args["account"], e.args["amount"]) for e in chain.events("Staking", ["Slashed"], start, head)
+               if e.tx_hash in txs]
+    drawn = [e for e in events if e.name == "CommitteeDrawn"]
+    outcomes = lane.task_outcomes(chain, batch_id, leaves, start) if record["stage"] == lane.SETTLED else None
+    tasks = []
+    for g, span in enumerate(B.groups(leaves)):
+        cids = results.get(g, [])
+        for i in range(span.first, span.end):
+            leaf = leaves[i]
+            tasks.append({"index": i, "worker": leaf.worker, "group": g, "fee": leaf.fee, "ibm": leaf.ibm,
+                          "frames": (leaf.frame_start, leaf.frame_end), "package": leaf.package,
+                          "digest": leaf.manifest_digest.hex(),
+                          "result": cids[i - span.first] if cids else None,
+                          "decided": bool(verdict["decided_bits"] >> i & 1),
+                          "pass_bit": bool(verdict["pass_bits"] >> i & 1),
+                          "passed": None if outcomes is None else outcomes[i]})
+    return {"id": batch_id.hex(), "count": len(leaves), "stage": record["stage"], "posted_block": start,
+            "seed": bytes(record["seed"]).hex(), "tasks": tasks,
+            "workers": [span.worker for span in B.groups(leaves)],
+            "committee": list(drawn[0].args["members"]) if drawn else [],
+            "round": drawn[0].args["round"] if drawn else None,
+            "pass_bits": verdict["pass_bits"], "decided_bits": verdict["decided_bits"],
+            "revealed": verdict["revealed"], "votes": verdict["votes"],
+            "settlement": dict(settled[0].args) if settled else None,
+            "slashes": slashes, "gas": dict(gas), "gas_total": sum(sum(v) for v in gas.values())}
+
+
+def collect(chain: Chain, deployment: Deployment, job_id: int, ranges: list[tuple[int, int]], epoch: int,
             claimed: dict[str, int], receipts: dict, out: Path, store: IPFSStore, api: str,
             labels: dict[str, str], bench_ids: list[int] = ()) -> dict:
     start, head = deployment.block_number, chain.block_number()
+    posted = chain.events("BatchLane", ["BatchPosted"], start, head, {"jobId": job_id})
+    batches = [collect_batch(chain, e, head) for e in posted]
+    # each task of the job (a frame range of the quote): its attempts, one per batch it went into
+    tasks = []
+    for frames in ranges:
+        attempts = [{"batch": b["id"], "seed": b["seed"], **t} for b in batches for t in b["tasks"]
+                    if t["frames"] == tuple(frames)]
+        tasks.append({"frames": tuple(frames), "attempts": attempts})
+    created = chain.events("JobEscrow", ["JobCreated"], start, head, {"jobId": job_id})[0]
+
     escrow = chain.events("JobEscrow", ["JobCreated", "TaskPosted", "TaskRekeyed", "TaskAssigned", "TaskAccepted",
                                         "ResultSubmitted", "KeyRevealed", "TaskSettled", "TaskFailed"], start, head)
     votes = chain.events("ProofOfRender", ["CommitteeDrawn", "VoteCommitted", "VerdictSigned"], start, head)
     burns = [e for e in chain.events("IFXToken", ["Transfer"], start, head)
              if e.args["receiver" if "receiver" in e.args else "to"] == ZERO
              and e.args["sender" if "sender" in e.args else "from"] == deployment.address("JobEscrow")]
-    mine = set(task_ids)
-    ours = [e for e in escrow if e.args.get("taskId") in mine or e.args.get("jobId") == job_id and e.name == "JobCreated"]
-    our_votes = [e for e in votes if e.args["taskId"] in mine]
 
-    gas: dict[str, list[int]] = defaultdict(list)
+    # gas: the batch lane's steps (per transaction and per task), then the single path's (the benchmark tasks)
+    gas: dict[str, dict] = {}
+    for b in batches:
+        for label, values in b["gas"].items():
+            row = gas.setdefault(f"lane: {label}", {"gas": [], "tasks": 0})
+            row["gas"] += values
+            row["tasks"] += b["count"]
+    mine = set(bench_ids)
+    ours = [e for e in escrow if e.args.get("taskId") in mine]
+    our_votes = [e for e in votes if e.args["taskId"] in mine]
     seen = set()
     for event, label in STEPS:
         for e in (our_votes if event in ("CommitteeDrawn", "VoteCommitted", "VerdictSigned") else ours):
             if e.name == event and (label, e.tx_hash) not in seen:
                 seen.add((label, e.tx_hash))
-                gas[label].append(chain.w3.eth.get_transaction_receipt(e.tx_hash)["gasUsed"])
+                gas.setdefault(f"benchmark: {label}", {"gas": [], "tasks": None})["gas"].append(_gas(chain, e.tx_hash))
     for label, receipt in receipts.items():
-        gas[label].append(receipt["gasUsed"])
+        gas.setdefault(label, {"gas": [], "tasks": None})["gas"].append(receipt["gasUsed"])
 
-    tasks = []
-    for t in task_ids:
-        view = get_task(chain, t)
-        history = []
-        for e in ours:
-            if e.args.get("taskId") != t:
-                continue
-            if e.name == "TaskAccepted":
-                history.append({"worker": e.args["worker"], "fee": e.args["fee"], "block": e.block})
-            elif e.name == "TaskFailed" and history:
-                history[-1].update(outcome="failed", slashed=e.args["slashed"])
-            elif e.name == "TaskSettled" and history:
-                history[-1].update(outcome="settled", burned=e.args["burned"], toTreasury=e.args["toTreasury"])
-        for i, h in enumerate(history):  # votes of an attempt: between its acceptance and the next one
-            end = history[i + 1]["block"] if i + 1 < len(history) else head + 1
-            h["votes"] = [(e.args["oracle"], e.args["passed"], e.args["score"]) for e in our_votes
-                          if e.name == "VerdictSigned" and e.args["taskId"] == t and h["block"] <= e.block < end]
-            drawn = [e for e in our_votes if e.name == "CommitteeDrawn" and e.args["taskId"] == t
-                     and e.args["attempt"] == i]
-            h["committee"] = list(drawn[0].args["members"]) if drawn else []
-            h["round"] = drawn[0].args["round"] if drawn else None
-        posted = next(e for e in ours if e.name == "TaskPosted" and e.args["taskId"] == t)
-        # a re-queued task's last attempt has its own package and key (TaskRekeyed)
-        secrets = [e for e in ours if e.name in ("TaskPosted", "TaskRekeyed") and e.args["taskId"] == t]
-        keyed = secrets[-1]
-        tasks.append({"id": t, "state": view.state.name, "frames": (posted.args["frameStart"], posted.args["frameEnd"]),
-                      "attempts": view.attempts, "history": history,
-                      "package": keyed.args["sceneCid"], "key_commit": keyed.args["keyCommit"],
-                      "secrets": [(e.args["keyCommit"].hex(), e.args["sceneCid"]) for e in secrets],
-                      "results": [e.args["resultCid"] for e in ours
-                                  if e.name == "ResultSubmitted" and e.args["taskId"] == t]})
     benchmarks = []
     for t in bench_ids:  # the benchmark task the manager paid for each worker, and the IB measured when it settled
         view = get_task(chain, t)
@@ -96,42 +143,53 @@ def collect(chain: Chain, deployment: Deployment, job_id: int, task_ids: list[in
     ep = read_struct(chain, "BMWIssuance", "epochs", epoch)
     actors = {"treasury": deployment.parameters.get("treasury") or deployment.deployer}
     balances = {name: chain.call("IFXToken", "balanceOf", deployment.address(name))
-                for name in ("JobEscrow", "Staking", "BMWIssuance")}
-    return {"job_id": job_id, "tasks": tasks, "benchmarks": benchmarks, "labels": labels, "gas": {k: v for k, v in gas.items()},
-            "burned_onchain": sum(e.args[list(e.args)[2]] for e in burns),
+                for name in ("JobEscrow", "Staking", "BMWIssuance", "BatchLane")}
+    workers = {leaf for b in batches for leaf in b["workers"]}
+    return {"job_id": job_id, "batches": batches, "tasks": tasks, "benchmarks": benchmarks, "labels": labels,
+            "gas": gas, "burned_onchain": sum(e.args[list(e.args)[2]] for e in burns),
+            "budget0": created.args["budget"], "budget": chain.call("JobEscrow", "jobs", job_id)[2],
+            "lane_held": chain.call("JobEscrow", "laneHeld"),
+            "locked": {w: get_node(chain, w).locked for w in workers},
+            "record": _worker_record(out),
             "epoch": epoch, "minted": ep["minted"], "burned_epoch": ep["burned"],
             "pools": {"workers": ep["worker_pool"], "oracles": ep["oracle_pool"], "managers": ep["manager_pool"]},
             "claimed": claimed, "balances": balances, "actors": actors, "out": str(out), "api": api,
             "noise_frame": _noise_frame(tasks, out, store)}
 
 
+def _worker_record(out: Path) -> dict[str, tuple[int, int]]:
+    """The manager's record of each worker (what its matcher weighs): failures, completions."""
+    db = sqlite3.connect(f"file:{out / 'manager' / 'backend.sqlite'}?mode=ro", uri=True, timeout=10)
+    try:
+        return {a: (f, c) for a, f, c in db.execute("SELECT address, failures, completed FROM worker_record")}
+    finally:
+        db.close()
+
+
 def _noise_frame(tasks: list[dict], out: Path, store: IPFSStore) -> str | None:
-    """The first frame of the first settled task with its imprint regions outlined (from the sealed manifest,
-    opened with the task's seed held by the manager)."""
+    """The first frame of the first passed task with its imprint regions outlined (from the sealed manifest of its
+    package, opened with the task's seed: ``taskSeed(batch seed, batch id, index)``, the batch seed revealed on
+    chain)."""
     from oracle.angv.task import open_manifest
 
-    db = sqlite3.connect(out / "manager" / "backend.sqlite")
-    key = (out / "manager" / "seed.key").read_bytes()
     for task in tasks:
-        if task["state"] != "SETTLED":
-            continue
-        row = db.execute("SELECT sealed_seed FROM seeds WHERE task_id = ?", (task["id"],)).fetchone()
-        if row is None:
-            continue
-        seed = unseal(row[0], key, b"task-seed")
-        manifest = open_manifest(store, task["package"], seed, task["key_commit"])
-        frame = task["frames"][0]
-        source = out / "frames" / frame_name(frame)
-        if not source.exists():
-            continue
-        image = Image.open(source).convert("RGB")
-        draw = ImageDraw.Draw(image)
-        for region in manifest.frames[frame].regions:
-            x0, y0, x1, y1 = region.box
-            draw.rectangle([x0 - 2, y0 - 2, x1 + 2, y1 + 2], outline=(255, 40, 40), width=1)
-        target = out / "noise_regions.png"
-        image.save(target)
-        return target.name
+        for attempt in task["attempts"]:
+            if not attempt["passed"]:
+                continue
+            seed = B.task_seed(bytes.fromhex(attempt["seed"]), bytes.fromhex(attempt["batch"]), attempt["index"])
+            manifest = open_manifest(store, attempt["package"], seed, keccak(seed), bytes.fromhex(attempt["digest"]))
+            frame = attempt["frames"][0]
+            source = out / "frames" / frame_name(frame)
+            if not source.exists():
+                continue
+            image = Image.open(source).convert("RGB")
+            draw = ImageDraw.Draw(image)
+            for region in manifest.frames[frame].regions:
+                x0, y0, x1, y1 = region.box
+                draw.rectangle([x0 - 2, y0 - 2, x1 + 2, y1 + 2], outline=(255, 40, 40), width=1)
+            target = out / "noise_regions.png"
+            image.save(target)
+            return target.name
     return None
 
 
@@ -139,31 +197,74 @@ def check(facts: dict, frames: int, cheater: str, honest: list[str], downloaded:
     failures = []
     if downloaded != frames:
         failures.append(f"{downloaded} frames downloaded, {frames} expected")
-    tasks = facts["tasks"]
-    if not all(t["state"] == TaskState.SETTLED.name for t in tasks):
-        failures.append("not every task settled: " + ", ".join(f"{t['id']} {t['state']}" for t in tasks))
-    cheated = [h for t in tasks for h in t["history"] if h["worker"] == cheater]
+    batches, tasks = facts["batches"], facts["tasks"]
+    if not batches:
+        failures.append("the job went through no batch")
+    if any(b["stage"] != lane.SETTLED for b in batches):
+        failures.append("not every batch settled: " + ", ".join(f"0x{b['id'][:12]} stage {b['stage']}"
+                                                                for b in batches))
+    attempts = [a for t in tasks for a in t["attempts"]]
+    cheated = [a for a in attempts if a["worker"] == cheater]
     if not cheated:
         failures.append("the cheating worker got no task")
-    if any(h.get("outcome") != "failed" or not h.get("slashed") for h in cheated):
-        failures.append("a forged result was not failed and slashed")
+    if any(a["passed"] is not False or not a["decided"] or a["pass_bit"] for a in cheated):
+        failures.append("a forged result was not failed by the committee")
+    for b in batches:  # the cheater's collateral slashed in every batch it had a group in
+        if cheater in b["workers"] and not any(a == cheater and amount > 0 for a, amount in b["slashes"]):
+            failures.append(f"batch 0x{b['id'][:12]}: the cheater's collateral was not slashed")
+        if any(a in honest for a, _ in b["slashes"]):
+            failures.append(f"batch 0x{b['id'][:12]}: an honest worker was slashed")
     for t in tasks:
-        finals = [h for h in t["history"] if h.get("outcome") == "settled"]
-        if len(finals) != 1 or finals[0]["worker"] not in honest:
-            failures.append(f"task {t['id']} was not settled exactly once by an honest worker")
+        passed = [a for a in t["attempts"] if a["passed"]]
+        if len(passed) != 1 or passed[0]["worker"] not in honest:
+            failures.append(f"task {t['frames']} did not pass exactly once, by an honest worker")
+    # every attempt was noised afresh (its own package and manifest, its own batch and seed); no result twice
+    for t in tasks:
+        seen = [(a["package"], a["digest"], a["batch"], a["seed"]) for a in t["attempts"]]
+        if any(len({x[k] for x in seen}) != len(seen) for k in range(4)):
+            failures.append(f"task {t['frames']}: an attempt reused another's package, manifest, batch or seed")
+        # a result passes once, and never one submitted before (a replayed result; a cheater's forgeries of the
+        # same frames may repeat, but they fail)
+        for k, a in enumerate(t["attempts"]):
+            if a["passed"] and a["result"] in [b["result"] for b in t["attempts"][:k]]:
+                failures.append(f"task {t['frames']}: a result submitted before passed in batch 0x{a['batch'][:12]}")
+    if any(a["worker"] == cheater for t in tasks for a in t["attempts"][1:]):
+        failures.append("a task the cheater failed was planned for the cheater again")
+    if not any(len(t["attempts"]) > 1 for t in tasks):
+        failures.append("no task was re-batched: the re-noising of a failed task was not exercised")
+    if not any(len(set(b["workers"]) & set(honest)) and b["stage"] == lane.SETTLED for b in batches):
+        failures.append("no batch of the honest workers settled")
+    # the committee's bits: every task decided, the pass bits those of the tasks that passed
+    for b in batches:
+        if b["decided_bits"] != (1 << b["count"]) - 1:
+            failures.append(f"batch 0x{b['id'][:12]}: decided bits {b['decided_bits']:b} (every task expected)")
+    # money: each settlement's burn and treasury split (80/20) of the passed tasks' fees, the failed fees back to
+    # the job's budget; the budget down by the passed fees only; nothing left held by the lane or locked
     fees = burned = treasury = 0
-    for t in tasks:
-        for h in t["history"]:
-            if h.get("outcome") == "settled":
-                fees += h["fee"]
-                burned += h["burned"]
-                treasury += h["toTreasury"]
-                if h["burned"] != h["fee"] * 8000 // 10_000 or h["toTreasury"] != h["fee"] - h["burned"]:
-                    failures.append(f"task {t['id']}: burn/treasury split is not 80/20")
+    for b in batches:
+        s = b["settlement"]
+        if s is None:
+            continue
+        ok = [t for t in b["tasks"] if t["passed"]]
+        fees_b = sum(t["fee"] for t in ok)
+        burned_b = sum(t["fee"] * 8000 // BPS for t in ok)
+        if (s["passed"], s["failed"]) != (len(ok), b["count"] - len(ok)) or s["burned"] != burned_b \
+                or s["toTreasury"] != fees_b - burned_b or s["refund"] != sum(t["fee"] for t in b["tasks"]) - fees_b:
+            failures.append(f"batch 0x{b['id'][:12]}: settlement {s} is not the 80/20 split of its passed fees "
+                            f"({fees_b}) with the rest refunded")
+        fees, burned, treasury = fees + fees_b, burned + s["burned"], treasury + s["toTreasury"]
     bench_burned = sum(b["burned"] for b in facts["benchmarks"])
     if burned + treasury != fees or facts["burned_onchain"] != burned + bench_burned:
         failures.append(f"burned {burned} + treasury {treasury} != fees {fees}, or on-chain burns "
                         f"{facts['burned_onchain']} differ from the job's and the benchmarks' {burned + bench_burned}")
+    if facts["budget"] != facts["budget0"] - fees:
+        failures.append(f"the job's budget is {facts['budget']}, not {facts['budget0']} - the passed fees {fees}")
+    if facts["lane_held"] or any(facts["locked"].values()):
+        failures.append(f"left held: lane {facts['lane_held']}, locked collateral {facts['locked']}")
+    # the frames downloaded came from the passed tasks' results, as the chain holds them
+    served = facts.get("downloaded", {}).get("result_cids")
+    if served and sorted(served) != sorted(a["result"] for a in attempts if a["passed"]):
+        failures.append(f"the read API served result CIDs {served}, not the chain's passed results")
     for b in facts["benchmarks"]:
         if b["worker"] in honest and (b["state"] != TaskState.SETTLED.name or b["ib"] <= 0):
             failures.append(f"benchmark task {b['id']} of honest {b['worker']}: {b['state']}, IB {b['ib']}")
@@ -171,23 +272,17 @@ def check(facts: dict, frames: int, cheater: str, honest: list[str], downloaded:
             failures.append(f"the cheater's benchmark task {b['id']} was not failed and slashed, or gave an IB")
     if sorted(b["worker"] for b in facts["benchmarks"]) != sorted([*honest, cheater]):
         failures.append("not exactly one benchmark task per worker")
+    if facts["record"].get(cheater, (0, 0))[0] < len(cheated):
+        failures.append(f"the manager's record of the cheater {facts['record'].get(cheater)} misses its "
+                        f"{len(cheated)} failed batch tasks")
     facts.update(fees=fees, burned=burned, to_treasury=treasury)
     if facts["minted"] <= 0:
         failures.append("nothing minted for the epoch")
-    for t in tasks:  # every attempt had its own secret and package, and no result was accepted twice
-        keys, packages = [k for k, _ in t["secrets"]], [p for _, p in t["secrets"]]
-        if len(t["secrets"]) != t["attempts"] + 1 or len(set(keys)) != len(keys) or len(set(packages)) != len(packages):
-            failures.append(f"task {t['id']}: {t['attempts']} re-queues but {len(set(keys))} distinct keys and "
-                            f"{len(set(packages))} distinct packages")
-        if len(set(t["results"])) != len(t["results"]):
-            failures.append(f"task {t['id']}: a result CID was accepted twice")
-    if not any(t["attempts"] > 0 for t in tasks):
-        failures.append("no task was re-queued: the re-noising of a failed attempt was not exercised")
     if sum(facts["claimed"].values()) > sum(facts["pools"].values()):  # the oracle pool also pays out penalties
         failures.append("claims exceed the epoch's pools (mint + penalties)")
     if facts["minted"] > facts["burned_epoch"] * 9_000 // 10_000:
         failures.append("the epoch minted more than 90 % of what it burned")
-    earners = {facts["labels"].get(h["worker"]) for t in tasks for h in t["history"] if h.get("outcome") == "settled"}
+    earners = {facts["labels"].get(a["worker"]) for a in attempts if a["passed"]}
     for label, amount in facts["claimed"].items():
         if amount <= 0 and (not label.startswith("worker") or label in earners):
             failures.append(f"{label} had nothing to claim")
@@ -200,26 +295,48 @@ def _table(rows: list[list], header: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _bits(value: int, count: int) -> str:
+    """A bitmap as task 0 first: ``1`` pass (or decided), ``0`` not."""
+    return "".join("1" if value >> i & 1 else "0" for i in range(count)) or "-"
+
+
 def write_report(facts: dict, out: Path, files: list[Path]) -> None:
     short = lambda a: a[:6] + "…" + a[-4:]  # noqa: E731
+    name = lambda a: facts["labels"].get(a) or short(a)  # noqa: E731
+    batch_rows = []
+    for b in facts["batches"]:
+        s = b["settlement"]
+        members = [f"{name(m)} {_bits(v, b['count']) if b['revealed'] >> k & 1 else 'no reveal'}"
+                   for k, (m, v) in enumerate(zip(b["committee"], b["votes"]))]
+        outcome = f"{s['passed']} passed, {s['failed']} failed" if s else f"stage {b['stage']}"
+        slashed = ", ".join(f"{name(a)} {ifx(v)}" for a, v in b["slashes"]) or "nobody"
+        batch_rows.append([f"0x{b['id'][:10]}…", b["count"], ", ".join(name(w) for w in b["workers"]),
+                           f"round {b['round']}: " + "; ".join(members) if members else "–",
+                           _bits(b["pass_bits"], b["count"]), _bits(b["decided_bits"], b["count"]), outcome, slashed,
+                           f"{b['gas_total']:,}", f"{b['gas_total'] // max(b['count'], 1):,}"])
     task_rows = []
     for t in facts["tasks"]:
-        for i, h in enumerate(t["history"]):
-            scores = ", ".join(f"{short(o)} {'pass' if p else 'FAIL'} {s / 100:.0f}%" for o, p, s in h["votes"])
-            committee = (f"round {h['round']}: " + ", ".join(short(m) for m in h["committee"])) if h["committee"] \
-                else "–"
-            task_rows.append([t["id"], f"{t['frames'][0]}-{t['frames'][1]}", i, short(h["worker"]),
-                              h.get("outcome", "?"), ifx(h["fee"]), ifx(h.get("slashed", 0)), committee, scores])
+        for i, a in enumerate(t["attempts"]):
+            outcome = "passed" if a["passed"] else "failed" if a["passed"] is False else "?"
+            task_rows.append([f"{t['frames'][0]}-{t['frames'][1]}", i, f"0x{a['batch'][:10]}… #{a['index']}",
+                              name(a["worker"]), "pass" if a["pass_bit"] else "FAIL" if a["decided"] else "undecided",
+                              outcome, ifx(a["fee"]), a["package"][:14] + "…",
+                              (a["result"] or "-")[:14] + ("…" if a["result"] else "")])
     workers: dict[str, dict] = {}
+    slashed_by: dict[str, int] = defaultdict(int)
+    for b in facts["batches"]:
+        for a, v in b["slashes"]:
+            slashed_by[a] += v
     for t in facts["tasks"]:
-        for h in t["history"]:
-            w = workers.setdefault(h["worker"], {"settled": 0, "failed": 0, "slashed": 0})
-            w["settled" if h.get("outcome") == "settled" else "failed"] += 1
-            w["slashed"] += h.get("slashed", 0)
-    worker_rows = [[short(a), facts["labels"].get(a, ""), w["settled"], w["failed"], ifx(w["slashed"]),
+        for a in t["attempts"]:
+            w = workers.setdefault(a["worker"], {"passed": 0, "failed": 0})
+            w["passed" if a["passed"] else "failed"] += 1
+    worker_rows = [[short(a), facts["labels"].get(a, ""), w["passed"], w["failed"], ifx(slashed_by.get(a, 0)),
+                    "{} / {}".format(*facts["record"].get(a, (0, 0))),
                     ifx(facts["claimed"].get(facts["labels"].get(a, ""), 0))] for a, w in workers.items()]
-    gas_rows = [[label, len(v), f"{sum(v) // max(len(v), 1):,}"] for label, v in facts["gas"].items()]
-    money = [["fees", ifx(facts["fees"])], ["burned (80 %)", ifx(facts["burned"])],
+    gas_rows = [[label, len(v["gas"]), f"{sum(v['gas']) // max(len(v['gas']), 1):,}",
+                 f"{sum(v['gas']) // v['tasks']:,}" if v["tasks"] else "–"] for label, v in facts["gas"].items()]
+    money = [["fees of the passed tasks", ifx(facts["fees"])], ["burned (80 %)", ifx(facts["burned"])],
              ["to treasury (20 %)", ifx(facts["to_treasury"])],
              ["burned in the epoch (with the benchmarks)", ifx(facts["burned_epoch"])],
              ["minted (epoch; at most 90 % of its burns)", ifx(facts["minted"])],
@@ -228,18 +345,25 @@ def write_report(facts: dict, out: Path, files: list[Path]) -> None:
     bench_rows = [[b["id"], short(b["worker"]), facts["labels"].get(b["worker"], ""), b["state"].lower(),
                    ifx(b["fee"]), ifx(b["slashed"]), f"{b['ib'] / 1e6:.3f}" if b["ib"] else "-"]
                   for b in facts["benchmarks"]]
+    sources = [[where, n] for where, n in facts.get("downloaded", {}).get("sources", {}).items()]
     stages = [[name, f"{seconds:.1f}"] for name, seconds in facts["stages"] if name != "start"]
     text = "\n\n".join([
-        f"Job {facts['job_id']}: tasks", _table(task_rows, ["task", "frames", "attempt", "worker", "outcome",
-                                                            "fee IFX", "slashed IFX", "committee (beacon round)",
-                                                            "votes revealed"]),
-        "Benchmark tasks (paid by the manager; the escrow sets IB when one settles)",
+        f"Job {facts['job_id']}: batches (bitmaps: task 0 first; a member's reveal, then the verdict's pass and "
+        "decided bits)",
+        _table(batch_rows, ["batch", "tasks", "workers (groups)", "committee (beacon round): votes", "pass bits",
+                            "decided bits", "settled", "slashed IFX", "gas", "gas per task"]),
+        f"Job {facts['job_id']}: tasks (one attempt per batch; a failed task is noised afresh into a new batch)",
+        _table(task_rows, ["frames", "attempt", "batch #index", "worker", "verdict", "outcome", "fee IFX",
+                           "package", "result"]),
+        "Benchmark tasks (the single path, paid by the manager; the escrow sets IB when one settles)",
         _table(bench_rows, ["task", "worker", "node", "outcome", "fee IFX", "slashed IFX", "IB"]),
-        "Workers (the job)", _table(worker_rows, ["worker", "node", "tasks settled", "tasks failed", "slashed IFX",
-                                        "minted IFX claimed"]),
-        "Gas per step (average)", _table(gas_rows, ["step", "txs", "gas"]),
+        "Workers (the job)", _table(worker_rows, ["worker", "node", "tasks passed", "tasks failed", "slashed IFX",
+                                                  "manager's record (failures / completed)", "minted IFX claimed"]),
+        "Gas (average per transaction; the lane's also per task of the batches)",
+        _table(gas_rows, ["step", "txs", "gas", "gas per task"]),
         "IFX", _table(money, ["", "IFX"]),
         "Contract balances", _table(balances, ["contract", "IFX"]),
+        "Frames downloaded from", _table(sources, ["source", "frames"]),
         "Wall time per stage", _table(stages, ["stage", "seconds"]),
     ])
     print("\n" + text)
