@@ -177,15 +177,25 @@ class InferixClient:
                 raise ClientError(f"job {job_id} still running after {timeout:.0f} s")
             time.sleep(interval)
 
+    def results(self, job_id: int) -> list[dict]:
+        """Every frame range of the job that passed, with the CID of its frames: settled tasks of the single path and
+        passed tasks of its batches (``GET /v1/batches/{id}``), ``{"frame_start", "frame_end", "result_cid"}``."""
+        job = self.job(job_id)
+        found = [{k: t[k] for k in ("frame_start", "frame_end", "result_cid")} for t in job.get("tasks", [])
+                 if str(t.get("state")).lower() == "settled" and t.get("result_cid")]
+        for summary in job.get("batches", []):
+            for t in self._request("GET", f"/v1/batches/{summary['batch_id']}")["tasks"]:
+                if t.get("outcome") == "passed" and t.get("result_cid"):
+                    found.append({k: t[k] for k in ("frame_start", "frame_end", "result_cid")})
+        return sorted(found, key=lambda t: (t["frame_start"], t["frame_end"]))
+
     def download(self, job_id: int, dest: Path, store: IPFSStore,
                  progress: Callable[[int], None] | None = None) -> list[Path]:
-        """Fetch the frames of every settled task into ``dest``; returns the files written."""
+        """Fetch the frames of every passed task (single path or batches) into ``dest``; returns the files written."""
         dest = Path(dest)
         dest.mkdir(parents=True, exist_ok=True)
         written = []
-        for task in self.job(job_id).get("tasks", []):
-            if str(task.get("state")).lower() != "settled" or not task.get("result_cid"):
-                continue
+        for task in self.results(job_id):
             for entry in store.ls(task["result_cid"]):
                 target = dest / Path(entry["name"]).name
                 tmp = target.with_suffix(target.suffix + ".part")

@@ -186,15 +186,16 @@ def run(demo: Demo) -> dict:
     frames_dir = out / "frames"
     shutil.rmtree(frames_dir, ignore_errors=True)
     store = IPFSStore(net.ipfs.api_multiaddr, timeout=30)
-    # the SDK's download reads the job view's tasks (the single path's); a batched job's frames are in its batches'
-    # views (GET /v1/batches/{id}: each task's outcome and result CID, indexed from the chain)
+    # the SDK finds the frames in the read API: the job's batches and each passed task's result CID (indexed from
+    # the chain); waits for the indexer to show every task passed
+    def every_task_passed():
+        found = creator.results(job_id)
+        return found if {(t["frame_start"], t["frame_end"]) for t in found} >= set(ranges) else None
+
+    results = net.wait(every_task_passed, 120, "the read API to show every task passed")
+    result_cids = [t["result_cid"] for t in results]
     files = creator.download(job_id, frames_dir, store)
-    sources = {"the job view's tasks (InferixClient.download)": len(files)}
-    result_cids: list[str] = []
-    if len(files) < demo.frames:
-        batch_files, result_cids = download_batches(net, creator, job_id, ranges, frames_dir, store)
-        files += batch_files
-        sources["the job's batch views (GET /v1/batches/{id})"] = len(batch_files)
+    sources = {"the SDK (InferixClient.download: the job's batch views)": len(files)}
     demo.stage(f"{len(files)} frames downloaded")
     from scripts.demo_report import collect, check, write_report
 
@@ -285,33 +286,6 @@ def _manager_lane(db_path: Path, job_id: int) -> tuple[int, list[int], set[str]]
     except sqlite3.Error:  # not created yet, or busy: counted as an offer out (no time travel this round)
         return 1, [], set()
     return offering, given_up, known
-
-
-def download_batches(net: Stack, creator: InferixClient, job_id: int, ranges: list[tuple[int, int]], dest: Path,
-                     store: IPFSStore) -> tuple[list[Path], list[str]]:
-    """The frames of the job's passed tasks, from the read API's batch views (the job view lists the job's batches,
-    ``GET /v1/batches/{id}`` each task's outcome and result CID); waits for the indexer to show every task passed.
-    Returns the files written and the result CIDs they came from."""
-    def passed_tasks():
-        found = {}
-        for summary in creator.job(job_id).get("batches", []):
-            reply = creator.http.get(f"/v1/batches/{summary['batch_id']}")
-            reply.raise_for_status()
-            for task in reply.json()["tasks"]:
-                if task["outcome"] == "passed" and task["result_cid"]:
-                    found[(task["frame_start"], task["frame_end"])] = task["result_cid"]
-        return found if set(ranges) <= set(found) else None
-
-    found = net.wait(passed_tasks, 120, "the read API's batch views to show every task passed")
-    dest.mkdir(parents=True, exist_ok=True)
-    written, cids = [], []
-    for frames in ranges:
-        cids.append(found[frames])
-        for entry in store.ls(found[frames]):
-            target = dest / Path(entry["name"]).name
-            target.write_bytes(store.cat(entry["cid"]))
-            written.append(target)
-    return written, cids
 
 
 def main() -> int:

@@ -3,7 +3,8 @@
 every committee could draw, and ``inferix worker run --manager URL``. The creator signs in, uploads, quotes and
 creates the job through the API (``InferixClient``); the manager noises the tasks into one batch and offers it, the
 worker signs its group and renders, the manager posts and reveals, the committee verifies and votes, the batch
-settles: every task paid once, the collateral released, the fees out of the job's budget and nothing left held."""
+settles: every task paid once, the collateral released, the fees out of the job's budget and nothing left held;
+the creator's SDK downloads the frames."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from eth_utils import keccak
 from inferix import lane
 from inferix.client import InferixClient
 from inferix.protocol import IFX, ROLE_ORACLE, USD, get_node
+from inferix.storage import IPFSStore
 from inferix.testing.devnet import dev_account
 from inferix.testing.ipfs import free_port
 from tests.conftest import dev_index, fund, wait
@@ -33,7 +35,7 @@ def flyby(tmp_path_factory):
     return path
 
 
-def test_a_creators_job_goes_through_a_batch(devnet, node_factory, flyby, tmp_path):
+def test_a_creators_job_goes_through_a_batch(devnet, node_factory, ipfs_node, flyby, tmp_path):
     chain = devnet.chain()
     for index in ORACLES:
         if get_node(chain, dev_account(index).address).stake == 0:
@@ -95,5 +97,12 @@ def test_a_creators_job_goes_through_a_batch(devnet, node_factory, flyby, tmp_pa
     # the results the committee judged are the worker's own pins, one per task
     results = lane.batch_results(chain, batch_id)
     assert len(results[0]) == 2 and keccak(text=results[0][0]) != keccak(text=results[0][1])
+    # the creator's SDK finds the frames through the read API (the job's batch, each passed task's result CID)
+    found = wait(lambda: len(creator.results(job.job_id)) == 2 and creator.results(job.job_id), 60,
+                 "the indexer to show both tasks passed", nodes)
+    assert sorted(t["result_cid"] for t in found) == sorted(results[0])
+    files = creator.download(job.job_id, tmp_path / "frames", IPFSStore(ipfs_node.api_multiaddr, timeout=10))
+    assert sorted(f.name for f in files) == ["frame_0001.png", "frame_0002.png"]
+    assert all(f.read_bytes().startswith(b"\x89PNG") for f in files)
     for node in nodes:
         assert node.alive(), node.log()[-2000:]
