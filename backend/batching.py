@@ -16,7 +16,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -50,12 +52,23 @@ class BatchConfig:
     prepare_chunk: int = 8  # tasks noised in one Blender process (its start-up and the scene's loading paid once)
 
 
+@dataclass
+class _Running:
+    job_id: int
+    batch_id: str  # hex, no 0x
+    first: int  # the batch index of the first task
+    pending: list  # their lane_tasks rows
+    tasks: list[dict]  # the quote's tasks
+    future: Future
+
+
 class Batcher:
     """The batch side of a :class:`backend.manager.Manager` (its chain, store, database and configuration)."""
 
     def __init__(self, manager: "Manager", config: BatchConfig) -> None:
         self.m = manager
         self.config = config
+        self._running: _Running | None = None  # the tasks being noised beside the loop
 
     @property
     def db(self):
@@ -103,9 +116,17 @@ class Batcher:
         return self.db.execute("SELECT 1 FROM lane_tasks WHERE job_id = ? AND status = 'pending' LIMIT 1",
                                (job_id,)).fetchone() is not None
 
+    def running_job(self) -> int | None:
+        """The job whose tasks are being noised beside the loop, if any."""
+        return self._running.job_id if self._running is not None else None
+
     def prepare_job(self, job_id: int) -> bool:
-        """Prepare the job's next pending tasks (up to ``prepare_chunk``, in one Blender process) into its open
-        batch; False when none was pending (nothing done)."""
+        """Start noising the job's next pending tasks (up to ``prepare_chunk``, in one Blender process, on a thread
+        beside the coordination loop: offers, posts, reveals and settlements go on meanwhile) into its open batch;
+        :meth:`collect` records them. False when none was pending (nothing started); True, doing nothing, while
+        another job's preparation runs."""
+        if self._running is not None:
+            return True
         scene, order, quote = self.m._job_order(job_id)
         for index, task in enumerate(quote["tasks"]):
             self.db.execute("INSERT INTO lane_tasks (job_id, task_index, status, attempts, placement_failures) "
@@ -123,8 +144,32 @@ class Batcher:
                           f"task-{p['task_index']}-{batch['batch_id'][:16]}-{first + k}", first + k,
                           (quote["tasks"][p["task_index"]]["frame_start"], quote["tasks"][p["task_index"]]["frame_end"]),
                           B.task_seed(batch_seed, batch_id, first + k)) for k, p in enumerate(pending)]
-        results = prepare_tasks(self.m.store, scene, specs, order,
-                                timeout=self.m.config.prepare_timeout * len(specs))
+        future: Future = Future()
+
+        def work() -> None:
+            try:
+                future.set_result(prepare_tasks(self.m.store, scene, specs, order,
+                                                timeout=self.m.config.prepare_timeout * len(specs)))
+            except BaseException as exc:  # noqa: BLE001 - handed to collect(), which raises it in the loop
+                future.set_exception(exc)
+
+        self._running = _Running(job_id, batch["batch_id"], first, pending, quote["tasks"], future)
+        # a daemon thread: a stopping manager does not wait for Blender (the tasks stay pending and are noised again)
+        threading.Thread(target=work, name=f"prepare-job-{job_id}", daemon=True).start()
+        return True
+
+    def collect(self) -> bool:
+        """Record the running preparation once it is done (True), or False while it runs; raises what it raised."""
+        run = self._running
+        if run is None:
+            return True
+        if not run.future.done():
+            return False
+        self._running = None
+        results = run.future.result()
+        job_id, batch_hex, first, pending = run.job_id, run.batch_id, run.first, run.pending
+        if self.db.execute("SELECT status FROM batches WHERE batch_id = ?", (batch_hex,)).fetchone()[0] != OPEN:
+            raise RuntimeError(f"batch 0x{batch_hex[:12]} was closed while its tasks were noised")  # never: step()
         for k, (p, prepared) in enumerate(zip(pending, results)):
             if isinstance(prepared, BlenderJobError):
                 if "PlacementError" not in str(prepared):
@@ -133,27 +178,27 @@ class Batcher:
                 # the tasks prepared after it in this run are prepared again there (an index is never skipped)
                 failures = p["placement_failures"] + 1
                 if failures >= PLACEMENT_TRIES:
-                    self._close(batch["batch_id"], "the job is rejected")  # what it holds is posted as it is
+                    self._close(batch_hex, "the job is rejected")  # what it holds is posted as it is
                     raise ValueError(f"task {p['task_index']}: no placement of the imprints after {failures} seeds")
                 self.db.execute("UPDATE lane_tasks SET placement_failures = ? WHERE job_id = ? AND task_index = ?",
                                 (failures, job_id, p["task_index"]))
                 log.warning("job %s: task %s: no placement of the imprints for its seed in batch 0x%s; it goes into "
-                            "a new batch", job_id, p["task_index"], batch["batch_id"][:12])
-                self._close(batch["batch_id"], "a placement failed")
+                            "a new batch", job_id, p["task_index"], batch_hex[:12])
+                self._close(batch_hex, "a placement failed")
                 return True
-            task = quote["tasks"][p["task_index"]]
+            task = run.tasks[p["task_index"]]
             self.db.execute("INSERT INTO batch_tasks (batch_id, idx, job_id, task_index, package_cid, manifest_digest, "
                             "ibm, frame_start, frame_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            (batch["batch_id"], first + k, job_id, p["task_index"], prepared.package_cid,
+                            (batch_hex, first + k, job_id, p["task_index"], prepared.package_cid,
                              prepared.sealed_digest.hex(), task["ibm"], task["frame_start"], task["frame_end"]))
             self.db.execute("UPDATE lane_tasks SET status = 'batched', batch_id = ? WHERE job_id = ? AND "
-                            "task_index = ?", (batch["batch_id"], job_id, p["task_index"]))
+                            "task_index = ?", (batch_hex, job_id, p["task_index"]))
             log.info("job %s: task %s prepared into batch 0x%s as #%s (package %s)", job_id, p["task_index"],
-                     batch["batch_id"][:12], first + k, prepared.package_cid)
+                     batch_hex[:12], first + k, prepared.package_cid)
         left = self.db.execute("SELECT COUNT(*) FROM lane_tasks WHERE job_id = ? AND status = 'pending'",
                                (job_id,)).fetchone()[0]
         if first + len(pending) >= self.config.max_tasks or left == 0:
-            self._close(batch["batch_id"], "full" if left else "the job's last task")
+            self._close(batch_hex, "full" if left else "the job's last task")
         return True
 
     def pending_jobs(self) -> list[int]:
@@ -169,7 +214,8 @@ class Batcher:
                                    "ORDER BY nonce", LIVE).fetchall():
             status = row["status"]
             try:
-                if status == OPEN and time.time() - row["created_at"] >= self.config.max_age:
+                if status == OPEN and time.time() - row["created_at"] >= self.config.max_age \
+                        and (self._running is None or self._running.batch_id != row["batch_id"]):
                     self._close(row["batch_id"], f"{self.config.max_age:.0f} s old")
                 elif status == CLOSED:
                     self._offer(row, now)

@@ -172,26 +172,44 @@ class Manager:
 
     # ------------------------------------------------------------ preparation
     def prepare_jobs(self) -> None:
-        """Prepare the pending jobs' tasks, at most one per call: the coordination step (reveals, assignments,
-        settlements) runs between two preparations, so that a long job never holds up the tasks in flight. A job
-        is posted as soon as its last task is prepared."""
+        """Prepare the pending jobs' tasks, a few per call: the coordination step (reveals, assignments, settlements)
+        runs between two preparations (on the single path) or beside them (batches are noised on a thread), so that
+        a long job never holds up the tasks in flight. A job is posted as soon as its last task is prepared."""
+        if self.batcher and (running := self.batcher.running_job()) is not None:
+            if self._guarded(running, self.batcher.collect) is False:
+                return  # still noising
+            self._mark_posted(running)
         jobs = [row[0] for row in self.db.execute("SELECT job_id FROM prepared_jobs WHERE status = 'pending'").fetchall()]
         if self.batcher:  # tasks that failed in a batch come back to be prepared again
             jobs += [job for job in self.batcher.pending_jobs() if job not in jobs]
         for job_id in jobs:
-            try:
-                if not self._prepare_job(job_id):
-                    return  # one task prepared, more to go: the next step goes on
-            except (SceneRefused, RenderLimitError) as exc:  # the scene's fault: retrying would fail again
-                log.error("job %s cannot be prepared: %s", job_id, exc)
-                self.db.execute("UPDATE prepared_jobs SET status = 'rejected', error = ?, updated_at = ? "
-                                "WHERE job_id = ?", (str(exc)[:500], time.time(), job_id))
-            except (StorageError, ChainError, RuntimeError, OSError) as exc:
-                log.warning("job %s: preparation failed, will retry: %s", job_id, exc)
-            except ValueError as exc:
-                log.error("job %s cannot be prepared: %s", job_id, exc)
-                self.db.execute("UPDATE prepared_jobs SET status = 'rejected', error = ?, updated_at = ? "
-                                "WHERE job_id = ?", (str(exc)[:500], time.time(), job_id))
+            if self._guarded(job_id, lambda: self._prepare_job(job_id)) is False:
+                return  # tasks prepared (or being prepared), more to go: the next step goes on
+
+    def _guarded(self, job_id: int, work):
+        """``work()``'s value, or None when it failed: the scene's fault rejects the job (retrying would fail again),
+        an outage is retried by a later step."""
+        try:
+            return work()
+        except (SceneRefused, RenderLimitError) as exc:
+            log.error("job %s cannot be prepared: %s", job_id, exc)
+            self._reject(job_id, exc)
+        except (StorageError, ChainError, RuntimeError, OSError) as exc:
+            log.warning("job %s: preparation failed, will retry: %s", job_id, exc)
+        except ValueError as exc:
+            log.error("job %s cannot be prepared: %s", job_id, exc)
+            self._reject(job_id, exc)
+        return None
+
+    def _reject(self, job_id: int, exc: Exception) -> None:
+        self.db.execute("UPDATE prepared_jobs SET status = 'rejected', error = ?, updated_at = ? WHERE job_id = ?",
+                        (str(exc)[:500], time.time(), job_id))
+
+    def _mark_posted(self, job_id: int) -> None:
+        """A batched job none of whose tasks waits for preparation any more."""
+        if not self.batcher.has_pending(job_id):
+            self.db.execute("UPDATE prepared_jobs SET status = 'posted', updated_at = ? WHERE job_id = ? "
+                            "AND status = 'pending'", (time.time(), job_id))
 
     def _job_event(self, job_id: int) -> dict:
         row = self.db.execute("SELECT event FROM prepared_jobs WHERE job_id = ?", (job_id,)).fetchone()
@@ -235,9 +253,8 @@ class Manager:
         batches: True when nothing was left to prepare)."""
         if self.batcher and not self._benchmarked_worker(job_id):
             worked = self.batcher.prepare_job(job_id)
-            if not self.batcher.has_pending(job_id):
-                self.db.execute("UPDATE prepared_jobs SET status = 'posted', updated_at = ? WHERE job_id = ? "
-                                "AND status = 'pending'", (time.time(), job_id))
+            if not worked:
+                self._mark_posted(job_id)
             return not worked
         scene, order, quote = self._job_order(job_id)
         one_done = False

@@ -172,6 +172,9 @@ class OfferClient:
 
 
 # ------------------------------------------------------------------ the lane's steps
+REFUSAL_HOLD = 10.0  # seconds before a refused offer is weighed again (capacity or stake may have freed meanwhile)
+
+
 class BatchWork:
     """The worker agent's batch lane: offers, then each batch it signed through its steps."""
 
@@ -180,6 +183,9 @@ class BatchWork:
         self.client = client or OfferClient(agent.config.offer_timeout)
         self._last_poll = 0.0
         self._said: dict[Any, str] = {}  # what was last logged per manager / offer: a repeat is logged quietly
+        # offers refused lately, by (batch, accept_by): weighed again only after REFUSAL_HOLD seconds (each weighing
+        # reads the chain; a manager offering many groups would otherwise cost a worker its CPU at every poll)
+        self._refused: dict[tuple[bytes, int], float] = {}
 
     # shorthands
     @property
@@ -261,10 +267,16 @@ class BatchWork:
             if status not in ("signed", "lapsed") or data.get("accept_by") == offer.accept_by:
                 return  # signed already (the signature is retried by its step), or posted: never twice
             # a re-planned offer of a batch we signed or let lapse (a new accept_by): weighed afresh
+        key = (offer.batch_id, offer.accept_by)
+        if self._refused.get(key, 0.0) > time.monotonic():
+            return
         job = get_job(self.chain, offer.job_id)
         standing = self.standing(job, exclude=offer.batch_id)
         reason = refusal(offer, self.me, job, standing)
         if reason is not None:
+            if len(self._refused) > 10_000:
+                self._refused = {k: t for k, t in self._refused.items() if t > time.monotonic()}
+            self._refused[key] = time.monotonic() + REFUSAL_HOLD
             self._say((url, offer.batch_id, offer.accept_by), "refusing offer of batch 0x%s (group %s, job %s) from "
                       "%s: %s", logging.INFO, offer.batch_id.hex(), offer.group, offer.job_id, url, reason)
             return
@@ -322,6 +334,8 @@ class BatchWork:
                 log.debug("batch 0x%s: %s", batch_id.hex(), exc)
             except Exception as exc:  # noqa: BLE001 - one batch's failure never stops the others or the loop
                 self.failed(batch_id, status, data, exc)
+            if (self.db.batch(batch_id) or (None,))[0] != status:
+                self._refused.clear()  # our capacity or pledged stake may have changed: offers are weighed afresh
 
     def failed(self, batch_id: bytes, status: str, data: dict, exc: Exception) -> None:
         name = f"batch 0x{batch_id.hex()}"

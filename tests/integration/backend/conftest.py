@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -84,6 +85,17 @@ def manager_running(manager, interval: float = 0.5) -> Iterator[list[BaseExcepti
     finally:
         stop.set()
         thread.join(timeout=30)
+
+
+def prepare(manager, timeout: float = 300) -> None:
+    """One ``prepare_jobs`` step, then the rest of it: a batch's tasks are noised on a thread beside the loop, and
+    the step that finds them done records them."""
+    manager.prepare_jobs()
+    deadline = time.monotonic() + timeout
+    while manager.batcher is not None and manager.batcher.running_job() is not None:
+        assert time.monotonic() < deadline, "the manager's preparation did not finish"
+        time.sleep(0.2)
+        manager.prepare_jobs()
 
 
 def draw_committee(devnet, task_id: int) -> tuple[int, list[str]]:

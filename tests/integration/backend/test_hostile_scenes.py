@@ -16,6 +16,7 @@ from backend.settings import BackendSettings
 from inferix.storage import IPFSStore
 from tests.integration.render.fixtures import HUGE, gltf_with_uri
 
+from tests.integration.backend.conftest import prepare
 from tests.integration.backend.test_auth_uploads import DOMAIN, URI, sign_in
 
 MIB = 1024 * 1024
@@ -212,9 +213,9 @@ def test_manager_loop_rejects_a_job_whose_scene_renders_forever(devnet, store, h
                (time.time(), json.dumps(event)))
     manager = Manager(devnet.chain(9), store, db, ManagerConfig(stake=1_000 * IFX, seed_key=b"k" * 32,
                                                                 work_dir=tmp_path / "work", prepare_timeout=8))
-    manager.prepare_jobs()
+    prepare(manager)
     row = db.execute("SELECT status, error FROM prepared_jobs WHERE job_id = 777").fetchone()
     assert row["status"] == "rejected" and row["error"].startswith("wall-clock limit"), dict(row)
     started = time.monotonic()
-    manager.prepare_jobs()  # not tried again
+    prepare(manager)  # not tried again
     assert time.monotonic() - started < 2

@@ -26,6 +26,7 @@ from inferix.eip712 import sign_acceptance
 from inferix.protocol import IFX, PACKAGE_MANIFEST, ROLE_MANAGER, ROLE_WORKER, ensure_staked, latest_time
 
 from ...conftest import fresh_account
+from .conftest import prepare
 
 pytestmark = pytest.mark.integration
 
@@ -76,8 +77,7 @@ def test_the_manager_batches_offers_posts_reveals_settles_and_requeues(reverted,
     for w in workers:
         db.execute("INSERT INTO known_workers (address) VALUES (?)", (w.address,))
 
-    manager.prepare_jobs()
-    manager.prepare_jobs()
+    prepare(manager)
     [batch] = db.execute("SELECT * FROM batches").fetchall()
     assert batch["status"] == "closed"  # the job's last task closed it
     batch_id = bytes.fromhex(batch["batch_id"])
@@ -164,7 +164,7 @@ def test_the_manager_batches_offers_posts_reveals_settles_and_requeues(reverted,
     assert creator.call("JobEscrow", "jobs", job_id)[2] == budget0  # the fees came back to the budget
     assert [tuple(r) for r in db.execute("SELECT status, attempts FROM lane_tasks ORDER BY task_index")] == \
         [("pending", 1), ("pending", 1)]
-    manager.prepare_jobs()
+    prepare(manager)
     nonces = [r[0] for r in db.execute("SELECT nonce FROM batches ORDER BY nonce")]
     assert nonces == [batch["nonce"], batch["nonce"] + 1]
     second = db.execute("SELECT batch_id FROM batches WHERE nonce = ?", (nonces[1],)).fetchone()[0]
@@ -193,10 +193,10 @@ def test_a_task_whose_imprints_never_fit_is_given_up_after_three_seeds(devnet, s
                (time.time(), json.dumps(event)))
     manager = Manager(devnet.chain(9), store, db, ManagerConfig(stake=0, seed_key=b"k" * 32, work_dir=tmp_path / "work"))
     for _ in range(3):
-        manager.prepare_jobs()
+        prepare(manager)
     job = db.execute("SELECT status, error FROM prepared_jobs WHERE job_id = 778").fetchone()
     assert job["status"] == "rejected" and "no placement of the imprints after 3 seeds" in job["error"], dict(job)
     assert db.execute("SELECT placement_failures FROM lane_tasks WHERE job_id = 778").fetchone()[0] == 2
     assert db.execute("SELECT COUNT(*) FROM batches").fetchone()[0] == 0  # empty batches are dropped, none offered
-    manager.prepare_jobs()  # a rejected job is not prepared again
+    prepare(manager)  # a rejected job is not prepared again
     assert db.execute("SELECT placement_failures FROM lane_tasks WHERE job_id = 778").fetchone()[0] == 2
