@@ -299,10 +299,10 @@ def _score_quality(img: np.ndarray, fm: FrameManifest, params: AngvParams, codec
         reasons.append(f"high-frequency energy {hf:.2f}x the smaller reference's (< {params.hf_ratio_min}: smoother "
                        "than the ordered settings render, e.g. a lower resolution upscaled)")
     mse = sq.sum(axis=(1, 2)) / (size * size)
-    ratio = mse / (1.5 * s.sigma2 + jpeg + params.quality_floor)
-    tile_hf = (tile_e + floor) / (s.tile_hf + floor)
-    tiles = [TileScore(t.x0, t.y0, size, float(np.sqrt(mse[i])), float(s.r0[i]), float(ratio[i]), float(tile_hf[i]))
-             for i, t in enumerate(ts)]
+    ratio = (mse / (1.5 * s.sigma2 + jpeg + params.quality_floor)).tolist()
+    tile_hf = ((tile_e + floor) / (s.tile_hf + floor)).tolist()
+    rmse, r0 = np.sqrt(mse).tolist(), s.r0.tolist()  # plain floats at once: 16 float() calls cost more
+    tiles = [TileScore(t.x0, t.y0, size, rmse[i], r0[i], ratio[i], tile_hf[i]) for i, t in enumerate(ts)]
     return ok_q and ok_half and ok_hf, q, qh, float(hf), "; ".join(reasons), tiles
 
 
