@@ -35,7 +35,9 @@ def flyby(tmp_path_factory):
     return path
 
 
-def test_a_creators_job_goes_through_a_batch(devnet, node_factory, ipfs_node, flyby, tmp_path):
+def test_a_creators_job_goes_through_a_batch(reverted, node_factory, ipfs_node, flyby, tmp_path):
+    # reverted afterwards: the worker, manager and jobs of this test never meet another test's matching
+    devnet = reverted
     chain = devnet.chain()
     for index in ORACLES:
         if get_node(chain, dev_account(index).address).stake == 0:
