@@ -8,7 +8,7 @@ import re
 from fastapi import APIRouter, Path, Query, Request
 from typing_extensions import Annotated
 
-from backend.api.reads.common import _address, _bool, _db, _json, _not_found, _raw, named
+from backend.api.reads.common import _address, _bool, _db, _json, _not_found, _page, _raw, named
 from backend.api.reads.models import (ADDRESS_PATTERN, BatchDetail, BatchPage, BatchStage, INVALID, Limit, MALFORMED,
                                       MAX_ID, NOT_FOUND, Offset)
 
@@ -32,7 +32,7 @@ _MEMBER_FIELDS = ("seat", "oracle", "committed_block", "revealed_block", "pass_b
                   "slashed_tasks")
 _EVENT_FIELDS = ("block", "log_index", "tx_hash", "contract", "name", "block_time", "args")
 # newest first; (posted_block, posted_log) is unique
-_ORDER = " ORDER BY posted_block DESC, posted_log DESC"
+_ORDER = "posted_block DESC, posted_log DESC"
 
 
 def batch_summary(r: tuple) -> dict:
@@ -84,12 +84,7 @@ async def list_batches(
     if stage is not None:
         where.append("stage = ?")
         params.append(stage)
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
-    cur = _raw(_db(request))
-    total = cur.execute(f"SELECT COUNT(*) FROM lane_batches{clause}", params).fetchone()[0]
-    rows = cur.execute(f"SELECT {SUMMARY_COLUMNS} FROM lane_batches{clause}{_ORDER} LIMIT ? OFFSET ?",
-                       (*params, limit, offset)).fetchall()
-    return _json({"items": [batch_summary(r) for r in rows], "total": total, "limit": limit, "offset": offset})
+    return _page(request, "lane_batches", SUMMARY_COLUMNS, where, params, _ORDER, limit, offset, batch_summary)
 
 
 @router.get("/batches/{batch_id}", response_model=BatchDetail, responses={**MALFORMED, **NOT_FOUND},

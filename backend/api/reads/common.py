@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, Callable
 
 from eth_utils import to_checksum_address
 from fastapi import Request
@@ -84,6 +84,18 @@ def _raw(conn: Connection):
     cur = conn.cursor()
     cur.row_factory = None  # plain tuples: positional access, no Row objects
     return cur
+
+
+def _page(request: Request, table: str, columns: str, where: list[str], params: list, order: str, limit: int,
+          offset: int, item: Callable[[tuple], dict]) -> Response:
+    """A page of a list endpoint: ``{"items", "total", "limit", "offset"}`` of the rows of ``table`` matching every
+    condition of ``where`` (``?`` placeholders, ``params``), in ``order``."""
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    cur = _raw(_db(request))
+    total = cur.execute(f"SELECT COUNT(*) FROM {table}{clause}", params).fetchone()[0]
+    rows = cur.execute(f"SELECT {columns} FROM {table}{clause} ORDER BY {order} LIMIT ? OFFSET ?",
+                       (*params, limit, offset)).fetchall()
+    return _json({"items": [item(r) for r in rows], "total": total, "limit": limit, "offset": offset})
 
 
 def _scores(text: str) -> Any:

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Query, Request
 from typing_extensions import Annotated
 
 from backend.api.reads.batches import job_batches
-from backend.api.reads.common import (JOB_COLUMNS, TASK_SUMMARY_COLUMNS, _address, _db, _job, _json, _not_found, _raw,
-                                      _task_summary)
+from backend.api.reads.common import (JOB_COLUMNS, TASK_SUMMARY_COLUMNS, _address, _db, _job, _json, _not_found, _page,
+                                      _raw, _task_summary)
 from backend.api.reads.models import (ADDRESS_PATTERN, INVALID, JobDetail, JobId, JobPage, JobStatus, Limit, NOT_FOUND,
                                       Offset)
 
@@ -43,12 +43,7 @@ async def list_jobs(
     if status is not None:
         where.append("status = ?")
         params.append(status)
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
-    cur = _raw(_db(request))
-    total = cur.execute(f"SELECT COUNT(*) FROM jobs{clause}", params).fetchone()[0]
-    rows = cur.execute(f"SELECT {JOB_COLUMNS} FROM jobs{clause} ORDER BY job_id DESC LIMIT ? OFFSET ?",
-                       (*params, limit, offset)).fetchall()
-    return _json({"items": [_job(r) for r in rows], "total": total, "limit": limit, "offset": offset})
+    return _page(request, "jobs", JOB_COLUMNS, where, params, "job_id DESC", limit, offset, _job)
 
 
 @router.get("/jobs/{job_id}", response_model=JobDetail, responses={**NOT_FOUND, **INVALID},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Path, Query, Request
 from typing_extensions import Annotated
 
-from backend.api.reads.common import _address, _db, _json, _not_found, _raw, named
+from backend.api.reads.common import _address, _db, _json, _not_found, _page, _raw, named
 from backend.api.reads.models import (ADDRESS_PATTERN, EpochPage, INVALID, IndexStatus, Limit, NOT_FOUND, Offset, Role,
                                       Worker, WorkerPage)
 
@@ -26,13 +26,9 @@ async def list_workers(
     limit: Limit = 20,
     offset: Offset = 0,
 ):
-    clause, params = (" WHERE role = ?", [role]) if role else ("", [])
-    cur = _raw(_db(request))
-    total = cur.execute(f"SELECT COUNT(*) FROM workers{clause}", params).fetchone()[0]
-    rows = cur.execute(f"SELECT {WORKER_COLUMNS} FROM workers{clause} ORDER BY registered_block, address "
-                       "LIMIT ? OFFSET ?", (*params, limit, offset)).fetchall()
-    return _json({"items": [dict(zip(_WORKER_KEYS, r)) for r in rows], "total": total, "limit": limit,
-                  "offset": offset})
+    where, params = (["role = ?"], [role]) if role else ([], [])
+    return _page(request, "workers", WORKER_COLUMNS, where, params, "registered_block, address", limit, offset,
+                 lambda r: dict(zip(_WORKER_KEYS, r)))
 
 
 @router.get("/workers/{address}", response_model=Worker, responses={**NOT_FOUND, **INVALID},
@@ -58,17 +54,9 @@ async def list_epochs(
     limit: Limit = 20,
     offset: Offset = 0,
 ):
-    clause, params = (" WHERE closed = ?", [int(closed)]) if closed is not None else ("", [])
-    cur = _raw(_db(request))
-    total = cur.execute(f"SELECT COUNT(*) FROM epochs{clause}", params).fetchone()[0]
-    rows = cur.execute(f"SELECT {EPOCH_COLUMNS} FROM epochs{clause} ORDER BY epoch DESC LIMIT ? OFFSET ?",
-                       (*params, limit, offset)).fetchall()
-    items = []
-    for r in rows:
-        item = dict(zip(_EPOCH_KEYS, r))
-        item["closed"] = bool(item["closed"])
-        items.append(item)
-    return _json({"items": items, "total": total, "limit": limit, "offset": offset})
+    where, params = (["closed = ?"], [int(closed)]) if closed is not None else ([], [])
+    return _page(request, "epochs", EPOCH_COLUMNS, where, params, "epoch DESC", limit, offset,
+                 lambda r: {**dict(zip(_EPOCH_KEYS, r)), "closed": bool(r[1])})
 
 
 @router.get("/index", response_model=IndexStatus, summary="How far the index has read the chain")
