@@ -23,7 +23,7 @@ from inferix.testing.devnet import ROOT, Anvil, deploy, dev_account, rpc, start_
 from inferix.testing.ipfs import LocalIPFSNode
 from inferix.testing.postgres import LocalPostgres, PostgresUnavailable, find_bindir
 from inferix.testing.process import Service
-from inferix.protocol import IFX, ROLE_MANAGER, ensure_staked
+from inferix.protocol import IFX, ROLE_MANAGER, ROLE_ORACLE, ROLE_WORKER, ensure_staked
 from inferix.storage import IPFSStore
 
 
@@ -185,6 +185,22 @@ def fresh_account(devnet: Devnet, ifx: int = 30_000 * IFX) -> Chain:
     rpc(devnet.anvil.url, "anvil_setBalance", [account.address, hex(10**20)])
     fund(devnet, account.address, ifx)
     return Chain(devnet.anvil.url, devnet.deployment, account)
+
+
+def lane_job(devnet: Devnet, boss: Chain, creator: Chain, scene: str, last_frame: int
+             ) -> tuple[list[Chain], dict[str, Chain], int]:
+    """The actors of a batch: two fresh workers (at $0.50/IBM) and three fresh oracles, staked, and a job of
+    ``creator``'s for ``boss`` (frames 1..``last_frame``, a $1/IBM maximum, 500 IFX). Returns (workers, oracles by
+    address, job id)."""
+    workers = [fresh_account(devnet) for _ in range(2)]
+    for w in workers:
+        ensure_staked(w, ROLE_WORKER, 20_000 * IFX, 10**18 // 2)
+    oracles = {o.address: o for o in (fresh_account(devnet) for _ in range(3))}
+    for o in oracles.values():
+        ensure_staked(o, ROLE_ORACLE, 1_000 * IFX)
+    creator.transact("IFXToken", "approve", creator.deployments.address("JobEscrow"), 500 * IFX)
+    creator.transact("JobEscrow", "createJob", boss.address, scene, 1, last_frame, "16x16@4spp png", 10**18, 500 * IFX)
+    return workers, oracles, creator.call("JobEscrow", "jobCount")
 
 
 def draw_batch_committee(devnet: Devnet, batch_id: bytes) -> list[str]:

@@ -22,11 +22,10 @@ from backend.settings import BackendSettings
 from inferix import batches as B
 from inferix import lane
 from inferix.chain import Chain
-from inferix.protocol import IFX, ROLE_ORACLE, ROLE_WORKER, USD, ensure_staked, get_job, get_node, latest_time, \
-    read_struct
+from inferix.protocol import IFX, get_job, get_node, latest_time, read_struct
 from inferix.sealing import manifest_digest, seal_manifest
 from inferix.testing.devnet import rpc
-from tests.conftest import dev_index, draw_batch_committee, fresh_account, manager
+from tests.conftest import dev_index, draw_batch_committee, fresh_account, lane_job, manager
 from tests.integration.backend.conftest import DB_BACKENDS, idx_refresh_price
 
 pytestmark = pytest.mark.integration
@@ -80,16 +79,7 @@ def _run_batch(devnet) -> dict:
 
     idx_refresh_price(devnet)
     creator = fresh_account(devnet)
-    workers = [fresh_account(devnet) for _ in range(2)]
-    for w in workers:
-        ensure_staked(w, ROLE_WORKER, 20_000 * IFX, USD // 2)
-    oracles = {o.address: o for o in (fresh_account(devnet) for _ in range(3))}
-    for o in oracles.values():
-        ensure_staked(o, ROLE_ORACLE, 1_000 * IFX)
-    creator.transact("IFXToken", "approve", creator.deployments.address("JobEscrow"), 500 * IFX)
-    creator.transact("JobEscrow", "createJob", boss.address, "bafylaneindexscene", 1, 10 * TASKS, "16x16@4spp png",
-                     USD, 500 * IFX)
-    job = chain.call("JobEscrow", "jobCount")
+    workers, oracles, job = lane_job(devnet, boss, creator, "bafylaneindexscene", 10 * TASKS)
 
     nonce = lane.next_nonce(boss, boss.address)
     seed = os.urandom(32)

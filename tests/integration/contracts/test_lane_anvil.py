@@ -12,10 +12,10 @@ import pytest
 
 from inferix import batches as B
 from inferix import lane
-from inferix.protocol import IFX, ROLE_ORACLE, ROLE_WORKER, ensure_staked, get_node, latest_time, read_struct
+from inferix.protocol import IFX, get_node, latest_time, read_struct
 from inferix.sealing import manifest_digest, seal_manifest
 
-from ...conftest import dev_index, draw_batch_committee, fresh_account, manager
+from ...conftest import dev_index, draw_batch_committee, lane_job, manager
 
 pytestmark = pytest.mark.integration
 
@@ -27,15 +27,7 @@ def test_a_batch_goes_through_the_lane_on_a_real_node(reverted):
     devnet = reverted
     boss = manager(devnet)
     creator = devnet.chain(0)
-    workers = [fresh_account(devnet) for _ in range(2)]
-    for w in workers:
-        ensure_staked(w, ROLE_WORKER, 20_000 * IFX, USD // 2)
-    oracles = {o.address: o for o in (fresh_account(devnet) for _ in range(3))}
-    for o in oracles.values():
-        ensure_staked(o, ROLE_ORACLE, 1_000 * IFX)
-    creator.transact("IFXToken", "approve", creator.deployments.address("JobEscrow"), 500 * IFX)
-    creator.transact("JobEscrow", "createJob", boss.address, "bafyscene", 1, 30, "16x16@4spp png", USD, 500 * IFX)
-    job = creator.call("JobEscrow", "jobCount")
+    workers, oracles, job = lane_job(devnet, boss, creator, "bafyscene", 30)
 
     # the manager prepares 3 tasks for two workers; each task's manifest is sealed with its own task seed
     nonce = lane.next_nonce(boss, boss.address)
