@@ -187,6 +187,18 @@ def fresh_account(devnet: Devnet, ifx: int = 30_000 * IFX) -> Chain:
     return Chain(devnet.anvil.url, devnet.deployment, account)
 
 
+def speak_as(devnet: Devnet, chain: Chain, sender: str, contract: str, function: str, *args) -> None:
+    """Send ``contract.function(*args)`` from ``sender`` (a contract or governance address: anvil lets the test
+    speak for it) and assert it succeeded."""
+    rpc(devnet.anvil.url, "anvil_impersonateAccount", [sender])
+    rpc(devnet.anvil.url, "anvil_setBalance", [sender, hex(10**20)])
+    try:
+        tx = getattr(chain.contract(contract).functions, function)(*args).transact({"from": sender})
+        assert chain.w3.eth.wait_for_transaction_receipt(tx)["status"] == 1
+    finally:
+        rpc(devnet.anvil.url, "anvil_stopImpersonatingAccount", [sender])
+
+
 def lane_job(devnet: Devnet, boss: Chain, creator: Chain, scene: str, last_frame: int
              ) -> tuple[list[Chain], dict[str, Chain], int]:
     """The actors of a batch: two fresh workers (at $0.50/IBM) and three fresh oracles, staked, and a job of

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,8 +31,8 @@ from eth_utils import keccak
 
 from inferix.chain import ChainError, TransactionReverted
 from inferix.service import PollingNode, Waiting
-from inferix.protocol import (IB_ONE, IBM, PACKAGE_ORDER, PACKAGE_SCENE, ROLE_WORKER, TaskState, challenge_verdict,
-                              ensure_staked, get_node, get_task)
+from inferix.protocol import (IB_ONE, IBM, PACKAGE_ORDER, PACKAGE_SCENE, ROLE_WORKER, NodeView, TaskState,
+                              challenge_verdict, ensure_staked, get_node, get_task)
 from inferix.render import RenderLimitError, SceneRefused, find_devices, render_frames, render_many, sandbox
 from inferix.render.devices import choose
 from inferix.storage import StorageError
@@ -39,6 +40,7 @@ from oracle.angv.task import VerificationUnavailable, open_manifest, verify_resu
 
 log = logging.getLogger("inferix.worker")
 SUBMIT_MARGIN = 10  # seconds of the render window kept for pinning and submitting the frames
+STAKE_CHECK = 300  # seconds between two checks of the stake against S(n) (at once when a new IB is attested)
 
 
 @dataclass
@@ -66,6 +68,8 @@ class WorkerAgent(PollingNode):
         from worker.batches import BatchWork
 
         self.lane = BatchWork(self)
+        self._stake_checked = 0.0  # monotonic time of the last keep_staked
+        self._short_of: int | None = None  # the target a too-small balance was last reported for
 
     def step(self) -> None:
         """The single path's events and tasks, then the lane's offers and batches (each batch's failure is caught
@@ -89,6 +93,31 @@ class WorkerAgent(PollingNode):
         minimum = self.chain.call("Staking", "minStake", self.me, rate)
         return max(self.config.stake, minimum * 11 // 10)
 
+    def keep_staked(self) -> NodeView:
+        """Top the bonded stake up to :meth:`target_stake` from this account's balance. Called at start, when a
+        benchmark attests a new IB (S(n) grows with it: a worker left below it is offered no work) and every
+        ``STAKE_CHECK`` s (a falling IFX price raises S(n) too). What the balance cannot cover is said once."""
+        self._stake_checked = time.monotonic()
+        target = self.target_stake()
+        node = get_node(self.chain, self.me)
+        bonded = node.stake - node.unbonding
+        if bonded >= target:
+            return node
+        balance = self.chain.call("IFXToken", "balanceOf", self.me)
+        reach = min(target, bonded + balance)
+        if reach < target and self._short_of != target:
+            log.warning("the stake %.2f IFX is below the %.2f IFX this node needs (the minimum S(n) at IB %s, +10 %%) "
+                        "and the balance covers only %.2f IFX more: no manager offers this node work until it is "
+                        "topped up", bonded / 1e18, target / 1e18, node.ib / IB_ONE if node.ib else 1.0,
+                        balance / 1e18)
+            self._short_of = target
+        if reach > bonded:
+            if target > self.config.stake:
+                log.info("raising the stake to %.2f IFX: the minimum S(n) for $%.4f/IBM at IB %s", reach / 1e18,
+                         self.config.price_per_ibm / 1e18, node.ib / IB_ONE if node.ib else 1.0)
+            node = ensure_staked(self.chain, ROLE_WORKER, reach, self.config.price_per_ibm)
+        return node
+
     def choose_device(self) -> str:
         """The best Cycles device this machine has (or ``--device``), recorded in the node's status."""
         found = find_devices()
@@ -103,11 +132,7 @@ class WorkerAgent(PollingNode):
         node = ensure_staked(self.chain, ROLE_WORKER, 0, self.config.price_per_ibm)
         if node.price_per_ibm != self.config.price_per_ibm:
             self.chain.transact("Staking", "setPrice", self.config.price_per_ibm)
-        target = self.target_stake()
-        if target > self.config.stake:
-            log.info("raising the stake to %.2f IFX: the minimum S(n) for $%.4f/IBM", target / 1e18,
-                     self.config.price_per_ibm / 1e18)
-        node = ensure_staked(self.chain, ROLE_WORKER, target, self.config.price_per_ibm)
+        node = self.keep_staked()
         log.info("worker %s ready: stake %.2f IFX, price $%.4f/IBM, IB %s", self.me, node.stake / 1e18,
                  self.config.price_per_ibm / 1e18, node.ib / IB_ONE if node.ib else "not attested yet (1.0 until a manager's benchmark task is verified)")
 
@@ -139,7 +164,10 @@ class WorkerAgent(PollingNode):
                 if a["taskId"] in ours:  # the latest reveal wins; _follow checks it against the attempt's commitment
                     self.db.put(f"revealed:{a['taskId']}", {"seed": bytes(a["seed"]).hex(), "revealer": a["revealer"],
                                                             "late": a["late"]})
+        attested = self.chain.events("Staking", ["IBSet"], start, head, {"worker": self.me})
         self.db.set_cursor("escrow", head + 1)
+        if attested or time.monotonic() - self._stake_checked > STAKE_CHECK:
+            self.keep_staked()
 
     # ------------------------------------------------------------ steps
     def _minutes_per_ibm(self) -> float:

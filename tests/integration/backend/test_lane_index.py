@@ -25,7 +25,7 @@ from inferix.chain import Chain
 from inferix.protocol import IFX, get_job, get_node, latest_time, read_struct
 from inferix.sealing import manifest_digest, seal_manifest
 from inferix.testing.devnet import rpc
-from tests.conftest import dev_index, draw_batch_committee, fresh_account, lane_job, manager
+from tests.conftest import dev_index, draw_batch_committee, fresh_account, lane_job, manager, speak_as
 from tests.integration.backend.conftest import DB_BACKENDS, idx_refresh_price
 
 pytestmark = pytest.mark.integration
@@ -42,15 +42,8 @@ LANE_TABLES = {"lane_batches": "batch_id", "lane_batch_tasks": "batch_id, task_i
 
 
 def _as_arbiter(devnet, chain: Chain, function: str, *args) -> None:
-    """The arbiter is the timelock (governance) on the devnet: anvil lets the test speak for it."""
-    arbiter = chain.call("ProofOfRender", "arbiter")
-    rpc(devnet.anvil.url, "anvil_impersonateAccount", [arbiter])
-    rpc(devnet.anvil.url, "anvil_setBalance", [arbiter, hex(10**20)])
-    try:
-        tx = getattr(chain.contract("BatchLane").functions, function)(*args).transact({"from": arbiter})
-        assert chain.w3.eth.wait_for_transaction_receipt(tx)["status"] == 1
-    finally:
-        rpc(devnet.anvil.url, "anvil_stopImpersonatingAccount", [arbiter])
+    """The arbiter is the timelock (governance) on the devnet."""
+    speak_as(devnet, chain, chain.call("ProofOfRender", "arbiter"), "BatchLane", function, *args)
 
 
 def _rows(conn, table: str) -> list[dict]:

@@ -1,0 +1,62 @@
+"""The worker keeps its stake at the minimum S(n) = 2 × E × IB × P (+10 %) on its own: when a benchmark attests a
+higher IB (``Staking.IBSet``, here sent as the escrow on anvil), the next poll tops the stake up from the balance, or
+as far as the balance goes with one clear warning; a node left below S(n) is offered no work by any manager."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from inferix.nodedb import NodeDB
+from inferix.protocol import IB_ONE, IFX, ROLE_WORKER, USD, ensure_staked, get_node
+from worker.agent import WorkerAgent, WorkerConfig
+
+from ...conftest import fresh_account, speak_as
+
+pytestmark = pytest.mark.integration
+
+PRICE = USD // 2
+
+
+def _agent(chain, tmp_path, stake: int) -> WorkerAgent:
+    ensure_staked(chain, ROLE_WORKER, stake, PRICE)
+    db = NodeDB(tmp_path / "worker.sqlite")
+    agent = WorkerAgent(chain, None, db, WorkerConfig(price_per_ibm=PRICE, stake=stake, work_dir=tmp_path / "work"))
+    agent.poll_events()  # the stake already covers S(n) at IB 1: nothing to do
+    return agent
+
+
+def _attest(devnet, chain, ib: int) -> None:
+    speak_as(devnet, chain, chain.deployments.address("JobEscrow"), "Staking", "setIB", chain.address, ib)
+
+
+def _needed(chain) -> int:
+    return chain.call("Staking", "minStake", chain.address, chain.call("PriceFeedAdapter", "price")) * 11 // 10
+
+
+def test_a_higher_ib_is_covered_from_the_balance_at_the_next_poll(reverted, tmp_path):
+    me = fresh_account(reverted, 60_000 * IFX)
+    agent = _agent(me, tmp_path, 10_000 * IFX)
+    assert get_node(me, me.address).stake == 10_000 * IFX
+    _attest(reverted, me, 3 * IB_ONE)  # S(n) at IB 3: 25,920 IFX at $0.50/IBM and $0.50/IFX
+    assert get_node(me, me.address).stake < _needed(me)
+    agent.poll_events()
+    node = get_node(me, me.address)
+    assert node.stake == _needed(me) and node.ib == 3 * IB_ONE
+    agent.poll_events()  # covered: no second top-up
+    assert get_node(me, me.address).stake == node.stake
+
+
+def test_a_balance_too_small_tops_up_what_it_can_and_says_so_once(reverted, tmp_path, caplog):
+    me = fresh_account(reverted, 15_000 * IFX)
+    agent = _agent(me, tmp_path, 10_000 * IFX)
+    _attest(reverted, me, 3 * IB_ONE)
+    with caplog.at_level(logging.WARNING, logger="inferix.worker"):
+        agent.poll_events()
+        agent._stake_checked = 0.0  # the periodic check comes round again
+        agent.poll_events()
+    assert get_node(me, me.address).stake == 15_000 * IFX  # all it had
+    assert me.call("IFXToken", "balanceOf", me.address) == 0
+    warnings = [r.getMessage() for r in caplog.records if "below" in r.getMessage()]
+    assert len(warnings) == 1 and "no manager offers this node work" in warnings[0], warnings
