@@ -241,6 +241,24 @@ class Batcher:
                 counts[worker] = counts.get(worker, 0) + 1
         return counts
 
+    def _failed_before(self, batch_hex: str, tasks) -> set[str]:
+        """The workers whose frames the committee judged FAIL for one of these tasks in an earlier batch: a task is
+        never offered again to a worker it failed with (it waits for another qualified worker instead)."""
+        earlier = self.db.execute(
+            "SELECT bt.batch_id, bt.idx, b.offer FROM batch_tasks bt JOIN batches b ON b.batch_id = bt.batch_id "
+            "WHERE bt.job_id = ? AND bt.task_index IN (%s) AND bt.batch_id != ? AND b.status = ?"
+            % ",".join("?" * len(tasks)),
+            (tasks[0]["job_id"], *(t["task_index"] for t in tasks), batch_hex, SETTLED)).fetchall()
+        verdicts: dict[str, dict] = {}
+        failed = set()
+        for r in earlier:
+            if r["batch_id"] not in verdicts:
+                verdicts[r["batch_id"]] = lane.outcome(self.chain, bytes.fromhex(r["batch_id"]))
+            v = verdicts[r["batch_id"]]
+            if v["decided_bits"] >> r["idx"] & 1 and not v["pass_bits"] >> r["idx"] & 1:
+                failed.add(json.loads(r["offer"])["leaves"][r["idx"]]["worker"])
+        return failed
+
     def _offer(self, row, now: int, silent: frozenset[str] = frozenset()) -> None:
         """Plan the groups (consecutive runs of tasks, one per qualified worker) and offer them."""
         tasks = self._tasks(row["batch_id"])
@@ -249,6 +267,7 @@ class Batcher:
 
         reads = _StepReads(self.chain)
         candidates = self.m._candidates(job.usd_per_ifx, self._in_flight(), reads)
+        failed = self._failed_before(row["batch_id"], tasks)
         n = len(tasks)
         chosen: list = []
         # at most one group per task and per worker; a worker renders at most 64 tasks of a batch
@@ -256,7 +275,7 @@ class Batcher:
             k = len(chosen) + 1
             share = sum(t["ibm"] for t in tasks[: -(-n // k)])  # the largest group if the batch had k groups
             pick = choose(candidates, share, job.max_price_per_ibm, job.usd_per_ifx, self.m.config.max_failures,
-                          self.m.config.max_in_flight, exclude={c.address for c in chosen} | set(silent),
+                          self.m.config.max_in_flight, exclude={c.address for c in chosen} | set(silent) | failed,
                           collateral_bps=reads.collateral_bps())
             if pick is None:
                 break

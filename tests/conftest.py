@@ -233,6 +233,26 @@ def draw_batch_committee(devnet: Devnet, batch_id: bytes) -> list[str]:
     return lane.committee(chain, batch_id)
 
 
+def batch_verdict(devnet: Devnet, batch_id: bytes, pass_bits: int, oracles: dict[str, Chain] | None = None
+                  ) -> list[str]:
+    """Draw a revealed batch's committee and have every member commit (one member relays the signed commitments)
+    and reveal ``pass_bits``: the verdict is final. ``oracles`` are the members' chains by address; a member not
+    in it is another test's dev-account oracle. Returns the members."""
+    import os as _os
+
+    from inferix import lane
+
+    members = draw_batch_committee(devnet, batch_id)
+    chains = {m: (oracles or {}).get(m) or devnet.chain(dev_index(devnet, m)) for m in members}
+    salts = [_os.urandom(32) for _ in members]
+    signed = [lane.commitment(chains[m], batch_id, pass_bits, salt) for m, salt in zip(members, salts)]
+    relay = chains[members[0]]
+    seats = list(range(len(members)))
+    relay.transact("BatchCommittee", "commitVotes", batch_id, seats, [c for c, _ in signed], [s for _, s in signed])
+    relay.transact("BatchCommittee", "revealVotes", batch_id, seats, [pass_bits] * len(members), salts)
+    return members
+
+
 def manager(devnet: Devnet, index: int = 1) -> Chain:
     chain = devnet.chain(index)
     if chain.call("Staking", "nodes", chain.address)[0] == 0:

@@ -23,9 +23,9 @@ from backend.state import APP_MIGRATIONS, scene_path
 from inferix import batches as B
 from inferix import lane
 from inferix.eip712 import sign_acceptance
-from inferix.protocol import IFX, PACKAGE_MANIFEST, ROLE_MANAGER, ROLE_WORKER, ensure_staked, latest_time
+from inferix.protocol import IFX, PACKAGE_MANIFEST, ROLE_MANAGER, ROLE_ORACLE, ROLE_WORKER, ensure_staked, latest_time
 
-from ...conftest import fresh_account
+from ...conftest import batch_verdict, fresh_account
 from .conftest import prepare
 
 pytestmark = pytest.mark.integration
@@ -50,6 +50,9 @@ def test_the_manager_batches_offers_posts_reveals_settles_and_requeues(reverted,
     workers = [fresh_account(devnet) for _ in range(2)]
     for w in workers:
         ensure_staked(w, ROLE_WORKER, 20_000 * IFX, USD // 2)
+    oracles = {o.address: o for o in (fresh_account(devnet) for _ in range(3))}
+    for o in oracles.values():  # staked before the post: the batch's committee is drawn from them (and others')
+        ensure_staked(o, ROLE_ORACLE, 1_000 * IFX)
     creator = devnet.chain(0)
 
     # the creator's job, and the quote this manager made for it (2 tasks of one frame)
@@ -153,22 +156,31 @@ def test_the_manager_batches_offers_posts_reveals_settles_and_requeues(reverted,
     manager.batcher.step()
     assert lane.get_batch(boss, batch_id)["stage"] == lane.REVEALED
 
-    # no committee was drawn (no oracle here): past the verify window the batch settles without fault, and both
-    # tasks go back to be noised again into a new batch
+    # the committee passes task 1 and fails task 0 (worker 0's frames): past the challenge window the batch settles,
+    # task 0 goes back to be noised again into a new batch, and is never offered to worker 0 again
+    batch_verdict(devnet, batch_id, 0b10, oracles)
     manager.batcher.step()
-    assert db.execute("SELECT status FROM batches").fetchone()[0] == "revealed"
-    devnet.anvil.time_travel(boss.call("JobEscrow", "verifyWindow") + 1)
+    assert lane.get_batch(boss, batch_id)["stage"] == lane.REVEALED  # the challenge window is still open
+    devnet.anvil.time_travel(boss.call("JobEscrow", "challengeWindow") + 1)
     manager.batcher.step()
     assert lane.get_batch(boss, batch_id)["stage"] == lane.SETTLED
     assert boss.call("JobEscrow", "laneHeld") == 0
-    assert creator.call("JobEscrow", "jobs", job_id)[2] == budget0  # the fees came back to the budget
+    assert creator.call("JobEscrow", "jobs", job_id)[2] == budget0 - leaves[1].fee  # task 0's fee came back
     assert [tuple(r) for r in db.execute("SELECT status, attempts FROM lane_tasks ORDER BY task_index")] == \
-        [("pending", 1), ("pending", 1)]
+        [("pending", 1), ("passed", 0)]
+    assert db.execute("SELECT failures FROM worker_record WHERE address = ?", (workers[0].address,)).fetchone()[0] == 1
+    db.execute("DELETE FROM known_workers WHERE address = ?", (workers[1].address,))  # not seen yet
     prepare(manager)
     nonces = [r[0] for r in db.execute("SELECT nonce FROM batches ORDER BY nonce")]
     assert nonces == [batch["nonce"], batch["nonce"] + 1]
     second = db.execute("SELECT batch_id FROM batches WHERE nonce = ?", (nonces[1],)).fetchone()[0]
     assert db.execute("SELECT task_index FROM batch_tasks WHERE batch_id = ?", (second,)).fetchall()[0][0] == 0
+    manager.batcher.step()  # worker 0 is qualified, but it failed this task: the batch waits for another worker
+    assert db.execute("SELECT status FROM batches WHERE batch_id = ?", (second,)).fetchone()[0] == "closed"
+    db.execute("INSERT INTO known_workers (address) VALUES (?)", (workers[1].address,))
+    manager.batcher.step()
+    offer = json.loads(db.execute("SELECT offer FROM batches WHERE batch_id = ?", (second,)).fetchone()[0])
+    assert {leaf["worker"] for leaf in offer["leaves"]} == {workers[1].address}
 
 
 def test_a_task_whose_imprints_never_fit_is_given_up_after_three_seeds(devnet, store, tmp_path):

@@ -15,7 +15,7 @@ from inferix import lane
 from inferix.protocol import IFX, get_node, latest_time, read_struct
 from inferix.sealing import manifest_digest, seal_manifest
 
-from ...conftest import dev_index, draw_batch_committee, lane_job, manager
+from ...conftest import batch_verdict, lane_job, manager
 
 pytestmark = pytest.mark.integration
 
@@ -53,19 +53,9 @@ def test_a_batch_goes_through_the_lane_on_a_real_node(reverted):
     record = lane.get_batch(boss, batch.id)
     assert record["stage"] == lane.REVEALED and record["seed"] == seed
 
-    # the beacon round after the reveal draws the committee
-    members = draw_batch_committee(devnet, batch.id)
-    for m in members:  # oracles staked before the batch was posted: ours, or other tests' (dev accounts)
-        if m not in oracles:
-            oracles[m] = devnet.chain(dev_index(devnet, m))
-
-    # every member passes every task; one of them relays all the signed commitments, then all the reveals
-    salts = [os.urandom(32) for _ in members]
-    signed = [lane.commitment(oracles[m], batch.id, 0b111, salt) for m, salt in zip(members, salts)]
-    relay = oracles[members[0]]
-    seats = list(range(len(members)))
-    relay.transact("BatchCommittee", "commitVotes", batch.id, seats, [c for c, _ in signed], [s for _, s in signed])
-    relay.transact("BatchCommittee", "revealVotes", batch.id, seats, [0b111] * len(members), salts)
+    # the beacon round after the reveal draws the committee; every member passes every task, one of them relays
+    # all the signed commitments, then all the reveals
+    batch_verdict(devnet, batch.id, 0b111, oracles)
     verdict = read_struct(boss, "BatchCommittee", "committees", batch.id)
     assert (verdict["pass_bits"], verdict["decided_bits"]) == (0b111, 0b111) and verdict["finalized_at"] > 0
 
