@@ -12,7 +12,7 @@ from backend.manager import Manager, ManagerConfig
 from backend.state import APP_MIGRATIONS
 from backend.workerbench import BenchmarkOrder
 from inferix.testing.devnet import dev_account
-from inferix.protocol import IFX, TaskState, get_job, get_node, get_task
+from inferix.protocol import IFX, USD, TaskState, get_job, get_node, get_task
 from inferix.storage import IPFSStore
 from tests.integration.backend.conftest import manager_running
 from tests.conftest import fund, wait
@@ -90,7 +90,13 @@ def test_manager_benchmarks_a_new_worker_and_its_ib_is_measured(devnet, ipfs_nod
                  nodes)
             task = get_task(chain, tasks[0])
             expected = task.ibm * 60 // max(task.render_time, 1)
-            assert get_node(chain, address).ib == min(max(expected, 10_000), 1_000 * 10**6)
+            ib = get_node(chain, address).ib
+            assert ib == min(max(expected, 10_000), 1_000 * 10**6)
+            # S(n) = 2 x 4320 x IB x P follows the attested IB, and the worker keeps its stake above it (+10 %)
+            assert chain.call("Staking", "minStake", address, USD // 2) == 2 * 4320 * ib * 10**18 // 10**6
+            rate = chain.call("PriceFeedAdapter", "price")
+            wait(lambda: get_node(chain, address).stake >= chain.call("Staking", "minStake", address, rate) * 11 // 10,
+                 60, "the worker's stake topped up to S(n) at its new IB", nodes)
             fee = task.fee
             assert fee > 0
             paid = balance0 - chain.call("IFXToken", "balanceOf", mgr_chain.address) \

@@ -93,7 +93,10 @@ def events(devnet, name, task_id, contract="JobEscrow"):
     return [e for e in found if e.args.get("taskId") == task_id]
 
 
-def test_task_goes_from_posted_to_settled(devnet, node_factory, store, scene, tmp_path):
+def test_task_goes_from_posted_to_settled_while_every_daemon_is_killed_and_restarted(
+        devnet, node_factory, store, scene, tmp_path, ipfs_node):
+    """One task's whole single-path life with every balance right at the end, while the worker dies right after
+    accepting, IPFS goes away, an oracle dies as the key is revealed, and both come back after the verdict."""
     oracles, worker = start_network(devnet, node_factory)
     chain = devnet.chain()
     worker_address = dev_account(WORKER).address
@@ -101,42 +104,13 @@ def test_task_goes_from_posted_to_settled(devnet, node_factory, store, scene, tm
     treasury = devnet.deployment.parameters.get("treasury") or devnet.deployment.deployer
     treasury_claim0 = chain.call("JobEscrow", "claimable", treasury)
     stake0 = get_node(chain, worker_address).stake
-
-    mgr, creator, job_id, task_id, prepared = post_one_task(devnet, store, scene, tmp_path, worker_address)
-    wait(lambda: get_task(chain, task_id).state == TaskState.SUBMITTED, 300, "the worker's result",
-         [*oracles, worker])
-    task = get_task(chain, task_id)
-    assert task.fee == FEE and task.collateral == 2 * FEE
-    assert get_node(chain, worker_address).locked == 2 * FEE
-
-    mgr.transact("JobEscrow", "revealKey", task_id, prepared.seed)
-    wait(lambda: get_task(chain, task_id).state == TaskState.VERIFIED, 120, "a quorum verdict", [*oracles, worker])
-    assert get_task(chain, task_id).passed
-    signed = events(devnet, "VerdictSigned", task_id, "ProofOfRender")
-    assert sorted(e.args["oracle"] for e in signed) == sorted(dev_account(i).address for i in ORACLES)
-    assert all(e.args["passed"] and e.args["score"] > 5000 for e in signed)
-
-    settle(devnet, task_id)
-    assert get_task(chain, task_id).state == TaskState.SETTLED
-    assert supply0 - chain.call("IFXToken", "totalSupply") == FEE * 8 // 10
-    assert chain.call("JobEscrow", "claimable", treasury) - treasury_claim0 == FEE * 2 // 10
-    assert get_node(chain, worker_address).locked == 0
-    assert get_node(chain, worker_address).stake == stake0
-    assert chain.call("JobEscrow", "jobs", job_id)[2] == 100 * IFX - FEE
-    epoch = chain.call("BMWIssuance", "currentEpoch")
-    assert chain.call("BMWIssuance", "workerFees", epoch, worker_address) >= FEE // 2  # $0.50 of fee value
-    for node in (*oracles, worker):
-        assert node.alive(), node.log()[-2000:]
-
-
-def test_kill_and_restart_every_daemon_mid_task(devnet, node_factory, store, scene, tmp_path, ipfs_node):
-    oracles, worker = start_network(devnet, node_factory)
-    chain = devnet.chain()
-    worker_address = dev_account(WORKER).address
     mgr, creator, job_id, task_id, prepared = post_one_task(devnet, store, scene, tmp_path, worker_address)
 
     # the worker dies right after accepting, before its result is in; IPFS goes away meanwhile
     wait(lambda: get_task(chain, task_id).state == TaskState.ACCEPTED, 120, "acceptance", [*oracles, worker])
+    task = get_task(chain, task_id)
+    assert task.fee == FEE and task.collateral == 2 * FEE
+    assert get_node(chain, worker_address).locked == 2 * FEE
     worker.kill()
     ipfs_node.stop()
     worker.start()
@@ -151,6 +125,9 @@ def test_kill_and_restart_every_daemon_mid_task(devnet, node_factory, store, sce
     mgr.transact("JobEscrow", "revealKey", task_id, prepared.seed)
     oracles[0].start()
     wait(lambda: get_task(chain, task_id).state == TaskState.VERIFIED, 120, "a quorum verdict", [*oracles, worker])
+    assert get_task(chain, task_id).passed
+    signed = events(devnet, "VerdictSigned", task_id, "ProofOfRender")
+    assert all(e.args["passed"] and e.args["score"] > 5000 for e in signed)
     # both restarted daemons again, after the verdict: they must not act twice
     for node in (worker, oracles[0]):
         node.kill()
@@ -163,7 +140,14 @@ def test_kill_and_restart_every_daemon_mid_task(devnet, node_factory, store, sce
     assert len(events(devnet, "TaskAccepted", task_id)) == 1
     assert len(events(devnet, "TaskSettled", task_id)) == 1
     voters = [e.args["oracle"] for e in events(devnet, "VerdictSigned", task_id, "ProofOfRender")]
-    assert len(voters) == len(set(voters)) == 2
+    assert len(voters) == len(set(voters)) == 2 and set(voters) == {dev_account(i).address for i in ORACLES}
+    assert supply0 - chain.call("IFXToken", "totalSupply") == FEE * 8 // 10
+    assert chain.call("JobEscrow", "claimable", treasury) - treasury_claim0 == FEE * 2 // 10
+    assert get_node(chain, worker_address).locked == 0
+    assert get_node(chain, worker_address).stake == stake0
+    assert chain.call("JobEscrow", "jobs", job_id)[2] == 100 * IFX - FEE
+    epoch = chain.call("BMWIssuance", "currentEpoch")
+    assert chain.call("BMWIssuance", "workerFees", epoch, worker_address) >= FEE // 2  # $0.50 of fee value
     for node in (*oracles, worker):
         assert node.alive(), node.log()[-2000:]
 
@@ -206,29 +190,6 @@ def test_forged_frames_fail_and_slash(devnet, node_factory, store, scene, tmp_pa
     with pytest.raises(TransactionReverted, match="result CID already submitted"):
         cheat.transact("JobEscrow", "submitResult", task_id, old_cid)
     assert get_task(chain, task_id).state == TaskState.ACCEPTED
-
-
-def test_benchmark_task_sets_the_worker_ib_when_it_settles(devnet, node_factory, store, scene, tmp_path):
-    """A benchmark job is a kind of its own on chain; when its task settles passed, the escrow sets the worker's IB
-    to the standard's work / the minutes between accept and submit (and with it its minimum stake). Nothing else
-    sets IB: an ordinary job whose free-text settings say "benchmark" does not."""
-    oracles, worker = start_network(devnet, node_factory)
-    chain = devnet.chain()
-    address = dev_account(WORKER).address
-    ib0 = get_node(chain, address).ib
-    mgr, creator, job_id, task_id, prepared = post_one_task(devnet, store, scene, tmp_path, address,
-                                                            settings="benchmark 192x108 16spp png", benchmark=True)
-    wait(lambda: get_task(chain, task_id).state == TaskState.SUBMITTED, 300, "the benchmark result",
-         [*oracles, worker])
-    mgr.transact("JobEscrow", "revealKey", task_id, prepared.seed)
-    wait(lambda: get_task(chain, task_id).state == TaskState.VERIFIED, 120, "a quorum verdict", [*oracles, worker])
-    assert get_task(chain, task_id).passed and get_node(chain, address).ib == ib0  # not before settlement
-    render_time = get_task(chain, task_id).render_time
-    settle(devnet, task_id)
-    ib = get_node(chain, address).ib
-    expected = chain.call("JobEscrow", "benchmarkWork") * 60 // max(render_time, 1)
-    assert ib == min(max(expected, 10_000), 1_000 * 10**6)  # clamped to [0.01, 1000]
-    assert chain.call("Staking", "minStake", address, USD // 2) == 2 * 4320 * ib * (USD // 2) // 10**6 * 10**18 // (USD // 2)
 
 
 def test_committee_with_a_lying_oracle_reaches_the_honest_verdict(devnet, node_factory, store, scene, tmp_path):
