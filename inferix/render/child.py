@@ -11,7 +11,8 @@ process; each job is a dict with an ``op``:
   remove (object names), also ({fmt: path}: the same render saved in other formats)
 * ``render_frames``: blend, out_dir, frames [first, last], order {...}, format -- a task's frames, printing one
   ``progress <done>/<total> <frame> <seconds>`` line per frame (finished frames are kept and not rendered again)
-* ``time_frames``: scene, frames, width, height, samples, out_dir -- seconds per frame, excluding scene loading
+* ``time_frames``: scene, frames, width, height, samples, out_dir, denoise (default off) -- seconds per frame, excluding
+  scene loading
 * ``devices``: the GPU devices Cycles finds, and Python auto-execution's state
 
 Other ops come from modules registered under the ``inferix.render_ops`` entry-point group (each has an ``OPS``
@@ -124,7 +125,7 @@ def time_frames(job: dict) -> dict:
     from inferix.render.blend import apply_settings, open_scene, render_to_file
 
     sc = open_scene(job["scene"])
-    apply_settings(sc, job["width"], job["height"], job["samples"], False, 0)
+    apply_settings(sc, job["width"], job["height"], job["samples"], bool(job.get("denoise", False)), 0)
     seconds = []
     for frame in job["frames"]:
         started = time.perf_counter()

@@ -222,10 +222,14 @@ def prepare(
     workdir: str | None = None,
     tiles: bool = True,
     previews: dict[int, str] | None = None,
-) -> tuple[Manifest, dict[str, float]]:
-    """Insert the noise of task ``task_id`` into the scene; return the manifest and timings (seconds).
+    tile_refs: str = "auto",
+    patches: bool = False,
+) -> tuple[Manifest, dict[str, float], dict[int, list[tuple[int, int, np.ndarray]]]]:
+    """Insert the noise of task ``task_id`` into the scene; return the manifest, timings (seconds) and, with
+    ``patches``, clean delivery's patches (:func:`render_patches`; otherwise ``{}``).
 
     ``previews`` maps frames to already rendered reference renders (the same low settings), which are then reused.
+    ``tile_refs``: how the quality tiles' references are rendered (:func:`render_boxes`).
     """
     times = {"load": 0.0, "preview": 0.0, "insert": 0.0, "save": 0.0, "tiles": 0.0}
     work = Path(workdir or Path(out_blend).parent)
@@ -308,19 +312,22 @@ def prepare(
         fkey = derive_key(seed, digest, task_id, f, params.n, W, H)
         ts: list[Tile] = []
         if tiles and params.tiles:
-            for i, (tx, ty, size) in enumerate(plan_tiles(fkey, W, H, params)):
-                refs = []
-                for s in (order.seed, alt_seed(order.seed)):
-                    apply_settings(sc, W, H, order.samples, order.denoise, s)
-                    refs.append(render_tile(sc, str(work / f"tile_{f}_{i}_{s}.png"), f, tx, ty, size,
-                                            params.tile_margin))
-                ts.append(Tile(tx, ty, size, refs[0], refs[1]))
+            planned = plan_tiles(fkey, W, H, params)
+            refs = render_tile_references(sc, work, f, planned, order, params.tile_margin, tile_refs)
+            ts = [Tile(tx, ty, size, a, b) for (tx, ty, size), (a, b) in zip(planned, refs)]
         fms[f] = FrameManifest(f, [p.region for p in plans[f]], ts)
     apply_settings(sc, W, H, order.samples, order.denoise, order.seed)
     times["tiles"] = time.perf_counter() - t
 
+    clean: dict[int, list[tuple[int, int, np.ndarray]]] = {}
+    if patches:
+        t = time.perf_counter()
+        clean = render_patches(sc, work, frames, plans, objs, order, params, mode=tile_refs)
+        apply_settings(sc, W, H, order.samples, order.denoise, order.seed)
+        times["patches"] = time.perf_counter() - t
+
     manifest = Manifest(params.version, params, task_id, digest.hex(), key_commit(seed).hex(), order, names, fms)
-    return manifest, times
+    return manifest, times, clean
 
 
 def alt_seed(seed: int) -> int:
@@ -328,16 +335,99 @@ def alt_seed(seed: int) -> int:
     return (seed + 0x9E37) % (1 << 31)
 
 
-def render_tile(sc, out: str, frame: int, x0: int, y0: int, size: int, margin: int) -> np.ndarray:
-    """Render a tile with a margin (so the denoiser sees the same neighbourhood) and crop it; uint8 (size, size, 3)."""
+#: when the tiles' crops (with their margins) add up to at least this share of the frame's pixels, each reference
+#: is one full-frame render the tiles are cut from: fewer pixels than the crops, one render call instead of one per
+#: tile, and no crop at all for the denoiser to see differently from the worker's full frame
+FULL_FRAME_SHARE = 0.5
+#: px around a carrier's footprint that its clean patch also covers (its soft edge, and what the denoiser spreads)
+PATCH_MARGIN = 4
+#: px rendered around a patch and discarded when the denoiser is on: it reads a wide neighbourhood, and a patch
+#: denoised with less around it than the worker's full frame had differs from it visibly (docs/angv.md)
+PATCH_CONTEXT = 32
+
+
+def _grow(W: int, H: int, box: tuple[int, int, int, int], margin: int) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = box
+    return max(0, x0 - margin), max(0, y0 - margin), min(W, x1 + margin), min(H, y1 + margin)
+
+
+def render_boxes(sc, work: Path, frame: int, boxes: list[tuple[int, int, int, int]], order: RenderOrder,
+                 seeds: tuple[int, ...], margin: int, mode: str = "auto", tag: str = "box") -> list[list[np.ndarray]]:
+    """The pixels of each box (x0, y0, x1, y1) of ``frame`` rendered at the ordered settings, for each sampling seed
+    in ``seeds``: ``[seed][box]``, uint8 (h, w, 3).
+
+    Seed by seed, so that consecutive renders differ only in the border: Cycles keeps the synced scene between them
+    (``use_persistent_data``), and each box costs its samples rather than a scene sync; each box is rendered with
+    ``margin`` px around it and cropped (the denoiser sees the same neighbourhood). Small frames, where the crops
+    would cover most of the picture anyway, render the full frame once per seed (``FULL_FRAME_SHARE``). ``mode``
+    "crops" or "full" forces one way (benchmarks.angv_cost compares them)."""
+    if mode not in ("auto", "crops", "full"):
+        raise InsertionError(f"angv: unknown tile reference mode {mode!r}")
     W, H = sc.render.resolution_x, sc.render.resolution_y
-    bx0, by0 = max(0, x0 - margin), max(0, y0 - margin)
-    bx1, by1 = min(W, x0 + size + margin), min(H, y0 + size + margin)
-    render_to_file(sc, out, frame, "png", border=(bx0, by0, bx1, by1))
+    crops = [_grow(W, H, b, margin) for b in boxes]
+    full = mode == "full" or mode == "auto" and sum(
+        (x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in crops) >= FULL_FRAME_SHARE * W * H
+    kept = sc.render.use_persistent_data
+    sc.render.use_persistent_data = True
+    by_seed = []
+    try:
+        for s in seeds:
+            apply_settings(sc, W, H, order.samples, order.denoise, s)
+            if full:
+                out = str(work / f"{tag}_{frame}_{s}.png")
+                render_to_file(sc, out, frame)
+                img = load_frame(out, (W, H)).pixels
+                by_seed.append([np.ascontiguousarray(img[y0:y1, x0:x1]) for x0, y0, x1, y1 in boxes])
+            else:
+                by_seed.append([_render_crop(sc, str(work / f"{tag}_{frame}_{i}_{s}.png"), frame, box, crop)
+                                for i, (box, crop) in enumerate(zip(boxes, crops))])
+    finally:
+        sc.render.use_persistent_data = kept
+    return by_seed
+
+
+def render_tile_references(sc, work: Path, frame: int, tiles: list[tuple[int, int, int]], order: RenderOrder,
+                           margin: int, mode: str = "auto") -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each tile's two quality references (the ordered sampling seed and :func:`alt_seed`), uint8 (size, size, 3)."""
+    boxes = [(x, y, x + size, y + size) for x, y, size in tiles]
+    a, b = render_boxes(sc, work, frame, boxes, order, (order.seed, alt_seed(order.seed)), margin, mode, "tiles")
+    return list(zip(a, b))
+
+
+def render_patches(sc, work: Path, frames: list[int], plans: dict[int, list[RegionPlan]], carriers: list,
+                   order: RenderOrder, params: AngvParams, margin: int = PATCH_MARGIN, mode: str = "auto"
+                   ) -> dict[int, list[tuple[int, int, np.ndarray]]]:
+    """Clean delivery's patches (:mod:`inferix.delivery`): each carrier's footprint grown by ``margin`` px, rendered
+    with the carriers hidden (the clean scene) at the ordered settings and sampling seed. ``{frame: [(x0, y0,
+    pixels)]}``."""
+    W, H = sc.render.resolution_x, sc.render.resolution_y
+    hidden = [o.hide_render for o in carriers]
+    for o in carriers:
+        o.hide_render = True
+    try:
+        out = {}
+        for f in frames:
+            boxes = [_grow(W, H, (p.region.x0, p.region.y0, p.region.x0 + p.region.w, p.region.y0 + p.region.h),
+                           margin) for p in plans[f]]
+            context = PATCH_CONTEXT if order.denoise else params.tile_margin
+            [pixels] = render_boxes(sc, work, f, boxes, order, (order.seed,), context, mode, "clean")
+            out[f] = [(x0, y0, px) for (x0, y0, _, _), px in zip(boxes, pixels)]
+    finally:
+        for o, h in zip(carriers, hidden):
+            o.hide_render = h
+    return out
+
+
+def _render_crop(sc, out: str, frame: int, box: tuple[int, int, int, int], crop: tuple[int, int, int, int]
+                 ) -> np.ndarray:
+    """Render ``crop`` (a border around ``box``) and cut ``box`` out of it; uint8."""
+    bx0, by0, bx1, by1 = crop
+    render_to_file(sc, out, frame, "png", border=crop)
     img = load_frame(out).pixels
     if img.shape[:2] != (by1 - by0, bx1 - bx0):
-        raise InsertionError(f"angv: tile render has shape {img.shape[:2]}, expected {(by1 - by0, bx1 - bx0)}")
-    return np.ascontiguousarray(img[y0 - by0 : y0 - by0 + size, x0 - bx0 : x0 - bx0 + size])
+        raise InsertionError(f"angv: box render has shape {img.shape[:2]}, expected {(by1 - by0, bx1 - bx0)}")
+    x0, y0, x1, y1 = box
+    return np.ascontiguousarray(img[y0 - by0:y1 - by0, x0 - bx0:x1 - bx0])
 
 
 def check_carriers(sc, names: list[str], frames: list[int]) -> dict[int, list[dict]]:

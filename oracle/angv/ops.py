@@ -2,7 +2,8 @@
 entry-point group; see :mod:`inferix.render.child`). Start them with :func:`inferix.render.run_jobs`:
 
 * ``prepare``: scene, out_blend, manifest, seed (hex), task_id, frames, order {...}, params {...}, workdir, tiles,
-  previews ({frame: png} reference renders to reuse) -- noise insertion
+  previews ({frame: png} reference renders to reuse), tile_refs ("auto", "crops", "full"), patches (a path: clean
+  delivery's patches are written there, unsealed) -- noise insertion
 * ``render_stripped``: a ``render`` job after removing what the attacker's heuristic finds
 * ``find_carriers``: blend, frames -- the attacker's heuristic (see :mod:`oracle.angv.attacks`)
 * ``check_carriers``: blend, names, frames -- re-check the geometric constraints
@@ -17,11 +18,21 @@ def prepare(job: dict) -> dict:
     from .manifest import RenderOrder
     from .params import AngvParams
 
-    m, times = insert(job["scene"], job["out_blend"], bytes.fromhex(job["seed"]), int(job["task_id"]),
-                      [int(f) for f in job["frames"]], RenderOrder(**job["order"]),
-                      AngvParams.from_dict(job.get("params", {})), job.get("workdir"), job.get("tiles", True),
-                      {int(k): v for k, v in job.get("previews", {}).items()} or None)
+    order = RenderOrder(**job["order"])
+    m, times, patches = insert(job["scene"], job["out_blend"], bytes.fromhex(job["seed"]), int(job["task_id"]),
+                               [int(f) for f in job["frames"]], order, AngvParams.from_dict(job.get("params", {})),
+                               job.get("workdir"), job.get("tiles", True),
+                               {int(k): v for k, v in job.get("previews", {}).items()} or None,
+                               job.get("tile_refs", "auto"), bool(job.get("patches")))
     m.save(job["manifest"])
+    if job.get("patches"):  # clean delivery's patches, unsealed (the manager seals them with the task's seed)
+        from pathlib import Path
+
+        from inferix.delivery import Patch, encode_patches
+
+        Path(job["patches"]).write_bytes(encode_patches(
+            {f: [Patch(x0, y0, px) for x0, y0, px in items] for f, items in patches.items()}, order.width,
+            order.height))
     return {"digest": m.digest(), "times": times, "carriers": m.carriers}
 
 
