@@ -15,7 +15,8 @@ from pathlib import Path
 
 from eth_utils import keccak
 
-from inferix.protocol import PACKAGE_MANIFEST, PACKAGE_ORDER, PACKAGE_SCENE
+from inferix.delivery import seal_patches
+from inferix.protocol import PACKAGE_MANIFEST, PACKAGE_ORDER, PACKAGE_PATCHES, PACKAGE_SCENE
 from inferix.sealing import manifest_digest, seal_manifest
 from inferix.storage import IPFSStore
 from inferix.render import BlenderJobError, run_jobs
@@ -64,17 +65,21 @@ def _job(scene: Path, work_dir: Path, task_id: int, frames: tuple[int, int], ord
     return {"op": "prepare", "scene": str(scene), "out_blend": str(package / PACKAGE_SCENE),
             "manifest": str(work_dir / "manifest.json"), "seed": seed.hex(), "task_id": task_id,
             "frames": list(range(first, last + 1)), "order": order, "params": params or {},
-            "workdir": str(work_dir / "prep"), "tiles": True}
+            "workdir": str(work_dir / "prep"), "tiles": True, "patches": str(work_dir / "patches.json")}
 
 
 def _package(store: IPFSStore, work_dir: Path, frames: tuple[int, int], order: dict, seed: bytes,
              result: dict) -> PreparedTask:
-    """Seal the manifest Blender wrote, next to the noised scene and the render order, and pin the package."""
+    """Seal the manifest and the patches Blender wrote, next to the noised scene and the render order, and pin the
+    package."""
     package, manifest_path = work_dir / "package", work_dir / "manifest.json"
     (package / PACKAGE_ORDER).write_text(json.dumps({**order, "frames": list(frames), "format": "png"}))
     sealed = seal_manifest(manifest_path.read_bytes(), seed)
     (package / PACKAGE_MANIFEST).write_bytes(sealed)
     manifest_path.unlink()  # only the sealed copy is kept
+    patches_path = work_dir / "patches.json"  # clean delivery's patches, opened by the creator after the reveal
+    (package / PACKAGE_PATCHES).write_bytes(seal_patches(patches_path.read_bytes(), seed))
+    patches_path.unlink()
     cid = store.add_directory(package)
     return PreparedTask(seed, keccak(seed), cid, result["digest"], manifest_digest(sealed), frames, order)
 

@@ -212,22 +212,31 @@ def status(job_id, follow, api, account) -> None:
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
 @api_option
 @account_option
-def download(job_id, dest, api, account) -> None:
-    """Download the frames of a job's settled tasks into DEST."""
+@click.option("--verified", is_flag=True,
+              help="write the frames as the worker delivered them and the oracles verified them, imprints included, "
+                   "instead of delivering them clean")
+def download(job_id, dest, api, account, verified) -> None:
+    """Download the frames of a job's passed tasks into DEST, delivered clean: each task's patches (the manager's
+    clean renders of the imprints' footprints, opened with the seed revealed on chain) replace the imprints."""
     from tqdm import tqdm
 
+    from inferix.chain import Chain, ChainError
     from inferix.client import ClientError
+    from inferix.deployments import load
     from inferix.storage import IPFSStore, StorageError
 
     settings = Settings()
     client = _client(account, api)
     store = IPFSStore(settings.ipfs_api, timeout=settings.ipfs_timeout, max_bytes=settings.max_upload_bytes)
     try:
+        chain = None if verified else Chain(settings.rpc_url, load(settings.deployments))
         with tqdm(desc="frames", unit="frame") as bar:
-            files = client.download(job_id, dest, store, progress=bar.update)
-    except (ClientError, StorageError) as exc:
+            files = client.download(job_id, dest, store, progress=bar.update, chain=chain)
+    except (ClientError, StorageError, ChainError, OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{len(files)} frames in {dest}")
+    for problem in client.delivery_problems:
+        click.echo(f"warning: {problem}", err=True)
+    click.echo(f"{len(files)} frames in {dest}" + ("" if verified else " (delivered clean)"))
 
 
 

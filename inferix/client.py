@@ -179,29 +179,83 @@ class InferixClient:
 
     def results(self, job_id: int) -> list[dict]:
         """Every frame range of the job that passed, with the CID of its frames: settled tasks of the single path and
-        passed tasks of its batches (``GET /v1/batches/{id}``), ``{"frame_start", "frame_end", "result_cid"}``."""
+        passed tasks of its batches (``GET /v1/batches/{id}``), ``{"frame_start", "frame_end", "result_cid"}`` and
+        where its task is (``task_id``; or ``batch_id``, ``index`` and ``package_cid``)."""
         job = self.job(job_id)
-        found = [{k: t[k] for k in ("frame_start", "frame_end", "result_cid")} for t in job.get("tasks", [])
+        found = [{k: t[k] for k in ("frame_start", "frame_end", "result_cid", "task_id")} for t in job.get("tasks", [])
                  if str(t.get("state")).lower() == "settled" and t.get("result_cid")]
         for summary in job.get("batches", []):
             for t in self._request("GET", f"/v1/batches/{summary['batch_id']}")["tasks"]:
                 if t.get("outcome") == "passed" and t.get("result_cid"):
-                    found.append({k: t[k] for k in ("frame_start", "frame_end", "result_cid")})
+                    found.append({**{k: t[k] for k in ("frame_start", "frame_end", "result_cid", "index",
+                                                       "package_cid")}, "batch_id": summary["batch_id"]})
         return sorted(found, key=lambda t: (t["frame_start"], t["frame_end"]))
 
-    def download(self, job_id: int, dest: Path, store: IPFSStore,
-                 progress: Callable[[int], None] | None = None) -> list[Path]:
-        """Fetch the frames of every passed task (single path or batches) into ``dest``; returns the files written."""
+    def download(self, job_id: int, dest: Path, store: IPFSStore, progress: Callable[[int], None] | None = None,
+                 chain=None) -> list[Path]:
+        """Fetch the frames of every passed task (single path or batches) into ``dest``; returns the files written.
+
+        With ``chain`` (an :class:`inferix.chain.Chain`, to read each task's revealed seed) the frames are delivered
+        clean (:mod:`inferix.delivery`): each task's patches, opened with its seed, replace the imprints. A task whose
+        patches are missing, do not open or do not fit its frames keeps the verified frames, and
+        :attr:`delivery_problems` says which and why. Without ``chain`` the verified frames are written as they are."""
+        from inferix.delivery import PatchError, deliver_png, open_patches
+        from inferix.protocol import PACKAGE_PATCHES, frame_name
+
         dest = Path(dest)
         dest.mkdir(parents=True, exist_ok=True)
         written = []
+        self.delivery_problems: list[str] = []
         for task in self.results(job_id):
+            files = []
             for entry in store.ls(task["result_cid"]):
                 target = dest / Path(entry["name"]).name
                 tmp = target.with_suffix(target.suffix + ".part")
                 tmp.write_bytes(store.cat(entry["cid"]))
                 tmp.replace(target)
-                written.append(target)
+                files.append(target)
                 if progress:
                     progress(1)
+            written += files
+            if chain is None:
+                continue
+            label = f"frames {task['frame_start']}-{task['frame_end']}"
+            try:
+                package, seed = _patch_source(chain, task)
+                entries = {e["name"]: e["cid"] for e in store.ls(package)}
+                if PACKAGE_PATCHES not in entries:
+                    raise PatchError("its package has no patches (prepared before clean delivery)")
+                _, _, patches = open_patches(store.cat(entries[PACKAGE_PATCHES]), seed)
+                by_name = {frame_name(f, "png"): f for f in range(task["frame_start"], task["frame_end"] + 1)}
+                if any(path.name not in by_name for path in files):
+                    raise PatchError("the result holds files that are not the task's frames")
+                # every frame composited before any is replaced: a task's frames are all cleaned or none
+                clean = [(path, deliver_png(path, patches.get(by_name[path.name], []))) for path in files]
+                for path, png in clean:
+                    tmp = path.with_suffix(path.suffix + ".part")
+                    tmp.write_bytes(png)
+                    tmp.replace(path)
+            except (PatchError, ValueError, LookupError) as exc:
+                self.delivery_problems.append(f"{label}: verified frames kept, not cleaned: {exc}")
         return written
+
+
+def _patch_source(chain, task: dict) -> tuple[str, bytes]:
+    """The package CID holding a passed task's patches, and the task's seed, as the chain shows them."""
+    from inferix import batches as B
+    from inferix import lane
+
+    if "batch_id" in task:
+        batch_id = bytes.fromhex(task["batch_id"].removeprefix("0x"))
+        seed = lane.get_batch(chain, batch_id)["seed"]
+        if seed == b"\x00" * 32:
+            raise LookupError("the batch's seed is not revealed")
+        return task["package_cid"], B.task_seed(seed, batch_id, task["index"])
+    deployed = chain.deployments.block_number
+    head = chain.block_number()
+    posted = chain.events("JobEscrow", ["TaskPosted", "TaskRekeyed"], deployed, head, {"taskId": task["task_id"]})
+    revealed = chain.events("JobEscrow", ["KeyRevealed"], deployed, head, {"taskId": task["task_id"]})
+    if not posted or not revealed:
+        raise LookupError(f"task {task['task_id']}: no package or no revealed seed on chain")
+    return posted[-1].args["sceneCid"], bytes(revealed[-1].args["seed"])
+

@@ -24,6 +24,7 @@ ROLE_NAMES = {ROLE_WORKER: "worker", ROLE_ORACLE: "oracle", ROLE_MANAGER: "manag
 PACKAGE_SCENE = "scene.blend"
 PACKAGE_ORDER = "order.json"
 PACKAGE_MANIFEST = "manifest.sealed"
+PACKAGE_PATCHES = "patches.sealed"  # clean delivery's patches, sealed with the task's seed (inferix.delivery)
 
 
 def task_ifx(ibm: int, price_per_ibm: int, usd_per_ifx: int) -> int:

@@ -198,8 +198,11 @@ def run(demo: Demo) -> dict:
 
     results = net.wait(every_task_passed, 120, "the read API to show every task passed")
     result_cids = [t["result_cid"] for t in results]
-    files = creator.download(job_id, frames_dir, store)
-    sources = {"the SDK (InferixClient.download: the job's batch views)": len(files)}
+    # delivered clean: each task's patches, opened with the seed revealed on chain, replace the imprints
+    files = creator.download(job_id, frames_dir, store, chain=chain)
+    if creator.delivery_problems:
+        raise DemoFailure("clean delivery failed: " + "; ".join(creator.delivery_problems))
+    sources = {"the SDK (InferixClient.download: the job's batch views, delivered clean)": len(files)}
     demo.stage(f"{len(files)} frames downloaded")
     from scripts.demo_report import collect, check, write_report
 

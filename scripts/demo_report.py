@@ -5,6 +5,7 @@ batches (tasks, workers, verdict bits, slashes, gas per task) and the balances."
 from __future__ import annotations
 
 import html
+import io
 import sqlite3
 from collections import defaultdict
 from pathlib import Path
@@ -189,8 +190,34 @@ def _noise_frame(tasks: list[dict], out: Path, store: IPFSStore) -> str | None:
                 draw.rectangle([x0 - 2, y0 - 2, x1 + 2, y1 + 2], outline=(255, 40, 40), width=1)
             target = out / "noise_regions.png"
             image.save(target)
+            _footprint(out, store, attempt, frame, manifest.frames[frame].regions)
             return target.name
     return None
+
+
+def _footprint(out: Path, store: IPFSStore, attempt: dict, frame: int, regions) -> None:
+    """``footprint.png``: the flattest carrier footprint of the frame magnified, as the clean scene renders it (a
+    render made here with the task's order), as the worker delivered it (the verified frame on IPFS, imprint and
+    all) and as the creator downloaded it (clean delivery)."""
+    import json
+
+    import numpy as np
+
+    from inferix.protocol import PACKAGE_ORDER
+    from inferix.render import render_job, run_jobs
+    from oracle.angv.figures import flattest_region, footprint_sheet
+
+    package = {e["name"]: e["cid"] for e in store.ls(attempt["package"])}
+    order = json.loads(store.cat(package[PACKAGE_ORDER]))
+    clean_path = out / "clean" / frame_name(frame)
+    run_jobs([render_job(str(out / "scene.blend"), str(clean_path), {k: order[k] for k in (
+        "width", "height", "samples", "denoise", "seed")}, frame=frame)])
+    verified = {e["name"]: e["cid"] for e in store.ls(attempt["result"])}[frame_name(frame)]
+    pixels = {"clean render": np.asarray(Image.open(clean_path).convert("RGB")),
+              "verified (the worker's, with the imprint)": np.asarray(Image.open(io.BytesIO(store.cat(verified)))
+                                                                      .convert("RGB")),
+              "delivered (downloaded)": np.asarray(Image.open(out / "frames" / frame_name(frame)).convert("RGB"))}
+    footprint_sheet(pixels, flattest_region(pixels["clean render"], regions)).save(out / "footprint.png")
 
 
 def check(facts: dict, frames: int, cheater: str, honest: list[str], downloaded: int) -> list[str]:
@@ -372,6 +399,10 @@ def write_report(facts: dict, out: Path, files: list[Path]) -> None:
     thumbs = "".join(f'<figure><img src="frames/{f.name}" width="320"><figcaption>{f.name}</figcaption></figure>'
                      for f in sorted(files))
     noise = (f'<h2>Noise regions (red) on {facts["noise_frame"]}</h2><img src="{facts["noise_frame"]}">'
+             '<h2>One imprint, magnified 8×</h2><p>The flattest carrier footprint of that frame: the clean scene '
+             'rendered with the task\'s order, the verified frame the worker delivered (the imprint the oracles '
+             'checked), and the frame the creator downloaded (clean delivery: the manager\'s clean patches, '
+             'opened with the revealed seed and composited by the SDK).</p><img src="footprint.png">'
              if facts.get("noise_frame") else "")
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Inferix demo</title>
 <style>body{{font-family:sans-serif;margin:2em}}figure{{display:inline-block;margin:4px}}pre{{background:#f4f4f4;padding:1em}}</style>

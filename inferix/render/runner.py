@@ -32,7 +32,7 @@ from inferix.timing import timed
 log = logging.getLogger("inferix.render")
 
 INPUT_FILES = ("blend", "scene")
-OUTPUT_FILES = ("out", "out_blend", "manifest", "path")
+OUTPUT_FILES = ("out", "out_blend", "manifest", "path", "patches")
 OUTPUT_DIRS = ("out_dir", "workdir")
 RUSAGE_FILE = "rusage.json"  # the child's CPU seconds, beside its results
 

@@ -44,6 +44,7 @@ def test_manager_benchmarks_a_new_worker_and_its_ib_is_measured(devnet, ipfs_nod
     chain = devnet.chain()
     address = dev_account(WORKER).address
     assert get_node(chain, address).ib == 0
+    fund(devnet, address, 100_000 * IFX)  # unstaked: what the worker tops its stake up from once its IB is known
 
     # a manager without IFX cannot pay for it: nothing is created, nothing is recorded, it says why
     broke = make_manager(devnet, store, tmp_path, BROKE_MANAGER)

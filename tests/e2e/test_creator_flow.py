@@ -13,7 +13,9 @@ from backend.db import connect
 from backend.manager import Manager, ManagerConfig
 from backend.settings import BackendSettings
 from inferix.testing.devnet import dev_account
-from inferix.protocol import IFX, TaskState, get_task
+from inferix.client import _patch_source
+from inferix.delivery import deliver_png, open_patches
+from inferix.protocol import IFX, PACKAGE_PATCHES, TaskState, get_task
 from inferix.storage import IPFSStore
 from tests.integration.backend.conftest import manager_running
 from tests.conftest import fund, wait
@@ -106,3 +108,18 @@ def test_creator_flow_end_to_end(devnet, ipfs_node, node_factory, blend, tmp_pat
             fees = sum(get_task(chain, t).fee for t in tasks())
             assert chain.call("JobEscrow", "jobs", job_id)[2] == budget - fees
         assert not errors, errors
+
+    # clean delivery as the SDK does it on the single path: each task's package and revealed seed from the chain,
+    # its patches opened with that seed, composited into the verified frames without a complaint
+    for t in tasks():
+        package, seed = _patch_source(chain, {"task_id": t})
+        entries = {e["name"]: e["cid"] for e in store.ls(package)}
+        width, height, patches = open_patches(store.cat(entries[PACKAGE_PATCHES]), seed)
+        head = chain.block_number()
+        [posted] = chain.events("JobEscrow", ["TaskPosted"], devnet.deployment.block_number, head, {"taskId": t})
+        [result] = chain.events("JobEscrow", ["ResultSubmitted"], devnet.deployment.block_number, head, {"taskId": t})
+        [cid] = [e["cid"] for e in store.ls(result.args["resultCid"])]  # one frame per task
+        frame = posted.args["frameStart"]
+        delivered = deliver_png(store.cat(cid), patches[frame])
+        assert len(patches[frame]) == 12 and (width, height) == (192, 108)
+        assert delivered != store.cat(cid)  # the imprints are gone

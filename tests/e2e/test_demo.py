@@ -27,6 +27,7 @@ def test_short_demo_passes_its_own_checks(tmp_path):
     assert "DEMO PASSED" in result.stdout
     report = (out / "report.html").read_text()
     assert "frame_0001.png" in report and "frame_0002.png" in report
-    assert (out / "noise_regions.png").exists()
+    assert (out / "noise_regions.png").exists() and (out / "footprint.png").exists()
+    assert "footprint.png" in report
     summary = (out / "summary.md").read_text()
     assert "worker-cheater" in summary and "failed" in summary
