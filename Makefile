@@ -33,12 +33,13 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# two test processes (pytest-xdist, whole files each: a file's module fixtures and its order stay together), each
-# with its own anvil, IPFS and PostgreSQL; the contracts are compiled once before, not by both devnets at once
+# two test processes (pytest-xdist), each with its own anvil, IPFS and PostgreSQL: the end-to-end tests together in
+# one of them, in file order, every other file whole (tests/conftest.py groups them); the contracts are compiled once
+# before, not by both devnets at once
 TEST_WORKERS ?= 2
 test: install
 	PATH=$(VENV)/bin:$$PATH $(VENV)/bin/ape compile
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 # the unit tests only (nothing started: no anvil, IPFS, Blender or node processes); see tests/README.md
 test-fast: install

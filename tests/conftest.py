@@ -49,6 +49,10 @@ def pytest_collection_modifyitems(config, items):
             raise pytest.UsageError(f"{item.nodeid} needs {sorted(NEEDS_SERVICES & set(item.fixturenames))}: "
                                     "move it to tests/integration")
         item.add_marker(getattr(pytest.mark, kind))
+        # `make test` runs two processes (pytest-xdist --dist loadgroup): the end-to-end tests stay together in one,
+        # first and in file order, on that process's fresh chain, as one process would run them (they share dev
+        # accounts and a chain each test leaves behind); every other file goes whole to whichever process is free
+        item.add_marker(pytest.mark.xdist_group("e2e" if kind == "e2e" else "/".join(parts[1:])))
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from oracle.angv import Manifest
 
 pytestmark = pytest.mark.integration
 
-ORDER = {"width": 160, "height": 90, "samples": 8, "denoise": False, "seed": 3}
+ORDER = {"width": 192, "height": 108, "samples": 8, "denoise": False, "seed": 3}  # as the corpus: room for 12 imprints
 SEED = bytes(range(32))
 
 
@@ -28,7 +28,7 @@ def _job(tmp_path, scene, mode: str) -> dict:
 
 def test_crops_and_full_frames_give_the_same_references(tmp_path):
     scene = tmp_path / "studio.blend"
-    run_jobs([{"op": "make_scene", "name": "studio", "path": str(scene), "width": 160, "height": 90}])
+    run_jobs([{"op": "make_scene", "name": "studio", "path": str(scene), "width": 192, "height": 108}])
     run_jobs([_job(tmp_path, scene, mode) for mode in ("crops", "full", "auto")])
     crops, full, auto = (Manifest.load(tmp_path / f"{m}.json").frames[1].tiles for m in ("crops", "full", "auto"))
     assert len(crops) == len(full) == 16
