@@ -210,9 +210,7 @@ class InferixClient:
             files = []
             for entry in store.ls(task["result_cid"]):
                 target = dest / Path(entry["name"]).name
-                tmp = target.with_suffix(target.suffix + ".part")
-                tmp.write_bytes(store.cat(entry["cid"]))
-                tmp.replace(target)
+                _replace(target, store.cat(entry["cid"]))
                 files.append(target)
                 if progress:
                     progress(1)
@@ -232,12 +230,17 @@ class InferixClient:
                 # every frame composited before any is replaced: a task's frames are all cleaned or none
                 clean = [(path, deliver_png(path, patches.get(by_name[path.name], []))) for path in files]
                 for path, png in clean:
-                    tmp = path.with_suffix(path.suffix + ".part")
-                    tmp.write_bytes(png)
-                    tmp.replace(path)
+                    _replace(path, png)
             except (PatchError, ValueError, LookupError) as exc:
                 self.delivery_problems.append(f"{label}: verified frames kept, not cleaned: {exc}")
         return written
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a ``.part`` file: a reader never sees half a frame."""
+    tmp = path.with_suffix(path.suffix + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
 
 
 def _patch_source(chain, task: dict) -> tuple[str, bytes]:
