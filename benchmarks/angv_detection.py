@@ -31,13 +31,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 from oracle.angv import AngvParams, Manifest, load_frame, verify_frame  # noqa: E402
-from oracle.angv.adaptive import plan_regions  # noqa: E402
+from oracle.angv.adaptive import fit_preview, plan_regions  # noqa: E402
 from oracle.angv.attacks import (blank, forge_patches, likeliest_area, partial_render, random_image, splice,  # noqa: E402
                                  tile_coverage, upscale)
 from inferix.render import render_job, run_jobs  # noqa: E402
 from oracle.angv.keys import FrameKey  # noqa: E402
 from oracle.angv.manifest import FrameManifest  # noqa: E402
 from oracle.angv.verify import required_passes  # noqa: E402
+
+from .payoff import payoff_rows  # noqa: E402
 
 SCENES = {"studio": [1], "dark_room": [1], "flyby": [1, 3]}
 ORDERS = {"s16": (16, False), "s64dn": (64, True), "s256": (256, False)}
@@ -276,7 +278,7 @@ def main() -> int:
                         tally.add(f"(h) full quality on likeliest {fr:.0%}, 1/8 else", verify_frame(
                             partial_render(honest, eighth, likeliest_area(cover, fr)), fm, params, codec="png"))
                 # null statistics: the same honest frame against random keys' regions on the same reference
-                preview = load_frame(root / f"{tag}_work" / f"preview_{f}.png").pixels
+                preview = fit_preview(load_frame(root / f"{tag}_work" / f"preview_{f}.png").pixels, W, H)
                 for _ in range(wrong_keys):
                     plans = plan_regions(preview, FrameKey(rng.bytes(32), f), params)
                     res = verify_frame(honest, FrameManifest(f, [p.region for p in plans], []), params)
@@ -320,6 +322,8 @@ def main() -> int:
         if c.startswith(("(d)", "(h)", "(i)", "(j)")):
             n, acc = tally.rows[c][0], tally.rows[c][1]
             print(f"{c}: accepted {acc}/{n}, 95 % upper bound {clopper_pearson_upper(acc, n):.1%}")
+    print()
+    print("\n".join(payoff_rows({c: (v[0], v[1]) for c, v in tally.rows.items()})))
     return 0
 
 

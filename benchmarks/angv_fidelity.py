@@ -56,7 +56,7 @@ def footprint_means(error: np.ndarray, regions, grow: int = 0) -> list[float]:
                         max(0, r.x0 - grow):min(W, r.x0 + r.w + grow)].mean()) for r in regions]
 
 
-def measure(out: Path, name: str, W: int, H: int, samples: int, denoise: bool) -> dict:
+def measure(out: Path, name: str, W: int, H: int, samples: int, denoise: bool, context: int | None = None) -> dict:
     order = {"width": W, "height": H, "samples": samples, "denoise": denoise, "seed": 3}
     tag = f"{name}_{'dn' if denoise else 'raw'}"
     scene = out / f"{name}.blend"
@@ -64,7 +64,8 @@ def measure(out: Path, name: str, W: int, H: int, samples: int, denoise: bool) -
         run_jobs([{"op": "make_scene", "name": name, "path": str(scene), "width": W, "height": H}], timeout=3600)
     run_jobs([{"op": "prepare", "scene": str(scene), "out_blend": str(out / f"{tag}.blend"),
                "manifest": str(out / f"{tag}.json"), "seed": os.urandom(32).hex(), "task_id": 1, "frames": [1],
-               "order": order, "workdir": str(out / f"{tag}_work"), "patches": str(out / f"{tag}_patches.json")}],
+               "order": order, "workdir": str(out / f"{tag}_work"), "patches": str(out / f"{tag}_patches.json"),
+               "patch_context": context}],
              timeout=3600)
     other = {**order, "seed": OTHER_SEED}
     files = {"worker": (out / f"{tag}.blend", order), "worker_other": (out / f"{tag}.blend", other),
@@ -98,6 +99,8 @@ def main() -> int:
     ap.add_argument("--scenes", nargs="+", choices=SCENES, default=list(SCENES))
     ap.add_argument("--denoise", choices=("on", "off", "both"), default="both")
     ap.add_argument("--picture", type=Path, default=None, help="write the magnified footprint there")
+    ap.add_argument("--patch-context", type=int, default=None,
+                    help="px rendered around each patch when denoised (default insertion.PATCH_CONTEXT)")
     ap.add_argument("--out", type=Path, default=ROOT / "out" / "angv_fidelity")
     args = ap.parse_args()
     W, H = (int(v) for v in args.size.lower().split("x"))
@@ -109,12 +112,13 @@ def main() -> int:
     table, first = [], None
     for name in args.scenes:
         for denoise in settings:
-            result = measure(out, name, W, H, args.samples, denoise)
+            result = measure(out, name, W, H, args.samples, denoise, args.patch_context)
             first = first or result
             for case, (foot, grown) in result["rows"].items():
                 table.append((name, "on" if denoise else "off", case, np.mean(foot), np.max(foot), np.mean(grown),
                               np.max(grown)))
-    print(f"ꟻLIP per carrier footprint (12 per frame), {W}x{H}, {args.samples} samples; load average "
+    context = f"patch context {args.patch_context} px" if args.patch_context is not None else "default patch context"
+    print(f"ꟻLIP per carrier footprint (12 per frame), {W}x{H}, {args.samples} samples, {context}; load average "
           f"{os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs); wall {time.perf_counter() - started:.0f} s\n")
     print("| scene | denoiser | frame against the clean render | footprint mean | worst footprint "
           "| footprint + 8 px mean | worst |")

@@ -43,9 +43,11 @@ from oracle.angv.keys import FrameKey
 from oracle.angv.manifest import FrameManifest, Tile
 
 from .angv_detection import clopper_pearson_upper
+from .payoff import payoff_rows
 
 SCENES = {"studio": [1], "dark_room": [1], "flyby": [1, 3]}
 FRACTIONS = (0.15, 0.3, 0.5)
+CURRENT = "v3"  # the tile rule of versions 3 and 4 (version 4 changed which frames are tiled, not where)
 
 
 def rules() -> dict[str, tuple[AngvParams, object]]:
@@ -131,6 +133,9 @@ def main() -> int:
         qh = [x for _, _, x in v]
         print(f"| {rule} | {case:46s} | {len(v)} | {acc} ({acc / len(v):.1%}) | "
               f"{clopper_pearson_upper(acc, len(v)):.1%} | {min(q):.2f}-{max(q):.2f} | {min(qh):.2f}-{max(qh):.2f} |")
+    print(f"\n{CURRENT} (the tile rule of versions 3 and 4):")
+    print("\n".join(payoff_rows({case: (len(v), sum(a for a, _, _ in v)) for (rule, case), v in rows.items()
+                                 if rule == CURRENT})))
     return 0
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 from oracle.angv import AngvParams, Manifest, load_frame, verify_frame  # noqa: E402
+from oracle.angv.adaptive import preview_size  # noqa: E402
 from inferix.render import render_job, run_jobs  # noqa: E402
 from oracle.angv.verify import whitepaper_full_frame  # noqa: E402
 
@@ -90,10 +91,11 @@ def main() -> int:
     order = {"width": W, "height": H, "samples": 16, "denoise": False, "seed": 1}
     scene = str(root / f"{args.scene}.blend")
     preview = str(root / "preview_1.png")
+    pw, ph = preview_size(W, H, params)
     t0 = time.time()
     if not (Path(scene).exists() and Path(preview).exists()):  # a --workdir from an earlier run is reused
         run_jobs([{"op": "make_scene", "name": args.scene, "path": scene, "width": W, "height": H},
-                  render_job(scene, preview, {"width": W, "height": H, "samples": params.preview_samples,
+                  render_job(scene, preview, {"width": pw, "height": ph, "samples": params.preview_samples,
                                               "denoise": True, "seed": 0})])
     t_preview = time.time() - t0
     seed = bytes(range(32))

@@ -16,6 +16,7 @@ IBM = 10**6  # work is counted in micro-IBM
 IB_ONE = 10**6
 BPS = 10_000  # basis points: 100 %
 COLLATERAL_BPS = 20_000  # JobEscrow's initial collateralBps (governance may change it: read it on chain)
+SLASH_BPS = 1_000  # JobEscrow's initial slashBps: the share of a task's collateral a failed verdict takes
 
 ROLE_WORKER, ROLE_ORACLE, ROLE_MANAGER = 1, 2, 3
 ROLE_NAMES = {ROLE_WORKER: "worker", ROLE_ORACLE: "oracle", ROLE_MANAGER: "manager"}

@@ -20,10 +20,12 @@ preview and the geometry.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
 from .keys import FrameKey
 from .manifest import LUMA, Region, Tile
@@ -135,6 +137,38 @@ def plan_tiles(key: FrameKey, width: int, height: int, params: AngvParams) -> li
                 break
         tiles.append((x, y, t))
     return tiles
+
+
+def preview_size(width: int, height: int, params: AngvParams) -> tuple[int, int]:
+    """The preview's size: the frame's within ``preview_pixels``, else the frame scaled (aspect kept) to fit it."""
+    if width * height <= params.preview_pixels:
+        return width, height
+    s = math.sqrt(params.preview_pixels / (width * height))
+    return max(1, round(width * s)), max(1, round(height * s))
+
+
+def fit_preview(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
+    """A preview (h, w, 3) brought to the frame's size for planning: itself when it has it, else resized bilinearly
+    (Pillow, channel by channel in float: deterministic, so anyone re-deriving the plan gets the same picture)."""
+    img = np.asarray(pixels, dtype=np.float32)
+    if img.shape[:2] == (height, width):
+        return img
+    return np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(img[..., c]), mode="F").resize(
+        (width, height), Image.Resampling.BILINEAR)) for c in range(3)], axis=-1)
+
+
+def tiled_frames(key: FrameKey, frames: list[int], params: AngvParams) -> set[int]:
+    """The frames of a task that carry quality tiles: k = max(min(m, tile_frames_min), ceil(tile_share x m)) of the
+    task's m frames, drawn without replacement from the task key's ``b"tiled-frames"`` stream (a partial Fisher-Yates
+    shuffle of the sorted frames)."""
+    fs = sorted(set(frames))
+    m = len(fs)
+    k = min(m, max(params.tile_frames_min, math.ceil(params.tile_share * m - 1e-9)))
+    s = key.stream(b"tiled-frames")
+    for i in range(k):
+        j = s.randint(i, m - 1)
+        fs[i], fs[j] = fs[j], fs[i]
+    return set(fs[:k])
 
 
 def empty_tile(x0: int, y0: int, size: int) -> Tile:

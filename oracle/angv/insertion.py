@@ -2,7 +2,8 @@
 
 ``prepare`` opens the creator's scene (.blend or glTF), applies the render order, and for each frame of the task:
 
-1. renders the reference (preview) of the original scene at low settings (``preview_samples``, denoised);
+1. renders the reference (preview) of the original scene at low settings (``preview_samples``, denoised, within
+   ``preview_pixels``: larger frames are previewed smaller and the preview resized to the frame for planning);
 2. plans the n imprints with :func:`oracle.angv.adaptive.plan_regions`, the geometry check being bpy ray casts from
    the camera through every pixel corner of the imprint grown by one pixel: the carrier must sit strictly in front
    of the first surface hit by every ray (so it collides with nothing and nothing hides it, even partly), and its
@@ -16,8 +17,8 @@ atomic noise, UV space) where ``colour`` (the object colour, read by an Object I
 colour converted to scene-linear; it is visible to camera rays only. The imprints are then recomputed by projecting
 the carriers' corners with ``world_to_camera_view`` (no rendering) and must match the plan.
 
-Finally the noised scene is saved with the order applied, and the secret quality tiles are rendered from it at the
-ordered settings with two sampling seeds.
+Finally the noised scene is saved with the order applied, and the secret quality tiles of the task's tiled frames
+(:func:`oracle.angv.adaptive.tiled_frames`) are rendered from it at the ordered settings with two sampling seeds.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import numpy as np
 from bpy_extras.object_utils import world_to_camera_view
 from mathutils import Matrix, Vector
 
-from .adaptive import RegionPlan, plan_regions, plan_tiles
+from .adaptive import RegionPlan, fit_preview, plan_regions, plan_tiles, preview_size, tiled_frames
 from .frames import display_to_linear, load_frame
 from .keys import TASK_FRAME, derive_key, key_commit, scene_digest
 from .manifest import FrameManifest, Manifest, RenderOrder, Tile
@@ -224,6 +225,7 @@ def prepare(
     previews: dict[int, str] | None = None,
     tile_refs: str = "auto",
     patches: bool = False,
+    patch_context: int | None = None,
 ) -> tuple[Manifest, dict[str, float], dict[int, list[tuple[int, int, np.ndarray]]]]:
     """Insert the noise of task ``task_id`` into the scene; return the manifest, timings (seconds) and, with
     ``patches``, clean delivery's patches (:func:`render_patches`; otherwise ``{}``).
@@ -245,16 +247,19 @@ def prepare(
     vs = sc.view_settings
     gain = 1.0 / (2.0 ** vs.exposure)
 
+    pw, ph = preview_size(W, H, params)
     plans: dict[int, list[RegionPlan]] = {}
     depths: dict[tuple[int, int], float] = {}
     for f in frames:
         t = time.perf_counter()
         prev_path = (previews or {}).get(f)
         if prev_path is None:
-            apply_settings(sc, W, H, params.preview_samples, True, PREVIEW_SEED)
+            apply_settings(sc, pw, ph, params.preview_samples, True, PREVIEW_SEED)
             prev_path = str(work / f"preview_{f}.png")
             render_to_file(sc, prev_path, f)
-        preview = load_frame(prev_path, (W, H)).pixels
+        preview = fit_preview(load_frame(prev_path, (pw, ph)).pixels, W, H)
+        # the geometry below works in the frame's pixels: the preview's (or the scene file's) size must not leak in
+        apply_settings(sc, W, H, order.samples, order.denoise, order.seed)
         times["preview"] += time.perf_counter() - t
         t = time.perf_counter()
         sc.frame_set(f)
@@ -308,10 +313,11 @@ def prepare(
 
     t = time.perf_counter()
     fms: dict[int, FrameManifest] = {}
+    tiled = tiled_frames(task_key, frames, params)
     for f in frames:
         fkey = derive_key(seed, digest, task_id, f, params.n, W, H)
         ts: list[Tile] = []
-        if tiles and params.tiles:
+        if tiles and params.tiles and f in tiled:
             planned = plan_tiles(fkey, W, H, params)
             refs = render_tile_references(sc, work, f, planned, order, params.tile_margin, tile_refs)
             ts = [Tile(tx, ty, size, a, b) for (tx, ty, size), (a, b) in zip(planned, refs)]
@@ -322,7 +328,7 @@ def prepare(
     clean: dict[int, list[tuple[int, int, np.ndarray]]] = {}
     if patches:
         t = time.perf_counter()
-        clean = render_patches(sc, work, frames, plans, objs, order, params, mode=tile_refs)
+        clean = render_patches(sc, work, frames, plans, objs, order, params, mode=tile_refs, context=patch_context)
         apply_settings(sc, W, H, order.samples, order.denoise, order.seed)
         times["patches"] = time.perf_counter() - t
 
@@ -342,8 +348,9 @@ FULL_FRAME_SHARE = 0.5
 #: px around a carrier's footprint that its clean patch also covers (its soft edge, and what the denoiser spreads)
 PATCH_MARGIN = 4
 #: px rendered around a patch and discarded when the denoiser is on: it reads a wide neighbourhood, and a patch
-#: denoised with less around it than the worker's full frame had differs from it visibly (docs/angv.md)
-PATCH_CONTEXT = 32
+#: denoised with 8 px around it differed from the worker's full frame visibly; 16 px keeps the delivered footprints
+#: under two clean seeds' difference at a third of 32 px's pixels (docs/angv.md, "Issue 14, part 3")
+PATCH_CONTEXT = 16
 
 
 def _grow(W: int, H: int, box: tuple[int, int, int, int], margin: int) -> tuple[int, int, int, int]:
@@ -395,11 +402,12 @@ def render_tile_references(sc, work: Path, frame: int, tiles: list[tuple[int, in
 
 
 def render_patches(sc, work: Path, frames: list[int], plans: dict[int, list[RegionPlan]], carriers: list,
-                   order: RenderOrder, params: AngvParams, margin: int = PATCH_MARGIN, mode: str = "auto"
-                   ) -> dict[int, list[tuple[int, int, np.ndarray]]]:
+                   order: RenderOrder, params: AngvParams, margin: int = PATCH_MARGIN, mode: str = "auto",
+                   context: int | None = None) -> dict[int, list[tuple[int, int, np.ndarray]]]:
     """Clean delivery's patches (:mod:`inferix.delivery`): each carrier's footprint grown by ``margin`` px, rendered
-    with the carriers hidden (the clean scene) at the ordered settings and sampling seed. ``{frame: [(x0, y0,
-    pixels)]}``."""
+    with the carriers hidden (the clean scene) at the ordered settings and sampling seed, with ``context`` px around
+    it rendered and discarded (default: ``PATCH_CONTEXT`` when the denoiser is on, the tiles' margin otherwise).
+    ``{frame: [(x0, y0, pixels)]}``."""
     W, H = sc.render.resolution_x, sc.render.resolution_y
     hidden = [o.hide_render for o in carriers]
     for o in carriers:
@@ -409,7 +417,8 @@ def render_patches(sc, work: Path, frames: list[int], plans: dict[int, list[Regi
         for f in frames:
             boxes = [_grow(W, H, (p.region.x0, p.region.y0, p.region.x0 + p.region.w, p.region.y0 + p.region.h),
                            margin) for p in plans[f]]
-            context = PATCH_CONTEXT if order.denoise else params.tile_margin
+            if context is None:
+                context = PATCH_CONTEXT if order.denoise else params.tile_margin
             [pixels] = render_boxes(sc, work, f, boxes, order, (order.seed,), context, mode, "clean")
             out[f] = [(x0, y0, px) for (x0, y0, _, _), px in zip(boxes, pixels)]
     finally:

@@ -3,7 +3,8 @@ entry-point group; see :mod:`inferix.render.child`). Start them with :func:`infe
 
 * ``prepare``: scene, out_blend, manifest, seed (hex), task_id, frames, order {...}, params {...}, workdir, tiles,
   previews ({frame: png} reference renders to reuse), tile_refs ("auto", "crops", "full"), patches (a path: clean
-  delivery's patches are written there, unsealed) -- noise insertion
+  delivery's patches are written there, unsealed), patch_context (px; default insertion.PATCH_CONTEXT) -- noise
+  insertion
 * ``render_stripped``: a ``render`` job after removing what the attacker's heuristic finds
 * ``find_carriers``: blend, frames -- the attacker's heuristic (see :mod:`oracle.angv.attacks`)
 * ``check_carriers``: blend, names, frames -- re-check the geometric constraints
@@ -23,7 +24,7 @@ def prepare(job: dict) -> dict:
                                [int(f) for f in job["frames"]], order, AngvParams.from_dict(job.get("params", {})),
                                job.get("workdir"), job.get("tiles", True),
                                {int(k): v for k, v in job.get("previews", {}).items()} or None,
-                               job.get("tile_refs", "auto"), bool(job.get("patches")))
+                               job.get("tile_refs", "auto"), bool(job.get("patches")), job.get("patch_context"))
     m.save(job["manifest"])
     if job.get("patches"):  # clean delivery's patches, unsealed (the manager seals them with the task's seed)
         from pathlib import Path

@@ -13,7 +13,7 @@ from typing import Any
 #: Domain-separation string of the key derivation; bump it when the derivation or its inputs change.
 KEY_DOMAIN = b"inferix-angv-v1"
 #: Version of the manifest format and of the selection algorithm.
-ANGV_VERSION = 3
+ANGV_VERSION = 4
 
 N_MIN, N_MAX = 2, 40
 IMPRINT_MIN, IMPRINT_MAX = 4, 7
@@ -56,6 +56,11 @@ class AngvParams:
     #: samples of the reference (preview) render [16]; it is denoised so that smoothness reflects the scene, not
     #: Monte Carlo noise.
     preview_samples: int = 16
+    #: the preview's pixel budget [230,400 = 640 x 360]: a larger frame's preview is rendered at the scale that fits
+    #: this budget (the frame's aspect kept) and brought back to the frame's size (bilinear) for planning. It only has
+    #: to find smooth areas and their level; at 1920 x 1080 it costs 1/9 of a full-size one (version 3: full size,
+    #: 15 % of an honest 128-sample render). Frames within the budget are previewed at full size, as before.
+    preview_pixels: int = 640 * 360
     #: a candidate enveloping region is "smooth" when the luminance standard deviation over it is at most this [3.0
     #: levels of 255] and its luminance range at most ``smooth_range_max`` [12 levels].
     smooth_std_max: float = 3.0
@@ -96,6 +101,13 @@ class AngvParams:
     #: positions drawn per tile while it overlaps a tile already chosen (then the last draw is kept) [64]. (Version 2:
     #: 8 candidates, the most textured kept.)
     tile_candidates: int = 64
+    #: share of a task's frames that carry quality tiles [0.25], and the fewest frames that do [2]: a task of m frames
+    #: has max(min(m, tile_frames_min), ceil(tile_share x m)) tiled frames, drawn by the task key (no worker knows
+    #: which until the seed is revealed). A worker that cheats on j frames saves j/m of the task's render cost and is
+    #: caught on each of them with probability k/m x (the check's power): the expected penalty per cheated frame
+    #: grows with k as the saving does, whatever m (docs/angv.md, "Does cheating pay?"). Version 3 tiled every frame.
+    tile_share: float = 0.25
+    tile_frames_min: int = 2
     #: pixels rendered around a tile and discarded, so that the denoiser sees the same neighbourhood [8].
     tile_margin: int = 8
     #: pooled quality score Q = trimmed mean over all tile pixels of (delivered - mean of the two references)^2,
@@ -137,6 +149,8 @@ class AngvParams:
             raise ValueError("angv: need 0 < depth_lo < depth_hi < 1")
         if self.step <= 0 or self.tiles < 0:
             raise ValueError("angv: step must be > 0 and tiles >= 0")
+        if self.preview_pixels < 1 or not 0 < self.tile_share <= 1 or self.tile_frames_min < 1:
+            raise ValueError("angv: need preview_pixels >= 1, 0 < tile_share <= 1 and tile_frames_min >= 1")
 
     def tile_side(self, width: int) -> int:
         return self.tile_size or 32

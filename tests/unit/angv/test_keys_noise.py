@@ -166,3 +166,63 @@ def test_tiles_fall_back_to_overlap_on_a_tiny_frame():
     p = AngvParams()
     tiles = plan_tiles(derive_key(SEED, SCENE, 1, 0, 12, 40, 40), 40, 40, p)
     assert len(tiles) == p.tiles and all(s == 32 for _, _, s in tiles)  # 8 tiles of 32 px cannot be separate
+
+
+@pytest.mark.parametrize("m,k", [(1, 1), (2, 2), (3, 2), (8, 2), (9, 3), (10, 3), (16, 4), (100, 25)])
+def test_a_task_tiles_a_share_of_its_frames_drawn_by_key(m, k):
+    """Quality tiles on k = max(min(m, 2), ceil(m / 4)) of a task's m frames, chosen by the task key: another key
+    chooses others, and over many keys every frame is chosen about equally often (no frame a worker can skimp)."""
+    from oracle.angv.adaptive import tiled_frames
+
+    p = AngvParams()
+    frames = list(range(10, 10 + m))
+    chosen = tiled_frames(derive_key(SEED, SCENE, 1, TASK_FRAME, 12, W, H), frames, p)
+    assert len(chosen) == k and chosen <= set(frames)
+    assert chosen == tiled_frames(derive_key(SEED, SCENE, 1, TASK_FRAME, 12, W, H), list(reversed(frames)), p)
+    counts = dict.fromkeys(frames, 0)
+    keys = 400
+    for task in range(keys):
+        for f in tiled_frames(derive_key(SEED, SCENE, task, TASK_FRAME, 12, W, H), frames, p):
+            counts[f] += 1
+    share = k / m
+    assert all(abs(c / keys - share) < 0.12 for c in counts.values()), counts
+    if k < m:
+        assert len({frozenset(tiled_frames(derive_key(SEED, SCENE, t, TASK_FRAME, 12, W, H), frames, p))
+                    for t in range(20)}) > 1
+
+
+def test_every_frame_is_tiled_when_the_share_is_one():
+    from oracle.angv.adaptive import tiled_frames
+
+    p = AngvParams(tile_share=1.0)
+    assert tiled_frames(derive_key(SEED, SCENE, 1, TASK_FRAME, 12, W, H), list(range(1, 9)), p) == set(range(1, 9))
+    with pytest.raises(ValueError):
+        AngvParams(tile_share=0.0)
+
+
+@pytest.mark.parametrize("size,expected", [((640, 360), (640, 360)), ((192, 108), (192, 108)),
+                                           ((1920, 1080), (640, 360)), ((3840, 2160), (640, 360)),
+                                           ((1080, 1920), (360, 640)), ((1000, 1000), (480, 480))])
+def test_the_preview_fits_its_pixel_budget_keeping_the_aspect(size, expected):
+    from oracle.angv.adaptive import preview_size
+
+    assert preview_size(*size, AngvParams()) == expected
+
+
+def test_a_small_preview_is_brought_to_the_frame_size_for_planning():
+    """The preview is resized (bilinear) to the frame before planning: levels are kept on smooth areas, an edge
+    stays an edge (smoothness is judged on it), and the same input gives the same bytes (anyone re-derives the plan)."""
+    from oracle.angv.adaptive import fit_preview
+
+    small = np.full((36, 64, 3), 80.0, np.float32)
+    small[:, 32:] = 200.0  # a hard edge down the middle
+    big = fit_preview(small, 192, 108)
+    assert big.shape == (108, 192, 3)
+    assert np.allclose(big[:, :90], 80.0) and np.allclose(big[:, 102:], 200.0)
+    assert big[:, 90:102].std() > 10  # the edge is there
+    assert np.array_equal(big, fit_preview(small, 192, 108))
+    assert np.array_equal(fit_preview(big, 192, 108), big)  # a preview of the frame's size is used as it is
+    plans = plan_regions(big, derive_key(SEED, SCENE, 1, 1, 12, 192, 108), AngvParams(), partial=True)
+    for p in plans:  # no imprint's enveloping region straddles the edge
+        r = p.region
+        assert r.x0 + 2 * r.w <= 96 or r.x0 - r.w >= 96

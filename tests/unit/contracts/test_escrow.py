@@ -7,12 +7,18 @@ import pytest
 from eth_utils import keccak
 
 from inferix.eip712 import sign_permit
-from inferix.protocol import TaskState
+from inferix.protocol import COLLATERAL_BPS, SLASH_BPS, TaskState
 
 from .conftest import BENCHMARK_WORK, IBM, IFX, MIN_MANAGER_STAKE, USD, WORKER_STAKE, deployer, warp
 
 ZERO = "0x" + "00" * 20
 EMPTY = b"\x00" * 32
+
+
+def test_the_services_know_the_escrows_initial_economics(s):
+    """The matcher and the cheating-payoff table (benchmarks/payoff.py) use these; governance may change them later."""
+    assert s.escrow.collateralBps() == COLLATERAL_BPS
+    assert s.escrow.slashBps() == SLASH_BPS
 
 
 def task_state(s, task_id):
