@@ -74,8 +74,8 @@ def main() -> int:
         m = Manifest.load(out / f"{name}_1.json")
         v = verify_frame(load_frame(out / f"{name}_honest" / "1.png", (W, H)), m.frames[1], m.params)
         verdict = f"{'passes' if v.accepted else 'REFUSED'} ({v.passed}/{v.n}, Q {v.quality:.2f})"
-        for label, load_s, parts in measured:
-            rows.append((name, label, load_s, parts, render_s, verdict if label == variants[1][0] else ""))
+        for i, (label, load_s, parts) in enumerate(measured):
+            rows.append((name, label, load_s, parts, render_s, verdict if i == 1 else ""))
     load = os.getloadavg()
     print(f"ANGV preparation per frame vs one honest render, {W}x{H}, {args.samples} samples, denoiser "
           f"{'off' if args.no_denoise else 'on'}, tile references {args.tile_refs}; load average {load[0]:.2f} "

@@ -412,13 +412,13 @@ def render_patches(sc, work: Path, frames: list[int], plans: dict[int, list[Regi
     hidden = [o.hide_render for o in carriers]
     for o in carriers:
         o.hide_render = True
+    if context is None:
+        context = PATCH_CONTEXT if order.denoise else params.tile_margin
     try:
         out = {}
         for f in frames:
             boxes = [_grow(W, H, (p.region.x0, p.region.y0, p.region.x0 + p.region.w, p.region.y0 + p.region.h),
                            margin) for p in plans[f]]
-            if context is None:
-                context = PATCH_CONTEXT if order.denoise else params.tile_margin
             [pixels] = render_boxes(sc, work, f, boxes, order, (order.seed,), context, mode, "clean")
             out[f] = [(x0, y0, px) for (x0, y0, _, _), px in zip(boxes, pixels)]
     finally:

@@ -42,10 +42,11 @@ class Corpus:
         return load_frame(self.renders[name], expected)
 
 
-def _prepare(scene: Path, root: Path, tag: str, seed: bytes, task: int, frames, order, tiles=True) -> dict:
+def _prepare(scene: Path, root: Path, tag: str, seed: bytes, task: int, frames, order, tiles=True,
+             params: dict | None = None) -> dict:
     return {"op": "prepare", "scene": str(scene), "out_blend": str(root / f"{tag}.blend"),
             "manifest": str(root / f"{tag}.json"), "seed": seed.hex(), "task_id": task, "frames": frames,
-            "order": order, "workdir": str(root / f"{tag}_work"), "tiles": tiles}
+            "order": order, "workdir": str(root / f"{tag}_work"), "tiles": tiles, "params": params or {}}
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,8 @@ from oracle.angv import Manifest, load_frame, verify_frame
 from oracle.angv.adaptive import tiled_frames
 from oracle.angv.keys import TASK_FRAME, derive_key
 
+from .conftest import _prepare
+
 W, H = 192, 108
 FRAMES = [1, 2, 3, 4, 5]
 ORDER = {"width": W, "height": H, "samples": 16, "denoise": False, "seed": 3}
@@ -25,9 +27,7 @@ def task(tmp_path_factory):
     root = tmp_path_factory.mktemp("prep")
     scene = root / "flyby.blend"
     run_jobs([{"op": "make_scene", "name": "flyby", "path": str(scene), "width": W, "height": H}])
-    [r] = run_jobs([{"op": "prepare", "scene": str(scene), "out_blend": str(root / "t.blend"),
-                     "manifest": str(root / "t.json"), "seed": SEED.hex(), "task_id": 3, "frames": FRAMES,
-                     "order": ORDER, "params": PARAMS, "workdir": str(root / "work")}])
+    run_jobs([_prepare(scene, root, "t", SEED, 3, FRAMES, ORDER, params=PARAMS)])
     m = Manifest.load(root / "t.json")
     tiled = sorted(f for f in FRAMES if m.frames[f].tiles)
     untiled = next(f for f in FRAMES if f not in tiled)
@@ -45,7 +45,7 @@ def test_the_preview_is_rendered_within_its_budget(task):
     root, m, _, _ = task
     assert m.params.preview_pixels == 64 * 36 and m.version == 4
     for f in FRAMES:
-        assert Image.open(root / "work" / f"preview_{f}.png").size == (64, 36)
+        assert Image.open(root / "t_work" / f"preview_{f}.png").size == (64, 36)
 
 
 def test_tiles_sit_on_the_frames_the_task_key_draws(task):
