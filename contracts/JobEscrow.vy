@@ -340,6 +340,7 @@ def _createJob(
     assert frameEnd >= frameStart, "escrow: bad frame range"
     assert maxPricePerIBM > 0, "escrow: zero max price"
     assert budget > 0, "escrow: zero budget"
+    assert block.timestamp >= staticcall staking.pausedUntil(), "escrow: new jobs paused"
     assert staticcall staking.isActive(manager, protocol.ROLE_MANAGER), "escrow: manager not active"
     rate: uint256 = staticcall priceFeed.price()
     assert extcall token.transferFrom(creator, self, budget), "escrow: transfer failed"

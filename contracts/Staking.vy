@@ -35,6 +35,8 @@ from .interfaces import IIFXToken
 from .interfaces import IBMWIssuance
 from .interfaces import IStaking
 from .interfaces import IJobEscrow
+from .interfaces import INodeLicense
+from .interfaces import IVotePower
 implements: IStaking
 
 ROLE_WORKER: public(constant(uint8)) = protocol.ROLE_WORKER
@@ -69,6 +71,18 @@ proofOfRender: public(address)
 # @dev The batch lane: locks, releases and slashes collateral, slashes and counts misses like the escrow.
 lane: public(address)
 issuance: public(IBMWIssuance)
+# @dev Voting power: each node's bonded stake votes there, per staker.
+votes: public(IVotePower)
+# @dev Node licenses: oracles and managers register with one, held here while they are registered.
+license: public(INodeLicense)
+# @dev The emergency guardian: it may pause new jobs (JobEscrow reads `pausedUntil`) once, for at most
+# PAUSE_LIMIT, and nothing else; governance appoints it again and may lift a pause.
+guardian: public(address)
+pausedUntil: public(uint256)
+PAUSE_LIMIT: public(constant(uint256)) = 7 * 86400
+# @dev The license each oracle or manager registered with, and who holds each license here.
+licenseOf: public(HashMap[address, uint256])
+licensee: public(HashMap[uint256, address])
 
 nodes: public(HashMap[address, Node])
 # @dev Every account ever registered as an oracle, in registration order (committees are drawn from it).
@@ -132,6 +146,22 @@ event NoShowRecorded:
     missed: uint256
     slashed: uint256
 
+event LicenseLocked:
+    account: indexed(address)
+    licenseId: indexed(uint256)
+
+event LicenseReleased:
+    account: indexed(address)
+    licenseId: indexed(uint256)
+    revoked: bool
+
+event Paused:
+    guardian: indexed(address)
+    until: uint256
+
+event GuardianSet:
+    guardian: indexed(address)
+
 event IBSet:
     worker: indexed(address)
     ib: uint256
@@ -161,16 +191,21 @@ def __init__(token_: IIFXToken, governance_: address, minOracleStake_: uint256, 
 
 
 @external
-def wire(escrow_: address, proofOfRender_: address, issuance_: IBMWIssuance, lane_: address):
+def wire(escrow_: address, proofOfRender_: address, issuance_: IBMWIssuance, lane_: address, votes_: IVotePower, license_: INodeLicense):
     """
     @dev One-time wiring by the deployer.
     @param escrow_ The job escrow.
     @param proofOfRender_ The proof-of-render contract.
     @param issuance_ The BMW issuance contract (penalty pool).
     @param lane_ The batch lane (an escrow for batches of tasks).
+    @param votes_ The voting power contract (bonded stake votes).
+    @param license_ The node licenses (oracles and managers need one).
     """
     governed._wire_once()
     assert escrow_ != empty(address) and proofOfRender_ != empty(address) and lane_ != empty(address), "staking: zero address"
+    assert votes_.address != empty(address) and license_.address != empty(address), "staking: zero address"
+    self.votes = votes_
+    self.license = license_
     self.escrow = escrow_
     self.lane = lane_
     self.proofOfRender = proofOfRender_
@@ -181,18 +216,33 @@ def wire(escrow_: address, proofOfRender_: address, issuance_: IBMWIssuance, lan
 
 
 @external
-def register(role: uint8, pricePerIBM: uint256):
+def register(role: uint8, pricePerIBM: uint256, licenseId: uint256 = 0):
     """
-    @dev Registers the caller as a worker, oracle or manager (once).
+    @dev Registers the caller as a worker, oracle or manager. Workers need
+         no license; an oracle or manager locks here a node license of its
+         type (verifier 2, manager 4 in the license's bitmask; approve this
+         contract first) until `releaseLicense`.
     @param role 1 worker, 2 oracle, 3 manager.
     @param pricePerIBM Workers: USD per IBM (18 decimals); others: 0.
+    @param licenseId Oracles and managers: the license (0 for workers).
     """
     assert role >= protocol.ROLE_WORKER and role <= protocol.ROLE_MANAGER, "staking: unknown role"
     assert self.nodes[msg.sender].role == 0, "staking: already registered"
     if role == protocol.ROLE_WORKER:
         assert pricePerIBM > 0, "staking: zero price"
+        assert licenseId == 0, "staking: workers need no license"
     else:
         assert pricePerIBM == 0, "staking: price is for workers"
+        bit: uint8 = 2
+        if role == protocol.ROLE_MANAGER:
+            bit = 4
+        license_: INodeLicense = self.license
+        assert licenseId != 0 and staticcall license_.ownerOf(licenseId) == msg.sender, "staking: not the license's owner"
+        assert staticcall license_.nodeTypes(licenseId) & bit != 0, "staking: license is not for this role"
+        extcall license_.transferFrom(msg.sender, self, licenseId)
+        self.licenseOf[msg.sender] = licenseId
+        self.licensee[licenseId] = msg.sender
+        log LicenseLocked(account=msg.sender, licenseId=licenseId)
     if role == protocol.ROLE_ORACLE:
         assert len(self.oracles) < MAX_ORACLES, "staking: oracle set full"
         self.oracles.append(msg.sender)
@@ -226,6 +276,7 @@ def stake(amount: uint256):
     self.nodes[msg.sender].stake += amount
     self.nodes[msg.sender].stakedAt = block.timestamp
     self.totalStaked += amount
+    self._syncVotes(msg.sender)
     log Staked(account=msg.sender, amount=amount, stake=self.nodes[msg.sender].stake)
 
 
@@ -243,6 +294,7 @@ def requestUnbond(amount: uint256):
     self.nodes[msg.sender].unbonding = node.unbonding + amount
     self.nodes[msg.sender].unbondingAt = unlockAt
     self.nodes[msg.sender].stakedAt = block.timestamp
+    self._syncVotes(msg.sender)
     log UnbondRequested(account=msg.sender, amount=amount, unbondingAt=unlockAt)
 
 
@@ -261,6 +313,58 @@ def withdraw():
     self.totalStaked -= amount
     assert extcall token.transfer(msg.sender, amount), "staking: transfer failed"
     log Withdrawn(account=msg.sender, amount=amount, stake=node.stake - amount)
+
+
+@external
+def releaseLicense():
+    """
+    @dev An oracle or manager that withdrew all its stake takes its license
+         back and is no longer registered (it may register again).
+    """
+    licenseId: uint256 = self.licenseOf[msg.sender]
+    assert licenseId != 0, "staking: no license held"
+    assert self.nodes[msg.sender].stake == 0, "staking: withdraw the stake first"
+    self._deregister(msg.sender, licenseId)
+    extcall self.license.transferFrom(self, msg.sender, licenseId)
+    log LicenseReleased(account=msg.sender, licenseId=licenseId, revoked=False)
+
+
+@external
+def onLicenseRevoked(licenseId: uint256):
+    """
+    @dev License contract only, when governance revokes a license held
+         here: its node stops being an oracle or manager at once (out of
+         every future committee draw); its stake stays its own, to
+         unbond and withdraw.
+    @param licenseId The revoked license.
+    """
+    assert msg.sender == self.license.address, "staking: caller is not the license"
+    account: address = self.licensee[licenseId]
+    assert account != empty(address), "staking: license not held"
+    self._deregister(account, licenseId)
+    log LicenseReleased(account=account, licenseId=licenseId, revoked=True)
+
+
+@internal
+def _deregister(account: address, licenseId: uint256):
+    if self.nodes[account].role == protocol.ROLE_ORACLE:
+        n: uint256 = len(self.oracles)
+        for i: uint256 in range(MAX_ORACLES):
+            if i == n:
+                break
+            if self.oracles[i] == account:
+                self.oracles[i] = self.oracles[n - 1]
+                self.oracles.pop()
+                break
+    self.nodes[account].role = 0
+    self.licenseOf[account] = 0
+    self.licensee[licenseId] = empty(address)
+
+
+@internal
+def _syncVotes(account: address):
+    node: Node = self.nodes[account]
+    extcall self.votes.onStake(account, node.stake - node.unbonding)
 
 
 # ---------------------------------------------------------------- views
@@ -313,7 +417,7 @@ def isActive(account: address, role: uint8) -> bool:
 @external
 def oracleCount() -> uint256:
     """
-    @dev How many accounts ever registered as oracles.
+    @dev How many oracles are registered (a released or revoked license takes its oracle out).
     @return uint256 The length of `oracles`.
     """
     return len(self.oracles)
@@ -511,6 +615,7 @@ def _take(account: address, amount: uint256, rewardTo: address, reward: uint256)
         self.nodes[account].unbonding = newStake - node.locked
     self.nodes[account].stake = newStake
     self.totalStaked -= amount
+    self._syncVotes(account)
     paid: uint256 = 0
     if rewardTo != empty(address) and reward > 0:
         paid = reward
@@ -520,6 +625,42 @@ def _take(account: address, amount: uint256, rewardTo: address, reward: uint256)
         assert extcall token.transfer(issuance.address, amount - paid), "staking: transfer failed"
         extcall issuance.notifyPenalty(amount - paid)
     log Slashed(account=account, amount=amount, stake=newStake, rewardTo=rewardTo, reward=paid)
+
+
+# ---------------------------------------------------------------- emergency
+
+
+@external
+def pause():
+    """
+    @dev The guardian, in an emergency: no new job for PAUSE_LIMIT. Jobs
+         under way, stakes, claims and every fund movement go on; the
+         guardian's role is spent (governance appoints it again).
+    """
+    assert msg.sender == self.guardian and msg.sender != empty(address), "staking: caller is not the guardian"
+    self.guardian = empty(address)
+    self.pausedUntil = block.timestamp + PAUSE_LIMIT
+    log Paused(guardian=msg.sender, until=block.timestamp + PAUSE_LIMIT)
+
+
+@external
+def setGuardian(guardian_: address):
+    """
+    @dev Governance: who may pause new jobs once (empty: nobody).
+    """
+    governed._check_governance()
+    self.guardian = guardian_
+    log GuardianSet(guardian=guardian_)
+
+
+@external
+def unpause():
+    """
+    @dev Governance: new jobs again, at once.
+    """
+    governed._check_governance()
+    self.pausedUntil = 0
+    log Paused(guardian=msg.sender, until=0)
 
 
 # ---------------------------------------------------------------- governance

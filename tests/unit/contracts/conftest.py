@@ -92,6 +92,8 @@ class System:
     beacon: object
     lane: object = None
     committee: object = None
+    votes: object = None
+    licenses: object = None
     chain_id: int = 1
     seeds: dict = field(default_factory=dict)
     results: dict = field(default_factory=dict)  # task id -> the result CID of its latest submission
@@ -100,6 +102,15 @@ class System:
     def fund(self, account: str, amount: int) -> None:
         with boa.env.prank(self.admin):
             self.token.transfer(account, amount)
+
+    def license(self, account: str, role: int) -> int:
+        """A node license for ``role`` (2 oracle, 3 manager) issued to ``account``, which approves Staking to lock it
+        at registration: ``staking.register(role, 0, s.license(account, role))``."""
+        with boa.env.prank(self.admin):
+            token_id = self.licenses.issue(account, {2: 2, 3: 4}[role])
+        with boa.env.prank(account):
+            self.licenses.approve(self.staking.address, token_id)
+        return token_id
 
     def refresh_price(self, answer: int = PRICE_8DEC) -> None:
         with boa.env.prank(self.admin):
@@ -303,7 +314,11 @@ def deploy_system() -> System:
                                             escrow.address, por.address)
         committee = deployer("BatchCommittee").deploy(lane.address, staking.address, beacon.address, por.address)
         lane.wire(committee.address)
-        staking.wire(escrow.address, por.address, issuance.address, lane.address)
+        votes = deployer("VotePower").deploy(token.address, "Inferix Votes", "1")
+        licenses = deployer("NodeLicense").deploy(governance)
+        staking.wire(escrow.address, por.address, issuance.address, lane.address, votes.address, licenses.address)
+        votes.wire(staking.address, [])
+        licenses.wire(staking.address)
         issuance.wire(escrow.address, por.address, lane.address)
         escrow.wire(por.address, lane.address)
         token.mint(admin, 100_000_000 * IFX)  # genesis allocation used to fund the actors
@@ -311,12 +326,13 @@ def deploy_system() -> System:
 
     system = System(admin, governance, treasury, arbiter, creator, manager, workers, oracles,
                     token, aggregator, feed, staking, issuance, escrow, por, beacon, lane, committee,
-                    chain_id=boa.env.evm.patch.chain_id)
+                    votes=votes, licenses=licenses, chain_id=boa.env.evm.patch.chain_id)
 
     def join(account: str, role: int, price: int, amount: int) -> None:
         system.fund(account, amount)
+        license_id = system.license(account, role) if role != 1 else 0
         with boa.env.prank(account):
-            staking.register(role, price)
+            staking.register(role, price, license_id)
             token.approve(staking.address, amount)
             staking.stake(amount)
 

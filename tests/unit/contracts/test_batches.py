@@ -193,7 +193,7 @@ def test_a_batch_stays_within_the_job_and_its_manager(s, lane):
         s.staking.nodes(s.creator)  # (registered below as a manager, so that it passes the stake check)
         s.fund(s.creator, 1_000 * IFX)
         with boa.env.prank(s.creator):
-            s.staking.register(3, 0)
+            s.staking.register(3, 0, s.license(s.creator, 3))
             s.token.approve(s.staking.address, 1_000 * IFX)
             s.staking.stake(1_000 * IFX)
         lane.post(job, [(w[0], 1)], manager=s.creator)

@@ -229,7 +229,7 @@ def test_another_manager_cannot_block_a_post_by_copying_its_commitment(s):
     griefer = boa.env.generate_address("griefer-manager")
     s.fund(griefer, 1_000 * IFX)
     with boa.env.prank(griefer):
-        s.staking.register(3, 0)
+        s.staking.register(3, 0, s.license(griefer, 3))
         s.token.approve(s.staking.address, 1_000 * IFX)
         s.staking.stake(1_000 * IFX)
     fresh = keccak(os.urandom(32))

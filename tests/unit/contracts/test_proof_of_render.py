@@ -41,7 +41,7 @@ def add_oracle(s, name, stake=MIN_ORACLE_STAKE):
     account = boa.env.generate_address(name)
     s.fund(account, stake)
     with boa.env.prank(account):
-        s.staking.register(2, 0)
+        s.staking.register(2, 0, s.license(account, 2))
         s.token.approve(s.staking.address, stake)
         s.staking.stake(stake)
     return account

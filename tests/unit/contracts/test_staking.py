@@ -34,7 +34,7 @@ def test_register_rejects(s, role, price, error):
 def test_register_once(s):
     a = newcomer(s)
     with boa.env.prank(a):
-        s.staking.register(2, 0)
+        s.staking.register(2, 0, s.license(a, 2))
         with boa.reverts("staking: already registered"):
             s.staking.register(1, USD)
     assert s.staking.nodes(a).role == 2
@@ -45,7 +45,7 @@ def test_stake_requires_registration_and_amount(s):
     with boa.env.prank(a):
         with boa.reverts("staking: not registered"):
             s.staking.stake(IFX)
-        s.staking.register(2, 0)
+        s.staking.register(2, 0, s.license(a, 2))
         with boa.reverts("staking: zero amount"):
             s.staking.stake(0)
         s.staking.stake(3 * IFX)
@@ -56,7 +56,7 @@ def test_stake_requires_registration_and_amount(s):
 def test_unbonding_delay(s):
     a = newcomer(s)
     with boa.env.prank(a):
-        s.staking.register(2, 0)
+        s.staking.register(2, 0, s.license(a, 2))
         s.staking.stake(5_000 * IFX)
         with boa.reverts("staking: nothing unbonding"):
             s.staking.withdraw()
@@ -275,9 +275,9 @@ def test_wire_once(s):
     assert (s.staking.escrow(), s.staking.proofOfRender(), s.staking.issuance(), s.staking.lane()) == (
         s.escrow.address, s.por.address, s.issuance.address, s.lane.address)
     with boa.env.prank(s.admin), boa.reverts("governed: already wired"):
-        s.staking.wire(s.escrow.address, s.por.address, s.issuance.address, s.lane.address)
+        s.staking.wire(s.escrow.address, s.por.address, s.issuance.address, s.lane.address, s.votes.address, s.licenses.address)
     with boa.env.prank(s.workers[0]), boa.reverts("governed: caller is not the deployer"):
-        s.staking.wire(s.escrow.address, s.por.address, s.issuance.address, s.lane.address)
+        s.staking.wire(s.escrow.address, s.por.address, s.issuance.address, s.lane.address, s.votes.address, s.licenses.address)
 
 
 @pytest.mark.parametrize("setter,good,bad,getter", [
@@ -336,7 +336,7 @@ def _seed(i):
 def _oracle(s, stake=MIN_ORACLE_STAKE):
     account = newcomer(s, stake)
     with boa.env.prank(account):
-        s.staking.register(2, 0)
+        s.staking.register(2, 0, s.license(account, 2))
         s.staking.stake(stake)
     return account
 
@@ -378,7 +378,7 @@ def test_draw_returns_fewer_when_fewer_are_eligible(s):
     # workers and managers never sit, whatever their stake; nor an oracle below the minimum or unbonding
     poor = newcomer(s, MIN_ORACLE_STAKE)
     with boa.env.prank(poor):
-        s.staking.register(2, 0)
+        s.staking.register(2, 0, s.license(poor, 2))
         s.staking.stake(MIN_ORACLE_STAKE - 1)
     with boa.env.prank(s.oracles[0].address):
         s.staking.requestUnbond(1)
