@@ -20,8 +20,13 @@ class ABIError(RuntimeError):
     """A contract's ABI could not be found or produced."""
 
 
+# deployments name some contracts by their role; their ABI is their contract's
+ROLE_CONTRACTS = {"CommunityFund": "VestingFactory"}
+
+
 @lru_cache(maxsize=None)
 def abi(name: str) -> list[dict]:
+    name = ROLE_CONTRACTS.get(name, name)
     path = resources.files("inferix") / "abis" / f"{name}.json"
     if not path.is_file():
         raise ABIError(f"no ABI shipped for a contract named {name!r}")

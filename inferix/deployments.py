@@ -50,6 +50,13 @@ CONTRACTS = (
     "RandomnessBeacon",
     "BatchLane",
     "BatchCommittee",
+    "VotePower",
+    "VestingEscrow",
+    "VestingFactory",
+    "CommunityFund",
+    "NodeLicense",
+    "LicenseSale",
+    "Governor",
 )
 
 

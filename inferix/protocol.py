@@ -221,11 +221,39 @@ def seed_escrow(chain: Chain, seed: bytes, render_window: int, margin: int = ESC
     return escrow_clock(chain).lock(seed, latest_time(chain), render_window, margin)
 
 
+# the node type an oracle's or a manager's license must carry (NodeLicense's bitmask)
+LICENSE_TYPE = {2: 2, 3: 4}
+
+
+class NoLicense(RuntimeError):
+    """An oracle or manager owns no node license of its type."""
+
+
+def find_license(chain: Chain, owner: str, role: int) -> int | None:
+    """The first node license ``owner`` holds that allows ``role`` (2 oracle, 3 manager), or None."""
+    wanted = LICENSE_TYPE[role]
+    for index in range(chain.call("NodeLicense", "balanceOf", owner)):
+        token_id = chain.call("NodeLicense", "tokenOfOwnerByIndex", owner, index)
+        if chain.call("NodeLicense", "nodeTypes", token_id) & wanted:
+            return token_id
+    return None
+
+
 def ensure_staked(chain: Chain, role: int, amount: int, price_per_ibm: int = 0) -> NodeView:
-    """Register with ``role`` if needed and top the bonded stake up to ``amount`` IFX wei."""
+    """Register with ``role`` if needed and top the bonded stake up to ``amount`` IFX wei. An oracle or manager
+    registers with a node license of its type that it holds (locked in Staking while it is registered)."""
     node = get_node(chain, chain.address)
     if node.role == 0:
-        chain.transact("Staking", "register", role, price_per_ibm)
+        if role in LICENSE_TYPE:
+            token_id = find_license(chain, chain.address, role)
+            if token_id is None:
+                kind = "verifier" if role == 2 else "manager"
+                raise NoLicense(f"{chain.address} holds no {kind} node license: buy one (LicenseSale) or ask "
+                                f"governance to issue one")
+            chain.transact("NodeLicense", "approve", chain.deployments.address("Staking"), token_id)
+            chain.transact("Staking", "register", role, price_per_ibm, token_id)
+        else:
+            chain.transact("Staking", "register", role, price_per_ibm)
     elif node.role != role:
         raise RuntimeError(f"{chain.address} is registered with role {node.role}, not {role}")
     node = get_node(chain, chain.address)

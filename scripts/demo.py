@@ -204,6 +204,10 @@ def run(demo: Demo) -> dict:
         raise DemoFailure("clean delivery failed: " + "; ".join(creator.delivery_problems))
     sources = {"the SDK (InferixClient.download: the job's batch views, delivered clean)": len(files)}
     demo.stage(f"{len(files)} frames downloaded")
+
+    governance = propose_and_enact(net, chain, admin)
+    demo.stage(f"governance: proposal {governance['id_short']} ({governance['description']}) "
+               f"{governance['state']}, E_p {governance['before'] / IFX:g} -> {governance['after'] / IFX:g} IFX per IBM")
     from scripts.demo_report import collect, check, write_report
 
     labels = {dev_account(i).address: f"worker-{i}" for i in HONEST}
@@ -213,7 +217,10 @@ def run(demo: Demo) -> dict:
     facts = collect(chain, deployment, job_id, ranges, epoch, claimed, receipts, out, store, api, labels,
                     bench_ids)
     facts["downloaded"] = {"sources": sources, "result_cids": result_cids}
+    facts["governance"] = governance
     failures = check(facts, demo.frames, cheater, honest, len(files))
+    if governance["state"] != "executed" or governance["after"] != NEW_EMISSION_RATE:
+        failures.append(f"the governance proposal did not change E_p: {governance['state']}, {governance['after']}")
     # the manager and the honest workers opened every scene in the bubblewrap sandbox (docs/security.md)
     for name in ("manager", *(f"worker-{i}" for i in HONEST)):
         if "scene sandbox: bubblewrap" not in (out / "logs" / f"{name}.log").read_text():
@@ -223,6 +230,47 @@ def run(demo: Demo) -> dict:
     if failures:
         raise DemoFailure("the outcome is wrong:\n  " + "\n  ".join(failures))
     return facts
+
+
+NEW_EMISSION_RATE = 12 * IFX  # the demo's proposal: E_p from 10 to 12 IFX per verified IBM
+FOUNDATION = 19  # the local deployment's foundation escrow vests (and delegates its votes) to dev account 19
+
+
+def propose_and_enact(net: Stack, chain: Chain, admin: Chain) -> dict:
+    """One proposal through the Governor, end to end on the local chain (time travelled): an honest worker (its
+    bonded stake is its voting power) proposes E_p = 12 IFX per IBM; the foundation (its escrow's votes, at half
+    weight), both honest workers and the oracles vote for, the cheater against; queued in the timelock for the
+    unbonding period, then executed by anyone. Returns what the report shows."""
+    from inferix import governance as gov
+
+    proposer = net.chain(HONEST[0])
+    before = chain.call("BMWIssuance", "emissionRate")
+    proposal = gov.actions(proposer, [("BMWIssuance", "setParameter", ("emissionRate", NEW_EMISSION_RATE))],
+                           "E_p to 12 IFX per verified IBM (the demo's proposal)")
+    net.anvil.time_travel(1)  # the proposer's votes are read one second in the past
+    proposal_id = gov.propose(proposer, proposal)
+    voters = {"foundation (escrow)": (FOUNDATION, "for"), "worker-3": (HONEST[0], "for"),
+              "worker-4": (HONEST[1], "for"), **{f"oracle-{o}": (o, "for") for o in ORACLES},
+              "worker-cheater": (CHEATER, "against")}
+    net.anvil.time_travel(chain.call("Governor", "votingDelay") + 1)
+    votes = []
+    for label, (index, support) in voters.items():
+        voter = net.chain(index)
+        weight = voter.call("VotePower", "getPastVotes", voter.address, gov.status(chain, proposal_id)["snapshot"])
+        gov.vote(voter, proposal_id, support)
+        votes.append((label, support, weight))
+    net.anvil.time_travel(chain.call("Governor", "votingPeriod") + 1)
+    voted = gov.status(chain, proposal_id)
+    gov.queue(admin, proposal)
+    queued = gov.status(chain, proposal_id)
+    net.anvil.time_travel(queued["eta"] - queued["queued_at"] + 1)
+    admin.transact("MockAggregator", "setAnswer", 50_000_000)  # a fresh price after the week travelled
+    gov.execute(net.chain(CREATOR), proposal)  # anyone executes
+    done = gov.status(chain, proposal_id)
+    return {"id": proposal_id, "id_short": f"{proposal_id:#x}"[:12] + "…", "description": proposal.description,
+            "state": done["state"], "before": before, "after": chain.call("BMWIssuance", "emissionRate"),
+            "votes": votes, "for": voted["for"], "against": voted["against"], "quorum": voted["quorum"],
+            "delay": queued["eta"] - queued["queued_at"], "security": done["security"]}
 
 
 def _states(tasks: dict) -> str:

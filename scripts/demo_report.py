@@ -374,6 +374,8 @@ def write_report(facts: dict, out: Path, files: list[Path]) -> None:
                   for b in facts["benchmarks"]]
     sources = [[where, n] for where, n in facts.get("downloaded", {}).get("sources", {}).items()]
     stages = [[name, f"{seconds:.1f}"] for name, seconds in facts["stages"] if name != "start"]
+    g = facts.get("governance")
+    governance = [[label, support, ifx(weight)] for label, support, weight in g["votes"]] if g else []
     text = "\n\n".join([
         f"Job {facts['job_id']}: batches (bitmaps: task 0 first; a member's reveal, then the verdict's pass and "
         "decided bits)",
@@ -391,6 +393,10 @@ def write_report(facts: dict, out: Path, files: list[Path]) -> None:
         "IFX", _table(money, ["", "IFX"]),
         "Contract balances", _table(balances, ["contract", "IFX"]),
         "Frames downloaded from", _table(sources, ["source", "frames"]),
+        *([f"Governance: proposal {g['id_short']} \"{g['description']}\" — {g['state']}; for {ifx(g['for'])}, "
+           f"against {ifx(g['against'])}, quorum {ifx(g['quorum'])}; queued {g['delay'] / 86400:g} days (the "
+           f"unbonding period) in the timelock; E_p {ifx(g['before'])} -> {ifx(g['after'])} IFX per IBM",
+           _table(governance, ["voter", "vote", "votes at the snapshot (IFX)"])] if g else []),
         "Wall time per stage", _table(stages, ["stage", "seconds"]),
     ])
     print("\n" + text)

@@ -184,10 +184,12 @@ def reverted(devnet):
 
 
 def fresh_account(devnet: Devnet, ifx: int = 30_000 * IFX) -> Chain:
-    """A new account (never a dev account another test registered), with gas money and ``ifx`` IFX wei."""
+    """A new account (never a dev account another test registered), with gas money, ``ifx`` IFX wei and a node
+    license of every type (issued by governance, as the timelock)."""
     account = Account.create()
     rpc(devnet.anvil.url, "anvil_setBalance", [account.address, hex(10**20)])
     fund(devnet, account.address, ifx)
+    speak_as(devnet, devnet.chain(), devnet.deployment.address("Timelock"), "NodeLicense", "issue", account.address, 7)
     return Chain(devnet.anvil.url, devnet.deployment, account)
 
 

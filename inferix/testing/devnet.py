@@ -113,7 +113,22 @@ def deploy(rpc_url: str, out: Path, timeout: float = 300) -> Deployment:
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     if result.returncode != 0:
         raise DevnetError(f"deploy failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return load(out)
+    deployment = load(out)
+    buy_from_market(rpc_url, deployment)
+    return deployment
+
+
+MARKET = 9  # the local deployment's liquidity holder (scripts/deploy.py): the market dev accounts buy IFX from
+MARKET_SALE = 5_000_000 * 10**18  # what dev account 0, the tests' creator and funder, buys after the deployment
+
+
+def buy_from_market(rpc_url: str, deployment: Deployment) -> None:
+    """Dev account 0 (the deployer, which ends the deployment holding no IFX) buys ``MARKET_SALE`` IFX from the
+    local market (dev account 9, the liquidity bucket's holder): the tests fund their actors from it."""
+    from inferix.chain import Chain
+
+    Chain(rpc_url, deployment, dev_account(MARKET)).transact("IFXToken", "transfer", dev_account(0).address,
+                                                             MARKET_SALE)
 
 
 def start_beacon(rpc_url: str, deployment: Deployment):

@@ -31,3 +31,5 @@ def test_short_demo_passes_its_own_checks(tmp_path):
     assert "footprint.png" in report
     summary = (out / "summary.md").read_text()
     assert "worker-cheater" in summary and "failed" in summary
+    # one governance proposal went through the Governor and the timelock: E_p changed from 10 to 12 IFX per IBM
+    assert "Governance: proposal" in summary and "executed" in summary and "E_p 10.000000 -> 12.000000 IFX per IBM" in summary

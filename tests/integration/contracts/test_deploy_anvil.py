@@ -19,7 +19,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from eth_utils import function_signature_to_4byte_selector
 
+from inferix.abi import ROLE_CONTRACTS
 from inferix.deployments import CONTRACTS, Deployment, DeploymentError, default_path, load, save
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -112,7 +114,8 @@ def chain_ctx(anvil, deployed):
 
         with ape.networks.parse_network_choice("ethereum:local:foundry") as provider:
             deployment = deployed[0]
-            contracts = {name: ape.Contract(address, contract_type=getattr(ape.project, name).contract_type)
+            contracts = {name: ape.Contract(address, contract_type=getattr(ape.project,
+                                                                           ROLE_CONTRACTS.get(name, name)).contract_type)
                          for name, address in deployment.contracts.items()}
             yield ape, provider, contracts
     finally:
@@ -146,7 +149,11 @@ def test_deployments_file_is_complete(deployed, anvil):
     assert int(p["genesis_mint_wei"]) == 500_000_000 * IFX
     assert int(p["ecosystem_allocation_wei"]) == 500_000_000 * IFX
     assert p["timelock_min_delay_s"] == 60 and p["timelock_executors"] == "anyone"
-    assert p["timelock_proposers"] == [deployment.deployer]
+    # the Governor proposes; on a local chain the deployer too (tests change windows without a week-long vote)
+    assert p["timelock_proposers"] == [deployment["Governor"], deployment.deployer]
+    assert p["governor"]["quorum_bps"] == 400 and p["governor"]["veto_bps"] == 1_000
+    assert sum(int(v) for k, v in p["genesis_buckets_wei"].items() if k != "airdrop_at_tge") == 500_000_000 * IFX
+    assert p["vesting_escrows"] == 1  # the foundation's
     assert p["quorum"] == 2 and p["aggregator"] == deployment["MockAggregator"] and p["aggregator_is_mock"]
     assert "transactions," in stdout and "Deployments file:" in stdout
 
@@ -186,10 +193,34 @@ def test_wiring_roles_and_governance_on_chain(chain_ctx, deployed):
     assert token.is_minter(issuance.address)
     assert not token.is_minter(deployment.deployer)  # the genesis minter role ended with the genesis
     assert token.totalSupply() == token.totalMinted() == 500_000_000 * IFX
-    assert token.balanceOf(deployment.deployer) == 500_000_000 * IFX
     assert issuance.ecosystemRemaining() == token.MAX_SUPPLY() - token.totalMinted()
+    # the genesis allocation: every bucket in its contract or with its holder, nothing with the deployer
+    votes, factory, community = c["VotePower"], c["VestingFactory"], c["CommunityFund"]
+    market, foundation = ape.accounts.test_accounts[9].address, ape.accounts.test_accounts[19].address
+    assert token.balanceOf(deployment.deployer) == 0
+    assert token.balanceOf(factory.address) == 225_000_000 * IFX  # the investors' bucket, for escrows
+    foundation_escrow = factory.escrows(0)
+    assert votes.locked(foundation_escrow) == 125_000_000 * IFX  # vesting, and voting at half weight
+    assert votes.getVotes(foundation) == 125_000_000 * IFX // 2
+    assert token.balanceOf(community.address) == 141_000_000 * IFX
+    assert token.balanceOf(market) == 9_000_000 * IFX  # liquidity 6 M + the airdrop's 3 M
+    assert token.balanceOf(votes.address) + token.balanceOf(factory.address) + token.balanceOf(community.address) \
+        + token.balanceOf(market) == token.totalSupply()
+    assert factory.owner() == community.owner() == timelock.address
+    assert community.revocable() and not factory.revocable()
+    # governance: the Governor proposes and cancels in the timelock; licenses and voting power are wired
+    governor, licenses = c["Governor"], c["NodeLicense"]
+    assert timelock.hasRole(timelock.PROPOSER_ROLE(), governor.address)
+    assert timelock.hasRole(timelock.CANCELLER_ROLE(), governor.address)
+    assert (governor.votes(), governor.timelock(), governor.staking()) == (votes.address, timelock.address,
+                                                                           staking.address)
+    assert (staking.votes(), staking.license(), votes.staking(), licenses.staking()) == (
+        votes.address, licenses.address, staking.address, staking.address)
+    assert licenses.isIssuer(c["LicenseSale"].address) and not licenses.canIssue(deployment.deployer)
+    assert licenses.balanceOf(deployment.deployer) == 1 and licenses.totalSupply() == 20  # each dev account one
+    assert governor.securityCall(staking.address, function_signature_to_4byte_selector("setNoShow(uint256,uint256)"))
 
-    # the timelock administers itself; the deployer proposes, anyone executes
+    # the timelock administers itself; the Governor (and, locally, the deployer) proposes, anyone executes
     assert timelock.hasRole(timelock.PROPOSER_ROLE(), deployment.deployer)
     assert timelock.hasRole(timelock.CANCELLER_ROLE(), deployment.deployer)
     assert timelock.hasRole(timelock.EXECUTOR_ROLE(), ZERO_ADDRESS)
@@ -200,7 +231,8 @@ def test_wiring_roles_and_governance_on_chain(chain_ctx, deployed):
     # the one-time wiring is closed, and the deployer has no direct power left
     deployer = ape.accounts.test_accounts[0]
     with ape.reverts("governed: already wired"):
-        staking.wire(escrow, por, issuance, deployment.contracts["BatchLane"], sender=deployer)
+        staking.wire(escrow, por, issuance, deployment.contracts["BatchLane"], c["VotePower"], c["NodeLicense"],
+                     sender=deployer)
     with ape.reverts("governed: already wired"):
         escrow.wire(por, deployment.contracts["BatchLane"], sender=deployer)
     with ape.reverts("lane: wired"):
