@@ -126,7 +126,11 @@ class Bench:
         # the arbiter is a plain account here, so that the batch lane's dispute can be measured (the timelock in
         # production)
         self.arbiter = acc[9]
-        self.c = deploy_all(self.admin, arbiter=self.arbiter.address)
+        market = acc[19]  # the liquidity bucket's holder: the deployer buys the actors' IFX from it
+        self.c = deploy_all(self.admin, arbiter=self.arbiter.address, liquidity=market.address,
+                            foundation=acc[18].address, airdrop=market.address,
+                            licenses=[(a.address, 7) for a in acc[:10]])
+        self.c["IFXToken"].transfer(self.admin, 8_000_000 * IFX, sender=market)
         self.token, self.escrow = self.c["IFXToken"], self.c["JobEscrow"]
         self.staking, self.por, self.issuance = self.c["Staking"], self.c["ProofOfRender"], self.c["BMWIssuance"]
         self.beacon, self.aggregator = self.c["RandomnessBeacon"], self.c["MockAggregator"]
@@ -172,7 +176,13 @@ class Bench:
     def setup(self) -> None:
         def join(account, role: int, price: int, amount: int) -> None:
             self.token.transfer(account, amount, sender=self.admin)
-            self.staking.register(role, price, sender=account)
+            if role == 1:
+                self.staking.register(role, price, sender=account)
+            else:  # oracles and managers lock a node license of their type
+                licenses = self.c["NodeLicense"]
+                license_id = licenses.tokenOfOwnerByIndex(account, 0)
+                licenses.approve(self.staking, license_id, sender=account)
+                self.staking.register(role, price, license_id, sender=account)
             self.token.approve(self.staking, amount, sender=account)
             self.staking.stake(amount, sender=account)
 

@@ -361,6 +361,18 @@ def _deregister(account: address, licenseId: uint256):
     self.licensee[licenseId] = empty(address)
 
 
+@external
+def syncVotes(account: address):
+    """
+    @dev Anyone: brings `account`'s voting power to its bonded stake now.
+         Stake, unbonding and slashes of stake sync it at once; a task's
+         collateral slashed at settlement does not (settlement pays no
+         checkpoint gas), until the worker's next stake change or this call.
+    @param account The node.
+    """
+    self._syncVotes(account)
+
+
 @internal
 def _syncVotes(account: address):
     node: Node = self.nodes[account]
@@ -543,7 +555,8 @@ def slashCollateral(worker: address, locked: uint256, penalty: uint256, rewardTo
     assert msg.sender == self.escrow or msg.sender == self.lane, "staking: caller is not the escrow"
     assert penalty <= locked, "staking: penalty exceeds collateral"
     self.nodes[worker].locked -= locked
-    self._take(worker, penalty, rewardTo, min(reward, penalty))
+    # settlement pays no checkpoint gas: the worker's voting power follows at its next stake change or `syncVotes`
+    self._take(worker, penalty, rewardTo, min(reward, penalty), False)
 
 
 @external
@@ -561,7 +574,7 @@ def slash(account: address, amount: uint256, rewardTo: address, reward: uint256)
     assert msg.sender == self.proofOfRender or msg.sender == self.escrow or msg.sender == self.lane, "staking: caller may not slash"
     node: Node = self.nodes[account]
     taken: uint256 = min(amount, node.stake - node.locked)
-    self._take(account, taken, rewardTo, min(reward, taken))
+    self._take(account, taken, rewardTo, min(reward, taken), True)
     return taken
 
 
@@ -582,7 +595,7 @@ def recordNoShow(account: address) -> uint256:
     if missed >= self.noShowLimit:
         node: Node = self.nodes[account]
         slashed = min(node.stake * self.noShowSlashBps // protocol.BPS, node.stake - node.locked)
-        self._take(account, slashed, empty(address), 0)
+        self._take(account, slashed, empty(address), 0, True)
         missed = 0
     self.missed[account] = missed
     log NoShowRecorded(account=account, missed=missed, slashed=slashed)
@@ -605,7 +618,7 @@ def setIB(worker: address, ib: uint256):
 
 
 @internal
-def _take(account: address, amount: uint256, rewardTo: address, reward: uint256):
+def _take(account: address, amount: uint256, rewardTo: address, reward: uint256, sync: bool):
     if amount == 0:
         return
     node: Node = self.nodes[account]
@@ -615,7 +628,8 @@ def _take(account: address, amount: uint256, rewardTo: address, reward: uint256)
         self.nodes[account].unbonding = newStake - node.locked
     self.nodes[account].stake = newStake
     self.totalStaked -= amount
-    self._syncVotes(account)
+    if sync:
+        self._syncVotes(account)
     paid: uint256 = 0
     if rewardTo != empty(address) and reward > 0:
         paid = reward

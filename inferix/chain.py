@@ -107,10 +107,14 @@ class Chain:
         on chain is therefore estimated again on the new state: if the call is still valid it is resent (up to
         ``RESENDS`` times); if not, the contract's reason on the new state is raised (e.g. ``por: oracle
         already voted``)."""
+        call = f"{contract}.{function}"
+        return self.send(getattr(self.contract(contract).functions, function)(*args), call, gas=gas, timeout=timeout)
+
+    def send(self, fn, call: str, *, gas: int | None = None, timeout: float = 120.0) -> dict:
+        """:meth:`transact` for a web3 contract function already built (a contract the deployment does not name,
+        such as one vesting escrow); ``call`` names it in errors."""
         if self.account is None:
             raise ChainError("no account loaded")
-        call = f"{contract}.{function}"
-        fn = getattr(self.contract(contract).functions, function)(*args)
         for attempt in range(RESENDS + 1):
             with timed("chain transaction"):
                 limit, receipt = self._send(fn, call, gas, timeout)

@@ -277,5 +277,11 @@ def pack(scene: Path, out: Path | None) -> None:
                f"{meta['height']}, frames {meta['frame_start']}-{meta['frame_end']})")
 
 
+from inferix.govcli import gov, license, vesting  # noqa: E402 - the holders' commands, registered below
+
+for _command in (gov, vesting, license):
+    main.add_command(_command)
+
+
 if __name__ == "__main__":
     main()
