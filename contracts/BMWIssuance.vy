@@ -61,6 +61,12 @@ struct Epoch:
     closed: bool
 
 
+# @dev One step of the Emission Plan: `E_p` becomes `rate` when epoch `epoch` opens.
+struct PlanStep:
+    epoch: uint256
+    rate: uint256
+
+
 token: public(immutable(IIFXToken))
 priceFeed: public(immutable(IPriceFeed))
 staking: public(immutable(IStaking))
@@ -85,6 +91,10 @@ emissionRate: public(uint256)
 epochCap: public(uint256)
 epochLength: public(uint256)
 usageCapBps: public(uint256)
+# @dev The Emission Plan: governance's schedule of `E_p` by epoch; `planCursor` is the next step to apply.
+MAX_PLAN: constant(uint256) = 32
+emissionPlan: public(DynArray[PlanStep, MAX_PLAN])
+planCursor: public(uint256)
 
 
 event WorkRecorded:
@@ -127,6 +137,10 @@ event Claimed:
     epoch: indexed(uint256)
     account: indexed(address)
     amount: uint256
+
+event EmissionPlanSet:
+    steps: uint256
+    firstEpoch: uint256
 
 event ParameterChanged:
     name: String[32]
@@ -304,6 +318,12 @@ def closeEpoch():
     self.currentEpoch = e + 1
     self.epochs[e + 1].start = block.timestamp
     self.epochs[e + 1].length = self.epochLength
+    # the Emission Plan: E_p of the epoch that opens, when a step says so
+    cursor: uint256 = self.planCursor
+    if cursor < len(self.emissionPlan) and self.emissionPlan[cursor].epoch <= e + 1:
+        self.emissionRate = self.emissionPlan[cursor].rate
+        self.planCursor = cursor + 1
+        log ParameterChanged(name="emissionRate", newValue=self.emissionPlan[cursor].rate)
     if minted > 0:
         extcall token.mint(self, minted)
     log EpochClosed(
@@ -399,6 +419,26 @@ def ibme(epoch: uint256) -> uint256:
 
 
 # ---------------------------------------------------------------- governance
+
+
+@external
+def setEmissionPlan(steps: DynArray[PlanStep, MAX_PLAN]):
+    """
+    @dev Governance: the Emission Plan, `E_p` by epoch (replaces the plan
+         not yet applied). Each step's epoch is later than the open epoch
+         and than the step before; each rate within emissionRate's bound.
+         A step applies when its epoch opens (at `closeEpoch`).
+    @param steps (epoch, IFX wei per IBM), in epoch order.
+    """
+    governed._check_governance()
+    last: uint256 = self.currentEpoch
+    for step: PlanStep in steps:
+        assert step.epoch > last, "bmw: plan epochs must increase past the open epoch"
+        assert step.rate <= 10**6 * 10**18, "bmw: out of bounds"
+        last = step.epoch
+    self.emissionPlan = steps
+    self.planCursor = 0
+    log EmissionPlanSet(steps=len(steps), firstEpoch=steps[0].epoch if len(steps) > 0 else 0)
 
 
 @external

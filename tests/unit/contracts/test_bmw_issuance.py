@@ -471,3 +471,29 @@ def test_governance_bounds(s):
     assert s.issuance.epochs(0).length == EPOCH
     close(s)
     assert s.issuance.epochs(1).length == 3600
+
+
+def test_the_emission_plan_sets_e_p_epoch_by_epoch(s):
+    """Governance's Emission Plan: E_p changes by itself when each planned epoch opens, and the epoch's mint uses
+    the rate of its own epoch; only governance sets a plan, epochs must lie ahead and increase."""
+    e = s.issuance.currentEpoch()
+    plan = [(e + 1, 5 * IFX), (e + 3, 0)]
+    with boa.env.prank(s.admin), boa.reverts("governed: caller is not governance"):
+        s.issuance.setEmissionPlan(plan)
+    with boa.env.prank(s.governance):
+        with boa.reverts("bmw: plan epochs must increase past the open epoch"):
+            s.issuance.setEmissionPlan([(e, 5 * IFX)])
+        with boa.reverts("bmw: plan epochs must increase past the open epoch"):
+            s.issuance.setEmissionPlan([(e + 2, 5 * IFX), (e + 2, 6 * IFX)])
+        with boa.reverts("bmw: out of bounds"):
+            s.issuance.setEmissionPlan([(e + 1, 10**6 * IFX + 1)])
+        s.issuance.setEmissionPlan(plan)
+    assert s.issuance.emissionRate() == EMISSION_RATE
+    close(s)  # epoch e closes at E_p = 10; epoch e + 1 opens at 5
+    assert s.issuance.emissionRate() == 5 * IFX and s.issuance.planCursor() == 1
+    settle_passed(s)
+    close(s)  # epoch e + 1's mint at 5 IFX per IBM
+    assert s.issuance.epochs(e + 1).minted == sum(pools(usage_pool(10 * IBM, BURNED, rate=5 * IFX)))
+    assert s.issuance.emissionRate() == 5 * IFX  # nothing planned for e + 2
+    close(s)
+    assert s.issuance.emissionRate() == 0 and s.issuance.planCursor() == 2
