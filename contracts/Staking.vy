@@ -340,7 +340,8 @@ def onLicenseRevoked(licenseId: uint256):
     """
     assert msg.sender == self.license.address, "staking: caller is not the license"
     account: address = self.licensee[licenseId]
-    assert account != empty(address), "staking: license not held"
+    if account == empty(address):
+        return  # sent here without registering: nothing runs on it, the revocation burns it
     self._deregister(account, licenseId)
     log LicenseReleased(account=account, licenseId=licenseId, revoked=True)
 

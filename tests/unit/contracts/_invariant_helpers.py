@@ -9,7 +9,8 @@ every success is checked against independently computed balances, pools and mint
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from bisect import bisect_right
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -355,6 +356,17 @@ class Model:
     outsider_penalties: int = 0
     treasury_fees: int = 0
     coalition_claimed: int = 0
+    # voting power (VotePower): the IFX each account locked there, the bonded stake Staking last pushed there for
+    # each account (a collateral slash pushes nothing: it waits for the node's next stake change or a
+    # ``syncVotes``), whom each account delegated to (absent: itself), and after every change of the total voting
+    # units (locks + pushed stake) or of the total pushed stake, a checkpoint (timestamp, total votes, total
+    # stake), the last one of a timestamp overwriting the earlier ones; ``clock`` tells the time of a change (the
+    # chain's: a slash reaches ``_take`` without one)
+    vote_locked: dict[str, int] = field(default_factory=dict)
+    vote_stake: dict[str, int] = field(default_factory=dict)
+    delegates: dict[str, str] = field(default_factory=dict)
+    vote_log: list[tuple[int, int, int]] = field(default_factory=list)
+    clock: Callable[[], int] = field(default=lambda: 0)
 
     def __post_init__(self) -> None:
         self.epochs.append(EpochM(self.epoch_start, self.epoch_length))
@@ -481,9 +493,11 @@ class Model:
     def _pay(self, account: str, amount: int) -> None:
         self.paid[account] = self.paid.get(account, 0) + amount
 
-    def _take(self, account: str, amount: int, reward_to: str | None = None, reward: int = 0) -> None:
+    def _take(self, account: str, amount: int, reward_to: str | None = None, reward: int = 0,
+              sync: bool = True) -> None:
         """Staking._take: slash ``amount``, keeping stake >= locked + unbonding; ``reward`` of it goes
-        straight to ``reward_to``, the rest into the penalty pool."""
+        straight to ``reward_to``, the rest into the penalty pool; the new bonded stake is pushed to VotePower
+        unless ``sync`` is False (a task's collateral slashed at settlement: ``slashCollateral``)."""
         if amount == 0:
             return
         node = self.nodes[account]
@@ -491,6 +505,8 @@ class Model:
         if new_stake < node.locked + node.unbonding:
             node.unbonding = new_stake - node.locked
         node.stake = new_stake
+        if sync:
+            self.sync_votes(account)
         paid = reward if reward_to is not None and reward > 0 else 0
         if paid:
             self._pay(reward_to, paid)  # type: ignore[arg-type]
@@ -536,7 +552,7 @@ class Model:
             slashed = task.collateral * self.slash_bps // BPS
             # a challenger who overturned a PASS shares the worker's slash
             reward = slashed * self.challenger_reward_bps // BPS if task.challenger is not None else 0
-            self._take(task.worker, slashed, task.challenger, reward)
+            self._take(task.worker, slashed, task.challenger, reward, sync=False)
         task.attempts += 1
         requeued = task.attempts < MAX_ATTEMPTS and not self.jobs[task.job_id].closed
         task.worker, task.fee, task.collateral, task.cid = None, 0, 0, ""
@@ -993,6 +1009,7 @@ class Model:
             return "staking: zero amount"
         node.stake += amount
         node.staked_at = now
+        self.sync_votes(account)
         return None
 
     def request_unbond(self, account: str, amount: int, now: int) -> str | None:
@@ -1004,6 +1021,7 @@ class Model:
         node.unbonding += amount
         node.unbonding_at = now + UNBONDING_PERIOD
         node.staked_at = now
+        self.sync_votes(account)
         return None
 
     def withdraw_stake(self, account: str, now: int) -> int | str:
@@ -1018,6 +1036,81 @@ class Model:
         node.unbonding = 0
         node.staked_at = now
         return amount
+
+    # ------------------------------------------------------------ voting power
+    def bonded(self, account: str) -> int:
+        """The bonded stake Staking pushes to VotePower: stake - unbonding (locked collateral included)."""
+        node = self.nodes.get(account)
+        return 0 if node is None else node.stake - node.unbonding
+
+    @property
+    def vote_total_stake(self) -> int:
+        """VotePower's total stake: the bonded stake pushed for every account."""
+        return sum(self.vote_stake.values())
+
+    @property
+    def unsynced(self) -> int:
+        """How much more stake votes than is bonded: the collateral slashed since each node's last push."""
+        return sum(pushed - self.bonded(account) for account, pushed in self.vote_stake.items())
+
+    @property
+    def vote_supply(self) -> int:
+        """Every voting unit: the IFX locked (no vesting escrow here: all at weight 1) plus every pushed stake."""
+        return sum(self.vote_locked.values()) + self.vote_total_stake
+
+    def delegate_of(self, account: str) -> str:
+        return self.delegates.get(account, account)
+
+    def votes_of(self, delegate: str) -> int:
+        """The votes delegated to ``delegate``: the units of every account whose delegate it is."""
+        accounts = set(self.vote_stake) | set(self.vote_locked)
+        return sum(self.vote_locked.get(a, 0) + self.vote_stake.get(a, 0)
+                   for a in accounts if self.delegate_of(a) == delegate)
+
+    def sync_votes(self, account: str) -> None:
+        """Staking._syncVotes (and the permissionless ``syncVotes``): push the account's bonded stake now."""
+        if self.vote_stake.get(account, 0) != self.bonded(account):
+            self.vote_stake[account] = self.bonded(account)
+            self._checkpoint_votes()
+
+    def _checkpoint_votes(self) -> None:
+        entry = (self.clock(), self.vote_supply, self.vote_total_stake)
+        if self.vote_log and self.vote_log[-1][0] == entry[0]:
+            self.vote_log[-1] = entry
+        else:
+            self.vote_log.append(entry)
+
+    def past_votes(self, timestamp: int) -> tuple[int, int]:
+        """(total votes, total stake) at the end of ``timestamp``, as checkpointed (0, 0 before the first)."""
+        i = bisect_right(self.vote_log, timestamp, key=lambda entry: entry[0])
+        return self.vote_log[i - 1][1:] if i else (0, 0)
+
+    def lock(self, account: str, amount: int, balance: int, allowance: int) -> str | None:
+        """VotePower.lock, by ``account`` holding ``balance`` IFX and allowing VotePower ``allowance``."""
+        if amount == 0:
+            return "votes: zero amount"
+        if allowance < amount:
+            return "erc20: insufficient allowance"
+        if balance < amount:
+            return "erc20: transfer amount exceeds balance"
+        self.vote_locked[account] = self.vote_locked.get(account, 0) + amount
+        self._checkpoint_votes()
+        return None
+
+    def unlock(self, account: str, amount: int) -> str | None:
+        if amount == 0:
+            return "votes: zero amount"
+        if self.vote_locked.get(account, 0) < amount:
+            return "votes: unlock exceeds locked"
+        self.vote_locked[account] -= amount
+        self._checkpoint_votes()
+        return None
+
+    def delegate(self, account: str, delegatee: str) -> str | None:
+        if int(delegatee, 16) == 0:
+            return "votes: zero delegatee"
+        self.delegates[account] = delegatee
+        return None
 
     def set_ib(self, worker: str, ib: int) -> None:
         node = self.nodes[worker]
@@ -1413,7 +1506,7 @@ class Model:
                     t_refund += leaf.fee
             self.nodes[worker].locked -= locked
             if penalty:
-                self._take(worker, penalty)
+                self._take(worker, penalty, sync=False)
             if fees:
                 self.record_work(worker, manager, ibm, fees, burned)
                 t_burned += burned
@@ -1496,7 +1589,7 @@ class Model:
         else:
             penalty = collateral * self.slash_bps // BPS
             self.nodes[leaf.worker].locked -= collateral
-            self._take(leaf.worker, penalty, challenger, penalty * reward_bps // BPS)
+            self._take(leaf.worker, penalty, challenger, penalty * reward_bps // BPS, sync=False)
             refund = leaf.fee
         self._lane_release(b, 1 << index, burned, to_treasury, refund)
         return None

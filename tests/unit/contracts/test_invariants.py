@@ -14,11 +14,12 @@ delivering workers from the manager's slash; committees drawn from the beacon th
 bitmaps in one relayed, signed call, some members silent or never revealing, whose no-shows the settlement
 records; a decided task challenged with its leaf and Merkle proof and resolved by the arbiter either way or by
 anyone after the dispute window; a bogus manifest proven with one leaf; settlement, and posts, votes and
-settlements out of turn) on titanoboa, next to a pure-Python reference model of the contracts
-(``_invariant_helpers``), which follows the price feed's time-weighted average exactly. Each action either
-succeeds with exactly the effects the model predicts (down to the rewards a slash pays straight to a
-challenger or a worker) or reverts with exactly the reason the model predicts; after every step the
-invariants below are asserted against chain state:
+settlements out of turn), and voting power (``VotePower``: the coalition's accounts lock and unlock IFX and
+delegate to each other or to a stranger, and anyone syncs a node's bonded stake) on titanoboa, next to a
+pure-Python reference model of the contracts (``_invariant_helpers``), which follows the price feed's
+time-weighted average exactly. Each action either succeeds with exactly the effects the model predicts (down to
+the rewards a slash pays straight to a challenger or a worker) or reverts with exactly the reason the model
+predicts; after every step the invariants below are asserted against chain state:
 
 1. the escrow holds exactly its liabilities (budgets + live reservations + the batches' held fees
    (``laneHeld``) + claimable + bonds), and the batch lane exactly the challenge bonds it holds
@@ -29,17 +30,21 @@ invariants below are asserted against chain state:
    pool ``min(W_p x E_p / 1e6, epochCap, ecosystemRemaining, burned x usageCapBps / 1e4)``; so it never
    mints more than ``usageCapBps`` of what its fees burned (nothing when they burned nothing);
 4. staked IFX is fully accounted for, no node's stake drops below ``locked + unbonding``, and no stake
-   leaves before its unbonding time;
+   leaves before its unbonding time; VotePower's total stake is Staking's bonded stake (``totalStaked`` minus
+   every unbonding), plus only the collateral slashed at settlement since each node's last push;
 5. an epoch's claims never exceed its mint plus the penalties it pays out;
 6. the issuance contract holds every unclaimed pool and the treasury's share;
 7. the coalition (one owner behind the creator, the manager, the three workers, the three batch workers
    and the four oracles: every account that pays fees or earns BMW rewards here) never gains from the
    mint: measured from its balances, stakes, escrow claims, budgets, reservations, the fees held for its
-   batches and the bonds it posted (with the escrow or the lane), its net gain since the start
-   (less what it was funded) is at most what the closed epochs minted for the nodes plus the
+   batches, the bonds it posted (with the escrow or the lane) and the IFX it locked in VotePower, its net gain
+   since the start (less what it was funded) is at most what the closed epochs minted for the nodes plus the
    penalties outsiders paid, minus the fees it burned and paid the treasury; hence, without outsider
    penalties, strictly negative once any fee burned. Its BMW claims never exceed the nodes' minted
-   pools plus the penalties paid out.
+   pools plus the penalties paid out;
+8. the votes of every account (``getVotes``) are what the model delegated it and sum to ``totalVotes``, the
+   model's supply (IFX locked + the stake pushed for every node); VotePower holds exactly the IFX locked; and at
+   an earlier step's timestamp ``getPastTotalSupply`` and ``getPastTotalStake`` are what the model recorded then.
 """
 
 from __future__ import annotations
@@ -160,6 +165,8 @@ SYSTEM = deploy_system()
 _LANE = Lane(SYSTEM)
 BATCH_WORKERS: list[str] = _LANE.workers(3)
 WORKER_KEYS: dict[str, bytes] = dict(_LANE.keys)
+# the coalition's accounts (see ``coalition``): the creator, the manager, three workers, four oracles, the batch workers
+COALITION = 9 + len(BATCH_WORKERS)
 
 
 def read_model(s: System) -> Model:
@@ -212,6 +219,10 @@ def read_model(s: System) -> Model:
         model.nodes[str(account)] = NodeM(n.role, n.pricePerIBM, n.stake, n.locked, n.unbonding, n.unbondingAt, n.ib,
                                           n.stakedAt)
     model.total_ib = s.staking.totalIB()
+    # voting power: nobody has locked or delegated yet; every node's bonded stake votes for itself
+    model.clock = lambda: boa.env.timestamp
+    model.vote_stake = {account: model.bonded(account) for account in model.nodes}
+    model._checkpoint_votes()
     return model
 
 
@@ -271,6 +282,10 @@ class ProtocolMachine(RuleBasedStateMachine):
         self.oracle_keys = {o.address: o.key for o in self.s.oracles}
         self.lane_payees = sorted({*BATCH_WORKERS, *self.s.workers, *(o.address for o in self.s.oracles),
                                    self.s.creator, self.s.admin, self.s.manager, self.stranger})
+        # voting power: the coalition's accounts lock, unlock and delegate (to each other or to the stranger); the
+        # timestamps the steps ended at, whose checkpoints later steps look up
+        self.voters = [*coalition(self.s), self.stranger]
+        self.step_times: list[int] = []
         self.wealth0 = self.coalition_wealth()
 
     def teardown(self) -> None:
@@ -369,6 +384,7 @@ class ProtocolMachine(RuleBasedStateMachine):
             + sum(t.bond for t in m.tasks.values() if t.challenger in m.coalition)
             + m.lane_held  # the fees the escrow holds for batches (of the creator's jobs)
             + sum(d.bond for b in m.batches.values() for d in b.disputes.values() if d.challenger in m.coalition)
+            + sum(m.vote_locked.get(a, 0) for a in members)  # IFX locked in VotePower to vote
         )
 
     # ------------------------------------------------------------ prices and time
@@ -1698,6 +1714,62 @@ class ProtocolMachine(RuleBasedStateMachine):
         warp(1)
         self.pay(self.s.staking.withdraw, account, self.m.withdraw_stake(account, self.now))
 
+    # ------------------------------------------------------------ voting power
+    @rule(who=st.integers(0, COALITION - 1), amount=amounts,
+          probe=st.sampled_from([None] * 6 + ["zero", "short allowance", "short balance"]))
+    def lock_votes(self, who: int, amount: int, probe: str | None) -> None:
+        """A coalition account locks IFX in VotePower (funded for it), now and then refused: nothing, an allowance
+        one wei short, a balance one wei short."""
+        s, account = self.s, coalition(self.s)[who]
+        balance = s.token.balanceOf(account)
+        if probe == "zero":
+            amount = 0
+        elif probe == "short balance":
+            amount = balance + 1
+        elif balance < amount:
+            self.fund(account, amount - balance)
+            balance = amount
+        allowance = amount - (probe == "short allowance")
+        with boa.env.prank(account):
+            s.token.approve(s.votes.address, allowance)
+        reason = self.m.lock(account, amount, balance, allowance)
+        with expect(reason), boa.env.prank(account):
+            s.votes.lock(amount)
+        if reason is None:
+            assert s.token.balanceOf(account) == balance - amount
+            assert s.votes.locked(account) == self.m.vote_locked[account]
+        with boa.env.prank(account):
+            s.token.approve(s.votes.address, 0)
+
+    @rule(data=st.data(), share=st.integers(0, 10_001))
+    def unlock_votes(self, data: st.DataObject, share: int) -> None:
+        """An account takes back a share of its lock (all of it at 10,000; one wei more at 10,001: refused)."""
+        lockers = sorted(a for a, amount in self.m.vote_locked.items() if amount)
+        account = self.pick(data, lockers, coalition(self.s), "locker")
+        locked = self.m.vote_locked.get(account, 0)
+        amount = locked + 1 if share > 10_000 else locked * share // 10_000
+        self.pay(lambda: self.s.votes.unlock(amount), account, self.m.unlock(account, amount) or amount)
+
+    @rule(data=st.data())
+    def sync_votes(self, data: st.DataObject) -> None:
+        """Anyone (the stranger) pushes a node's bonded stake to VotePower: mostly one whose collateral was slashed
+        since its last push."""
+        behind = sorted(a for a, pushed in self.m.vote_stake.items() if pushed != self.m.bonded(a))
+        account = self.pick(data, behind, stakers(self.s), "node")
+        with boa.env.prank(self.stranger):
+            self.s.staking.syncVotes(account)
+        self.m.sync_votes(account)
+        assert self.s.votes.stakeOf(account) == self.m.bonded(account)
+
+    @rule(who=st.integers(0, COALITION - 1), to=st.integers(0, COALITION + 1))
+    def delegate_votes(self, who: int, to: int) -> None:
+        """A coalition account delegates its units to another, to itself, to the stranger, or (refused) to nobody."""
+        account = coalition(self.s)[who]
+        delegatee = ZERO_ADDRESS if to == len(self.voters) else self.voters[to]
+        with expect(self.m.delegate(account, delegatee)), boa.env.prank(account):
+            self.s.votes.delegate(delegatee)
+        assert self.s.votes.delegates(account) == self.m.delegate_of(account)
+
     # ------------------------------------------------------------ issuance
     @rule(refresh=st.sampled_from([True, True, True, False]), claim_all=st.booleans())
     def close_epoch(self, refresh: bool, claim_all: bool) -> None:
@@ -1897,7 +1969,7 @@ class ProtocolMachine(RuleBasedStateMachine):
     @invariant()
     def stake_is_accounted_for(self) -> None:
         s = self.s
-        total = 0
+        total = unbonding = 0
         for account in stakers(s):
             node, model = s.staking.nodes(account), self.m.node(account)
             assert node.stake >= node.locked + node.unbonding, f"{account}: stake < locked + unbonding"
@@ -1905,7 +1977,33 @@ class ProtocolMachine(RuleBasedStateMachine):
                 model.stake, model.locked, model.unbonding, model.unbonding_at, model.ib
             ), f"{account}: chain {node} != model {model}"
             total += node.stake
+            unbonding += node.unbonding
         assert s.token.balanceOf(s.staking.address) == s.staking.totalStaked() == total
+        # VotePower's total stake is Staking's bonded stake (every stake, unbond and slash of stake pushed to it), but
+        # for the collateral slashed since each node's last push (settlement pushes nothing), which ``syncVotes`` ends
+        assert s.votes.totalStake() == s.staking.totalStaked() - unbonding + self.m.unsynced == self.m.vote_total_stake
+        for account, pushed in self.m.vote_stake.items():
+            if pushed != self.m.bonded(account):
+                assert s.votes.stakeOf(account) == pushed, f"{account}: synced at a collateral slash"
+
+    @invariant()
+    def votes_add_up_to_locks_and_bonded_stake(self) -> None:
+        """Every account's votes are what the model delegated it, they sum to VotePower's total, which is the model's
+        supply (locks + bonded stake); VotePower holds exactly the IFX locked; and the checkpoints at an earlier
+        step's timestamp (the previous step's or one further back) hold the totals the model recorded then."""
+        s, m, now = self.s, self.m, self.now
+        votes = [s.votes.getVotes(a) for a in self.voters]
+        assert votes == [m.votes_of(a) for a in self.voters], "votes per delegate != model"
+        assert sum(votes) == s.votes.totalVotes() == m.vote_supply == m.past_votes(now)[0]
+        assert s.token.balanceOf(s.votes.address) == s.votes.totalLocked() == sum(m.vote_locked.values())
+        earlier = [t for t in self.step_times if t < now]
+        if earlier:
+            # the previous step's time on even steps, an older one on odd steps
+            steps = len(self.step_times)
+            t = earlier[-1] if steps % 2 == 0 else earlier[steps * 7 % len(earlier)]
+            assert (s.votes.getPastTotalSupply(t), s.votes.getPastTotalStake(t)) == m.past_votes(t), f"at {t}"
+        if not self.step_times or self.step_times[-1] != now:
+            self.step_times.append(now)
 
     @invariant()
     def issuance_holds_unclaimed_rewards(self) -> None:

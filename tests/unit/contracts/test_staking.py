@@ -447,3 +447,301 @@ def test_draw_is_weighted_by_bonded_stake(s):
     assert 2.2 * mean < counts[whale] < 4.0 * mean
     assert counts[whale] > max(ones)
     assert min(ones) > 0
+
+
+# ---------------------------------------------------------------- node licenses
+
+WORKER_LICENSE, VERIFIER_LICENSE, MANAGER_LICENSE = 1, 2, 4
+
+
+def _issue(s, account, node_types, approve=True):
+    """A license of ``node_types`` issued to ``account`` (approved to Staking unless ``approve`` is False)."""
+    with boa.env.prank(s.admin):
+        token_id = s.licenses.issue(account, node_types)
+    if approve:
+        with boa.env.prank(account):
+            s.licenses.approve(s.staking.address, token_id)
+    return token_id
+
+
+@pytest.mark.parametrize("role", [2, 3])
+def test_oracles_and_managers_need_their_own_license_of_their_type(s, role):
+    a, other = newcomer(s), newcomer(s)
+    wrong = [WORKER_LICENSE, MANAGER_LICENSE if role == 2 else VERIFIER_LICENSE]
+    wrong += [WORKER_LICENSE | (MANAGER_LICENSE if role == 2 else VERIFIER_LICENSE)]
+    count = s.staking.oracleCount()
+    with boa.env.prank(a):
+        with boa.reverts("staking: not the license's owner"):
+            s.staking.register(role, 0)  # no license
+    theirs = _issue(s, other, VERIFIER_LICENSE | MANAGER_LICENSE)
+    with boa.env.prank(a), boa.reverts("staking: not the license's owner"):
+        s.staking.register(role, 0, theirs)  # someone else's (approved to Staking, of the right type)
+    for node_types in wrong:
+        token_id = _issue(s, a, node_types)
+        with boa.env.prank(a), boa.reverts("staking: license is not for this role"):
+            s.staking.register(role, 0, token_id)
+        assert s.licenses.ownerOf(token_id) == a
+    unapproved = _issue(s, a, VERIFIER_LICENSE if role == 2 else MANAGER_LICENSE, approve=False)
+    with boa.env.prank(a), boa.reverts("erc721: caller is not token owner or approved"):
+        s.staking.register(role, 0, unapproved)  # Staking may not take it
+    # nothing was locked, nobody registered, the oracle set is unchanged
+    assert s.staking.nodes(a).role == 0 and s.staking.licenseOf(a) == 0
+    assert s.licenses.ownerOf(theirs) == other and s.staking.licensee(theirs) == ZERO
+    assert s.staking.oracleCount() == count
+    # the right license (alone or among other types) registers it
+    good = _issue(s, a, (VERIFIER_LICENSE if role == 2 else MANAGER_LICENSE) | WORKER_LICENSE)
+    with boa.env.prank(a):
+        s.staking.register(role, 0, good)
+    assert s.staking.nodes(a).role == role and s.staking.licenseOf(a) == good
+    assert s.staking.oracleCount() == count + (role == 2)
+
+
+def test_workers_register_without_a_license_and_refuse_one(s):
+    a, b = newcomer(s), newcomer(s)
+    token_id = _issue(s, a, WORKER_LICENSE | VERIFIER_LICENSE | MANAGER_LICENSE)
+    with boa.env.prank(a), boa.reverts("staking: workers need no license"):
+        s.staking.register(1, USD, token_id)
+    assert s.licenses.ownerOf(token_id) == a and s.staking.nodes(a).role == 0
+    with boa.env.prank(b):
+        s.staking.register(1, USD)
+        with boa.reverts("staking: no license held"):
+            s.staking.releaseLicense()
+    assert s.staking.nodes(b).role == 1 and s.staking.licenseOf(b) == 0
+
+
+def test_license_is_locked_while_registered_and_released_after_withdraw(s):
+    a, b = newcomer(s), newcomer(s)
+    token_id = s.license(a, 2)
+    with boa.env.prank(a):
+        s.staking.register(2, 0, token_id)
+        s.staking.stake(2_000 * IFX)
+    assert s.licenses.ownerOf(token_id) == s.staking.address
+    assert s.staking.licenseOf(a) == token_id and s.staking.licensee(token_id) == a
+    assert s.staking.oracleCount() == 4 and s.staking.oracles(3) == a
+    # the node cannot move it: it is Staking's
+    with boa.env.prank(a):
+        for owner in (a, s.staking.address):
+            with boa.reverts("erc721: caller is not token owner or approved"):
+                s.licenses.transferFrom(owner, b, token_id)
+        with boa.reverts("erc721: approve caller is not token owner or approved for all"):
+            s.licenses.approve(b, token_id)
+    assert s.licenses.ownerOf(token_id) == s.staking.address
+    # released only once the whole stake has left
+    with boa.env.prank(a):
+        with boa.reverts("staking: withdraw the stake first"):
+            s.staking.releaseLicense()
+        s.staking.requestUnbond(2_000 * IFX)
+        with boa.reverts("staking: withdraw the stake first"):
+            s.staking.releaseLicense()  # unbonding is still stake
+        warp(WEEK)
+        s.staking.withdraw()
+        s.staking.releaseLicense()
+        (log,) = [e for e in s.staking.get_logs() if type(e).__name__ == "LicenseReleased"]
+        with boa.reverts("staking: no license held"):
+            s.staking.releaseLicense()
+    assert (log.account, log.licenseId, log.revoked) == (a, token_id, False)
+    assert s.licenses.ownerOf(token_id) == a
+    assert s.staking.licenseOf(a) == 0 and s.staking.licensee(token_id) == ZERO
+    assert s.staking.nodes(a).role == 0 and not s.staking.isActive(a, 2)
+    assert s.staking.oracleCount() == 3 and a not in [s.staking.oracles(i) for i in range(3)]
+    # the node may register again, with the same license
+    with boa.env.prank(a):
+        s.licenses.approve(s.staking.address, token_id)
+        s.staking.register(2, 0, token_id)
+    assert s.staking.oracleCount() == 4 and s.staking.oracles(3) == a and s.staking.licensee(token_id) == a
+
+
+def test_release_takes_an_oracle_out_of_the_middle_of_the_set(s):
+    first, rest = s.oracles[0].address, [o.address for o in s.oracles[1:3]]
+    token_id = s.staking.licenseOf(first)
+    assert token_id != 0
+    with boa.env.prank(first):
+        s.staking.requestUnbond(MIN_ORACLE_STAKE)
+        warp(WEEK)
+        s.staking.withdraw()
+        s.staking.releaseLicense()
+    assert s.staking.oracleCount() == 2
+    assert sorted(s.staking.oracles(i) for i in range(2)) == sorted(rest)
+    assert s.licenses.ownerOf(token_id) == first
+    for i in range(20):
+        drawn = s.staking.drawOracles(_seed(i), 15, boa.env.evm.patch.timestamp)
+        assert sorted(drawn) == sorted(rest)
+
+
+def test_manager_releases_its_license_after_withdraw(s):
+    manager = s.manager
+    token_id = s.staking.licenseOf(manager)
+    assert s.licenses.ownerOf(token_id) == s.staking.address
+    with boa.env.prank(manager):
+        s.staking.requestUnbond(MIN_MANAGER_STAKE)
+        warp(WEEK)
+        with boa.reverts("staking: withdraw the stake first"):
+            s.staking.releaseLicense()
+        s.staking.withdraw()
+        s.staking.releaseLicense()
+    assert s.licenses.ownerOf(token_id) == manager and s.staking.nodes(manager).role == 0
+    assert s.staking.oracleCount() == 3
+
+
+def test_revoked_oracle_is_never_drawn_and_keeps_its_stake(s):
+    whale = _oracle(s, 100 * MIN_ORACLE_STAKE)
+    token_id = s.staking.licenseOf(whale)
+    now = boa.env.evm.patch.timestamp
+    assert sum(whale in s.staking.drawOracles(_seed(i), 1, now) for i in range(20)) >= 15  # 100 of 103 shares
+    middle = s.oracles[1].address  # an original oracle, in the middle of the set
+    middle_id = s.staking.licenseOf(middle)
+    total, votes = s.staking.totalStaked(), s.votes.totalVotes()
+    with boa.env.prank(s.governance):
+        s.licenses.revoke(token_id)
+        (log,) = [e for e in s.licenses.get_logs() if type(e).__name__ == "LicenseReleased"]
+        s.licenses.revoke(middle_id)
+    assert (log.account, log.licenseId, log.revoked) == (whale, token_id, True)
+    for account, license_id in ((whale, token_id), (middle, middle_id)):
+        assert not s.staking.isActive(account, 2) and s.staking.nodes(account).role == 0
+        assert s.staking.licenseOf(account) == 0 and s.staking.licensee(license_id) == ZERO
+        assert not s.licenses.exists(license_id)
+    left = sorted([s.oracles[0].address, s.oracles[2].address])
+    assert s.staking.oracleCount() == 2 and sorted(s.staking.oracles(i) for i in range(2)) == left
+    now = boa.env.evm.patch.timestamp
+    for i in range(60):
+        assert sorted(s.staking.drawOracles(_seed(i), 15, now)) == left
+        assert s.staking.drawOracles(_seed(i), 1, now)[0] in left
+    # the stake stays its own (and keeps voting while bonded), to unbond and withdraw; no new stake
+    assert s.staking.nodes(whale).stake == 100 * MIN_ORACLE_STAKE
+    assert s.staking.totalStaked() == total and s.votes.totalVotes() == votes
+    assert s.votes.stakeOf(whale) == 100 * MIN_ORACLE_STAKE
+    with boa.env.prank(whale):
+        with boa.reverts("staking: no license held"):
+            s.staking.releaseLicense()
+        with boa.reverts("staking: not registered"):
+            s.staking.stake(IFX)
+        s.staking.requestUnbond(100 * MIN_ORACLE_STAKE)
+        warp(WEEK)
+        before = s.token.balanceOf(whale)
+        s.staking.withdraw()
+    assert s.token.balanceOf(whale) - before == 100 * MIN_ORACLE_STAKE
+    assert s.staking.nodes(whale).stake == 0 and s.votes.stakeOf(whale) == 0
+    assert s.token.balanceOf(s.staking.address) == s.staking.totalStaked() == total - 100 * MIN_ORACLE_STAKE
+
+
+def test_only_the_license_contract_reports_a_revocation(s):
+    token_id = s.staking.licenseOf(s.oracles[0].address)
+    for caller in (s.governance, s.oracles[0].address, s.admin):
+        with boa.env.prank(caller), boa.reverts("staking: caller is not the license"):
+            s.staking.onLicenseRevoked(token_id)
+    assert s.staking.isActive(s.oracles[0].address, 2)
+
+
+def test_a_license_sent_to_staking_without_registering_can_still_be_revoked(s):
+    """A holder who transfers its license to Staking by hand registers nothing with it; governance can still revoke
+    (burn) it, and no registered node is touched."""
+    holder = boa.env.generate_address("careless")
+    token_id = s.license(holder, 2)
+    with boa.env.prank(holder):
+        s.licenses.transferFrom(holder, s.staking.address, token_id)
+    oracles = s.staking.oracleCount()
+    with boa.env.prank(s.governance):
+        s.licenses.revoke(token_id)
+    assert not s.licenses.exists(token_id)
+    assert s.staking.oracleCount() == oracles and s.staking.isActive(s.oracles[0].address, 2)
+
+
+def test_revoked_manager_takes_no_new_jobs(s):
+    job = s.create_job()
+    with boa.env.prank(s.governance):
+        s.licenses.revoke(s.staking.licenseOf(s.manager))
+    assert not s.staking.isActive(s.manager, 3) and s.staking.nodes(s.manager).role == 0
+    assert s.staking.nodes(s.manager).stake == MIN_MANAGER_STAKE
+    s.fund(s.creator, 100 * IFX)
+    with boa.env.prank(s.creator):
+        s.token.approve(s.escrow.address, 100 * IFX)
+        with boa.reverts("escrow: manager not active"):
+            s.escrow.createJob(s.manager, "bafyscene", 1, 10, "640x360@64spp png", USD, 100 * IFX)
+    with boa.env.prank(s.manager), boa.reverts("escrow: manager not active"):
+        s.escrow.postTasks(job, [s.spec(10 * 10**6)])
+
+
+# ---------------------------------------------------------------- bonded stake votes
+
+
+def test_bonded_stake_votes_after_stake_unbond_and_slash(s):
+    # every node's stake votes from the start
+    assert s.votes.totalStake() == s.staking.totalStaked() == s.votes.totalVotes()
+    a, b = _oracle(s, 5_000 * IFX), newcomer(s)
+    total0 = s.staking.totalStaked() - 5_000 * IFX
+
+    def check(bonded, holder=a):
+        assert s.votes.stakeOf(a) == bonded == s.staking.nodes(a).stake - s.staking.nodes(a).unbonding
+        assert s.votes.getVotes(holder) == bonded == s.votes.votingUnits(a)
+        assert s.votes.totalStake() == total0 + bonded == s.votes.totalVotes()
+
+    check(5_000 * IFX)
+    t1 = boa.env.evm.patch.timestamp
+    warp(10)
+    with boa.env.prank(a):
+        s.staking.requestUnbond(1_500 * IFX)
+    check(3_500 * IFX)
+    t2 = boa.env.evm.patch.timestamp
+    warp(10)
+    with boa.env.prank(s.escrow.address):
+        assert s.staking.slash(a, 1_000 * IFX, ZERO, 0) == 1_000 * IFX  # free stake first: 4,000, 1,500 unbonding
+    check(2_500 * IFX)
+    t3 = boa.env.evm.patch.timestamp
+    warp(10)
+    with boa.env.prank(a):
+        s.votes.delegate(b)  # the votes move, the stake series stays a's
+    assert s.votes.getVotes(a) == 0
+    check(2_500 * IFX, holder=b)
+    t_delegated = boa.env.evm.patch.timestamp
+    warp(10)
+    with boa.env.prank(s.por.address):
+        assert s.staking.slash(a, 3_000 * IFX, ZERO, 0) == 3_000 * IFX  # 1,000 left: the unbonding shrinks to it
+    assert (s.staking.nodes(a).stake, s.staking.nodes(a).unbonding) == (1_000 * IFX, 1_000 * IFX)
+    check(0, holder=b)
+    t4 = boa.env.evm.patch.timestamp
+    warp(WEEK)
+    with boa.env.prank(a):
+        s.staking.withdraw()  # bonded unchanged
+    check(0, holder=b)
+    # the past keeps the old values
+    assert [s.votes.getPastStake(a, t) for t in (t1 - 1, t1, t2, t3, t4)] == [
+        0, 5_000 * IFX, 3_500 * IFX, 2_500 * IFX, 0]
+    assert [s.votes.getPastTotalStake(t) for t in (t1, t2, t3, t4)] == [
+        total0 + x for x in (5_000 * IFX, 3_500 * IFX, 2_500 * IFX, 0)]
+    assert [s.votes.getPastTotalSupply(t) for t in (t1, t2, t3, t4)] == [
+        total0 + x for x in (5_000 * IFX, 3_500 * IFX, 2_500 * IFX, 0)]
+    assert [s.votes.getPastVotes(a, t) for t in (t1, t2, t3, t4)] == [5_000 * IFX, 3_500 * IFX, 2_500 * IFX, 0]
+    assert (s.votes.getPastVotes(a, t_delegated), s.votes.getPastVotes(b, t_delegated)) == (0, 2_500 * IFX)
+    assert s.votes.getPastStake(a, t_delegated) == 2_500 * IFX and s.votes.getPastVotes(b, t4) == 0
+
+
+def test_no_show_slashes_move_votes_and_collateral_slashes_wait_for_a_sync(s):
+    """`recordNoShow` pushes the new bonded stake at once; a task's collateral slashed at settlement
+    (`slashCollateral`) pushes nothing (settlement pays no checkpoint gas) until the worker's next stake change or
+    anyone's `syncVotes`."""
+    oracle = s.oracles[2].address
+    with boa.env.prank(s.governance):
+        s.staking.setNoShow(1, 1_000)
+    with boa.env.prank(s.por.address):
+        assert s.staking.recordNoShow(oracle) == MIN_ORACLE_STAKE // 10
+    assert s.votes.stakeOf(oracle) == s.votes.getVotes(oracle) == MIN_ORACLE_STAKE - MIN_ORACLE_STAKE // 10
+    w0, w1 = s.workers[:2]
+    job = s.create_job()
+    tasks = s.post(job, n=2)  # fee 10 IFX, collateral 20 each
+    s.assign_accept(tasks[0], w0)
+    s.assign_accept(tasks[1], w1)
+    with boa.env.prank(s.escrow.address):
+        s.staking.slashCollateral(w0, 20 * IFX, 5 * IFX, ZERO, 0)
+        s.staking.slashCollateral(w1, 20 * IFX, 5 * IFX, ZERO, 0)
+    assert s.staking.nodes(w0).stake == WORKER_STAKE - 5 * IFX
+    assert s.votes.stakeOf(w0) == s.votes.getVotes(w0) == WORKER_STAKE  # not yet
+    nodes = [s.manager, *s.workers, *(o.address for o in s.oracles)]
+    bonded = s.staking.totalStaked() - sum(s.staking.nodes(a).unbonding for a in nodes)
+    assert s.votes.totalStake() == bonded + 10 * IFX == s.votes.totalVotes()
+    with boa.env.prank(boa.env.generate_address("anyone")):
+        s.staking.syncVotes(w0)
+    with boa.env.prank(w1):
+        s.staking.requestUnbond(IFX)  # the next stake change syncs too
+    assert s.votes.stakeOf(w0) == s.votes.getVotes(w0) == WORKER_STAKE - 5 * IFX
+    assert s.votes.stakeOf(w1) == s.votes.getVotes(w1) == WORKER_STAKE - 6 * IFX
+    assert s.votes.totalStake() == bonded - IFX == s.votes.totalVotes()
