@@ -65,11 +65,10 @@ def power(address, account) -> None:
 @account_option
 def lock(amount, account) -> None:
     """Lock AMOUNT IFX in VotePower to vote with it (unlock at any time; votes are read at past snapshots)."""
+    from inferix import governance
+
     chain = _chain(account)
-    votes = chain.deployments.address("VotePower")
-    if chain.call("IFXToken", "allowance", chain.address, votes) < amount:
-        chain.transact("IFXToken", "approve", votes, amount)
-    chain.transact("VotePower", "lock", amount)
+    governance.lock(chain, amount)
     click.echo(f"locked {amount / IFX:,.6f} IFX; votes now {chain.call('VotePower', 'getVotes', chain.address) / IFX:,.6f}")
 
 
@@ -88,8 +87,10 @@ def unlock(amount, account) -> None:
 @account_option
 def delegate(delegatee, account) -> None:
     """Give your votes (locked IFX and bonded stake) to DELEGATEE (yourself to take them back)."""
+    from inferix import governance
+
     chain = _chain(account)
-    chain.transact("VotePower", "delegate", delegatee)
+    governance.delegate(chain, delegatee)
     click.echo(f"{chain.address} now votes through {chain.call('VotePower', 'delegates', chain.address)}")
 
 
@@ -214,13 +215,9 @@ def vesting() -> None:
 @click.argument("escrow")
 def vesting_show(escrow) -> None:
     """ESCROW's schedule and what vested, was claimed and can be claimed now."""
-    chain = _chain()
-    contract = chain.w3.eth.contract(address=chain.w3.to_checksum_address(escrow), abi=_abi("VestingEscrow"))
-    f = contract.functions
-    _show({"escrow": escrow, "beneficiary": f.beneficiary().call(), "total": f.total().call(),
-           "start": f.start().call(), "tge_bps": f.tgeBps().call(), "cliff_s": f.cliff().call(),
-           "duration_s": f.duration().call(), "vested": f.vested().call(), "claimed": f.claimed().call(),
-           "claimable": f.claimable().call(), "revoked": f.revoked().call()})
+    from inferix import governance
+
+    _show(governance.vesting(_chain(), escrow))
 
 
 @vesting.command("claim")
@@ -228,19 +225,12 @@ def vesting_show(escrow) -> None:
 @account_option
 def vesting_claim(escrow, account) -> None:
     """Claim what vested in ESCROW (the tokens go to its beneficiary, whoever sends)."""
-    chain = _chain(account)
-    contract = chain.w3.eth.contract(address=chain.w3.to_checksum_address(escrow), abi=_abi("VestingEscrow"))
-    claimable = contract.functions.claimable().call()
-    if claimable == 0:
+    from inferix import governance
+
+    claimed = governance.claim_vesting(_chain(account), escrow)
+    if claimed == 0:
         raise click.ClickException("nothing to claim yet")
-    chain.send(contract.functions.claim(), "VestingEscrow.claim")
-    click.echo(f"claimed {claimable / IFX:,.6f} IFX for {contract.functions.beneficiary().call()}")
-
-
-def _abi(name: str):
-    from inferix.abi import abi
-
-    return abi(name)
+    click.echo(f"claimed {claimed / IFX:,.6f} IFX for the escrow's beneficiary")
 
 
 @click.group()
@@ -252,12 +242,11 @@ def license() -> None:  # noqa: A001 - the command's name
 @click.argument("owner")
 def license_show(owner) -> None:
     """The node licenses OWNER holds (and the one it locked in Staking, if registered)."""
+    from inferix import governance
+
     chain = _chain()
-    held = []
-    for index in range(chain.call("NodeLicense", "balanceOf", owner)):
-        token_id = chain.call("NodeLicense", "tokenOfOwnerByIndex", owner, index)
-        held.append({"id": token_id, "node_types": chain.call("NodeLicense", "nodeTypes", token_id)})
-    _show({"owner": owner, "held": held, "locked_in_staking": chain.call("Staking", "licenseOf", owner)})
+    _show({"owner": owner, "held": governance.licenses_of(chain, owner),
+           "locked_in_staking": chain.call("Staking", "licenseOf", owner)})
 
 
 @license.command("buy")
@@ -270,16 +259,14 @@ def license_show(owner) -> None:
 @account_option
 def license_buy(tier, count, max_ifx, max_count, proof, account) -> None:
     """Buy COUNT licenses of TIER from the LicenseSale."""
-    chain = _chain(account)
+    from inferix import governance
+
     try:
         proof_hashes = [bytes.fromhex(h.removeprefix("0x")) for h in json.loads(proof)]
     except (ValueError, TypeError, AttributeError):
         raise click.BadParameter("--proof: a JSON list of 0x-prefixed 32-byte hashes") from None
-    price = chain.call("LicenseSale", "quote", tier, count)
-    if price > max_ifx:
-        raise click.ClickException(f"the sale asks {price / IFX:,.6f} IFX, above --max-ifx")
-    sale = chain.deployments.address("LicenseSale")
-    if chain.call("IFXToken", "allowance", chain.address, sale) < price:
-        chain.transact("IFXToken", "approve", sale, price)
-    chain.transact("LicenseSale", "buy", tier, count, max_count, proof_hashes, max_ifx)
+    try:
+        price = governance.buy_license(_chain(account), tier, count, max_ifx, max_count, proof_hashes)
+    except ValueError as exc:
+        raise click.ClickException(f"{exc} (--max-ifx)") from None
     click.echo(f"bought {count} license(s) of tier {tier} for {price / IFX:,.6f} IFX")

@@ -87,3 +87,64 @@ def status(chain: Chain, proposal_id: int) -> dict:
             "abstain": record["abstain_votes"], "quorum": chain.call("Governor", "quorum", record["snapshot"])
             if state != "pending" else None, "security": record["security"], "eta": record["eta"],
             "queued_at": record["queued_at"], "veto_votes": record["veto_votes"]}
+
+
+def lock(chain: Chain, amount: int) -> dict:
+    """Lock ``amount`` IFX wei in VotePower (approving it first when needed)."""
+    votes = chain.deployments.address("VotePower")
+    if chain.call("IFXToken", "allowance", chain.address, votes) < amount:
+        chain.transact("IFXToken", "approve", votes, amount)
+    return chain.transact("VotePower", "lock", amount)
+
+
+def delegate(chain: Chain, delegatee: str) -> dict:
+    return chain.transact("VotePower", "delegate", delegatee)
+
+
+def escrow(chain: Chain, address: str):
+    """A vesting escrow's web3 contract (escrows are minimal proxies the deployment file does not name)."""
+    from inferix.abi import abi
+
+    return chain.w3.eth.contract(address=chain.w3.to_checksum_address(address), abi=abi("VestingEscrow"))
+
+
+def vesting(chain: Chain, address: str) -> dict:
+    """A vesting escrow's schedule and what vested, was claimed and can be claimed now."""
+    f = escrow(chain, address).functions
+    return {"escrow": address, "beneficiary": f.beneficiary().call(), "total": f.total().call(),
+            "start": f.start().call(), "tge_bps": f.tgeBps().call(), "cliff_s": f.cliff().call(),
+            "duration_s": f.duration().call(), "vested": f.vested().call(), "claimed": f.claimed().call(),
+            "claimable": f.claimable().call(), "revoked": f.revoked().call()}
+
+
+def claim_vesting(chain: Chain, address: str) -> int:
+    """Claim what vested in the escrow at ``address`` (paid to its beneficiary); returns the amount, 0 = nothing."""
+    contract = escrow(chain, address)
+    claimable = contract.functions.claimable().call()
+    if claimable:
+        chain.send(contract.functions.claim(), "VestingEscrow.claim")
+    return claimable
+
+
+def licenses_of(chain: Chain, owner: str) -> list[dict]:
+    """The node licenses ``owner`` holds: id and node types (1 worker, 2 verifier, 4 manager)."""
+    held = []
+    for index in range(chain.call("NodeLicense", "balanceOf", owner)):
+        token_id = chain.call("NodeLicense", "tokenOfOwnerByIndex", owner, index)
+        held.append({"id": token_id, "node_types": chain.call("NodeLicense", "nodeTypes", token_id)})
+    return held
+
+
+def buy_license(chain: Chain, tier: int, count: int, max_ifx: int, max_count: int = 0,
+                proof: list[bytes] = ()) -> int:
+    """Buy ``count`` licenses of ``tier`` from the LicenseSale, paying at most ``max_ifx`` IFX wei (approved first);
+    returns the price paid. Raises ``ValueError`` when the sale asks more than ``max_ifx``."""
+    price = chain.call("LicenseSale", "quote", tier, count)
+    if price > max_ifx:
+        raise ValueError(f"the sale asks {price / 10**18:,.6f} IFX, above the {max_ifx / 10**18:,.6f} accepted")
+    sale = chain.deployments.address("LicenseSale")
+    if chain.call("IFXToken", "allowance", chain.address, sale) < price:
+        chain.transact("IFXToken", "approve", sale, price)
+    chain.transact("LicenseSale", "buy", tier, count, max_count, list(proof), max_ifx)
+    return price
+

@@ -116,7 +116,7 @@ def test_vesting_and_licenses_from_the_terminal(net):
     treasury = chain.call("LicenseSale", "treasury")
     paid_before = chain.call("IFXToken", "balanceOf", treasury)
     too_little = run(env, "license", "buy", 1, "--max-ifx", "399", "--account", keys[DELEGATE], ok=False)
-    assert too_little.exit_code == 1 and "above --max-ifx" in too_little.output
+    assert too_little.exit_code == 1 and "above the 399.000000 accepted" in too_little.output
     assert chain.call("NodeLicense", "balanceOf", buyer) == 1
     run(env, "license", "buy", 1, "--max-ifx", "400", "--account", keys[DELEGATE])
     assert chain.call("NodeLicense", "balanceOf", buyer) == 2
