@@ -159,30 +159,33 @@ def vote(proposal_id, support, reason, account) -> None:
     _show(governance.status(chain, proposal_id))
 
 
+def _timelock_step(step: str, proposal_file: Path, account: str) -> None:
+    """``queue`` or ``execute`` the proposal written in ``proposal_file``, then show its status."""
+    from inferix import governance
+
+    chain = _chain(account)
+    proposal = _load(proposal_file)
+    getattr(governance, step)(chain, proposal)
+    _show(governance.status(chain, proposal.id(chain)))
+
+
+proposal_file_argument = click.argument("proposal_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+
+
 @gov.command()
-@click.argument("proposal_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@proposal_file_argument
 @account_option
 def queue(proposal_file, account) -> None:
     """Queue a succeeded proposal in the timelock (anyone may)."""
-    from inferix import governance
-
-    chain = _chain(account)
-    proposal = _load(proposal_file)
-    governance.queue(chain, proposal)
-    _show(governance.status(chain, proposal.id(chain)))
+    _timelock_step("queue", proposal_file, account)
 
 
 @gov.command()
-@click.argument("proposal_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@proposal_file_argument
 @account_option
 def execute(proposal_file, account) -> None:
     """Execute a queued proposal once its delay has passed (anyone may)."""
-    from inferix import governance
-
-    chain = _chain(account)
-    proposal = _load(proposal_file)
-    governance.execute(chain, proposal)
-    _show(governance.status(chain, proposal.id(chain)))
+    _timelock_step("execute", proposal_file, account)
 
 
 @gov.command()
