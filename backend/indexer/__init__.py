@@ -1,7 +1,8 @@
 """Follows contract events into the backend's database (SQLite or PostgreSQL, ``backend.db``) for fast reads.
 
-The indexer reads every log of ``JobEscrow``, ``ProofOfRender``, ``Staking``, ``BMWIssuance``, ``BatchLane`` and
-``BatchCommittee`` from its
+The indexer reads every log of ``JobEscrow``, ``ProofOfRender``, ``Staking``, ``BMWIssuance``, ``BatchLane``,
+``BatchCommittee`` and governance's ``Governor``, ``VotePower``, ``VestingFactory``, ``CommunityFund``, ``NodeLicense``
+and ``Timelock`` from its
 cursor (initially the deployment's first block) up to the chain head (less ``confirmations``), in block and
 log order, with one ``eth_getLogs`` call per block range. Each range is applied in ONE transaction: every log
 is inserted into ``events`` keyed by ``(block, log_index)`` with ``INSERT … ON CONFLICT DO NOTHING``, the derived
@@ -16,7 +17,8 @@ decodes them.
 
 Layout: ``schema`` (the tables' migrations), ``base`` (reading, applying, the cursor, the loop and the shared
 helpers) and one projection module per contract (``escrow``, ``proof_of_render``, ``staking``, ``bmw``), the batch
-lane's two in one (``lane``: it also reads the lane's transactions' input, where a batch's tasks and results are).
+lane's two in one (``lane``: it also reads the lane's transactions' input, where a batch's tasks and results are),
+governance's in one (``governance``: proposals, votes, voters, vesting escrows, node licenses).
 
 The tables (``docs/api-reads.md`` describes each column):
 
@@ -40,9 +42,16 @@ The tables (``docs/api-reads.md`` describes each column):
                    challenges, the manager's slashes, the settlement's figures
 ``lane_batch_tasks`` one row per task of a batch (its leaf, from the post's calldata), its result CID, verdict, outcome
 ``lane_batch_members`` one row per seat of a batch's committee: commit, reveal, its pass bitmap, no-show, slashes
-``events``         every log of the six contracts (args as JSON, uint values as decimal strings), with the
+``proposals``      one row per ``ProposalCreated``: actions, voting window, tallies, the voting units at the snapshot
+                   (the quorum), queue, execution, cancel, veto; the state is computed when read (``proposal_state``)
+``proposal_votes`` one row per ``VoteCast``
+``voters``         every account VotePower logged: votes as a delegate, its delegate, IFX locked, bonded stake
+``governor_parameters`` the Governor's quorum parameters
+``vesting_escrows`` one row per ``EscrowCreated`` (both factories): schedule, claimed, revocation
+``node_licenses``  one row per license: holder, node types, the node that locked it in Staking, revocation
+``events``         every log of the indexed contracts (args as JSON, uint values as decimal strings), with the
                    job, task or batch it concerns: the job progress stream reads it
-``indexer_cursor`` the next block to read
+``indexer_cursor`` the next block to read, and the timestamp of the last block read (the index's clock)
 
 The revealed task seed (``KeyRevealed.seed``) is public on chain once revealed, but the index does not keep
 it: the API never serves seeds.
@@ -58,6 +67,7 @@ from backend.indexer.base import (ATTEMPT_OUTCOMES, CONTRACTS, JOB_STATUSES, STA
                                   IndexerBase, job_status)
 from backend.indexer.bmw import BMWProjections
 from backend.indexer.escrow import EscrowProjections
+from backend.indexer.governance import PROPOSAL_STATES, GovernanceProjections
 from backend.indexer.lane import STAGES as BATCH_STAGES
 from backend.indexer.lane import TASK_OUTCOMES as BATCH_TASK_OUTCOMES
 from backend.indexer.lane import LaneProjections
@@ -67,9 +77,9 @@ from backend.indexer.staking import StakingProjections
 
 
 class Indexer(EscrowProjections, ProofOfRenderProjections, StakingProjections, BMWProjections, LaneProjections,
-              IndexerBase):
+              GovernanceProjections, IndexerBase):
     """Indexes the deployment's events (see :class:`IndexerBase`); one projection class per contract."""
 
 
 __all__ = ["ATTEMPT_OUTCOMES", "BATCH_STAGES", "BATCH_TASK_OUTCOMES", "CONTRACTS", "INDEXER_MIGRATIONS",
-           "JOB_STATUSES", "STATE_NAMES", "TASK_STATES", "ZERO_ADDRESS", "Indexer", "job_status"]
+           "JOB_STATUSES", "PROPOSAL_STATES", "STATE_NAMES", "TASK_STATES", "ZERO_ADDRESS", "Indexer", "job_status"]

@@ -19,7 +19,8 @@ from inferix.service import run_loop
 
 log = logging.getLogger("inferix.indexer")
 
-CONTRACTS = ("JobEscrow", "ProofOfRender", "Staking", "BMWIssuance", "BatchLane", "BatchCommittee")
+CONTRACTS = ("JobEscrow", "ProofOfRender", "Staking", "BMWIssuance", "BatchLane", "BatchCommittee", "Governor",
+             "VotePower", "VestingFactory", "CommunityFund", "NodeLicense", "Timelock")
 
 # the names the index stores for the escrow's task states (one definition: inferix.protocol)
 STATE_NAMES = TASK_STATE_NAMES
@@ -119,7 +120,7 @@ class IndexerBase:
 
     # ------------------------------------------------------------ reading the chain
     def fetch(self, from_block: int, to_block: int) -> list[Event]:
-        """Every log of the four contracts in [from_block, to_block], decoded, in chain order."""
+        """Every log of the indexed contracts in [from_block, to_block], decoded, in chain order."""
         try:
             logs = self.chain.w3.eth.get_logs({"address": self._addresses, "fromBlock": from_block,
                                                "toBlock": to_block})
@@ -163,14 +164,16 @@ class IndexerBase:
         while start <= head:
             end = min(head, start + self.max_blocks - 1)
             events = self.fetch(start, end)
-            times = self._timestamps(e.block for e in events)
+            times = self._timestamps([*(e.block for e in events), end])  # the range's end: the index's clock
             self._prefetch(events)  # what the projections read from the chain, before the range's transaction
             applied += self.apply(events, times, next_block=end + 1)
             start = end + 1
         return applied
 
     def apply(self, events: list[Event], times: dict[int, int], next_block: int) -> int:
-        """Apply ``events`` (a whole block range, in chain order) and move the cursor, in one transaction."""
+        """Apply ``events`` (a whole block range, in chain order) and move the cursor, in one transaction. The
+        cursor keeps the timestamp of the range's last block when ``times`` has it (``poll_once`` reads it): the
+        chain time the index has reached, at which proposal states and vested amounts are read."""
         self._expired = {}
         applied = 0
         self.conn.execute("BEGIN IMMEDIATE")
@@ -178,9 +181,10 @@ class IndexerBase:
             for event in events:
                 applied += self._apply_one(event, times[event.block])
             self.conn.execute(
-                "INSERT INTO indexer_cursor (id, next_block, updated_at) VALUES (1, ?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET next_block = excluded.next_block, updated_at = excluded.updated_at",
-                (next_block, int(time.time())))
+                "INSERT INTO indexer_cursor (id, next_block, updated_at, block_time) VALUES (1, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET next_block = excluded.next_block, updated_at = excluded.updated_at, "
+                "block_time = COALESCE(excluded.block_time, indexer_cursor.block_time)",
+                (next_block, int(time.time()), times.get(next_block - 1)))
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")

@@ -344,4 +344,128 @@ INDEXER_MIGRATIONS: list[str] = [
     );
     CREATE INDEX batch_members_oracle ON lane_batch_members (oracle, batch_id)
     """,
+    # 6: governance (Governor, VotePower, VestingFactory, CommunityFund, NodeLicense, and the Timelock's executions).
+    # The indexer now follows these contracts, and Staking's LicenseLocked / LicenseReleased gained a projection:
+    # their events from before this migration were never read (or never applied), so the index is rebuilt from the
+    # deployments file's first block, as in 5 (the manager's per-region scores are kept). indexer_cursor.block_time:
+    # the timestamp of the last block indexed, the clock a proposal's state and an escrow's vested amount are read
+    # at. proposals: one row per ProposalCreated, its tallies, the voting units at its snapshot (read from VotePower
+    # at its first vote: the quorum), queue, execution, cancel and veto; proposal_votes: one row per VoteCast;
+    # voters: every account VotePower logged (votes as a delegate, its delegate, IFX locked, bonded stake);
+    # governor_parameters: the Governor's quorum parameters (read once, then ParameterChanged); vesting_escrows: one
+    # row per EscrowCreated of either factory, its claims (its lock in VotePower) and revocation; node_licenses: one
+    # row per Issued, its holder (Transfer), the node that locked it in Staking, its revocation.
+    """
+    DELETE FROM events;
+    DELETE FROM jobs;
+    DELETE FROM tasks;
+    DELETE FROM task_attempts;
+    DELETE FROM verdicts;
+    DELETE FROM committees;
+    DELETE FROM committee_members;
+    DELETE FROM workers;
+    DELETE FROM epochs;
+    DELETE FROM lane_batches;
+    DELETE FROM lane_batch_tasks;
+    DELETE FROM lane_batch_members;
+    DELETE FROM indexer_cursor;
+    ALTER TABLE indexer_cursor ADD COLUMN block_time INTEGER;
+    CREATE TABLE proposals (
+        proposal_id TEXT PRIMARY KEY,
+        proposer TEXT NOT NULL,
+        description TEXT NOT NULL,
+        targets TEXT NOT NULL,
+        amounts TEXT NOT NULL,
+        calldatas TEXT NOT NULL,
+        vote_start INTEGER NOT NULL,
+        vote_end INTEGER NOT NULL,
+        security INTEGER NOT NULL,
+        for_votes TEXT NOT NULL DEFAULT '0',
+        against_votes TEXT NOT NULL DEFAULT '0',
+        abstain_votes TEXT NOT NULL DEFAULT '0',
+        voters INTEGER NOT NULL DEFAULT 0,
+        snapshot_supply TEXT,
+        queued_at INTEGER,
+        eta INTEGER,
+        operation TEXT,
+        executed_block INTEGER,
+        executed_at INTEGER,
+        canceled INTEGER NOT NULL DEFAULT 0,
+        canceled_block INTEGER,
+        vetoed INTEGER NOT NULL DEFAULT 0,
+        veto_votes TEXT NOT NULL DEFAULT '0',
+        veto_needed TEXT,
+        vetoes INTEGER NOT NULL DEFAULT 0,
+        created_block INTEGER NOT NULL,
+        created_log INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        tx_hash TEXT NOT NULL,
+        updated_block INTEGER NOT NULL
+    );
+    CREATE INDEX proposals_created ON proposals (created_block, created_log);
+    CREATE INDEX proposals_proposer ON proposals (proposer, created_block, created_log);
+    CREATE INDEX proposals_operation ON proposals (operation);
+    CREATE TABLE proposal_votes (
+        proposal_id TEXT NOT NULL,
+        voter TEXT NOT NULL,
+        support INTEGER NOT NULL,
+        weight TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        block INTEGER NOT NULL,
+        log_index INTEGER NOT NULL,
+        cast_at INTEGER NOT NULL,
+        tx_hash TEXT NOT NULL,
+        PRIMARY KEY (proposal_id, voter)
+    );
+    CREATE INDEX proposal_votes_order ON proposal_votes (proposal_id, block, log_index);
+    CREATE INDEX proposal_votes_voter ON proposal_votes (voter, block, log_index);
+    CREATE TABLE voters (
+        address TEXT PRIMARY KEY,
+        votes TEXT NOT NULL DEFAULT '0',
+        delegate TEXT,
+        locked TEXT NOT NULL DEFAULT '0',
+        staked TEXT NOT NULL DEFAULT '0',
+        escrow INTEGER NOT NULL DEFAULT 0,
+        updated_block INTEGER NOT NULL
+    );
+    CREATE TABLE governor_parameters (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE vesting_escrows (
+        escrow TEXT PRIMARY KEY,
+        factory TEXT NOT NULL,
+        factory_name TEXT NOT NULL,
+        revocable INTEGER,
+        beneficiary TEXT NOT NULL,
+        total TEXT NOT NULL,
+        start INTEGER NOT NULL,
+        tge_bps INTEGER NOT NULL,
+        cliff INTEGER NOT NULL,
+        duration INTEGER NOT NULL,
+        claimed TEXT NOT NULL DEFAULT '0',
+        revoked INTEGER NOT NULL DEFAULT 0,
+        revoked_at INTEGER,
+        returned TEXT NOT NULL DEFAULT '0',
+        created_block INTEGER NOT NULL,
+        created_log INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_block INTEGER NOT NULL
+    );
+    CREATE INDEX vesting_escrows_beneficiary ON vesting_escrows (beneficiary, created_block, created_log);
+    CREATE TABLE node_licenses (
+        license_id INTEGER PRIMARY KEY,
+        owner TEXT NOT NULL,
+        node_types INTEGER NOT NULL,
+        issuer TEXT NOT NULL,
+        staked_by TEXT,
+        revoked INTEGER NOT NULL DEFAULT 0,
+        revoked_block INTEGER,
+        issued_block INTEGER NOT NULL,
+        issued_at INTEGER NOT NULL,
+        updated_block INTEGER NOT NULL
+    );
+    CREATE INDEX node_licenses_owner ON node_licenses (owner, license_id);
+    CREATE INDEX node_licenses_staked_by ON node_licenses (staked_by, license_id)
+    """,
 ]

@@ -1,4 +1,5 @@
-"""Indexed read endpoints (/v1/jobs, /v1/tasks, /v1/batches, /v1/workers, /v1/epochs) and the live job stream.
+"""Indexed read endpoints (/v1/jobs, /v1/tasks, /v1/batches, /v1/workers, /v1/epochs, /v1/proposals, /v1/voters,
+/v1/vesting, /v1/licenses) and the live job stream.
 
 Public reads of what the indexer (``backend.indexer``) derived from contract events: no sign-in, and nothing
 private (task seeds, uploads, creators' sessions) is ever in these tables. Amounts are uint256 on chain and
@@ -11,14 +12,14 @@ themselves (orjson when installed) and skip response-model validation; the pydan
 document the responses exactly (OpenAPI), and the tests check real responses against them.
 
 Layout: ``models`` (response models, parameter types), ``common`` (JSON responses, rows), and one module per
-resource: ``jobs``, ``tasks``, ``batches`` (the lane), ``nodes`` (workers, epochs, the index's status), ``stream``
-(server-sent events).
+resource: ``jobs``, ``tasks``, ``batches`` (the lane), ``nodes`` (workers, epochs, the index's status),
+``governance`` (proposals, voters, vesting escrows, node licenses), ``stream`` (server-sent events).
 """
 
 from fastapi import APIRouter
 
-from backend.api.reads import batches, jobs, nodes, stream, tasks
+from backend.api.reads import batches, governance, jobs, nodes, stream, tasks
 
 router = APIRouter()
-for module in (jobs, tasks, batches, nodes, stream):
+for module in (jobs, tasks, batches, nodes, governance, stream):
     router.include_router(module.router)

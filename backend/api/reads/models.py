@@ -8,7 +8,8 @@ from fastapi import Path, Query
 from pydantic import BaseModel, Field
 from typing_extensions import Annotated
 
-from backend.indexer import ATTEMPT_OUTCOMES, BATCH_STAGES, BATCH_TASK_OUTCOMES, JOB_STATUSES, TASK_STATES
+from backend.indexer import (ATTEMPT_OUTCOMES, BATCH_STAGES, BATCH_TASK_OUTCOMES, JOB_STATUSES, PROPOSAL_STATES,
+                             TASK_STATES)
 
 
 MAX_ID = 2**63 - 1  # SQLite INTEGER, PostgreSQL BIGINT; larger ids cannot exist in the index
@@ -413,8 +414,148 @@ class StreamEvent(BaseModel):
     args: dict[str, Any] = Field(description="the event's arguments; uint values as decimal strings")
 
 
+ProposalState = Literal["pending", "active", "canceled", "defeated", "succeeded", "queued", "expired", "executed",
+                        "vetoed"]
+assert ProposalState.__args__ == PROPOSAL_STATES
+Support = Literal["against", "for", "abstain"]
+ProposalId = Annotated[str, Field(pattern=r"^[0-9]+$", description="a proposal id: uint256 as a decimal string")]
+
+
+class ProposalVote(BaseModel):
+    voter: Address
+    support: Support
+    weight: Amount = Field(description="the voter's votes at the proposal's snapshot (IFX wei)")
+    reason: str
+    block: int
+    cast_at: int = Field(description="unix time of the vote's block")
+    tx_hash: str
+
+
+class Proposal(BaseModel):
+    proposal_id: ProposalId = Field(description="Governor.hashProposal(targets, values, calldatas, descriptionHash)")
+    proposer: Address
+    description: str
+    targets: list[Address]
+    values: list[Amount] = Field(description="wei sent with each call")
+    calldatas: list[str] = Field(description="each call's ABI-encoded calldata, 0x hex")
+    security: bool = Field(description="a security proposal: stakers may veto it while queued")
+    state: ProposalState = Field(description="Governor.state at `as_of`: pending until vote_start, active until "
+                                             "vote_end, then defeated (for <= against, or for + abstain under the "
+                                             "quorum), succeeded (expired 14 days after vote_end if not queued), "
+                                             "queued, executed; canceled and vetoed whenever they happen")
+    as_of: int | None = Field(description="the chain time (unix) the state and quorum are read at: the timestamp "
+                                          "of the last block indexed")
+    vote_start: int = Field(description="unix time of the snapshot; voting opens after it")
+    vote_end: int = Field(description="unix time voting closes (inclusive)")
+    for_votes: Amount
+    against_votes: Amount
+    abstain_votes: Amount
+    voters: int = Field(description="votes cast")
+    quorum: Amount | None = Field(description="for + abstain votes needed: max(quorumFloor, voting units at the "
+                                              "snapshot x quorumBps); null until the first vote")
+    queued_at: int | None
+    eta: int | None = Field(description="unix time the timelock may execute it")
+    operation: Bytes32 | None = Field(description="the timelock operation id, once queued")
+    executed_block: int | None
+    executed_at: int | None
+    canceled: bool
+    vetoed: bool
+    veto_votes: Amount = Field(description="bonded stake of the stakers who vetoed it (security proposals)")
+    veto_needed: Amount | None = Field(description="bonded stake whose vetoes cancel it (known at the first veto)")
+    vetoes: int
+    created_block: int
+    created_at: int
+    tx_hash: str
+    updated_block: int
+
+
+class ProposalDetail(Proposal):
+    votes: list[ProposalVote] = Field(description="every vote, in chain order")
+
+
+class ProposalPage(BaseModel):
+    items: list[Proposal]
+    total: int
+    limit: int
+    offset: int
+
+
+class Ballot(BaseModel):
+    proposal_id: ProposalId
+    support: Support
+    weight: Amount
+    reason: str
+    block: int
+    cast_at: int
+
+
+class Voter(BaseModel):
+    address: Address
+    votes: Amount = Field(description="votes delegated to it now (VotePower.getVotes)")
+    delegate: Address = Field(description="who its own units count for (itself until it delegates)")
+    units: Amount = Field(description="its own voting units: IFX locked (half of it for a vesting escrow) plus "
+                                      "bonded stake")
+    locked: Amount = Field(description="IFX wei it locked in VotePower")
+    staked: Amount = Field(description="its bonded stake in Staking (IFX wei), as Staking last pushed it")
+    escrow: bool = Field(description="a vesting escrow (its lock votes at half weight)")
+    updated_block: int
+    ballots: list[Ballot] = Field(description="its votes on proposals, newest first (at most 100)")
+
+
+class VestingSchedule(BaseModel):
+    start: int = Field(description="unix time the TGE share vests")
+    tge_bps: int = Field(description="the share vested at start, in basis points")
+    cliff: int = Field(description="seconds after start before the linear part")
+    duration: int = Field(description="seconds of the linear part")
+    cliff_ends: int
+    ends: int = Field(description="unix time everything has vested")
+
+
+class VestingEscrowView(BaseModel):
+    escrow: Address
+    factory: Address
+    factory_name: Literal["VestingFactory", "CommunityFund"]
+    revocable: bool | None
+    beneficiary: Address
+    total: Amount
+    schedule: VestingSchedule
+    vested: Amount = Field(description="vested at `as_of` (frozen at the revocation)")
+    claimed: Amount = Field(description="sent to the beneficiary")
+    claimable: Amount = Field(description="vested, not yet claimed")
+    revoked: bool
+    revoked_at: int | None
+    returned: Amount = Field(description="unvested IFX returned to the factory by a revocation")
+    created_block: int
+    updated_block: int
+
+
+class Vesting(BaseModel):
+    beneficiary: Address
+    as_of: int | None = Field(description="the chain time (unix) `vested` is computed at")
+    escrows: list[VestingEscrowView] = Field(description="oldest first")
+
+
+class License(BaseModel):
+    license_id: int
+    node_types: int = Field(description="bitmask: 1 worker, 2 verifier, 4 manager (as issued)")
+    roles: list[Literal["worker", "verifier", "manager"]]
+    owner: Address = Field(description="its holder (Staking while locked by a node); the last one once revoked")
+    staked_by: Address | None = Field(description="the node whose registration locks it in Staking")
+    revoked: bool
+    revoked_block: int | None
+    issuer: Address
+    issued_block: int
+    updated_block: int
+
+
+class Licenses(BaseModel):
+    owner: Address
+    licenses: list[License] = Field(description="held, or locked in Staking by this node; by id")
+
+
 NOT_FOUND = {404: {"model": ErrorDetail, "description": "not in the index"}}
 MALFORMED = {400: {"model": ErrorDetail, "description": "a malformed id"}}
+MALFORMED_ADDRESS = {400: {"model": ErrorDetail, "description": "a malformed address"}}
 INVALID = {422: {"model": InvalidRequest, "description": "invalid parameters"}}
 
 JobId = Annotated[int, Path(ge=1, le=MAX_ID, description="the escrow's job id")]

@@ -218,8 +218,9 @@ def test_lifecycle_indexed_stage_by_stage(devnet, idx_lifecycle, idx_db):
     assert m["stake"] == manager_before["stake"]  # topped up again
     w = node(life.worker)
     assert (w["failed"], w["locked"], w["stake"]) == (1, "0", str(10_000 * IFX - SLASH))
-    names = [r["name"] for r in rows(db, "SELECT name FROM events WHERE block > ? AND block <= ? "
-                                         "ORDER BY block, log_index", life.stages["rekeyed"],
+    # (VotePower logs the manager's voting power following its stake in between: not this sequence's business)
+    names = [r["name"] for r in rows(db, "SELECT name FROM events WHERE block > ? AND block <= ? AND "
+                                         "contract <> 'VotePower' ORDER BY block, log_index", life.stages["rekeyed"],
                                      life.stages["reveal_missed"])]
     late = names.index("TaskExpired")  # the reveal window passed: the manager slashed, the task waits for its escrow
     assert names[late:late + 4] == ["TaskExpired", "PenaltyReceived", "Slashed", "ManagerSlashed"]

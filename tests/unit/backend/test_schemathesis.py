@@ -26,11 +26,14 @@ from tests.conftest import FAST
 
 ROOT = Path(__file__).resolve().parents[3]
 READ_PATHS = {"/v1/jobs", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/events", "/v1/tasks/{task_id}", "/v1/workers",
-              "/v1/workers/{address}", "/v1/epochs", "/v1/index", "/v1/batches", "/v1/batches/{batch_id}"}
+              "/v1/workers/{address}", "/v1/epochs", "/v1/index", "/v1/batches", "/v1/batches/{batch_id}",
+              "/v1/proposals", "/v1/proposals/{proposal_id}", "/v1/voters/{address}", "/v1/vesting/{beneficiary}",
+              "/v1/licenses/{owner}"}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES = 8 if FAST else 40  # per operation and generation mode: the whole file runs in well under a minute
 JOBS = 30
 BATCH = "0x" + "5a" * 32
+PROPOSAL = str(2**255 + 12345)
 
 
 def _add_batch(conn) -> None:
@@ -58,6 +61,32 @@ def _add_batch(conn) -> None:
                  "VALUES (?, 1, ?, 12, 1)", (BATCH, worker))
 
 
+def _add_governance(conn) -> None:
+    """A queued proposal with two votes, its voters, a revoked vesting escrow and a license locked in Staking, as the
+    governance indexer writes them."""
+    a, b = (r[0] for r in conn.execute("SELECT address FROM workers ORDER BY address LIMIT 2").fetchall())
+    conn.execute("UPDATE indexer_cursor SET block_time = 5000")
+    conn.execute("INSERT INTO governor_parameters (name, value) VALUES ('quorumBps', '400'), ('quorumFloor', '0')")
+    conn.execute(
+        "INSERT INTO proposals (proposal_id, proposer, description, targets, amounts, calldatas, vote_start, vote_end, "
+        "security, for_votes, against_votes, voters, snapshot_supply, queued_at, eta, operation, created_block, "
+        "created_log, created_at, tx_hash, updated_block) VALUES (?, ?, 'E_p to 12 IFX per IBM', ?, '[\"0\"]', "
+        "'[\"0x1234\"]', 1000, 4600, 0, '700', '300', 2, '10000', 4700, 9000, ?, 20, 0, 940, ?, 25)",
+        (PROPOSAL, a, f'["{a}"]', "0x" + "44" * 32, "0x" + "55" * 32))
+    for i, (voter, support, weight) in enumerate(((a, 1, "700"), (b, 0, "300"))):
+        conn.execute("INSERT INTO proposal_votes (proposal_id, voter, support, weight, reason, block, log_index, "
+                     "cast_at, tx_hash) VALUES (?, ?, ?, ?, '', 22, ?, 1100, ?)",
+                     (PROPOSAL, voter, support, weight, i, "0x" + "66" * 32))
+        conn.execute("INSERT INTO voters (address, votes, locked, staked, updated_block) VALUES (?, ?, ?, '0', 21)",
+                     (voter, weight, weight))
+    conn.execute("INSERT INTO vesting_escrows (escrow, factory, factory_name, revocable, beneficiary, total, start, "
+                 "tge_bps, cliff, duration, claimed, revoked, revoked_at, returned, created_block, created_log, "
+                 "created_at, updated_block) VALUES (?, ?, 'CommunityFund', 1, ?, '1000', 900, 1000, 100, 1000, '100', "
+                 "1, 1500, '400', 10, 0, 900, 30)", ("0x" + "77" * 20, "0x" + "88" * 20, a))
+    conn.execute("INSERT INTO node_licenses (license_id, owner, node_types, issuer, staked_by, issued_block, "
+                 "issued_at, updated_block) VALUES (1, ?, 7, ?, ?, 2, 100, 12)", ("0x" + "99" * 20, b, a))
+
+
 def _populate():
     # by path: a `benchmarks` distribution in site-packages shadows the repository's folder
     spec = importlib.util.spec_from_file_location("inferix_benchmark_api", ROOT / "benchmarks" / "api.py")
@@ -73,6 +102,7 @@ def idx_synthetic_app(tmp_path_factory):
     migrate(conn, "indexer", INDEXER_MIGRATIONS)
     _populate()(conn, jobs=JOBS, tasks_per_job=4, workers=10)
     _add_batch(conn)
+    _add_governance(conn)
     # scores the manager might write in any shape: the API must not fail on them
     conn.execute("UPDATE task_scores SET scores_json = 'not json' WHERE task_id = 1")
     conn.execute("UPDATE task_scores SET scores_json = '42' WHERE task_id = 2")
@@ -156,9 +186,16 @@ def test_existing_records_conform(idx_operations, idx_synthetic_app):
     seen.add(_call(operation, operation.Case(path_parameters={"batch_id": BATCH})).status_code)
     operation = idx_operations["/v1/workers/{address}"]
     seen.add(_call(operation, operation.Case(path_parameters={"address": address.lower()})).status_code)
+    operation = idx_operations["/v1/proposals/{proposal_id}"]
+    seen.add(_call(operation, operation.Case(path_parameters={"proposal_id": PROPOSAL})).status_code)
+    voter = conn.execute("SELECT beneficiary FROM vesting_escrows").fetchone()[0]  # a voter, with a license
+    for path, name in (("/v1/voters/{address}", "address"), ("/v1/vesting/{beneficiary}", "beneficiary"),
+                       ("/v1/licenses/{owner}", "owner")):
+        operation = idx_operations[path]
+        seen.add(_call(operation, operation.Case(path_parameters={name: voter.lower()})).status_code)
     for path, query in (("/v1/jobs", {"status": "running", "limit": 100}), ("/v1/workers", {"role": "oracle"}),
                         ("/v1/epochs", {"closed": "false"}), ("/v1/index", None),
-                        ("/v1/batches", {"job_id": 1, "worker": address.lower()})):
+                        ("/v1/batches", {"job_id": 1, "worker": address.lower()}), ("/v1/proposals", None)):
         operation = idx_operations[path]
         seen.add(_call(operation, operation.Case(query=query)).status_code)
     assert seen == {200}
