@@ -30,6 +30,7 @@ exports: (ownable.owner, ownable.transfer_ownership)
 
 interface IVotes:
     def registerEscrow(escrow: address): nonpayable
+    def isFactory(account: address) -> bool: view
 
 
 interface IVestingEscrow:
@@ -105,6 +106,7 @@ def _create(beneficiary: address, amount: uint256, start: uint256, tgeBps: uint2
     assert amount > 0, "vesting: zero amount"
     assert tgeBps <= BPS, "vesting: bad tge share"
     assert amount <= staticcall token.balanceOf(self), "vesting: bucket too small"
+    assert staticcall IVotes(votes).isFactory(self), "vesting: factory not wired in VotePower"
     escrow: address = create_minimal_proxy_to(implementation)
     self.escrows[self.escrowCount] = escrow
     self.escrowCount += 1

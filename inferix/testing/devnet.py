@@ -114,21 +114,31 @@ def deploy(rpc_url: str, out: Path, timeout: float = 300) -> Deployment:
     if result.returncode != 0:
         raise DevnetError(f"deploy failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     deployment = load(out)
-    buy_from_market(rpc_url, deployment)
+    grant_test_funds(rpc_url, deployment)
     return deployment
 
 
-MARKET = 9  # the local deployment's liquidity holder (scripts/deploy.py): the market dev accounts buy IFX from
-MARKET_SALE = 5_000_000 * 10**18  # what dev account 0, the tests' creator and funder, buys after the deployment
+TEST_GRANT = 100_000_000 * 10**18  # what dev account 0, the tests' creator and funder, is granted after deployment
 
 
-def buy_from_market(rpc_url: str, deployment: Deployment) -> None:
-    """Dev account 0 (the deployer, which ends the deployment holding no IFX) buys ``MARKET_SALE`` IFX from the
-    local market (dev account 9, the liquidity bucket's holder): the tests fund their actors from it."""
+def grant_test_funds(rpc_url: str, deployment: Deployment) -> None:
+    """Dev account 0 (the deployer, which ends the deployment holding no IFX) receives ``TEST_GRANT`` IFX from the
+    community fund, through the timelock as any grant would (scheduled by the local chain's dev proposer, the
+    minimum delay time-travelled): the tests fund their actors from it."""
+    from eth_utils import keccak
+
     from inferix.chain import Chain
 
-    Chain(rpc_url, deployment, dev_account(MARKET)).transact("IFXToken", "transfer", dev_account(0).address,
-                                                             MARKET_SALE)
+    admin = Chain(rpc_url, deployment, dev_account(0))
+    target = deployment.address("CommunityFund")
+    payload = bytes.fromhex(admin.contract("CommunityFund").encode_abi(
+        "release", args=[dev_account(0).address, TEST_GRANT])[2:])
+    salt, predecessor = keccak(text="local test grant"), b"\x00" * 32
+    delay = admin.call("Timelock", "get_minimum_delay")
+    admin.transact("Timelock", "schedule", target, 0, payload, predecessor, salt, delay)
+    rpc(rpc_url, "evm_increaseTime", [delay + 1])
+    rpc(rpc_url, "evm_mine")
+    admin.transact("Timelock", "execute", target, 0, payload, predecessor, salt)
 
 
 def start_beacon(rpc_url: str, deployment: Deployment):

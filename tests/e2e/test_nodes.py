@@ -305,7 +305,7 @@ def as_arbiter(devnet, contract: str, function: str, *args) -> None:
     if arbiter != devnet.deployment.address("Timelock"):
         devnet.chain(dev_index(devnet, arbiter)).transact(contract, function, *args)
         return
-    proposer = devnet.chain(dev_index(devnet, devnet.deployment.parameters["timelock_proposers"][0]))
+    proposer = devnet.chain(dev_index(devnet, devnet.deployment.deployer))  # a local chain's dev proposer
     target = devnet.deployment.address(contract)
     payload = bytes.fromhex(chain.contract(contract).encode_abi(function, args=list(args)).removeprefix("0x"))
     salt, predecessor = keccak(text=f"{function}{args}"), b"\x00" * 32

@@ -151,7 +151,7 @@ def test_create_refusals(v):
     # a factory that VotePower was not wired with cannot register escrows
     rogue = deployer("VestingFactory").deploy(v.token.address, v.votes.address, v.implementation.address, True)
     v.token.mint(rogue.address, IFX)
-    with boa.reverts("votes: caller is not a factory"):
+    with boa.reverts("vesting: factory not wired in VotePower"):
         rogue.createEscrow(alice, IFX, now(), 0, 0, MONTH)
     assert v.factory.escrowCount() == 0 and v.factory.available() == BUCKET
 
