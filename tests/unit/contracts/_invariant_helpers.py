@@ -1,5 +1,5 @@
 """A pure-Python reference model of the price feed, escrow, staking, proof-of-render, issuance and batch-lane
-contracts (BatchLane, BatchCommittee).
+contracts (BatchLane, BatchCommittee), and of voting power (VotePower, vesting escrows, the Governor's ballots).
 
 The stateful tests drive the contracts and this model side by side. Each model method mirrors one
 contract entry point: it returns the revert reason the contract must give in the current state, or
@@ -47,6 +47,9 @@ EPOCH_MINUTES = 4_320
 PRICE_MAX_AGE = 86_400
 TWAP_MAX_ROUNDS = 32
 WORKER_MINT_BPS, ORACLE_MINT_BPS, MANAGER_MINT_BPS, TREASURY_MINT_BPS = 7_500, 1_500, 250, 750
+VESTING_VOTE_BPS = 5_000  # VotePower: a vesting escrow's locked IFX votes at half weight
+# Governor: support values
+VOTE_AGAINST, VOTE_FOR, VOTE_ABSTAIN = 0, 1, 2
 
 
 def revert_reason(error: BoaError) -> str:
@@ -276,6 +279,53 @@ class EpochM:
 
 
 @dataclass
+class VestM:
+    """A VestingEscrow: its schedule, what its beneficiary claimed, and (once revoked) when and how much went back to
+    the factory."""
+
+    beneficiary: str
+    total: int
+    start: int
+    tge_bps: int
+    cliff: int
+    duration: int
+    claimed: int = 0
+    revoked_at: int | None = None
+    returned: int = 0
+
+    def vested(self, t: int) -> int:
+        """VestingEscrow._vested_at: nothing before ``start``, the TGE share until the cliff's end, then linear
+        (all at once for a zero duration); frozen at the revocation."""
+        if self.revoked_at is not None:
+            t = min(t, self.revoked_at)
+        if t < self.start:
+            return 0
+        tge = self.total * self.tge_bps // BPS
+        if t < self.start + self.cliff:
+            return tge
+        if self.duration == 0:
+            return self.total
+        return tge + (self.total - tge) * min(t - self.start - self.cliff, self.duration) // self.duration
+
+    @property
+    def locked(self) -> int:
+        """What the escrow still holds locked in VotePower."""
+        return self.total - self.claimed - self.returned
+
+
+@dataclass
+class ProposalM:
+    """A Governor proposal: its snapshot, its deadline, and every ballot (voter -> (support, weight))."""
+
+    snapshot: int
+    deadline: int
+    ballots: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def tally(self, support: int) -> int:
+        return sum(weight for s, weight in self.ballots.values() if s == support)
+
+
+@dataclass
 class Model:
     """Mirror of the contracts' storage, updated by the same rules the contracts document."""
 
@@ -367,6 +417,19 @@ class Model:
     delegates: dict[str, str] = field(default_factory=dict)
     vote_log: list[tuple[int, int, int]] = field(default_factory=list)
     clock: Callable[[], int] = field(default=lambda: 0)
+    # and after every change of the units or of a delegation, the votes of every delegate (timestamp, {delegate:
+    # votes}), the last one of a timestamp overwriting the earlier ones (getPastVotes)
+    vote_history: list[tuple[int, dict[str, int]]] = field(default_factory=list)
+    # vesting (a revocable VestingFactory wired in VotePower): its escrows (address -> schedule and claims; each
+    # escrow's IFX locked in VotePower sits in ``vote_locked`` too, at VESTING_VOTE_BPS), and all the IFX its bucket
+    # was ever funded with
+    vestings: dict[str, VestM] = field(default_factory=dict)
+    vest_funded: int = 0
+    # the Governor: its proposals (id -> proposal), its proposal threshold, voting delay and voting period
+    proposals: dict[int, ProposalM] = field(default_factory=dict)
+    gov_threshold: int = WAD
+    gov_delay: int = 1
+    gov_period: int = 7 * 86_400
 
     def __post_init__(self) -> None:
         self.epochs.append(EpochM(self.epoch_start, self.epoch_length))
@@ -1053,19 +1116,32 @@ class Model:
         """How much more stake votes than is bonded: the collateral slashed since each node's last push."""
         return sum(pushed - self.bonded(account) for account, pushed in self.vote_stake.items())
 
+    def lock_units(self, account: str) -> int:
+        """VotePower._lock_units: a vesting escrow's locked IFX votes at half weight, anyone else's at weight 1."""
+        amount = self.vote_locked.get(account, 0)
+        return amount * VESTING_VOTE_BPS // BPS if account in self.vestings else amount
+
     @property
     def vote_supply(self) -> int:
-        """Every voting unit: the IFX locked (no vesting escrow here: all at weight 1) plus every pushed stake."""
-        return sum(self.vote_locked.values()) + self.vote_total_stake
+        """Every voting unit: the IFX locked (an escrow's at half weight) plus every pushed stake."""
+        return sum(self.lock_units(a) for a in self.vote_locked) + self.vote_total_stake
 
     def delegate_of(self, account: str) -> str:
         return self.delegates.get(account, account)
 
+    def delegated_votes(self) -> dict[str, int]:
+        """Every delegate's votes: the units of every account whose delegate it is."""
+        votes: dict[str, int] = {}
+        for a in set(self.vote_stake) | set(self.vote_locked):
+            units = self.lock_units(a) + self.vote_stake.get(a, 0)
+            if units:
+                d = self.delegate_of(a)
+                votes[d] = votes.get(d, 0) + units
+        return votes
+
     def votes_of(self, delegate: str) -> int:
         """The votes delegated to ``delegate``: the units of every account whose delegate it is."""
-        accounts = set(self.vote_stake) | set(self.vote_locked)
-        return sum(self.vote_locked.get(a, 0) + self.vote_stake.get(a, 0)
-                   for a in accounts if self.delegate_of(a) == delegate)
+        return self.delegated_votes().get(delegate, 0)
 
     def sync_votes(self, account: str) -> None:
         """Staking._syncVotes (and the permissionless ``syncVotes``): push the account's bonded stake now."""
@@ -1079,11 +1155,24 @@ class Model:
             self.vote_log[-1] = entry
         else:
             self.vote_log.append(entry)
+        self._record_delegates()
+
+    def _record_delegates(self) -> None:
+        entry = (self.clock(), self.delegated_votes())
+        if self.vote_history and self.vote_history[-1][0] == entry[0]:
+            self.vote_history[-1] = entry
+        else:
+            self.vote_history.append(entry)
 
     def past_votes(self, timestamp: int) -> tuple[int, int]:
         """(total votes, total stake) at the end of ``timestamp``, as checkpointed (0, 0 before the first)."""
         i = bisect_right(self.vote_log, timestamp, key=lambda entry: entry[0])
         return self.vote_log[i - 1][1:] if i else (0, 0)
+
+    def past_votes_of(self, delegate: str, timestamp: int) -> int:
+        """getPastVotes: the votes of ``delegate`` at the end of ``timestamp``."""
+        i = bisect_right(self.vote_history, timestamp, key=lambda entry: entry[0])
+        return self.vote_history[i - 1][1].get(delegate, 0) if i else 0
 
     def lock(self, account: str, amount: int, balance: int, allowance: int) -> str | None:
         """VotePower.lock, by ``account`` holding ``balance`` IFX and allowing VotePower ``allowance``."""
@@ -1110,7 +1199,87 @@ class Model:
         if int(delegatee, 16) == 0:
             return "votes: zero delegatee"
         self.delegates[account] = delegatee
+        self._record_delegates()
         return None
+
+    # ------------------------------------------------------------ vesting
+    def create_escrow_refusal(self, owner: bool, amount: int, tge_bps: int, bucket: int) -> str | None:
+        """Why VestingFactory.createEscrow (createRoundEscrow) would revert; changes nothing."""
+        if not owner:
+            return "ownable: caller is not the owner"
+        if amount == 0:
+            return "vesting: zero amount"
+        if tge_bps > BPS:
+            return "vesting: bad tge share"
+        if amount > bucket:
+            return "vesting: bucket too small"
+        return None
+
+    def create_escrow(self, escrow: str, vest: VestM) -> None:
+        """VestingFactory._create: registered in VotePower, the amount moved in, all of it locked there and
+        delegated to the beneficiary (IFX a coalition account will own: outside money)."""
+        self.vestings[escrow] = vest
+        self.vote_locked[escrow] = vest.total
+        self.delegates[escrow] = vest.beneficiary
+        if vest.beneficiary in self.coalition:
+            self.funded += vest.total
+        self._checkpoint_votes()
+
+    def claim_escrow(self, escrow: str, now: int) -> int:
+        """VestingEscrow.claim (anyone): the vested, unclaimed IFX leaves VotePower for the beneficiary."""
+        v = self.vestings[escrow]
+        amount = v.vested(now) - v.claimed
+        if amount:
+            v.claimed += amount
+            self.vote_locked[escrow] -= amount
+            self._checkpoint_votes()
+        return amount
+
+    def revoke_escrow(self, escrow: str, owner: bool, now: int) -> str | int:
+        """VestingFactory.revoke: the schedule freezes now, the unvested rest returns to the bucket."""
+        if not owner:
+            return "ownable: caller is not the owner"
+        v = self.vestings.get(escrow)
+        if v is None:
+            return "vesting: unknown escrow"
+        if v.revoked_at is not None:
+            return "escrow: already revoked"
+        returned = v.total - v.vested(now)
+        v.revoked_at, v.returned = now, returned
+        if returned:
+            self.vote_locked[escrow] -= returned
+            if v.beneficiary in self.coalition:
+                self.funded -= returned
+            self._checkpoint_votes()
+        return returned
+
+    def delegate_escrow(self, escrow: str, sender: str, delegatee: str) -> str | None:
+        """VestingEscrow.delegate: the beneficiary alone moves the escrow's votes."""
+        if sender != self.vestings[escrow].beneficiary:
+            return "escrow: caller is not the beneficiary"
+        return self.delegate(escrow, delegatee)
+
+    # ------------------------------------------------------------ the Governor
+    def propose(self, proposal_id: int, proposer: str, now: int) -> str | None:
+        """Governor.propose: the proposer needs the threshold in votes one second ago."""
+        if self.past_votes_of(proposer, now - 1) < self.gov_threshold:
+            return "governor: proposer votes below threshold"
+        snapshot = now + self.gov_delay
+        self.proposals[proposal_id] = ProposalM(snapshot, snapshot + self.gov_period)
+        return None
+
+    def cast_vote(self, proposal_id: int, voter: str, support: int, now: int) -> str | int:
+        """Governor.castVote: once per voter, while active, with its votes at the snapshot."""
+        p = self.proposals[proposal_id]
+        if not p.snapshot < now <= p.deadline:
+            return "governor: vote not active"
+        if support > VOTE_ABSTAIN:
+            return "governor: invalid support"
+        if voter in p.ballots:
+            return "governor: already voted"
+        weight = self.past_votes_of(voter, p.snapshot)
+        p.ballots[voter] = (support, weight)
+        return weight
 
     def set_ib(self, worker: str, ib: int) -> None:
         node = self.nodes[worker]

@@ -116,6 +116,7 @@ class System:
     committee: object = None
     votes: object = None
     licenses: object = None
+    vesting: object = None  # a revocable VestingFactory wired in VotePower (owner: admin; empty bucket)
     chain_id: int = 1
     seeds: dict = field(default_factory=dict)
     results: dict = field(default_factory=dict)  # task id -> the result CID of its latest submission
@@ -338,8 +339,11 @@ def deploy_system() -> System:
         lane.wire(committee.address)
         votes = deployer("VotePower").deploy(token.address, "Inferix Votes", "1")
         licenses = deployer("NodeLicense").deploy(governance)
+        # a revocable vesting factory (community grants), its bucket empty: tests fund it from the genesis holder
+        vesting = deployer("VestingFactory").deploy(token.address, votes.address,
+                                                    deployer("VestingEscrow").deploy().address, True)
         staking.wire(escrow.address, por.address, issuance.address, lane.address, votes.address, licenses.address)
-        votes.wire(staking.address, [])
+        votes.wire(staking.address, [vesting.address])
         licenses.wire(staking.address)
         issuance.wire(escrow.address, por.address, lane.address)
         escrow.wire(por.address, lane.address)
@@ -348,7 +352,7 @@ def deploy_system() -> System:
 
     system = System(admin, governance, treasury, arbiter, creator, manager, workers, oracles,
                     token, aggregator, feed, staking, issuance, escrow, por, beacon, lane, committee,
-                    votes=votes, licenses=licenses, chain_id=boa.env.evm.patch.chain_id)
+                    votes=votes, licenses=licenses, vesting=vesting, chain_id=boa.env.evm.patch.chain_id)
 
     def join(account: str, role: int, price: int, amount: int) -> None:
         system.fund(account, amount)

@@ -14,8 +14,12 @@ delivering workers from the manager's slash; committees drawn from the beacon th
 bitmaps in one relayed, signed call, some members silent or never revealing, whose no-shows the settlement
 records; a decided task challenged with its leaf and Merkle proof and resolved by the arbiter either way or by
 anyone after the dispute window; a bogus manifest proven with one leaf; settlement, and posts, votes and
-settlements out of turn), and voting power (``VotePower``: the coalition's accounts lock and unlock IFX and
-delegate to each other or to a stranger, and anyone syncs a node's bonded stake) on titanoboa, next to a
+settlements out of turn), voting power (``VotePower``: the coalition's accounts lock and unlock IFX and
+delegate to each other or to a stranger, and anyone syncs a node's bonded stake), plain IFX transfers between the
+accounts (which move no vote: the token keeps no checkpoints), vesting (a revocable ``VestingFactory`` wired in
+VotePower vests IFX for the accounts on the rounds' presets or small schedules whose cliffs the runs cross; anyone
+claims, the owner revokes, a beneficiary delegates its escrow's half-weight votes) and a ``Governor`` on that
+VotePower (proposals above a small threshold, ballots for, against or abstaining) on titanoboa, next to a
 pure-Python reference model of the contracts (``_invariant_helpers``), which follows the price feed's
 time-weighted average exactly. Each action either succeeds with exactly the effects the model predicts (down to
 the rewards a slash pays straight to a challenger or a worker) or reverts with exactly the reason the model
@@ -43,8 +47,15 @@ predicts; after every step the invariants below are asserted against chain state
    penalties, strictly negative once any fee burned. Its BMW claims never exceed the nodes' minted
    pools plus the penalties paid out;
 8. the votes of every account (``getVotes``) are what the model delegated it and sum to ``totalVotes``, the
-   model's supply (IFX locked + the stake pushed for every node); VotePower holds exactly the IFX locked; and at
-   an earlier step's timestamp ``getPastTotalSupply`` and ``getPastTotalStake`` are what the model recorded then.
+   model's supply (IFX locked + the stake pushed for every node + half of each vesting escrow's locked IFX);
+   VotePower holds exactly the IFX locked; and at an earlier step's timestamp every account's ``getPastVotes``,
+   ``getPastTotalSupply`` and ``getPastTotalStake`` are what the model recorded then, the votes adding up to the
+   supply; a transfer changes no account's votes and not their total;
+9. every vesting escrow has claimed <= vested <= total (vested as its schedule says, frozen at its revocation), holds
+   exactly total - claimed - returned locked in VotePower, and the factory's bucket + everything escrowed + everything
+   claimed is what the bucket was funded with, to the wei;
+10. a proposal's for + against + abstain are its ballots, and equal the sum of its voters' ``getPastVotes`` at its
+   snapshot (each weighed as the model predicts); nobody votes twice.
 """
 
 from __future__ import annotations
@@ -55,6 +66,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 import boa
+import pytest
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
 from hypothesis import HealthCheck, given, settings
@@ -84,11 +96,16 @@ from ._invariant_helpers import (
     SUBMITTED,
     VERIFIED,
     VERIFY_WINDOW,
+    VESTING_VOTE_BPS,
+    VOTE_ABSTAIN,
+    VOTE_AGAINST,
+    VOTE_FOR,
     WAD,
     BatchLeafM,
     CommitteeM,
     Model,
     NodeM,
+    VestM,
     commitment,
     committee_key,
     expect,
@@ -96,9 +113,13 @@ from ._invariant_helpers import (
 from tests.conftest import FAST
 
 from .conftest import (EMISSION_RATE, EPOCH, EPOCH_CAP, IBM, IFX, USD, System, bogus_manifest, deploy_system,
-                       sealed_seed, warp)
+                       deployer, sealed_seed, warp)
 
 T = TypeVar("T")
+
+# titanoboa casts every vesting escrow (a minimal proxy) to its implementation's ABI, and warns that the proxy's code
+# is not the implementation's (as intended)
+pytestmark = pytest.mark.filterwarnings("ignore:casted bytecode does not match:UserWarning")
 
 # IFX/USD answers (8 decimals) from $0.20 to $2: the cheapest pushes the minimum stake of a
 # $0.50/IBM worker (8,640 IFX at $0.50) above the 20,000 IFX it starts with
@@ -155,6 +176,24 @@ BALLOTS = ["with"] * 4 + ["flip", "random", "mute", "silent"]
 # the calls out of turn a batch committee round may add (see ``_batch_round``)
 BATCH_VOTE_PROBES = [None] * 6 + ["forged", "own seat", "early reveal", "wrong reveal", "early finalize", "redraw"]
 
+# vesting: at most this many escrows per run (every check reads each of them), from a bucket funded with VEST_BUCKET
+MAX_ESCROWS, VEST_BUCKET = 4, 50_000 * IFX
+MONTH = 2_629_800
+# VestingFactory.createRoundEscrow's presets: round -> (tgeBps, cliff, duration)
+ROUND_PRESETS = {0: (0, 6 * MONTH, 12 * MONTH), 1: (0, 6 * MONTH, 12 * MONTH), 2: (1_000, 3 * MONTH, 15 * MONTH),
+                 3: (1_000, 3 * MONTH, 4 * MONTH), 4: (0, 12 * MONTH, 24 * MONTH)}
+# a schedule: a preset round, or a small custom (tgeBps, cliff, duration) that the machine's time travel crosses
+schedules = st.one_of(st.sampled_from(sorted(ROUND_PRESETS)),
+                      st.tuples(st.sampled_from([0, 0, 1_000, 2_500, 10_000]),
+                                st.sampled_from([0, 3_600, 86_400, 3 * 86_400]),
+                                st.sampled_from([0, 86_400, 7 * 86_400, 30 * 86_400])))
+# where the schedule starts: now, around the cliff's end or the schedule's end (so that runs cross both), or anywhere
+# from 40 months back to a week ahead
+STARTS = ["now", "cliff", "cliff", "end", "anywhere"]
+# the Governor: at most this many proposals per run; a one-second voting delay, a week's vote, a 1-IFX threshold
+MAX_PROPOSALS = 2
+GOV_DELAY, GOV_PERIOD, GOV_THRESHOLD = 1, 7 * 86_400, IFX
+
 
 # One deployment for the whole module, made at import so that no anchor rolls it back (titanoboa's
 # pytest plugin anchors every test call and every hypothesis example); each example then runs inside
@@ -167,6 +206,14 @@ BATCH_WORKERS: list[str] = _LANE.workers(3)
 WORKER_KEYS: dict[str, bytes] = dict(_LANE.keys)
 # the coalition's accounts (see ``coalition``): the creator, the manager, three workers, four oracles, the batch workers
 COALITION = 9 + len(BATCH_WORKERS)
+# ballots: (voter, support) pairs, a voter possibly twice
+ballots = st.lists(st.tuples(st.integers(0, COALITION), st.sampled_from([VOTE_FOR, VOTE_AGAINST, VOTE_ABSTAIN])),
+                   min_size=1, max_size=3)
+# a Governor on the system's VotePower (proposing to a timelock of its own), for proposals and ballots only
+with boa.env.prank(SYSTEM.admin):
+    TIMELOCK = deployer("Timelock").deploy(2 * 86_400, [], [ZERO_ADDRESS], SYSTEM.admin)
+    GOVERNOR = deployer("Governor").deploy(SYSTEM.votes.address, TIMELOCK.address, SYSTEM.staking.address, GOV_DELAY,
+                                           GOV_PERIOD, GOV_THRESHOLD, 100, 0, 1_000)
 
 
 def read_model(s: System) -> Model:
@@ -286,6 +333,13 @@ class ProtocolMachine(RuleBasedStateMachine):
         # timestamps the steps ended at, whose checkpoints later steps look up
         self.voters = [*coalition(self.s), self.stranger]
         self.step_times: list[int] = []
+        # vesting: the revocable factory's bucket (the genesis holder funds it; the admin owns the factory), and its
+        # escrows' contracts by address
+        self.s.fund(self.s.vesting.address, VEST_BUCKET)
+        self.m.vest_funded = VEST_BUCKET
+        self.escrow_contracts: dict[str, object] = {}
+        # the Governor's settings, which the model's proposals follow
+        self.m.gov_threshold, self.m.gov_delay, self.m.gov_period = GOV_THRESHOLD, GOV_DELAY, GOV_PERIOD
         self.wealth0 = self.coalition_wealth()
 
     def teardown(self) -> None:
@@ -385,6 +439,7 @@ class ProtocolMachine(RuleBasedStateMachine):
             + m.lane_held  # the fees the escrow holds for batches (of the creator's jobs)
             + sum(d.bond for b in m.batches.values() for d in b.disputes.values() if d.challenger in m.coalition)
             + sum(m.vote_locked.get(a, 0) for a in members)  # IFX locked in VotePower to vote
+            + sum(v.locked for v in m.vestings.values() if v.beneficiary in m.coalition)  # vesting for it
         )
 
     # ------------------------------------------------------------ prices and time
@@ -1744,7 +1799,7 @@ class ProtocolMachine(RuleBasedStateMachine):
     @rule(data=st.data(), share=st.integers(0, 10_001))
     def unlock_votes(self, data: st.DataObject, share: int) -> None:
         """An account takes back a share of its lock (all of it at 10,000; one wei more at 10,001: refused)."""
-        lockers = sorted(a for a, amount in self.m.vote_locked.items() if amount)
+        lockers = sorted(a for a, amount in self.m.vote_locked.items() if amount and a not in self.m.vestings)
         account = self.pick(data, lockers, coalition(self.s), "locker")
         locked = self.m.vote_locked.get(account, 0)
         amount = locked + 1 if share > 10_000 else locked * share // 10_000
@@ -1769,6 +1824,155 @@ class ProtocolMachine(RuleBasedStateMachine):
         with expect(self.m.delegate(account, delegatee)), boa.env.prank(account):
             self.s.votes.delegate(delegatee)
         assert self.s.votes.delegates(account) == self.m.delegate_of(account)
+
+
+    # ------------------------------------------------------------ transfers, vesting and the Governor
+    def vote_readings(self) -> list[int]:
+        """Every voter's votes and the total, read from VotePower."""
+        return [*(self.s.votes.getVotes(a) for a in self.voters), self.s.votes.totalVotes()]
+
+    @rule(who=st.integers(0, COALITION), to=st.integers(0, COALITION), share=st.integers(0, 10_001))
+    def transfer(self, who: int, to: int, share: int) -> None:
+        """An account sends a share of its IFX to another (one wei more than it holds at 10,001: refused); the token
+        keeps no checkpoints, so no vote moves. IFX crossing the coalition's edge (to or from the stranger) counts
+        as outside money."""
+        s, sender, receiver = self.s, self.voters[who], self.voters[to]
+        balance = s.token.balanceOf(sender)
+        amount = balance + 1 if share > 10_000 else balance * share // 10_000
+        before, received = self.vote_readings(), s.token.balanceOf(receiver)
+        with expect("erc20: transfer amount exceeds balance" if amount > balance else None), boa.env.prank(sender):
+            s.token.transfer(receiver, amount)
+        if amount <= balance and sender != receiver:
+            assert s.token.balanceOf(receiver) == received + amount
+            self.m.funded += amount * ((receiver in self.m.coalition) - (sender in self.m.coalition))
+        assert self.vote_readings() == before, "a transfer moved votes"
+
+    def escrow_contract(self, escrow: str) -> object:
+        if escrow not in self.escrow_contracts:
+            self.escrow_contracts[escrow] = deployer("VestingEscrow").at(escrow)
+        return self.escrow_contracts[escrow]
+
+    @precondition(lambda self: len(self.m.vestings) < MAX_ESCROWS)
+    @rule(data=st.data(), who=st.integers(0, COALITION), amount=amounts, schedule=schedules,
+          start=st.sampled_from(STARTS), probe=st.sampled_from([None] * 8 + ["not owner", "zero", "bucket", "tge"]))
+    def create_vesting(self, data: st.DataObject, who: int, amount: int, schedule: int | tuple[int, int, int],
+                       start: str, probe: str | None) -> None:
+        """The factory's owner vests IFX of its bucket for an account: with a round's preset (``createRoundEscrow``)
+        or a small custom schedule, starting now, around its cliff's end or its end, or anywhere; refused for anyone
+        but the owner, nothing, more than the bucket holds, or a TGE share above 100 %."""
+        s, f, now = self.s, self.s.vesting, self.now
+        beneficiary = self.voters[who]
+        tge, cliff, duration = ROUND_PRESETS[schedule] if isinstance(schedule, int) else schedule
+        shift = data.draw(st.integers(-8 * 86_400, 8 * 86_400), label="shift")
+        begins = {"now": now, "cliff": now - cliff + shift, "end": now - cliff - duration + shift,
+                  "anywhere": now + data.draw(st.integers(-40 * MONTH, 7 * 86_400), label="offset")}[start]
+        bucket = s.token.balanceOf(f.address)
+        amount = {"zero": 0, "bucket": bucket + 1}.get(probe, min(amount, bucket))
+        if probe == "tge" and not isinstance(schedule, int):
+            tge = BPS + 1
+        owner = s.admin if probe != "not owner" else self.stranger
+        with expect(self.m.create_escrow_refusal(owner == s.admin, amount, tge, bucket)), boa.env.prank(owner):
+            if isinstance(schedule, int):
+                escrow = f.createRoundEscrow(schedule, beneficiary, amount, begins)
+            else:
+                escrow = f.createEscrow(beneficiary, amount, begins, tge, cliff, duration)
+            self.m.create_escrow(str(escrow), VestM(beneficiary, amount, begins, tge, cliff, duration))
+            e = self.escrow_contract(str(escrow))
+            assert (e.beneficiary(), e.total(), e.start(), e.tgeBps(), e.cliff(), e.duration()) == (
+                beneficiary, amount, begins, tge, cliff, duration)
+            assert s.votes.isEscrow(escrow) and s.token.balanceOf(f.address) == bucket - amount
+
+    @initialize(data=st.data(), who=st.integers(0, COALITION), amount=amounts, schedule=schedules,
+                start=st.sampled_from(STARTS), proposer=st.integers(0, COALITION))
+    def vesting_and_proposal(self, data: st.DataObject, who: int, amount: int, schedule: int | tuple[int, int, int],
+                             start: str, proposer: int) -> None:
+        """Every run has an escrow vesting for one of its accounts, and a proposal with a first ballot (or a proposer
+        refused below the threshold), so that the claims, revocations, escrow delegations and ballots have something
+        to act on."""
+        self.create_vesting(data, who, amount, schedule, start, None)
+        self.propose(proposer)
+        if self.m.proposals:
+            self.cast_votes(data, data.draw(ballots, label="ballots"), "wait")
+
+    def pick_escrow(self, data: st.DataObject) -> str:
+        return data.draw(st.sampled_from(sorted(self.m.vestings)), label="escrow")
+
+    @precondition(lambda self: self.m.vestings)
+    @rule(data=st.data(), by=st.integers(0, COALITION), to_cliff=st.booleans())
+    def claim_vesting(self, data: st.DataObject, by: int, to_cliff: bool) -> None:
+        """Anyone claims an escrow's vested IFX for its beneficiary (nothing when nothing vested since); now and
+        then at its cliff's end, if that comes within a week (one second before it, or at it)."""
+        escrow = self.pick_escrow(data)
+        v = self.m.vestings[escrow]
+        if to_cliff and 0 < v.start + v.cliff - self.now <= 7 * 86_400:
+            self.warp_to(v.start + v.cliff - data.draw(st.integers(0, 1), label="early"))
+        before = self.s.token.balanceOf(v.beneficiary)
+        expected = self.m.claim_escrow(escrow, self.now)
+        with boa.env.prank(self.voters[by]):
+            assert self.escrow_contract(escrow).claim() == expected
+        assert self.s.token.balanceOf(v.beneficiary) == before + expected
+
+    @precondition(lambda self: self.m.vestings)
+    @rule(data=st.data(), probe=st.sampled_from([None] * 6 + ["not owner", "unknown"]))
+    def revoke_vesting(self, data: st.DataObject, probe: str | None) -> None:
+        """The factory's owner revokes an escrow: what vested stays claimable, the rest returns to the bucket;
+        refused for anyone but the owner, an address not its escrow, or an escrow revoked already."""
+        s = self.s
+        escrow = self.stranger if probe == "unknown" else self.pick_escrow(data)
+        owner = self.stranger if probe == "not owner" else s.admin
+        bucket = s.token.balanceOf(s.vesting.address)
+        predicted = self.m.revoke_escrow(escrow, owner == s.admin, self.now)
+        with expect(predicted if isinstance(predicted, str) else None), boa.env.prank(owner):
+            assert s.vesting.revoke(escrow) == predicted
+        if not isinstance(predicted, str):
+            assert s.token.balanceOf(s.vesting.address) == bucket + predicted
+
+    @precondition(lambda self: self.m.vestings)
+    @rule(data=st.data(), to=st.integers(0, COALITION + 1), impostor=st.sampled_from([False] * 5 + [True]))
+    def delegate_vesting(self, data: st.DataObject, to: int, impostor: bool) -> None:
+        """An escrow's beneficiary delegates its votes to an account, or (refused) to nobody; refused for anyone
+        else."""
+        escrow = self.pick_escrow(data)
+        beneficiary = self.m.vestings[escrow].beneficiary
+        sender = self.stranger if beneficiary != self.stranger else self.s.creator
+        sender = sender if impostor else beneficiary
+        delegatee = ZERO_ADDRESS if to == len(self.voters) else self.voters[to]
+        with expect(self.m.delegate_escrow(escrow, sender, delegatee)), boa.env.prank(sender):
+            self.escrow_contract(escrow).delegate(delegatee)
+        assert self.s.votes.delegates(escrow) == self.m.delegate_of(escrow)
+
+    @precondition(lambda self: len(self.m.proposals) < MAX_PROPOSALS)
+    @rule(who=st.integers(0, COALITION))
+    def propose(self, who: int) -> None:
+        """An account proposes (a call to the issuance contract, never executed); refused below the threshold of
+        votes one second ago."""
+        self.warp_to(self.m.vote_history[0][0] + 1)  # the model's history starts with the run
+        proposer = self.voters[who]
+        args = ([self.s.issuance.address], [0], [b""], f"proposal {len(self.m.proposals)} at {self.now}")
+        pid = GOVERNOR.hashProposal(*args[:3], keccak(text=args[3]))
+        with expect(self.m.propose(pid, proposer, self.now)), boa.env.prank(proposer):
+            assert GOVERNOR.propose(*args) == pid
+            assert GOVERNOR.proposals(pid).snapshot == self.m.proposals[pid].snapshot
+
+    @precondition(lambda self: self.m.proposals)
+    @rule(data=st.data(), ballots=ballots, how=st.sampled_from(["wait"] * 4 + ["now", "again", "bad support"]))
+    def cast_votes(self, data: st.DataObject, ballots: list[tuple[int, int]], how: str) -> None:
+        """Accounts vote on a proposal, each with its votes at the snapshot (once the vote opens, or whenever); a
+        second ballot of a voter (one that voted before, or twice here) or an unknown support is refused."""
+        pid = data.draw(st.sampled_from(sorted(self.m.proposals)), label="proposal")
+        p = self.m.proposals[pid]
+        if how == "wait":
+            self.warp_to(p.snapshot + 1)
+        for i, (who, support) in enumerate(ballots):
+            voter = self.voters[who]
+            if i == 0 and how == "again" and p.ballots:
+                voter = data.draw(st.sampled_from(sorted(p.ballots)), label="voter")
+            if i == 0 and how == "bad support":
+                support = VOTE_ABSTAIN + 1
+            predicted = self.m.cast_vote(pid, voter, support, self.now)
+            with expect(predicted if isinstance(predicted, str) else None), boa.env.prank(voter):
+                assert GOVERNOR.castVote(pid, support) == predicted
+        assert [GOVERNOR.hasVoted(pid, a) for a in self.voters] == [a in p.ballots for a in self.voters]
 
     # ------------------------------------------------------------ issuance
     @rule(refresh=st.sampled_from([True, True, True, False]), claim_all=st.booleans())
@@ -1989,11 +2193,12 @@ class ProtocolMachine(RuleBasedStateMachine):
     @invariant()
     def votes_add_up_to_locks_and_bonded_stake(self) -> None:
         """Every account's votes are what the model delegated it, they sum to VotePower's total, which is the model's
-        supply (locks + bonded stake); VotePower holds exactly the IFX locked; and the checkpoints at an earlier
-        step's timestamp (the previous step's or one further back) hold the totals the model recorded then."""
+        supply (locks + bonded stake + half of what the vesting escrows hold); VotePower holds exactly the IFX locked
+        (the escrows' included); and the checkpoints at an earlier step's timestamp (the previous step's or one
+        further back) hold the votes and totals the model recorded then, every delegate's adding up to the total."""
         s, m, now = self.s, self.m, self.now
-        votes = [s.votes.getVotes(a) for a in self.voters]
-        assert votes == [m.votes_of(a) for a in self.voters], "votes per delegate != model"
+        votes, delegated = [s.votes.getVotes(a) for a in self.voters], m.delegated_votes()
+        assert votes == [delegated.get(a, 0) for a in self.voters], "votes per delegate != model"
         assert sum(votes) == s.votes.totalVotes() == m.vote_supply == m.past_votes(now)[0]
         assert s.token.balanceOf(s.votes.address) == s.votes.totalLocked() == sum(m.vote_locked.values())
         earlier = [t for t in self.step_times if t < now]
@@ -2001,9 +2206,44 @@ class ProtocolMachine(RuleBasedStateMachine):
             # the previous step's time on even steps, an older one on odd steps
             steps = len(self.step_times)
             t = earlier[-1] if steps % 2 == 0 else earlier[steps * 7 % len(earlier)]
-            assert (s.votes.getPastTotalSupply(t), s.votes.getPastTotalStake(t)) == m.past_votes(t), f"at {t}"
+            supply = s.votes.getPastTotalSupply(t)
+            assert (supply, s.votes.getPastTotalStake(t)) == m.past_votes(t), f"at {t}"
+            past = [s.votes.getPastVotes(a, t) for a in self.voters]
+            assert past == [m.past_votes_of(a, t) for a in self.voters], f"votes per delegate at {t} != model"
+            assert sum(past) == supply, f"at {t}: the delegates' votes do not add up to the supply"
         if not self.step_times or self.step_times[-1] != now:
             self.step_times.append(now)
+
+
+    @invariant()
+    def vesting_is_conserved(self) -> None:
+        """Every escrow vests by its schedule (frozen at its revocation) and claimed <= vested <= total; it holds
+        locked in VotePower exactly total - claimed - returned, delegated as its beneficiary chose; and the bucket,
+        everything escrowed and everything claimed add up to what the bucket was funded with, to the wei."""
+        s, m, now = self.s, self.m, self.now
+        escrowed = claimed = 0
+        for escrow, v in m.vestings.items():
+            e = self.escrow_contract(escrow)
+            chain = (e.claimed(), e.vested(), s.votes.locked(escrow), e.lockedRemaining(), e.revoked(),
+                     s.votes.votingUnits(escrow))
+            assert chain == (v.claimed, v.vested(now), v.locked, v.locked, v.revoked_at is not None,
+                             v.locked * VESTING_VOTE_BPS // BPS), f"{escrow}: chain {chain} != model {v}"
+            assert v.claimed <= v.vested(now) <= v.total
+            assert v.locked == v.total - v.claimed - v.returned
+            escrowed += chain[2]
+            claimed += chain[0]
+        assert s.token.balanceOf(s.vesting.address) + escrowed + claimed == m.vest_funded
+
+    @invariant()
+    def ballots_count_past_votes(self) -> None:
+        """Each proposal's for, against and abstain are its voters' ballots, and add up to the sum of their votes at
+        the snapshot (getPastVotes)."""
+        for pid, p in self.m.proposals.items():
+            chain = GOVERNOR.proposals(pid)
+            tallies = (chain.forVotes, chain.againstVotes, chain.abstainVotes)
+            assert tallies == (p.tally(VOTE_FOR), p.tally(VOTE_AGAINST), p.tally(VOTE_ABSTAIN)), f"{pid}: {tallies}"
+            if p.ballots:
+                assert sum(tallies) == sum(self.s.votes.getPastVotes(a, p.snapshot) for a in p.ballots)
 
     @invariant()
     def issuance_holds_unclaimed_rewards(self) -> None:
@@ -2044,7 +2284,7 @@ INVARIANT_EXAMPLES = int(os.environ.get("INFERIX_INVARIANT_EXAMPLES") or (3 if F
 TestProtocolInvariants = ProtocolMachine.TestCase
 TestProtocolInvariants.settings = settings(
     max_examples=INVARIANT_EXAMPLES,
-    stateful_step_count=11 if FAST else 21,  # six of them the initializers
+    stateful_step_count=12 if FAST else 22,  # seven of them the initializers
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
