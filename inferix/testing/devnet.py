@@ -123,22 +123,30 @@ TEST_GRANT = 100_000_000 * 10**18  # what dev account 0, the tests' creator and 
 
 def grant_test_funds(rpc_url: str, deployment: Deployment) -> None:
     """Dev account 0 (the deployer, which ends the deployment holding no IFX) receives ``TEST_GRANT`` IFX from the
-    community fund, through the timelock as any grant would (scheduled by the local chain's dev proposer, the
-    minimum delay time-travelled): the tests fund their actors from it."""
+    community fund, through the timelock as any grant would: the tests fund their actors from it."""
+    govern_locally(rpc_url, deployment, [("CommunityFund", "release", (dev_account(0).address, TEST_GRANT))])
+
+
+def govern_locally(rpc_url: str, deployment: Deployment, calls: list[tuple[str, str, tuple]]) -> None:
+    """Send ``(contract, function, args)`` calls as governance, in order, in one timelock batch on a local chain:
+    scheduled by the deployer (the local chain's dev proposer), the minimum delay time-travelled past, executed."""
+    import time
+
     from eth_utils import keccak
 
     from inferix.chain import Chain
 
     admin = Chain(rpc_url, deployment, dev_account(0))
-    target = deployment.address("CommunityFund")
-    payload = bytes.fromhex(admin.contract("CommunityFund").encode_abi(
-        "release", args=[dev_account(0).address, TEST_GRANT])[2:])
-    salt, predecessor = keccak(text="local test grant"), b"\x00" * 32
+    targets = [deployment.address(contract) for contract, _, _ in calls]
+    payloads = [bytes.fromhex(admin.contract(contract).encode_abi(function, args=list(args))[2:])
+                for contract, function, args in calls]
+    amounts, predecessor = [0] * len(calls), b"\x00" * 32
+    salt = keccak(text=f"govern_locally {time.time_ns()}")
     delay = admin.call("Timelock", "get_minimum_delay")
-    admin.transact("Timelock", "schedule", target, 0, payload, predecessor, salt, delay)
+    admin.transact("Timelock", "schedule_batch", targets, amounts, payloads, predecessor, salt, delay)
     rpc(rpc_url, "evm_increaseTime", [delay + 1])
     rpc(rpc_url, "evm_mine")
-    admin.transact("Timelock", "execute", target, 0, payload, predecessor, salt)
+    admin.transact("Timelock", "execute_batch", targets, amounts, payloads, predecessor, salt)
 
 
 def start_beacon(rpc_url: str, deployment: Deployment):

@@ -19,11 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from eth_utils import keccak
-
 from inferix.chain import Chain
 from inferix.deployments import Deployment
-from inferix.testing.devnet import ROOT, Anvil, deploy, dev_account, start_beacon, tool_path
+from inferix.testing.devnet import ROOT, Anvil, deploy, dev_account, govern_locally, start_beacon, tool_path
 from inferix.testing.ipfs import LocalIPFSNode, free_port
 from inferix.testing.process import Service
 
@@ -74,18 +72,9 @@ class Stack:
             admin.transact("IFXToken", "transfer", dev_account(index).address, amount)
 
     def govern(self, calls: list[tuple[str, str, tuple]]) -> None:
-        """Send ``(contract, function, args)`` calls as governance, in order, in one timelock batch: scheduled by
-        the deployer (the local proposer), the minimum delay time-travelled past, then executed."""
-        proposer = self.chain(0)
-        targets = [self.deployment.address(contract) for contract, _, _ in calls]
-        payloads = [bytes.fromhex(proposer.contract(contract).encode_abi(function, args=list(args))[2:])
-                    for contract, function, args in calls]
-        amounts, predecessor = [0] * len(calls), b"\x00" * 32
-        salt = keccak(text=f"stack.govern {time.time_ns()}")
-        delay = proposer.call("Timelock", "get_minimum_delay")
-        proposer.transact("Timelock", "schedule_batch", targets, amounts, payloads, predecessor, salt, delay)
-        self.anvil.time_travel(delay + 1)
-        proposer.transact("Timelock", "execute_batch", targets, amounts, payloads, predecessor, salt)
+        """Send ``(contract, function, args)`` calls as governance, in order, in one timelock batch
+        (:func:`inferix.testing.devnet.govern_locally`)."""
+        govern_locally(self.anvil.url, self.deployment, calls)
 
     # ------------------------------------------------------------ daemons
     def env(self) -> dict[str, str]:

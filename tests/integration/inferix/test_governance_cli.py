@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from inferix.chain import Chain
 from inferix.cli import main
-from inferix.testing.devnet import Anvil, deploy, dev_account, rpc
+from inferix.testing.devnet import Anvil, deploy, dev_account, govern_locally, rpc
 
 pytestmark = pytest.mark.integration
 
@@ -101,13 +101,8 @@ def test_vesting_and_licenses_from_the_terminal(net):
     # governance opens a tier (the local deployer proposes to the timelock directly): $200 per verifier license
     now = chain.w3.eth.get_block("latest")["timestamp"]
     admin = Chain(anvil.url, deployment, dev_account(0))
-    payload = bytes.fromhex(admin.contract("LicenseSale").encode_abi(
-        "setTier", args=[1, 2, 200 * 10**18, 10, now, now + 86400, b"\x00" * 32])[2:])
-    delay = admin.call("Timelock", "get_minimum_delay")
-    target, salt = deployment.address("LicenseSale"), b"\x07" * 32
-    admin.transact("Timelock", "schedule", target, 0, payload, b"\x00" * 32, salt, delay)
-    anvil.time_travel(delay + 1)
-    admin.transact("Timelock", "execute", target, 0, payload, b"\x00" * 32, salt)
+    govern_locally(anvil.url, deployment, [("LicenseSale", "setTier", (1, 2, 200 * 10**18, 10, now, now + 86400,
+                                                                       b"\x00" * 32))])
     rpc(anvil.url, "evm_mine")
     admin.transact("MockAggregator", "setAnswer", 50_000_000)  # $0.50: a license costs 400 IFX
 
