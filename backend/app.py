@@ -89,7 +89,7 @@ async def _reply(scope, receive, send, status: int, detail: str, headers: dict |
 def create_app(settings: BackendSettings | None = None, *, chain=None, store=None,
                manager_address: str | None = None) -> FastAPI:
     settings = settings or BackendSettings()
-    from backend.api import auth, jobs, offers, reads, scenes
+    from backend.api import auth, jobs, offers, reads, scenes, web
     from backend.state import APP_MIGRATIONS as app_migrations
 
     conn = connect(settings.database_location)
@@ -119,6 +119,7 @@ def create_app(settings: BackendSettings | None = None, *, chain=None, store=Non
 
     for module in (auth, scenes, jobs, reads, offers):
         app.include_router(module.router)
+    web.mount(app, settings.web_dir)
     return app
 
 

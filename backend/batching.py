@@ -362,8 +362,13 @@ class Batcher:
             if verdict["finalized_at"]:
                 if now <= verdict["finalized_at"] + self.m.reads_window("challengeWindow"):
                     return
-            elif verdict["members"] or now <= record["revealed_at"] + self.m.reads_window("verifyWindow"):
-                return  # the committee has not decided yet (finalized by its members or anyone)
+            elif verdict["members"]:
+                # undecided: its last reveal decides, or anyone once the reveal phase is over (members gone quiet)
+                if lane.finalize_if_due(self.chain, batch_id, now):
+                    log.info("batch 0x%s: committee finalized by the manager", row["batch_id"][:12])
+                return  # the challenge window starts at the verdict
+            elif now <= record["revealed_at"] + self.m.reads_window("verifyWindow"):
+                return  # no committee yet
             try:
                 lane.settle(self.chain, batch_id, leaves)
             except TransactionReverted as exc:

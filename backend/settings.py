@@ -46,6 +46,9 @@ class BackendSettings(Settings):
     max_frame_pixels: int = Field(8192 * 8192, gt=0, description="largest frame (width x height) this manager "
                                                                   "quotes and renders")
     prepare_timeout: float = Field(3600.0, gt=0, description="seconds allowed to embed the noise in one task")
+    public_rpc_url: str | None = Field(None, description="the chain's JSON-RPC endpoint browsers use (the web app's "
+                                                          "reads before a wallet connects); rpc_url when not set")
+    web_dir: Path | None = Field(None, description="the built web app served at /app/ (default: web/dist)")
     manager_account: str | None = Field(None, description="account spec of the manager (ape:/keystore:/keyfile:)")
 
     @field_validator("database_url")

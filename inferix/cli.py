@@ -282,6 +282,11 @@ from inferix.govcli import gov, license, vesting  # noqa: E402 - the holders' co
 for _command in (gov, vesting, license):
     main.add_command(_command)
 
+from inferix.opscli import COMMANDS as _OPERATIONS  # noqa: E402 - claim, close-epoch, stake, unbond, withdraw, …
+
+for _command in _OPERATIONS:
+    main.add_command(_command)
+
 
 if __name__ == "__main__":
     main()

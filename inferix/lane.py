@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from eth_utils import keccak
 
 from inferix import batches as B
-from inferix.chain import Chain, ChainError
+from inferix.chain import Chain, ChainError, TransactionReverted
 from inferix.eip712 import acceptance_signer, acceptance_typed_data, sign_acceptance, sign_vote_commitment
 from inferix.protocol import ESCROW_MARGIN_S, EscrowClock, get_beacon, latest_time, read_struct
 
@@ -171,6 +171,25 @@ def outcome(chain: Chain, batch_id: bytes) -> dict:
             "decided_bits": decided, "finalized_at": finalized_at}
 
 
+def finalize_if_due(chain: Chain, batch_id: bytes, now: int) -> bool:
+    """Decide a committee whose reveal phase is over with the votes revealed (``BatchCommittee.finalize``, open to
+    anyone: members that never reveal cannot hold a batch undecided). Returns whether it is finalized now (by us or
+    by someone meanwhile); False while the reveal phase runs."""
+    votes = read_struct(chain, "BatchCommittee", "committees", batch_id)
+    if votes["finalized_at"]:
+        return True
+    if now <= votes["vote_ends"]:
+        return False
+    try:
+        chain.transact("BatchCommittee", "finalize", batch_id)
+    except TransactionReverted as exc:
+        if exc.reason == "committee: reveal phase not over":
+            return False
+        if exc.reason != "committee: not voting":  # finalized by someone meanwhile
+            raise
+    return True
+
+
 def task_outcomes(chain: Chain, batch_id: bytes, leaves: list[B.Leaf], from_block: int = 0) -> list[bool]:
     """Which tasks of a settled batch passed (the worker paid, the work credited), as ``settle`` and ``resolve``
     decided: a committee pass bit and delivered frames, unless the task closed on its own (a challenge the arbiter
@@ -187,3 +206,37 @@ def task_outcomes(chain: Chain, batch_id: bytes, leaves: list[B.Leaf], from_bloc
         passed[event.args["index"]] = event.name == "TaskResolved" and event.args["passed"] \
             and event.args["index"] in delivered
     return passed
+
+
+def leaf_proof(leaves: list[B.Leaf], index: int) -> list[bytes]:
+    """Task ``index``'s Merkle proof in the batch of ``leaves``: what ``challenge``, ``resolve`` and
+    ``proveBadManifest`` take with its leaf (``IndexError`` for an index outside the batch)."""
+    return B.merkle_proof([B.leaf_node(i, leaf) for i, leaf in enumerate(leaves)], index)
+
+
+def challenge_bond(chain: Chain, leaf: B.Leaf) -> int:
+    """The bond ``BatchLane.challenge`` takes for a task: ``max(challengeBond, challengeBondBps × fee)`` (IFX wei)."""
+    from inferix.protocol import BPS
+
+    return max(chain.call("JobEscrow", "challengeBond"), leaf.fee * chain.call("JobEscrow", "challengeBondBps") // BPS)
+
+
+def challenge_task(chain: Chain, batch_id: bytes, index: int, leaves: list[B.Leaf] | None = None,
+                   from_block: int | None = None) -> tuple[int, dict | None]:
+    """Challenge the committee's verdict on task ``index`` of the batch (``BatchLane.challenge`` with its leaf and
+    Merkle proof; the leaves read from the post's calldata unless given), approving the lane for the bond first if
+    needed. Returns ``(bond, receipt)``; the receipt is None (nothing sent) when the balance cannot cover the bond.
+    ``IndexError`` for an index outside the batch; the contract's refusals raise ``TransactionReverted``."""
+    if leaves is None:
+        start = chain.deployments.block_number if from_block is None else from_block
+        leaves = batch_leaves(chain, batch_id, start)
+    if not 0 <= index < len(leaves):
+        raise IndexError(f"batch 0x{batch_id.hex()} has {len(leaves)} tasks: no task {index}")
+    leaf = leaves[index]
+    bond = challenge_bond(chain, leaf)
+    if chain.call("IFXToken", "balanceOf", chain.address) < bond:
+        return bond, None
+    spender = chain.deployments.address("BatchLane")
+    if bond and chain.call("IFXToken", "allowance", chain.address, spender) < bond:
+        chain.transact("IFXToken", "approve", spender, bond)
+    return bond, chain.transact("BatchLane", "challenge", batch_id, index, leaf.as_tuple(), leaf_proof(leaves, index))

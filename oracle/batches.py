@@ -49,7 +49,7 @@ from eth_utils import keccak
 from inferix import batches as B
 from inferix import lane
 from inferix.chain import ChainError, TransactionReverted
-from inferix.protocol import BPS, read_struct
+from inferix.protocol import read_struct
 from inferix.service import Waiting
 from oracle.angv.task import BadManifest, ResultUnavailable, VerificationUnavailable, open_manifest
 
@@ -336,16 +336,9 @@ class BatchDuties:
     def _batch_follow(self, batch_id: bytes, data: dict) -> None:
         votes = self._votes(batch_id)
         if not votes["finalized_at"]:
-            if self._now() <= votes["vote_ends"]:
+            if not lane.finalize_if_due(self.chain, batch_id, self._now()):
                 raise Waiting("the committee has not decided yet")
-            try:
-                self.chain.transact("BatchCommittee", "finalize", batch_id)
-                log.info("batch %s: finalized", fmt(batch_id))
-            except TransactionReverted as exc:
-                if exc.reason == "committee: reveal phase not over":
-                    raise Waiting(exc.reason) from None
-                if exc.reason != "committee: not voting":  # finalized by someone meanwhile
-                    raise
+            log.info("batch %s: finalized", fmt(batch_id))
             votes = self._votes(batch_id)
             if not votes["finalized_at"]:
                 raise Waiting("finalize not seen yet")
@@ -378,9 +371,8 @@ class BatchDuties:
                             "batch_challenges=%s)", fmt(batch_id), open_, self.config.batch_challenges)
             return mine
         leaves = lane.batch_leaves(self.chain, batch_id, self.chain.deployments.block_number)
-        nodes = [B.leaf_node(i, leaf) for i, leaf in enumerate(leaves)]
         for index in open_[:budget]:
-            if self._challenge_task(batch_id, index, leaves[index], B.merkle_proof(nodes, index), votes):
+            if self._challenge_task(batch_id, index, leaves, votes):
                 mine.append(index)
         if open_[budget:]:
             log.warning("batch %s: the verdict also contradicts our vote on tasks %s (not challenged: "
@@ -393,23 +385,18 @@ class BatchDuties:
         dispute = self.chain.call("BatchLane", "disputes", keccak(encode(["bytes32", "uint256"], [batch_id, index])))
         return str(dispute[0]).lower()
 
-    def _challenge_task(self, batch_id: bytes, index: int, leaf: B.Leaf, proof: list[bytes], votes: dict) -> bool:
-        bond = max(self.chain.call("JobEscrow", "challengeBond"),
-                   leaf.fee * self.chain.call("JobEscrow", "challengeBondBps") // BPS)
-        if self.chain.call("IFXToken", "balanceOf", self.me) < bond:
-            log.warning("batch %s task %s: the verdict contradicts our vote, but the %.2f IFX bond exceeds our "
-                        "balance", fmt(batch_id), index, bond / 1e18)
-            return False
-        lane_address = self.chain.deployments.address("BatchLane")
-        if self.chain.call("IFXToken", "allowance", self.me, lane_address) < bond:
-            self.chain.transact("IFXToken", "approve", lane_address, bond)
+    def _challenge_task(self, batch_id: bytes, index: int, leaves: list[B.Leaf], votes: dict) -> bool:
         try:
-            self.chain.transact("BatchLane", "challenge", batch_id, index, leaf.as_tuple(), proof)
+            bond, receipt = lane.challenge_task(self.chain, batch_id, index, leaves)
         except TransactionReverted as exc:
             if exc.reason in CHALLENGE_DONE:
                 log.info("batch %s task %s: not challenged: %s", fmt(batch_id), index, exc.reason)
                 return False
             raise
+        if receipt is None:
+            log.warning("batch %s task %s: the verdict contradicts our vote, but the %.2f IFX bond exceeds our "
+                        "balance", fmt(batch_id), index, bond / 1e18)
+            return False
         verdict = "PASS" if votes["pass_bits"] >> index & 1 else "FAIL"
         log.warning("batch %s task %s: challenged the committee's %s verdict (we voted %s), bond %.2f IFX",
                     fmt(batch_id), index, verdict, "FAIL" if verdict == "PASS" else "PASS", bond / 1e18)

@@ -10,8 +10,10 @@ tasks go into a new batch that the honest workers (started once the cheater's ba
 pass. Each worker's IB is attested by a benchmark task on the single path. Then the epoch is closed (time
 travel on the local chain) and everyone claims their minted IFX.
 
-The demo checks its own outcome and exits non-zero if anything is off. Output: a summary on stdout and
-``out/demo/report.html``. Every process is stopped at the end, on failure and on Ctrl-C.
+The demo checks its own outcome and exits non-zero if anything is off. Output: a summary on stdout, the URLs of
+the web app (``<API>/app/``) and the manager's API, and ``out/demo/report.html`` (tables and inline SVG charts,
+scripts/demo_report.py). Every process is stopped at the end, on failure and on Ctrl-C; with ``--keep``
+(``make demo KEEP=1``) a demo that passed holds the stack up until Ctrl-C or SIGTERM first.
 """
 
 from __future__ import annotations
@@ -343,7 +345,26 @@ def _manager_lane(db_path: Path, job_id: int) -> tuple[int, list[int], set[str]]
     return offering, given_up, known
 
 
-def main() -> int:
+def keep_up(net: Stack, sleep=time.sleep) -> None:
+    """``--keep``: hold the stack up after the checks (the web app, the API, the chain and IPFS as the demo left
+    them) until Ctrl-C or SIGTERM (a KeyboardInterrupt, returned from quietly); the caller stops every process. Says
+    so, once, if a process exits meanwhile."""
+    print(f"\nstack up: app at {net.api_url}/app/, API at {net.api_url}, chain RPC at {net.anvil.url}; "
+          "Ctrl-C to stop", flush=True)
+    reported: set[str] = set()
+    try:
+        while True:
+            sleep(1.0)
+            for name, service in net.processes.items():
+                if name not in reported and not service.alive():
+                    reported.add(name)
+                    print(f"{name} exited with {service.returncode} (log: {service.log_path})", file=sys.stderr,
+                          flush=True)
+    except KeyboardInterrupt:
+        print("stopping the stack", flush=True)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "demo")
     parser.add_argument("--frames", type=int, default=8)
@@ -352,7 +373,13 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=16)
     parser.add_argument("--deadline", type=float, default=1800,
                         help="seconds the job and the benchmarks have to settle (default 1800)")
-    args = parser.parse_args()
+    parser.add_argument("--keep", action="store_true",
+                        help="once the demo passed, keep the whole stack up until Ctrl-C or SIGTERM (make demo KEEP=1)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     shutil.rmtree(args.out, ignore_errors=True)
     demo = Demo(args.out, args.frames, args.width, args.height, args.samples, Stack(args.out), args.deadline)
 
@@ -361,7 +388,10 @@ def main() -> int:
     signal.signal(signal.SIGTERM, interrupted)
     try:
         run(demo)
-        print(f"\nDEMO PASSED — report: {args.out / 'report.html'}")
+        print(f"\nDEMO PASSED — report: {args.out / 'report.html'}", flush=True)
+        print(f"web app: {demo.net.api_url}/app/\nAPI: {demo.net.api_url}", flush=True)
+        if args.keep:
+            keep_up(demo.net)
         return 0
     except DemoFailure as exc:
         print(f"\nDEMO FAILED: {exc}", file=sys.stderr)

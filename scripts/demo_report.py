@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 import sqlite3
 from collections import defaultdict
 from pathlib import Path
@@ -80,7 +81,13 @@ def collect_batch(chain: Chain, posted, head: int) -> dict:
                           "decided": bool(verdict["decided_bits"] >> i & 1),
                           "pass_bit": bool(verdict["pass_bits"] >> i & 1),
                           "passed": None if outcomes is None else outcomes[i]})
+    # the block of each phase's start (the report's timeline): posted (its workers signed: rendering), each group's
+    # results, the seed revealed, the committee's verdict, settled
+    first = lambda name: next((e.block for e in events if e.name == name), None)  # noqa: E731
+    blocks = {"posted": start, "results": {e.args["group"]: e.block for e in events if e.name == "ResultsSubmitted"},
+              "revealed": first("SeedRevealed"), "verified": first("BatchVerdict"), "settled": first("BatchSettled")}
     return {"id": batch_id.hex(), "count": len(leaves), "stage": record["stage"], "posted_block": start,
+            "blocks": blocks,
             "seed": bytes(record["seed"]).hex(), "tasks": tasks,
             "workers": [span.worker for span in B.groups(leaves)],
             "committee": list(drawn[0].args["members"]) if drawn else [],
@@ -137,11 +144,24 @@ def collect(chain: Chain, deployment: Deployment, job_id: int, ranges: list[tupl
         settled = [e for e in escrow if e.name in ("TaskSettled", "TaskFailed") and e.args["taskId"] == t]
         assigned = [e.args["worker"] for e in escrow if e.name == "TaskAssigned" and e.args["taskId"] == t]
         worker = assigned[0] if assigned else ZERO
+        its = [e for e in escrow if e.args.get("taskId") == t]
+        its_votes = [e for e in votes if e.args["taskId"] == t]
         benchmarks.append({"id": t, "worker": worker, "state": view.state.name, "fee": view.fee,
                            "burned": sum(e.args.get("burned", 0) for e in settled),
                            "slashed": sum(e.args.get("slashed", 0) for e in settled),
-                           "ib": get_node(chain, worker).ib})
+                           "ib": get_node(chain, worker).ib,
+                           # the block of each phase's start (the report's timeline; the last of each, after a
+                           # reassignment)
+                           "blocks": {"posted": _last(its, "TaskPosted"), "accepted": _last(its, "TaskAccepted"),
+                                      "submitted": _last(its, "ResultSubmitted"), "revealed": _last(its, "KeyRevealed"),
+                                      "verified": _last(its_votes, "VerdictSigned"),
+                                      "settled": _last(its, "TaskSettled", "TaskFailed")}})
     ep = read_struct(chain, "BMWIssuance", "epochs", epoch)
+    # the fees, burns and mint of each epoch closed so far (the last 12 at most): the report's chart
+    epochs = []
+    for e in range(max(0, epoch - 11), epoch + 1):
+        closed = read_struct(chain, "BMWIssuance", "epochs", e)
+        epochs.append({"epoch": e, "fees": closed["fees"], "burned": closed["burned"], "minted": closed["minted"]})
     actors = {"treasury": deployment.parameters.get("treasury") or deployment.deployer}
     balances = {name: chain.call("IFXToken", "balanceOf", deployment.address(name))
                 for name in ("JobEscrow", "Staking", "BMWIssuance", "BatchLane")}
@@ -152,10 +172,15 @@ def collect(chain: Chain, deployment: Deployment, job_id: int, ranges: list[tupl
             "lane_held": chain.call("JobEscrow", "laneHeld"),
             "locked": {w: get_node(chain, w).locked for w in workers},
             "record": _worker_record(out),
-            "epoch": epoch, "minted": ep["minted"], "burned_epoch": ep["burned"],
+            "epoch": epoch, "minted": ep["minted"], "burned_epoch": ep["burned"], "epochs": epochs,
             "pools": {"workers": ep["worker_pool"], "oracles": ep["oracle_pool"], "managers": ep["manager_pool"]},
             "claimed": claimed, "balances": balances, "actors": actors, "out": str(out), "api": api,
             "noise_frame": _noise_frame(tasks, out, store)}
+
+
+def _last(events: list, *names: str) -> int | None:
+    """The block of the last of ``events`` named one of ``names`` (None if none)."""
+    return max((e.block for e in events if e.name in names), default=None)
 
 
 def _worker_record(out: Path) -> dict[str, tuple[int, int]]:
@@ -322,12 +347,92 @@ def _table(rows: list[list], header: list[str]) -> str:
     return "\n".join(lines)
 
 
+NUMBER = re.compile(r"[-+]?[\d,]+(\.\d+)?( %)?")
+
+
+def html_table(caption: str, header: list[str], rows: list[list], table_id: str | None = None) -> str:
+    """A semantic table: its caption, column headers (``scope="col"``) and each row's first cell as the row's
+    header (``scope="row"``); numbers right-aligned. In a container that scrolls sideways on a narrow screen."""
+    e = html.escape
+    head = "".join(f'<th scope="col">{e(str(h)) or "item"}</th>' for h in header)
+    body = []
+    for row in rows:
+        cells = [f'<th scope="row">{e(str(row[0]))}</th>' if row else ""]
+        cells += [f'<td class="num">{e(str(c))}</td>' if NUMBER.fullmatch(str(c)) else f"<td>{e(str(c))}</td>"
+                  for c in row[1:]]
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    ident = f' id="{e(table_id)}"' if table_id else ""
+    return (f'<div class="scroll"><table{ident}><caption>{e(caption)}</caption><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div>')
+
+
 def _bits(value: int, count: int) -> str:
     """A bitmap as task 0 first: ``1`` pass (or decided), ``0`` not."""
     return "".join("1" if value >> i & 1 else "0" for i in range(count)) or "-"
 
 
+# the timeline's phases, each named by the mark (a block of the chain) it starts at; a phase lasts until the next
+# mark the task reached
+PHASES = {"posted": "waiting for a worker", "accepted": "rendering", "submitted": "results in, awaiting the reveal",
+          "revealed": "committee verifying", "verified": "verdict in, challenge window"}
+MARKS = ["posted", "accepted", "submitted", "revealed", "verified", "settled"]
+
+
+def phases(marks: dict[str, int | None], signed: bool = False) -> list[tuple[str, float, float]]:
+    """The segments ``(phase, start block, end block)`` between the marks a task reached, in order; ``signed``: a
+    batch's task, whose worker signed before it was posted (it renders from the post: no wait for a worker)."""
+    reached = [(m, marks[m]) for m in MARKS if marks.get(m) is not None]
+    return [(PHASES["accepted" if signed and m == "posted" else m], a, b)
+            for (m, a), (_, b) in zip(reached, reached[1:])]
+
+
+def timeline_rows(facts: dict, name) -> list[dict]:
+    """One row per attempt of each of the job's tasks (a batch's: its workers signed before it was posted, so it
+    renders from the post) and per benchmark task (the single path: posted, then accepted by a worker), by the
+    block it was posted in: its marks (blocks) and outcome."""
+    rows = []
+    batches = {b["id"]: b for b in facts["batches"]}
+    for t in facts["tasks"]:
+        for i, a in enumerate(t["attempts"]):
+            blocks = batches[a["batch"]].get("blocks") or {}
+            marks = {"posted": blocks.get("posted"),
+                     "submitted": (blocks.get("results") or {}).get(a["group"]),
+                     **{k: blocks.get(k) for k in ("revealed", "verified", "settled")}}
+            outcome = "passed" if a["passed"] else "failed" if a["passed"] is False else "?"
+            rows.append({"label": f"frames {t['frames'][0]}-{t['frames'][1]} #{i}", "worker": name(a["worker"]),
+                         "where": f"batch 0x{a['batch'][:10]}… #{a['index']}", "marks": marks, "outcome": outcome,
+                         "batch": True})
+    for b in facts["benchmarks"]:
+        marks = b.get("blocks") or {}
+        rows.append({"label": f"benchmark {b['id']}", "worker": name(b["worker"]), "where": f"task {b['id']}",
+                     "marks": marks, "outcome": b["state"].lower(), "batch": False})
+    return sorted((r for r in rows if r["marks"].get("posted") is not None), key=lambda r: r["marks"]["posted"])
+
+
+STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1b1b1b;line-height:1.4}
+main{max-width:72rem;margin:0 auto;padding:0.75rem}
+h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd}
+a{color:#0b5cad}
+nav ul{display:flex;flex-wrap:wrap;gap:0.25rem 1rem;padding:0;list-style:none}
+.scroll{overflow-x:auto;margin:0.75rem 0}
+table{border-collapse:collapse;font-size:0.85rem}
+caption{text-align:left;font-weight:600;padding:0.25rem 0}
+th,td{border:1px solid #ccc;padding:0.25rem 0.5rem;text-align:left;vertical-align:top}
+thead th{background:#f0f0f0}
+tbody th{font-weight:normal;background:#fafafa}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+figure{margin:0.5rem 0}
+.frames figure{display:inline-block;margin:4px}
+img{max-width:100%;height:auto}
+svg.chart{display:block;width:100%;height:auto;min-width:30rem}
+figcaption{font-size:0.85rem;color:#444}
+"""
+
+
 def write_report(facts: dict, out: Path, files: list[Path]) -> None:
+    from scripts import charts
+
     short = lambda a: a[:6] + "…" + a[-4:]  # noqa: E731
     name = lambda a: facts["labels"].get(a) or short(a)  # noqa: E731
     batch_rows = []
@@ -376,42 +481,94 @@ def write_report(facts: dict, out: Path, files: list[Path]) -> None:
     stages = [[name, f"{seconds:.1f}"] for name, seconds in facts["stages"] if name != "start"]
     g = facts.get("governance")
     governance = [[label, support, ifx(weight)] for label, support, weight in g["votes"]] if g else []
-    text = "\n\n".join([
-        f"Job {facts['job_id']}: batches (bitmaps: task 0 first; a member's reveal, then the verdict's pass and "
-        "decided bits)",
-        _table(batch_rows, ["batch", "tasks", "workers (groups)", "committee (beacon round): votes", "pass bits",
-                            "decided bits", "settled", "slashed IFX", "gas", "gas per task"]),
-        f"Job {facts['job_id']}: tasks (one attempt per batch; a failed task is noised afresh into a new batch)",
-        _table(task_rows, ["frames", "attempt", "batch #index", "worker", "verdict", "outcome", "fee IFX",
-                           "package", "result"]),
-        "Benchmark tasks (the single path, paid by the manager; the escrow sets IB when one settles)",
-        _table(bench_rows, ["task", "worker", "node", "outcome", "fee IFX", "slashed IFX", "IB"]),
-        "Workers (the job)", _table(worker_rows, ["worker", "node", "tasks passed", "tasks failed", "slashed IFX",
-                                                  "manager's record (failures / completed)", "minted IFX claimed"]),
-        "Gas (average per transaction; the lane's also per task of the batches)",
-        _table(gas_rows, ["step", "txs", "gas", "gas per task"]),
-        "IFX", _table(money, ["", "IFX"]),
-        "Contract balances", _table(balances, ["contract", "IFX"]),
-        "Frames downloaded from", _table(sources, ["source", "frames"]),
-        *([f"Governance: proposal {g['id_short']} \"{g['description']}\" — {g['state']}; for {ifx(g['for'])}, "
-           f"against {ifx(g['against'])}, quorum {ifx(g['quorum'])}; queued {g['delay'] / 86400:g} days (the "
-           f"unbonding period) in the timelock; E_p {ifx(g['before'])} -> {ifx(g['after'])} IFX per IBM",
-           _table(governance, ["voter", "vote", "votes at the snapshot (IFX)"])] if g else []),
-        "Wall time per stage", _table(stages, ["stage", "seconds"]),
-    ])
+    governance_text = (f"Governance: proposal {g['id_short']} \"{g['description']}\" — {g['state']}; for "
+                       f"{ifx(g['for'])}, against {ifx(g['against'])}, quorum {ifx(g['quorum'])}; queued "
+                       f"{g['delay'] / 86400:g} days (the unbonding period) in the timelock; E_p {ifx(g['before'])} "
+                       f"-> {ifx(g['after'])} IFX per IBM") if g else ""
+    # (section id, heading, caption, header, rows): the summary's tables, in the summary's order
+    tables = [
+        ("batches", "Batches",
+         f"Job {facts['job_id']}: batches (bitmaps: task 0 first; a member's reveal, then the verdict's pass and "
+         "decided bits)", ["batch", "tasks", "workers (groups)", "committee (beacon round): votes", "pass bits",
+                           "decided bits", "settled", "slashed IFX", "gas", "gas per task"], batch_rows),
+        ("tasks", "Tasks",
+         f"Job {facts['job_id']}: tasks (one attempt per batch; a failed task is noised afresh into a new batch)",
+         ["frames", "attempt", "batch #index", "worker", "verdict", "outcome", "fee IFX", "package", "result"],
+         task_rows),
+        ("benchmarks", "Benchmark tasks",
+         "Benchmark tasks (the single path, paid by the manager; the escrow sets IB when one settles)",
+         ["task", "worker", "node", "outcome", "fee IFX", "slashed IFX", "IB"], bench_rows),
+        ("workers", "Workers", "Workers (the job)",
+         ["worker", "node", "tasks passed", "tasks failed", "slashed IFX", "manager's record (failures / completed)",
+          "minted IFX claimed"], worker_rows),
+        ("gas", "Gas", "Gas (average per transaction; the lane's also per task of the batches)",
+         ["step", "txs", "gas", "gas per task"], gas_rows),
+        ("ifx", "IFX", "IFX", ["", "IFX"], money),
+        ("balances", "Contract balances", "Contract balances", ["contract", "IFX"], balances),
+        ("sources", "Frames downloaded", "Frames downloaded from", ["source", "frames"], sources),
+        *([("governance", "Governance", governance_text, ["voter", "vote", "votes at the snapshot (IFX)"],
+            governance)] if g else []),
+        ("stages", "Wall time per stage", "Wall time per stage", ["stage", "seconds"], stages),
+    ]
+    text = "\n\n".join(block for _, _, caption, header, rows in tables for block in (caption, _table(rows, header)))
     print("\n" + text)
     (out / "summary.md").write_text(text + "\n")
-    md_to_html = lambda block: "<pre>" + html.escape(block) + "</pre>"  # noqa: E731
-    thumbs = "".join(f'<figure><img src="frames/{f.name}" width="320"><figcaption>{f.name}</figcaption></figure>'
-                     for f in sorted(files))
-    noise = (f'<h2>Noise regions (red) on {facts["noise_frame"]}</h2><img src="{facts["noise_frame"]}">'
+
+    # charts: the fees, burns and mint of each epoch; the job's tasks and the benchmarks over the chain's blocks
+    epochs = facts.get("epochs") or []
+    series = ["fees", "burned", "minted"]
+    epoch_chart = charts.bar_chart(
+        "chart-epochs", "Fees, burned and minted IFX per epoch", [f"epoch {e['epoch']}" for e in epochs], series,
+        [[e[k] / IFX for k in series] for e in epochs], unit="IFX")
+    epoch_rows = [[f"epoch {e['epoch']}", ifx(e["fees"]), ifx(e["burned"]), ifx(e["minted"]),
+                   f"{100 * e['minted'] / e['burned']:.1f} %" if e["burned"] else "–"] for e in epochs]
+    rows = timeline_rows(facts, name)
+    timeline_chart = charts.timeline(
+        "chart-timeline", "Timeline of the job's task attempts and the benchmark tasks, by block",
+        [(f"{r['label']} ({r['worker']})", phases(r["marks"], r["batch"]), r["outcome"]) for r in rows],
+        list(PHASES.values()),
+        axis_label="block number")
+    timeline_table = [[r["label"], r["worker"], r["where"],
+                       *("-" if r["marks"].get(k) is None else r["marks"][k] for k in MARKS), r["outcome"]]
+                      for r in rows]
+
+    e = html.escape
+    api = facts.get("api") or ""
+    links = (f'<p>The network\'s web app: <a href="{e(api)}/app/">{e(api)}/app/</a>; the manager\'s API: '
+             f'<a href="{e(api)}/docs">{e(api)}</a> (up while the stack runs: <code>make demo KEEP=1</code> keeps it '
+             'after the checks).</p>' if api else "")
+    thumbs = "".join(f'<figure><img src="frames/{e(f.name)}" width="320" alt="rendered frame {e(f.name)}"/>'
+                     f'<figcaption>{e(f.name)}</figcaption></figure>' for f in sorted(files))
+    noise = (f'<section id="noise"><h2>Noise regions (red) on {e(facts["noise_frame"])}</h2>'
+             f'<img src="{e(facts["noise_frame"])}" alt="a delivered frame with its noise regions outlined in red"/>'
              '<h2>One imprint, magnified 8×</h2><p>The flattest carrier footprint of that frame: the clean scene '
              'rendered with the task\'s order, the verified frame the worker delivered (the imprint the oracles '
              'checked), and the frame the creator downloaded (clean delivery: the manager\'s clean patches, '
-             'opened with the revealed seed and composited by the SDK).</p><img src="footprint.png">'
-             if facts.get("noise_frame") else "")
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Inferix demo</title>
-<style>body{{font-family:sans-serif;margin:2em}}figure{{display:inline-block;margin:4px}}pre{{background:#f4f4f4;padding:1em}}</style>
-</head><body><h1>Inferix demo: job {facts['job_id']}</h1>
-<h2>Rendered frames</h2>{thumbs}{noise}<h2>Summary</h2>{md_to_html(text)}</body></html>"""
+             'opened with the revealed seed and composited by the SDK).</p>'
+             '<img src="footprint.png" alt="one imprint magnified: clean render, verified frame, delivered frame"/>'
+             '</section>' if facts.get("noise_frame") else "")
+    sections = [("frames", "Rendered frames"), *([("noise", "Noise regions")] if noise else []),
+                ("epochs", "IFX per epoch"), ("timeline", "Timeline"), *((i, h) for i, h, *_ in tables)]
+    nav = "<nav><ul>" + "".join(f'<li><a href="#{i}">{e(h)}</a></li>' for i, h in sections) + "</ul></nav>"
+    body = [f"<h1>Inferix demo: job {facts['job_id']}</h1>", links, nav,
+            f'<section id="frames"><h2>Rendered frames</h2><div class="frames">{thumbs}</div></section>', noise,
+            '<section id="epochs"><h2>IFX per epoch</h2><figure><div class="scroll">' + epoch_chart + '</div>'
+            '<figcaption>The fees the epoch recorded, the IFX burned (80 % of the fees) and the IFX minted when it '
+            'closed (at most 90 % of its burns), from BMWIssuance.</figcaption></figure>'
+            + html_table("Fees, burned and minted IFX per epoch", ["epoch", "fees IFX", "burned IFX", "minted IFX",
+                                                                   "minted / burned"], epoch_rows, "table-epochs")
+            + "</section>",
+            '<section id="timeline"><h2>Timeline</h2><figure><div class="scroll">' + timeline_chart + '</div>'
+            '<figcaption>Each attempt of the job\'s tasks (in a batch: its worker signed before the batch was posted, '
+            'so it renders from the post) and each benchmark task (the single path: posted, accepted by a worker), '
+            'by the block each phase began in; the outcome follows each bar.</figcaption></figure>'
+            + html_table("The timeline's blocks (the block each phase began in)",
+                         ["task", "worker", "where", *MARKS, "outcome"], timeline_table, "table-timeline")
+            + "</section>"]
+    for ident, heading, caption, header, rows_ in tables:
+        body.append(f'<section id="{ident}"><h2>{e(heading)}</h2>{html_table(caption, header, rows_)}</section>')
+    page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"/>'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"/>'
+            f"<title>Inferix demo: job {facts['job_id']}</title><style>{STYLE}</style></head>\n"
+            f"<body><main>\n" + "\n".join(b for b in body if b) + "\n</main></body></html>\n")
     (out / "report.html").write_text(page)

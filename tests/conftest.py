@@ -239,10 +239,11 @@ def draw_batch_committee(devnet: Devnet, batch_id: bytes) -> list[str]:
     return lane.committee(chain, batch_id)
 
 
-def batch_verdict(devnet: Devnet, batch_id: bytes, pass_bits: int, oracles: dict[str, Chain] | None = None
-                  ) -> list[str]:
+def batch_verdict(devnet: Devnet, batch_id: bytes, pass_bits: int, oracles: dict[str, Chain] | None = None,
+                  unrevealed: int = 0) -> list[str]:
     """Draw a revealed batch's committee and have every member commit (one member relays the signed commitments)
-    and reveal ``pass_bits``: the verdict is final. ``oracles`` are the members' chains by address; a member not
+    and reveal ``pass_bits``: the verdict is final, unless the last ``unrevealed`` members never reveal (then it
+    waits for ``finalize`` after the reveal phase). ``oracles`` are the members' chains by address; a member not
     in it is another test's dev-account oracle. Returns the members."""
     import os as _os
 
@@ -255,7 +256,8 @@ def batch_verdict(devnet: Devnet, batch_id: bytes, pass_bits: int, oracles: dict
     relay = chains[members[0]]
     seats = list(range(len(members)))
     relay.transact("BatchCommittee", "commitVotes", batch_id, seats, [c for c, _ in signed], [s for _, s in signed])
-    relay.transact("BatchCommittee", "revealVotes", batch_id, seats, [pass_bits] * len(members), salts)
+    shown = seats[:len(seats) - unrevealed]
+    relay.transact("BatchCommittee", "revealVotes", batch_id, shown, [pass_bits] * len(shown), salts[:len(shown)])
     return members
 
 

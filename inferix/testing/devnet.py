@@ -149,6 +149,35 @@ def govern_locally(rpc_url: str, deployment: Deployment, calls: list[tuple[str, 
     admin.transact("Timelock", "execute_batch", targets, amounts, payloads, predecessor, salt)
 
 
+class BlockTicker:
+    """Mines an empty block whenever ``interval`` seconds pass without one, as a live chain does: anvil mines only
+    on transactions, so its clock stops while nobody transacts, and a window that should end in a quiet moment
+    (a committee's reveal phase, a challenge window) would never end. Stop it with :meth:`stop`."""
+
+    def __init__(self, rpc_url: str, interval: float = 2.0) -> None:
+        import threading
+
+        self.rpc_url, self.interval = rpc_url, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="block-ticker", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        last = None
+        while not self._stop.wait(self.interval):
+            try:
+                number = rpc(self.rpc_url, "eth_blockNumber")
+                if number == last:
+                    rpc(self.rpc_url, "evm_mine")
+                last = number
+            except (OSError, DevnetError):
+                pass  # anvil stopping or busy: the next tick tries again
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
 def start_beacon(rpc_url: str, deployment: Deployment):
     """Serve the local deployment's beacon rounds (the publicly known development key, drand's HTTP API shape) on
     127.0.0.1, following the chain's clock (a time-travelled anvil included). Returns ``(server, url)``; stop it

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from inferix.chain import Chain
 from inferix.deployments import Deployment
-from inferix.testing.devnet import ROOT, Anvil, deploy, dev_account, govern_locally, start_beacon, tool_path
+from inferix.testing.devnet import ROOT, Anvil, BlockTicker, deploy, dev_account, govern_locally, start_beacon, tool_path
 from inferix.testing.ipfs import LocalIPFSNode, free_port
 from inferix.testing.process import Service
 
@@ -49,6 +49,7 @@ class Stack:
     beacon: Any = None  # the local beacon's HTTP server
     beacon_url: str = ""
     api_url: str = ""  # the manager's API, once started
+    ticker: Any = None
     extra_env: dict[str, str] = field(default_factory=dict)  # added to every daemon's environment
 
     # ------------------------------------------------------------ chain, IPFS, contracts, beacon
@@ -59,6 +60,7 @@ class Stack:
         self.ipfs = LocalIPFSNode(self.out / "ipfs").start()
         self.deployment = deploy(self.anvil.url, self.out / "deployments.json")
         self.beacon, self.beacon_url = start_beacon(self.anvil.url, self.deployment)
+        self.ticker = BlockTicker(self.anvil.url)  # the chain's clock moves while nobody transacts
         return self.deployment
 
     def chain(self, index: int | None = None) -> Chain:
@@ -167,6 +169,9 @@ class Stack:
             service.stop()
         if self.ipfs:
             self.ipfs.stop()
+        if self.ticker is not None:
+            self.ticker.stop()
+            self.ticker = None
         if self.beacon is not None:
             self.beacon.shutdown()
             self.beacon.server_close()

@@ -156,10 +156,17 @@ def test_the_manager_batches_offers_posts_reveals_settles_and_requeues(reverted,
     manager.batcher.step()
     assert lane.get_batch(boss, batch_id)["stage"] == lane.REVEALED
 
-    # the committee passes task 1 and fails task 0 (worker 0's frames): past the challenge window the batch settles,
-    # task 0 goes back to be noised again into a new batch, and is never offered to worker 0 again
-    batch_verdict(devnet, batch_id, 0b10, oracles)
+    # the committee passes task 1 and fails task 0 (worker 0's frames), one member never revealing: past the reveal
+    # phase the manager finalizes it (on a quiet chain too), past the challenge window the batch settles, task 0
+    # goes back to be noised again into a new batch, and is never offered to worker 0 again
+    batch_verdict(devnet, batch_id, 0b10, oracles, unrevealed=1)
     manager.batcher.step()
+    assert lane.outcome(boss, batch_id)["finalized_at"] == 0  # the reveal phase is still open
+    votes = boss.call("BatchCommittee", "committees", batch_id)
+    devnet.anvil.time_travel(votes[2] - latest_time(boss) + 1)
+    manager.batcher.step()
+    verdict = lane.outcome(boss, batch_id)
+    assert verdict["finalized_at"] and verdict["pass_bits"] == 0b10 and verdict["decided_bits"] == 0b11
     assert lane.get_batch(boss, batch_id)["stage"] == lane.REVEALED  # the challenge window is still open
     devnet.anvil.time_travel(boss.call("JobEscrow", "challengeWindow") + 1)
     manager.batcher.step()

@@ -1,0 +1,220 @@
+"""The web app in a real browser (Debian's Chromium driven by Playwright) against the real stack: anvil, js-ipfs,
+the contracts, the manager serving the app and its API, three oracles and a worker. The wallet is a minimal
+EIP-1193 provider announced through EIP-6963 (tests/e2e/wallet.js) that forwards JSON-RPC to anvil, whose unlocked
+dev accounts sign: the app's code path is the one a real wallet drives.
+
+Screenshots of every page go to ``$INFERIX_SCREENSHOTS`` when set (docs/dapp.md shows them)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from inferix.protocol import IFX, ROLE_WORKER, get_node
+from inferix.testing.devnet import ROOT, dev_account
+from inferix.testing.stack import Stack
+
+playwright = pytest.importorskip("playwright.sync_api")
+expect = playwright.expect
+expect.set_options(timeout=20_000)  # a busy 2-core machine renders and verifies alongside the browser
+
+DEPLOYER, MANAGER, CREATOR, WORKER, STRANGER = 0, 1, 2, 3, 10
+ORACLES = (6, 7, 8)
+WALLET_JS = (Path(__file__).parent / "wallet.js").read_text()
+SHOTS = Path(os.environ["INFERIX_SCREENSHOTS"]) if os.environ.get("INFERIX_SCREENSHOTS") else None
+
+
+def shoot(page, name: str) -> None:
+    if SHOTS is not None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def dapp(tmp_path_factory):
+    """The stack with the app built and served by the manager; yields it, then stops every process."""
+    if not (ROOT / "web" / "dist" / "index.html").is_file():
+        subprocess.run(["node", str(ROOT / "web" / "build.mjs")], check=True, cwd=ROOT)
+    out = tmp_path_factory.mktemp("dapp")
+    net = Stack(out)
+    try:
+        net.start()
+        net.fund({MANAGER: 5_000 * IFX, CREATOR: 5_000 * IFX, WORKER: 150_000 * IFX,
+                  **{oracle: 2_000 * IFX for oracle in ORACLES}})
+        from inferix.render import run_jobs
+
+        scene = out / "scene.blend"
+        run_jobs([{"op": "make_scene", "name": "flyby", "path": str(scene), "width": 128, "height": 72, "frames": 2}])
+        net.start_manager(MANAGER, render_window=1800, args=("--batch-age", "2", "--offer-timeout", "300"))
+        for index in ORACLES:
+            net.start_oracle(index)
+        net.start_worker(WORKER)
+        net.wait_api()
+        chain = net.chain()
+        net.wait(lambda: get_node(chain, dev_account(WORKER).address).stake > 0 and all(
+            chain.call("Staking", "isActive", dev_account(i).address, 2) for i in ORACLES), 180, "nodes staked")
+        net.scene = scene
+        yield net
+    finally:
+        net.stop_all()
+
+
+def open_app(page, net: Stack, index: int, chain_id: int | None = None, path: str = "") -> None:
+    """Inject the wallet for dev account ``index`` (on ``chain_id``, the stack's by default) and open the app."""
+    config = {"rpcUrl": net.anvil.url, "account": dev_account(index).address,
+              "chainId": hex(chain_id or net.deployment.chain_id)}
+    page.add_init_script(WALLET_JS.replace("__CONFIG__", json.dumps(config)))
+    page.on("pageerror", lambda exc: print(f"page error: {exc}"))
+    page.on("console", lambda message: message.type == "error" and print(f"console: {message.text}"))
+    page.goto(f"{net.api_url}/app/#/{path}")
+    expect(page.get_by_role("link", name="Inferix")).to_be_visible()
+
+
+def connect(page) -> None:
+    page.get_by_role("button", name="Connect wallet").click()
+    page.get_by_role("menuitem", name="Test Wallet").click()
+    expect(page.get_by_role("button", name="Disconnect")).to_be_visible()
+
+
+def sign_in(page) -> None:
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Signed in", exact=True)).to_be_visible()
+
+
+def confirm(page, title: str | re.Pattern) -> None:
+    """The app's review dialog shows what the wallet is about to do; the user confirms it."""
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("heading")).to_have_text(title)
+    dialog.get_by_role("button", name=re.compile("Confirm in wallet|Sign in wallet")).click()
+
+
+def test_a_wallet_on_another_chain_is_refused_until_it_switches(page, dapp):
+    open_app(page, dapp, CREATOR, chain_id=1)
+    connect(page)
+    warning = page.get_by_role("alert").filter(has_text="Wrong network")
+    expect(warning).to_contain_text(f"this app runs on chain {dapp.deployment.chain_id}")
+    expect(page.get_by_role("button", name="Sign in")).to_have_count(0)  # nothing to sign on the wrong chain
+    page.get_by_role("button", name="Switch network").click()
+    expect(warning).to_have_count(0)
+    assert page.evaluate("window.__wallet.chainId") == hex(dapp.deployment.chain_id)
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+
+
+def test_a_rejected_signature_is_explained_and_recovered_from(page, dapp):
+    open_app(page, dapp, CREATOR)
+    connect(page)
+    page.evaluate("window.__wallet.reject.add('personal_sign')")
+    page.get_by_role("button", name="Sign in").click()
+    notice = page.get_by_role("alert").filter(has_text="You rejected the request in your wallet")
+    expect(notice).to_be_visible()
+    expect(page.get_by_text("Signed in", exact=True)).to_have_count(0)
+    notice.get_by_role("button", name="Try again").click()
+    expect(page.get_by_text("Signed in", exact=True)).to_be_visible()
+    # the session survives a reload: it comes from storage and the wallet, not from memory
+    page.reload()
+    expect(page.get_by_text("Signed in", exact=True)).to_be_visible()
+
+
+def _settle_when_decided(net: Stack, job_id: int) -> None:
+    """Past each decided batch's challenge window (the chain's clock jumps; render and vote windows stay real)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{net.api_url}/v1/jobs/{job_id}", timeout=5) as reply:
+            job = json.loads(reply.read())
+    except urllib.error.HTTPError:
+        return  # not indexed yet
+    window = net.chain().call("JobEscrow", "challengeWindow")
+    for batch in job["batches"]:
+        if batch["stage"] == "revealed" and batch["verdict_at"]:
+            net.anvil.time_travel(window + 1)
+            return
+
+
+def test_the_creator_flow_from_connect_to_download(page, dapp, tmp_path):
+    chain = dapp.chain()
+    creator = dev_account(CREATOR).address
+    open_app(page, dapp, CREATOR)
+    shoot(page, "connect")
+    connect(page)
+    sign_in(page)
+    page.get_by_label("Scene file (.blend, .glb or .gltf)").set_input_files(str(dapp.scene))
+    scene = page.get_by_role("definition").filter(has_text=re.compile(r"^Qm|^baf"))
+    expect(scene).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("128 × 72")).to_be_visible()
+    page.get_by_label("Samples per pixel").fill("8")
+    page.get_by_label("Frames per task").fill("2")
+    page.get_by_role("button", name="Get quote").click()
+    expect(page.get_by_role("heading", name="3. Price and payment")).to_be_visible(timeout=120_000)
+    expect(page.get_by_role("table").filter(has_text="Quote")).to_contain_text("IFX")
+    shoot(page, "quote")
+
+    balance0 = chain.call("IFXToken", "balanceOf", creator)
+    page.get_by_role("button", name="Pay with one signature").click()
+    confirm(page, "Allow the escrow to take the job's budget")
+    confirm(page, re.compile("create the job"))
+    page.wait_for_url(re.compile(r"#/jobs/\d+$"), timeout=60_000)
+    job_id = int(page.url.rsplit("/", 1)[1])
+    job = chain.call("JobEscrow", "jobs", job_id)
+    assert job[0] == creator  # created by the creator's own wallet, one permit signature, no approve
+    assert chain.call("IFXToken", "balanceOf", creator) < balance0
+    expect(page.get_by_role("heading", name=f"Job {job_id}")).to_be_visible()
+
+    # the job live: its batch appears, then its frames as the committee passes them and the batch settles
+    deadline = time.monotonic() + 600
+    frame = page.get_by_role("img", name="Frame 1")
+    while time.monotonic() < deadline:
+        dapp.check_alive()
+        _settle_when_decided(dapp, job_id)
+        if frame.count() and page.get_by_text("(verified, settling)").count() == 0:
+            break
+        time.sleep(2)
+    expect(frame).to_be_visible()
+    expect(page.get_by_role("img", name="Frame 2")).to_be_visible()
+    expect(page.get_by_role("table").filter(has_text="Tasks of the batch")).to_contain_text("passed")
+    natural = page.evaluate("document.querySelector('img[alt=\"Frame 1\"]').naturalWidth")
+    assert natural == 128  # the real frame, through the manager's IPFS gateway
+    shoot(page, "job")
+
+    with page.expect_download() as first:
+        page.get_by_role("button", name="Download all frames (2)").click()
+    assert first.value.suggested_filename == "frame_0001.png"
+    saved = tmp_path / first.value.suggested_filename
+    first.value.save_as(saved)
+    assert saved.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # close the job and withdraw what was not spent
+    page.get_by_role("button", name="Close job").click()
+    confirm(page, f"Close job {job_id}")
+    expect(page.get_by_test_id("job-status")).to_have_text("closed", timeout=30_000)
+    owed = chain.call("JobEscrow", "claimable", creator)
+    assert owed > 0
+    before = chain.call("IFXToken", "balanceOf", creator)
+    page.get_by_role("button", name="Withdraw refund").click()
+    confirm(page, "Withdraw what the escrow owes you")
+    expect(page.get_by_test_id("owed")).to_have_text("0 IFX", timeout=30_000)
+    assert chain.call("IFXToken", "balanceOf", creator) == before + owed
+    assert chain.call("JobEscrow", "claimable", creator) == 0
+
+
+def test_a_revert_is_explained_in_the_contracts_words_and_nothing_is_sent(page, dapp):
+    """A creator with nothing owed tries to withdraw from the job page of someone else's... no: from the node page,
+    a stranger with no node asks to unbond; the simulation's reason is shown and no transaction leaves the wallet."""
+    open_app(page, dapp, STRANGER, path="node")
+    connect(page)
+    sent = dapp.chain().w3.eth.get_transaction_count(dev_account(STRANGER).address)
+    page.get_by_label("Amount (IFX)").first.fill("1")
+    page.get_by_role("button", name="Unbond").click()
+    confirm(page, re.compile("[Uu]nbond"))
+    notice = page.get_by_role("alert").filter(has_text="would be refused by the contract")
+    expect(notice).to_contain_text("staking:")
+    expect(notice).to_contain_text("Nothing was sent")
+    assert "eth_sendTransaction" not in page.evaluate("window.__wallet.calls")
+    assert dapp.chain().w3.eth.get_transaction_count(dev_account(STRANGER).address) == sent
