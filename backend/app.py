@@ -87,9 +87,11 @@ async def _reply(scope, receive, send, status: int, detail: str, headers: dict |
 
 
 def create_app(settings: BackendSettings | None = None, *, chain=None, store=None,
-               manager_address: str | None = None) -> FastAPI:
+               manager_address: str | None = None, relayer=None) -> FastAPI:
+    """``chain`` reads; ``relayer``, the manager's own account, sends the sponsored transactions creators sign
+    (``/v1/relay``; without it, this manager does not relay)."""
     settings = settings or BackendSettings()
-    from backend.api import auth, jobs, offers, reads, scenes, web
+    from backend.api import auth, jobs, offers, reads, relay, scenes, web
     from backend.state import APP_MIGRATIONS as app_migrations
 
     conn = connect(settings.database_location)
@@ -104,8 +106,9 @@ def create_app(settings: BackendSettings | None = None, *, chain=None, store=Non
     app.state.chain = chain
     app.state.store = store
     app.state.manager_address = manager_address
+    app.state.relayer = relayer
     app.state.limiters = {"signin": RateLimiter(settings.signin_rate), "upload": RateLimiter(settings.upload_rate),
-                          "quote": RateLimiter(settings.quote_rate)}
+                          "quote": RateLimiter(settings.quote_rate), "relay": RateLimiter(settings.relay_rate)}
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
                            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"])
@@ -117,7 +120,7 @@ def create_app(settings: BackendSettings | None = None, *, chain=None, store=Non
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
         return JSONResponse({"detail": "invalid request", "errors": errors}, status_code=422)
 
-    for module in (auth, scenes, jobs, reads, offers):
+    for module in (auth, scenes, jobs, reads, offers, relay):
         app.include_router(module.router)
     web.mount(app, settings.web_dir)
     return app

@@ -54,7 +54,7 @@ def run(account: str, host: str, port: int, stake: float, render_window: int, po
     log.info("database: %s", parse_url(settings.database_location))
     chain, store = connect(account, settings)
     reader, _ = connect(None, settings)
-    app = create_app(settings, chain=reader, store=store, manager_address=chain.address)
+    app = create_app(settings, chain=reader, store=store, manager_address=chain.address, relayer=chain)
     stop = threading.Event()
     mgr = Manager(chain, store, db_connect(settings.database_location),
                   ManagerConfig(stake=int(stake * IFX), seed_key=load_seed_key(settings.seed_key_file),

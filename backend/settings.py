@@ -3,6 +3,7 @@ chain/IPFS ones, shared with every node)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import Field, field_validator
@@ -46,6 +47,9 @@ class BackendSettings(Settings):
     max_frame_pixels: int = Field(8192 * 8192, gt=0, description="largest frame (width x height) this manager "
                                                                   "quotes and renders")
     prepare_timeout: float = Field(3600.0, gt=0, description="seconds allowed to embed the noise in one task")
+    relay_fee_ifx: Decimal = Field(Decimal("0.5"), ge=0, description="IFX this manager takes for each transaction "
+                                                                       "it sends for a creator without ETH (/v1/relay)")
+    relay_rate: str = Field("30/hour", description="relayed transactions per signed-in address")
     public_rpc_url: str | None = Field(None, description="the chain's JSON-RPC endpoint browsers use (the web app's "
                                                           "reads before a wallet connects); rpc_url when not set")
     web_dir: Path | None = Field(None, description="the built web app served at /app/ (default: web/dist)")

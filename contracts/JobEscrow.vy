@@ -27,7 +27,10 @@
         verdict. Benchmark jobs (`createBenchmarkJob`) are the only way IB
         is measured: their task's work is the governance-set standard.
         Every deadline has a permissionless `expire`; every payout is a
-        pull (`withdraw`).
+        pull (`withdraw`). A creator without ETH creates, closes and
+        withdraws through the job relay (`trustedForwarder`, ERC-2771),
+        which appends the creator it verified to the calldata: only
+        `createJob`, `closeJob` and `withdraw` read it (`_sender`).
 @custom:security The escrow's IFX balance always equals the unreserved
         budgets + the reservations of live tasks + the batch lane's held
         fees (`laneHeld`) + `claimable` + bonds held.
@@ -104,6 +107,8 @@ staking: public(immutable(IStaking))
 priceFeed: public(immutable(IPriceFeed))
 issuance: public(immutable(IBMWIssuance))
 treasury: public(immutable(address))
+# @dev The job relay (ERC-2771): a call from it acts for the address in its calldata's last 20 bytes.
+trustedForwarder: public(immutable(address))
 proofOfRender: public(address)
 # @dev The batch lane: reserves and releases job funds for batches of tasks (docs/protocol.md, "Batches").
 lane: public(address)
@@ -272,6 +277,7 @@ def __init__(
     governance_: address,
     treasury_: address,
     benchmarkWork_: uint256,
+    trustedForwarder_: address,
 ):
     """
     @param token_ The IFX token.
@@ -281,6 +287,7 @@ def __init__(
     @param governance_ The timelock allowed to change parameters.
     @param treasury_ The foundation treasury (20 % of fees, pulled).
     @param benchmarkWork_ The standard benchmark task's work, micro-IBM.
+    @param trustedForwarder_ The job relay (`JobRelay`): creates, closes and withdraws for creators who sign.
     """
     assert treasury_ != empty(address), "escrow: zero treasury"
     governed.__init__(governance_)
@@ -289,6 +296,7 @@ def __init__(
     priceFeed = priceFeed_
     issuance = issuance_
     treasury = treasury_
+    trustedForwarder = trustedForwarder_
     self.benchmarkWork = benchmarkWork_
     self.challengeBondBps = 10000
     self.challengerRewardBps = 5000
@@ -343,7 +351,8 @@ def _createJob(
     assert block.timestamp >= staticcall staking.pausedUntil(), "escrow: new jobs paused"
     assert staticcall staking.isActive(manager, protocol.ROLE_MANAGER), "escrow: manager not active"
     rate: uint256 = staticcall priceFeed.price()
-    assert extcall token.transferFrom(creator, self, budget), "escrow: transfer failed"
+    # from the caller: the relay holds the creator's IFX for the moment of a relayed call
+    self._pull(budget)
     jobId: uint256 = self.jobCount + 1
     self.jobCount = jobId
     self.jobs[jobId] = Job(
@@ -384,6 +393,8 @@ def createJob(
 ) -> uint256:
     """
     @dev Locks `budget` IFX (needs an allowance) and the current IFX/USD rate.
+         Through the job relay, the creator is the address it appends and
+         the budget comes from the relay (which holds it for the call).
     @param manager The manager node that will prepare, post and match tasks.
     @param sceneCid The IPFS CID of the uploaded scene.
     @param frameStart First frame.
@@ -393,7 +404,7 @@ def createJob(
     @param budget IFX wei locked for the job.
     @return uint256 The job id.
     """
-    return self._createJob(msg.sender, manager, sceneCid, frameStart, frameEnd, outputSettings, maxPricePerIBM, budget, False)
+    return self._createJob(self._sender(), manager, sceneCid, frameStart, frameEnd, outputSettings, maxPricePerIBM, budget, False)
 
 
 @external
@@ -470,13 +481,14 @@ def createJobWithPermit(
 @external
 def closeJob(jobId: uint256):
     """
-    @dev The creator stops the job: its unreserved budget, and every
-         reservation released later, becomes claimable by the creator.
+    @dev The creator (directly or through the job relay) stops the job:
+         its unreserved budget, and every reservation released later,
+         becomes claimable by the creator.
     @param jobId The job.
     """
     job: Job = self.jobs[jobId]
     assert job.creator != empty(address), "escrow: unknown job"
-    assert msg.sender == job.creator, "escrow: caller is not the creator"
+    assert self._sender() == job.creator, "escrow: caller is not the creator"
     assert not job.closed, "escrow: job closed"
     self.jobs[jobId].closed = True
     self.jobs[jobId].budget = 0
@@ -487,13 +499,15 @@ def closeJob(jobId: uint256):
 @external
 def withdraw():
     """
-    @dev Pays the caller everything owed to them (pull payment).
+    @dev Pays the caller everything owed to them (pull payment); through
+         the job relay, the creator it appends.
     """
-    amount: uint256 = self.claimable[msg.sender]
+    account: address = self._sender()
+    amount: uint256 = self.claimable[account]
     assert amount > 0, "escrow: nothing to withdraw"
-    self.claimable[msg.sender] = 0
-    assert extcall token.transfer(msg.sender, amount), "escrow: transfer failed"
-    log Withdrawal(account=msg.sender, amount=amount)
+    self.claimable[account] = 0
+    self._pay(account, amount)
+    log Withdrawal(account=account, amount=amount)
 
 
 # ---------------------------------------------------------------- manager
@@ -788,7 +802,7 @@ def challenge(taskId: uint256):
     assert block.timestamp <= self.tasks[taskId].deadline, "escrow: challenge window closed"
     bond: uint256 = self._bondFor(taskId)
     if bond > 0:
-        assert extcall token.transferFrom(msg.sender, self, bond), "escrow: transfer failed"
+        self._pull(bond)
         self.bondsHeld += bond
         self.bonds[taskId] = bond
     self._dispute(taskId, msg.sender, bond)
@@ -1089,6 +1103,26 @@ def _bondFor(taskId: uint256) -> uint256:
     return max(self.challengeBond, self.tasks[taskId].fee * self.challengeBondBps // BPS)
 
 
+# one copy of each IFX transfer and its check (code size: EIP-170)
+@internal
+def _pull(amount: uint256):
+    assert extcall token.transferFrom(msg.sender, self, amount), "escrow: transfer failed"
+
+
+@internal
+def _pay(to: address, amount: uint256):
+    assert extcall token.transfer(to, amount), "escrow: transfer failed"
+
+
+@view
+@internal
+def _sender() -> address:
+    # ERC-2771: the relay appends the creator it verified to the calldata; anyone else is msg.sender
+    if msg.sender == trustedForwarder and len(msg.data) >= 20:
+        return convert(convert(slice(msg.data, len(msg.data) - 20, 20), bytes20), address)
+    return msg.sender
+
+
 @view
 @internal
 def _onlyFrom(hook: address):
@@ -1212,7 +1246,7 @@ def _returnBond(taskId: uint256, challenger: address, toChallenger: bool):
     if toChallenger:
         self.claimable[challenger] += bond
     else:
-        assert extcall token.transfer(issuance.address, bond), "escrow: transfer failed"
+        self._pay(issuance.address, bond)
         extcall issuance.notifyPenalty(bond)
 
 

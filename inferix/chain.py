@@ -7,6 +7,7 @@ web3.py directly (not Ape) because the services are long-running processes that 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -58,6 +59,15 @@ def _reason(exc: Exception) -> str:
         if prefix in message:
             return message.split(prefix, 1)[1].strip(" :'\"") or "reverted without reason"
     return message
+
+
+_SENDER_LOCKS: dict[str, threading.Lock] = {}
+_SENDER_LOCKS_GUARD = threading.Lock()
+
+
+def _sender_lock(address: str) -> threading.Lock:
+    with _SENDER_LOCKS_GUARD:
+        return _SENDER_LOCKS.setdefault(address.lower(), threading.Lock())
 
 
 class Chain:
@@ -133,19 +143,21 @@ class Chain:
             # a margin over the estimate: state read by the call (cold/warm slots, zero/non-zero) can change
             # between estimation and inclusion
             limit = gas or int(fn.estimate_gas({"from": self.account.address}) * GAS_MARGIN) + 10_000
-            tx = fn.build_transaction({
-                "from": self.account.address,
-                "nonce": self.w3.eth.get_transaction_count(self.account.address, "pending"),
-                "chainId": self.deployments.chain_id,
-                "gas": limit,
-            })
         except ContractLogicError as exc:
             raise TransactionReverted(_reason(exc), call) from None
         except (Web3Exception, OSError) as exc:
             raise ChainUnavailable(f"{call}: {exc.__class__.__name__}: {exc}") from None
-        signed = self.account.sign_transaction(tx)
         try:
-            tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            # one sender at a time per account in this process (the manager's loop and its API's relayer share
+            # one): the pending nonce is read and used before another thread reads it
+            with _sender_lock(self.account.address):
+                tx = fn.build_transaction({
+                    "from": self.account.address,
+                    "nonce": self.w3.eth.get_transaction_count(self.account.address, "pending"),
+                    "chainId": self.deployments.chain_id,
+                    "gas": limit,
+                })
+                tx_hash = self.w3.eth.send_raw_transaction(self.account.sign_transaction(tx).raw_transaction)
             return limit, self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout)
         except TimeExhausted:
             raise ChainError(f"{call}: no receipt within {timeout:.0f} s") from None

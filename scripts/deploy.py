@@ -9,7 +9,8 @@ Order (every ``governance`` is an immutable constructor argument, so the timeloc
 1. ``IFXToken`` (the deployer is owner and genesis minter until step 8)
 2. ``MockAggregator`` at $0.50 -- local networks (or ``--aggregator mock``); elsewhere the IFX/USD aggregator is given
 3. ``Timelock`` (snekmate timelock controller; executor = anyone; the deployer is its admin until step 6)
-4. ``PriceFeedAdapter`` -> ``Staking`` -> ``BMWIssuance`` -> ``JobEscrow`` -> beacon -> ``ProofOfRender`` -> lane
+4. ``PriceFeedAdapter`` -> ``Staking`` -> ``BMWIssuance`` -> ``JobRelay`` (the escrow's trusted forwarder: sponsored
+   transactions) -> ``JobEscrow`` -> beacon -> ``ProofOfRender`` -> lane
 5. governance: ``VotePower``, ``VestingEscrow`` (the escrows' implementation), ``VestingFactory`` (investors and
    foundation, irrevocable) and ``CommunityFund`` (a revocable ``VestingFactory``), ``NodeLicense``,
    ``LicenseSale``, ``Governor``
@@ -141,8 +142,8 @@ def deploy_all(
     (:data:`inferix.beacon.DEV_BEACON_KEY`, period 1 s, genesis at deployment).
 
     Returns the contract instances by name (``IFXToken``, ``MockAggregator`` when deployed, ``Timelock``,
-    ``PriceFeedAdapter``, ``Staking``, ``BMWIssuance``, ``JobEscrow``, ``ProofOfRender``). Every contract's
-    governance is the timelock and the token belongs to it on return. ``receipts``, when given, receives the
+    ``PriceFeedAdapter``, ``Staking``, ``BMWIssuance``, ``JobRelay``, ``JobEscrow``, ``ProofOfRender``, ...). Every
+    contract's governance is the timelock and the token belongs to it on return. ``receipts``, when given, receives the
     deployment and set-up receipts in order (the first one's block starts the deployment).
     """
     if project is None:
@@ -209,8 +210,10 @@ def deploy_all(
     issuance = contracts["BMWIssuance"] = deploy(
         "BMWIssuance", token, feed, staking, timelock, treasury, ecosystem_allocation, emission_rate, epoch_cap
     )
+    # the job relay first: the escrow takes it as its (immutable) trusted forwarder, and the relay is wired to it
+    relay = contracts["JobRelay"] = deploy("JobRelay", token)
     escrow = contracts["JobEscrow"] = deploy("JobEscrow", token, staking, feed, issuance, timelock, treasury,
-                                             benchmark_work)
+                                             benchmark_work, relay)
     from inferix.beacon import QUICKNET, dev_beacon, g2_from_compressed
 
     if beacon is None:
@@ -236,6 +239,7 @@ def deploy_all(
          votes, nodes)
     send("issuance.wire(escrow, por, lane)", issuance.wire, escrow, por, lane)
     send("escrow.wire(por, lane)", escrow.wire, por, lane)
+    send("relay.wire(escrow)", relay.wire, escrow)
     send("votes.wire(staking, factories)", votes.wire, staking, [allocations, community])
     send("licenses.wire(staking)", nodes.wire, staking)
     from eth_utils import function_signature_to_4byte_selector
@@ -287,6 +291,9 @@ def check_deployment(contracts: dict[str, Any], *, deployer: str | None = None,
         "escrow.staking": (escrow.staking(), staking.address),
         "escrow.issuance": (escrow.issuance(), issuance.address),
         "escrow.priceFeed": (escrow.priceFeed(), feed.address),
+        "escrow.trustedForwarder": (escrow.trustedForwarder(), contracts["JobRelay"].address),
+        "relay.escrow": (contracts["JobRelay"].escrow(), escrow.address),
+        "relay.token": (contracts["JobRelay"].token(), token.address),
         "issuance.priceFeed": (issuance.priceFeed(), feed.address),
         "por.escrow": (por.escrow(), escrow.address),
         "por.beacon": (por.beacon(), contracts["RandomnessBeacon"].address),

@@ -571,20 +571,14 @@ class BatchWork:
 
     def _challenge(self, batch_id: bytes, index: int, leaf: B.Leaf, data: dict, own) -> str:
         name = f"batch 0x{batch_id.hex()} task {index}"
-        bond = max(self.chain.call("JobEscrow", "challengeBond"),
-                   leaf.fee * self.chain.call("JobEscrow", "challengeBondBps") // BPS)
-        if self.chain.call("IFXToken", "balanceOf", self.me) < bond:
-            log.warning("%s: verdict FAIL refuted by our own check, but the %.2f IFX bond exceeds our balance: not "
-                        "challenging", name, bond / 1e18)
-            return "FAIL, bond exceeds our balance"
         leaves = lane.batch_leaves(self.chain, batch_id, data.get("from_block", 0))
         if leaves[index] != leaf:
             raise ChainError(f"{name}: the posted leaf is not the one we rendered")
-        proof = B.merkle_proof([B.leaf_node(i, x) for i, x in enumerate(leaves)], index)
-        spender = self.chain.deployments.address("BatchLane")
-        if bond and self.chain.call("IFXToken", "allowance", self.me, spender) < bond:
-            self.chain.transact("IFXToken", "approve", spender, bond)
-        receipt = self.chain.transact("BatchLane", "challenge", batch_id, index, leaf.as_tuple(), proof)
+        bond, receipt = lane.challenge_task(self.chain, batch_id, index, leaves)
+        if receipt is None:
+            log.warning("%s: verdict FAIL refuted by our own check, but the %.2f IFX bond exceeds our balance: not "
+                        "challenging", name, bond / 1e18)
+            return "FAIL, bond exceeds our balance"
         log.warning("%s: challenged the committee's FAIL verdict, bond %.2f IFX (tx %s): our own check passes our "
                     "frames (score %s: %s)", name, bond / 1e18, receipt["transactionHash"].hex(), own.score,
                     own.reason)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from inferix.protocol import IFX, ROLE_WORKER, get_node
+from inferix.protocol import IFX, get_node
 from inferix.testing.devnet import ROOT, dev_account
 from inferix.testing.stack import Stack
 
@@ -92,6 +92,26 @@ def confirm(page, title: str | re.Pattern) -> None:
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_role("heading")).to_have_text(title)
     dialog.get_by_role("button", name=re.compile("Confirm in wallet|Sign in wallet")).click()
+
+
+def confirm_each(page, title, quiet: float = 3.0) -> None:
+    """Confirm a series of reviews (one per transaction) until no new one opens for ``quiet`` seconds."""
+    confirm(page, title)
+    button = page.get_by_role("dialog").get_by_role("button", name="Confirm in wallet")
+    calm_since = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if button.count():
+            confirm(page, title)
+            calm_since = None
+        elif page.get_by_role("dialog").count():
+            calm_since = None  # a transaction is on its way
+        elif calm_since is None:
+            calm_since = time.monotonic()
+        elif time.monotonic() - calm_since > quiet:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the reviews did not end")
 
 
 def test_a_wallet_on_another_chain_is_refused_until_it_switches(page, dapp):
@@ -205,8 +225,8 @@ def test_the_creator_flow_from_connect_to_download(page, dapp, tmp_path):
 
 
 def test_a_revert_is_explained_in_the_contracts_words_and_nothing_is_sent(page, dapp):
-    """A creator with nothing owed tries to withdraw from the job page of someone else's... no: from the node page,
-    a stranger with no node asks to unbond; the simulation's reason is shown and no transaction leaves the wallet."""
+    """A stranger with no node asks to unbond: the simulation's reason is shown before the wallet is asked, and no
+    transaction leaves the wallet."""
     open_app(page, dapp, STRANGER, path="node")
     connect(page)
     sent = dapp.chain().w3.eth.get_transaction_count(dev_account(STRANGER).address)
@@ -216,5 +236,65 @@ def test_a_revert_is_explained_in_the_contracts_words_and_nothing_is_sent(page, 
     notice = page.get_by_role("alert").filter(has_text="would be refused by the contract")
     expect(notice).to_contain_text("staking:")
     expect(notice).to_contain_text("Nothing was sent")
+    shoot(page, "revert")
     assert "eth_sendTransaction" not in page.evaluate("window.__wallet.calls")
     assert dapp.chain().w3.eth.get_transaction_count(dev_account(STRANGER).address) == sent
+
+
+def test_a_worker_adds_stake_and_unbonds(page, dapp):
+    chain = dapp.chain()
+    worker = dev_account(WORKER).address
+    node0 = chain.call("Staking", "nodes", worker)
+    open_app(page, dapp, WORKER, path="node")
+    connect(page)
+    expect(page.get_by_role("heading", name="Your node")).to_be_visible()
+    page.get_by_label("Amount (IFX)").first.fill("50")
+    page.get_by_role("button", name="Add stake").click()
+    if chain.call("IFXToken", "allowance", worker, chain.deployments.address("Staking")) < 50 * IFX:
+        confirm(page, re.compile("[Aa]llow|[Aa]pprove"))
+    confirm(page, re.compile("[Ss]take"))
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    dapp.wait(lambda: chain.call("Staking", "nodes", worker)[1] == node0[1] + 50 * IFX, 30, "the stake added")
+
+    page.get_by_label("Amount (IFX)").first.fill("100")
+    page.get_by_role("button", name="Unbond").click()
+    confirm(page, re.compile("[Uu]nbond"))
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    dapp.wait(lambda: chain.call("Staking", "nodes", worker)[3] == node0[3] + 100 * IFX, 30, "the unbonding")
+    node = chain.call("Staking", "nodes", worker)
+    assert node[1] == node0[1] + 50 * IFX - 100 * IFX  # bonded stake: +50 added, -100 unbonding
+    page.reload()
+    expect(page.get_by_role("button", name="Withdraw stake")).to_be_disabled()  # the unbonding period runs
+    shoot(page, "node")
+
+
+def test_bmw_rewards_are_claimed_after_anyone_closes_the_epoch(page, dapp):
+    """The worker rendered the creator's job (the flow above): once the epoch ends, anyone closes it from the app and
+    the worker claims its share of the issuance."""
+    chain = dapp.chain()
+    worker = dev_account(WORKER).address
+    epoch = chain.call("BMWIssuance", "currentEpoch")
+    assert chain.call("BMWIssuance", "workerFees", epoch, worker) > 0  # the job's fee counts as this epoch's work
+    record = chain.call("BMWIssuance", "epochs", epoch)
+    now = chain.w3.eth.get_block("latest")["timestamp"]
+    dapp.anvil.time_travel(max(0, record[0] + record[1] - now) + 1)  # past the epoch's end (start + length)
+    dapp.chain(DEPLOYER).transact("MockAggregator", "setAnswer", dapp.deployment.parameters["mock_price_8dec"])
+
+    open_app(page, dapp, STRANGER, path="node")  # anyone may close it
+    connect(page)
+    page.get_by_role("button", name="Close epoch").click()
+    confirm(page, re.compile("[Cc]lose"))
+    dapp.wait(lambda: chain.call("BMWIssuance", "currentEpoch") == epoch + 1, 30, "the epoch closed")
+    owed = chain.call("BMWIssuance", "claimable", epoch, worker)
+    assert owed > 0
+
+    mine = page.context.new_page()
+    open_app(mine, dapp, WORKER, path="node")
+    connect(mine)
+    before = chain.call("IFXToken", "balanceOf", worker)
+    mine.get_by_role("button", name="Claim rewards").click()
+    # one claim per epoch with something to claim (earlier epochs' benchmark work included), oldest first
+    confirm_each(mine, re.compile("[Cc]laim"))
+    dapp.wait(lambda: chain.call("BMWIssuance", "claimable", epoch, worker) == 0, 30, "the rewards claimed")
+    assert chain.call("IFXToken", "balanceOf", worker) >= before + owed
+    shoot(mine, "earnings")

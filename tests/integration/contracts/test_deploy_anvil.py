@@ -134,7 +134,7 @@ def test_deployments_file_is_complete(deployed, anvil):
     assert deployment.network == "local" and deployment.ecosystem == "ethereum"
     assert deployment.chain_id == int(_rpc(anvil, "eth_chainId"), 16) == 31337
     assert deployment.deployer == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # TEST::0
-    assert set(deployment.contracts) == {*CONTRACTS, "MockAggregator"}
+    assert set(deployment.contracts) == {*CONTRACTS, "MockAggregator", "JobRelay"}
     assert len(set(deployment.contracts.values())) == len(deployment.contracts)
     head = int(_rpc(anvil, "eth_blockNumber"), 16)
     assert 1 <= deployment.block_number <= head
@@ -174,6 +174,10 @@ def test_wiring_roles_and_governance_on_chain(chain_ctx, deployed):
     assert escrow.proofOfRender() == por.address and escrow.staking() == staking.address
     assert escrow.issuance() == issuance.address and escrow.priceFeed() == feed.address
     assert escrow.token() == token.address
+    # the job relay (sponsored transactions) is the escrow's trusted forwarder, wired once to it
+    relay = c["JobRelay"]
+    assert escrow.trustedForwarder() == relay.address
+    assert relay.escrow() == escrow.address and relay.token() == token.address
     assert por.escrow() == escrow.address and por.staking() == staking.address and por.issuance() == issuance.address
     assert feed.aggregator() == c["MockAggregator"].address
     assert feed.price() == 5 * 10**17  # $0.50
@@ -237,6 +241,8 @@ def test_wiring_roles_and_governance_on_chain(chain_ctx, deployed):
         escrow.wire(por, deployment.contracts["BatchLane"], sender=deployer)
     with ape.reverts("lane: wired"):
         c["BatchLane"].wire(c["BatchCommittee"], sender=deployer)
+    with ape.reverts("relay: wired"):
+        c["JobRelay"].wire(escrow, sender=deployer)
     with ape.reverts("governed: caller is not governance"):
         escrow.setParameter("challengeWindow", 7200, sender=deployer)
     with ape.reverts("por: caller is not the arbiter"):

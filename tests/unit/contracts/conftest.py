@@ -117,6 +117,8 @@ class System:
     votes: object = None
     licenses: object = None
     vesting: object = None  # a revocable VestingFactory wired in VotePower (owner: admin; empty bucket)
+    relay: object = None  # JobRelay, the escrow's trusted forwarder (sponsored creates, closes and withdrawals)
+    creator_key: bytes = b""  # the creator's private key: it signs relayed requests and permits
     chain_id: int = 1
     seeds: dict = field(default_factory=dict)
     results: dict = field(default_factory=dict)  # task id -> the result CID of its latest submission
@@ -311,7 +313,9 @@ def deploy_system() -> System:
     governance = boa.env.generate_address("governance")
     treasury = boa.env.generate_address("treasury")
     arbiter = boa.env.generate_address("arbiter")
-    creator = boa.env.generate_address("creator")
+    # a keyed creator: it signs the job relay's requests and IFX permits
+    creator_key = keccak(b"inferix unit-test creator")
+    creator = Account.from_key(creator_key).address
     manager = boa.env.generate_address("manager")
     workers = [boa.env.generate_address(f"worker{i}") for i in range(3)]
     oracles = []
@@ -327,9 +331,12 @@ def deploy_system() -> System:
         issuance = deployer("BMWIssuance").deploy(
             token.address, feed.address, staking.address, governance, treasury, ECOSYSTEM, EMISSION_RATE, EPOCH_CAP
         )
+        relay = deployer("JobRelay").deploy(token.address)
         escrow = deployer("JobEscrow").deploy(
-            token.address, staking.address, feed.address, issuance.address, governance, treasury, BENCHMARK_WORK
+            token.address, staking.address, feed.address, issuance.address, governance, treasury, BENCHMARK_WORK,
+            relay.address,
         )
+        relay.wire(escrow.address)
         beacon = deployer("MockBeacon").deploy(boa.env.evm.patch.timestamp, 1)
         por = deployer("ProofOfRender").deploy(staking.address, escrow.address, issuance.address, beacon.address,
                                                governance, arbiter)
@@ -352,7 +359,8 @@ def deploy_system() -> System:
 
     system = System(admin, governance, treasury, arbiter, creator, manager, workers, oracles,
                     token, aggregator, feed, staking, issuance, escrow, por, beacon, lane, committee,
-                    votes=votes, licenses=licenses, vesting=vesting, chain_id=boa.env.evm.patch.chain_id)
+                    votes=votes, licenses=licenses, vesting=vesting, chain_id=boa.env.evm.patch.chain_id,
+                    relay=relay, creator_key=creator_key)
 
     def join(account: str, role: int, price: int, amount: int) -> None:
         system.fund(account, amount)

@@ -884,7 +884,7 @@ def test_benchmark_needs_a_standard_work():
     governance = boa.env.generate_address("gov")
     any_address = boa.env.generate_address("any")
     escrow = deployer("JobEscrow").deploy(any_address, any_address, any_address, any_address, governance,
-                                          any_address, 0)
+                                          any_address, 0, ZERO)
     with boa.reverts("escrow: no benchmark standard"):
         escrow.createBenchmarkJob(any_address, "bafybench", 1, 1, "", USD, IFX)
 

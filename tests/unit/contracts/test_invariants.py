@@ -1,6 +1,8 @@
 """Stateful property tests: random sequences of protocol actions against the accounting invariants.
 
-A hypothesis state machine drives jobs (benchmark jobs included), tasks, re-keys, committee verdicts
+A hypothesis state machine drives jobs (benchmark jobs included; some created and closed for the creator through
+the job relay, ``JobRelay``, from its signed requests and permits, a relayer taking a fee), tasks, re-keys, committee
+verdicts
 (beacon rounds, committee draws, committed and revealed votes with or against the majority, silent
 members and their no-show slashes, finalization with or without a quorum), challenges (by a dissenting
 member, the creator, an outsider, an oracle or the task's own worker), disputes the arbiter decides or
@@ -74,7 +76,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from inferix import batches as B
-from inferix.eip712 import sign_acceptance, sign_vote_commitment
+from inferix.eip712 import sign_acceptance, sign_permit, sign_vote_commitment
+from inferix.relay import CLOSE_JOB, CreateJobRequest, ForwardRequest, create_job_args, forward_args, sign_create_job, \
+    sign_forward
 from inferix.sealing import HEAD_BYTES, manifest_digest
 
 from ._batch_helpers import Batch, Lane
@@ -552,6 +556,53 @@ class ProtocolMachine(RuleBasedStateMachine):
         job_id = self.pick(data, open_jobs, sorted(self.m.jobs), "job")
         with expect(self.m.close_job(job_id)), boa.env.prank(self.s.creator):
             self.s.escrow.closeJob(job_id)
+
+    def _relayer(self, by_member: bool, fee: int) -> str:
+        """Who relays a sponsored request: the manager (the fee stays in the coalition) or the stranger (the fee
+        leaves it: outside money, as for a transfer)."""
+        if by_member:
+            return self.s.manager
+        self.m.funded -= fee
+        return self.stranger
+
+    @precondition(lambda self: len(self.m.jobs) < MAX_JOBS)
+    @rule(budget=budgets, max_price=st.sampled_from(MAX_PRICES), fee=st.sampled_from([0, 1, IFX, 10 * IFX]),
+          by_member=st.booleans())
+    def create_job_relayed(self, budget: int, max_price: int, fee: int, by_member: bool) -> None:
+        """A relayer creates the creator's job (``JobRelay.createJobFor``): the creator signs the request and a
+        permit of budget + fee; the escrow's money is the same as for a direct create, and the relay keeps no IFX."""
+        s = self.s
+        reason = self.m.create_job(s.creator, s.manager, max_price, budget, self.now)
+        self.fund(s.creator, budget + fee)
+        before = s.token.balanceOf(s.creator)
+        relayer = self._relayer(by_member, fee)
+        earned = s.token.balanceOf(relayer)
+        request = CreateJobRequest(s.creator, s.manager, "bafyscene", 1, 10, "640x360@64spp png", max_price, budget,
+                                   fee, s.relay.nonces(s.creator), self.now + 600, relayer)
+        signature = sign_create_job(s.creator_key, s.chain_id, s.relay.address, request)
+        permit = sign_permit(s.creator_key, s.chain_id, s.token.address, s.creator, s.relay.address, budget + fee,
+                             s.token.nonces(s.creator), request.deadline).signature
+        with expect(reason), boa.env.prank(relayer):
+            job_id = s.relay.createJobFor(*create_job_args(request, signature, bytes(permit)))
+        if reason is None:
+            assert job_id == len(self.m.jobs) and s.escrow.jobs(job_id).creator == s.creator
+            assert s.token.balanceOf(s.creator) == before - budget - fee
+            assert s.token.balanceOf(relayer) == earned + fee
+        elif not by_member:
+            self.m.funded += fee  # refused: no fee left the coalition
+
+    @precondition(lambda self: self.m.jobs)
+    @rule(data=st.data(), by_member=st.booleans())
+    def close_job_relayed(self, data: st.DataObject, by_member: bool) -> None:
+        """A relayer closes one of the creator's jobs from its signed request (no fee: the creator may hold no IFX)."""
+        s = self.s
+        open_jobs = [j for j, job in self.m.jobs.items() if not job.closed]
+        job_id = self.pick(data, open_jobs, sorted(self.m.jobs), "job")
+        relayer = self._relayer(by_member, 0)
+        request = ForwardRequest(s.creator, CLOSE_JOB, job_id, 0, s.relay.nonces(s.creator), self.now + 600)
+        signature = sign_forward(s.creator_key, s.chain_id, s.relay.address, request)
+        with expect(self.m.close_job(job_id)), boa.env.prank(relayer):
+            s.relay.forwardFor(*forward_args(request, signature))
 
     @when_tasks(POSTED)
     @rule(data=st.data(), by_creator=st.booleans())
@@ -2117,6 +2168,13 @@ class ProtocolMachine(RuleBasedStateMachine):
         assert held == self.s.escrow_liabilities(), "escrow balance != budgets + reservations + claimable + bonds"
         assert held == self.m.escrow_liabilities()
         assert self.s.escrow.bondsHeld() == self.m.bonds_held
+
+    @invariant()
+    def relay_holds_nothing(self) -> None:
+        """The job relay passes IFX through within a call: it never keeps IFX nor an allowance to the escrow."""
+        s = self.s
+        assert s.token.balanceOf(s.relay.address) == 0
+        assert s.token.allowance(s.relay.address, s.escrow.address) == 0
 
     @invariant()
     def lane_holds_its_bonds(self) -> None:

@@ -72,9 +72,12 @@ export async function transact({ contract, fn, args = [], what, rows = [], value
       throw exc;
     }
     stage({ stage: "wallet" });
+    // a margin over the estimate: a checkpoint or an epoch's close costs more when mined a block later than estimated
+    const estimate = await reads().estimateContractGas({ address, abi, functionName: fn, args, account: state.account, value });
     let hash;
     try {
-      hash = await walletClient().sendTransaction({ to: address, data: encodeFunctionData({ abi, functionName: fn, args }), value });
+      hash = await walletClient().sendTransaction({ to: address, data: encodeFunctionData({ abi, functionName: fn, args }), value,
+                                                    gas: (estimate * 5n) / 4n + 50_000n });
     } catch (exc) {
       const why = explainWallet(exc);
       throw new TxError(why.text, { rejected: why.rejected });

@@ -2,10 +2,10 @@
 // with tallies, quorum and votes, voting; the account's vesting escrows and their claims.
 import { html } from "htm/preact";
 import { useState } from "preact/hooks";
-import { getAddress, isAddress } from "viem";
+import { decodeFunctionData, getAddress, isAddress } from "viem";
 
 import { api } from "../lib/api.js";
-import { abiOf, addressOf, fmtIfx, read, readAll, reads } from "../lib/chain.js";
+import { abiOf, addressOf, fmtIfx, nameOf, read, readAll, reads } from "../lib/chain.js";
 import { notify, state } from "../lib/state.js";
 import { transact } from "../lib/tx.js";
 import { Addr, Loading, fmtTime, useAction, useLoad } from "../lib/ui.js";
@@ -21,6 +21,19 @@ function same(a, b) {
 }
 
 /** The first line of a proposal's description (its title, by convention). */
+/** A proposal's call in words: "BMWIssuance.setParameter(epochLength, 7200)", decoded with the bundled ABIs. */
+function describeCall(target, calldata) {
+  const contract = nameOf(target);
+  try {
+    if (!contract || !abiOf(contract)) throw new Error("unknown target");
+    const { functionName, args } = decodeFunctionData({ abi: abiOf(contract), data: calldata });
+    const shown = (args || []).map((a) => (typeof a === "bigint" ? a.toString() : Array.isArray(a) ? `[${a.join(", ")}]` : String(a)));
+    return `${contract}.${functionName}(${shown.join(", ")})`;
+  } catch {
+    return `${contract || target}: ${(calldata || "").slice(0, 10)}…`;
+  }
+}
+
 function titleOf(description) {
   const line = (description || "").split("\n").find((l) => l.trim()) || "(no description)";
   return line.replace(/^#+\s*/, "").slice(0, 140);
@@ -167,8 +180,8 @@ function DelegateSection({ data, reload }) {
   </section>`;
 }
 
-function ProposalVotes({ id }) {
-  const [detail, error] = useLoad(() => api(`/v1/proposals/${id}`), [id]);
+function ProposalVotes({ id, version }) {
+  const [detail, error] = useLoad(() => api(`/v1/proposals/${id}`), [id, version], 10000);
   if (!detail) return html`<${Loading} error=${error} what="the votes" />`;
   if (!detail.votes.length) return html`<p class="muted">No votes yet.</p>`;
   return html`<table class="data">
@@ -189,7 +202,7 @@ function Tally({ label, value, total }) {
   </div>`;
 }
 
-function ProposalCard({ p, now, reload }) {
+function ProposalCard({ p, now, version, reload }) {
   const [reason, setReason] = useState("");
   const [showVotes, setShowVotes] = useState(false);
   const id = p.proposal_id;
@@ -243,10 +256,10 @@ function ProposalCard({ p, now, reload }) {
       <${Tally} label="Abstain" value=${abstainVotes} total=${total} />
     </div>
     ${p.description && p.description.includes("\n") && html`<details><summary>Description</summary>
-      <pre class="description">${p.description}</pre></details>`}
+      <pre class="description" style="white-space:pre-wrap">${p.description}</pre></details>`}
     <details><summary>Actions (${p.targets.length})</summary>
-      <ol>${p.targets.map((t, i) => html`<li><${Addr} a=${t} /> <code title=${p.calldatas[i]}>${(p.calldatas[i] || "").slice(0, 10)}</code>
-        ${p.values[i] && p.values[i] !== "0" ? ` with ${p.values[i]} wei` : ""}</li>`)}</ol>
+      <ol>${p.targets.map((t, i) => html`<li><code title=${`${t} ${p.calldatas[i]}`}>${describeCall(t, p.calldatas[i])}</code>${
+        p.values[i] && p.values[i] !== "0" ? ` with ${p.values[i]} wei` : ""}</li>`)}</ol>
     </details>
     ${canVote && html`<div>
       <label for=${reasonId}>Reason (optional)</label>
@@ -260,7 +273,7 @@ function ProposalCard({ p, now, reload }) {
     ${canVote ? html`<p class="muted">You vote with ${fmtIfx(p.power)} (your votes at the snapshot).</p>`
               : why && html`<p class="muted">${why}</p>`}
     <button aria-expanded=${showVotes} onClick=${() => setShowVotes(!showVotes)}>${showVotes ? "Hide votes" : "Show votes"}</button>
-    ${showVotes && html`<${ProposalVotes} id=${id} />`}
+    ${showVotes && html`<${ProposalVotes} id=${id} version=${version} />`}
   </article>`;
 }
 
@@ -288,7 +301,7 @@ function Proposals({ version, reload }) {
               <td>${p.quorum === null || p.quorum === undefined ? "—" : fmtIfx(p.quorum)}</td>
               <td>${fmtTime(p.live ? Number(p.live.deadline) : p.vote_end)}</td></tr>`)}</tbody>
           </table>
-          ${data.items.map((p) => html`<${ProposalCard} key=${p.proposal_id} p=${p} now=${data.now} reload=${reload} />`)}`}
+          ${data.items.map((p) => html`<${ProposalCard} key=${p.proposal_id} p=${p} now=${data.now} version=${version} reload=${reload} />`)}`}
   </section>`;
 }
 
