@@ -11,17 +11,18 @@ transaction is simulated before it is sent."""
 
 from __future__ import annotations
 
-import time
 from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
+from web3.exceptions import Web3Exception
 
 from backend.api.deps import current_address, rate_limit
 from backend.api.jobs.models import PrepareIn
 from backend.api.jobs.routes import _job_args, _load_quote
 from inferix import relay as R
 from inferix.chain import ChainError, TransactionReverted
+from inferix.protocol import latest_time
 
 router = APIRouter(prefix="/v1/relay", tags=["sponsored transactions"])
 
@@ -111,6 +112,14 @@ def _forward_request(request: Request, body: ForwardIn, address: str, deadline: 
                             fee=_fee(request), nonce=nonce, deadline=deadline, relayer=relayer.address)
 
 
+def _deadline(relayer) -> int:
+    """``DEADLINE_S`` from the chain's clock (the one the contract checks; a local chain's may run ahead)."""
+    try:
+        return latest_time(relayer) + DEADLINE_S
+    except (Web3Exception, OSError) as exc:
+        raise HTTPException(503, f"chain unavailable: {exc}") from None
+
+
 def _token_nonce(relayer, address: str) -> int:
     try:
         return relayer.call("IFXToken", "nonces", address)
@@ -131,7 +140,7 @@ def _send(request: Request, address: str, send):
 @router.post("/jobs/prepare", response_model=RelayPrepared, summary="What to sign to have a job created for you")
 def prepare_job(body: PrepareIn, request: Request, address: str = Depends(current_address)) -> RelayPrepared:
     relayer = _relayer(request)
-    order = _create_request(request, body, address, int(time.time()) + DEADLINE_S)
+    order = _create_request(request, body, address, _deadline(relayer))
     chain_id, relay = relayer.deployments.chain_id, relayer.deployments.address("JobRelay")
     permit = R.create_job_permit(chain_id, relayer.deployments.address("IFXToken"), relay, order,
                                  _token_nonce(relayer, address))
@@ -153,7 +162,7 @@ def relay_job(body: RelayJobIn, request: Request, address: str = Depends(current
 @router.post("/forward/prepare", response_model=RelayPrepared, summary="What to sign to close a job or withdraw")
 def prepare_forward(body: ForwardIn, request: Request, address: str = Depends(current_address)) -> RelayPrepared:
     relayer = _relayer(request)
-    order = _forward_request(request, body, address, int(time.time()) + DEADLINE_S)
+    order = _forward_request(request, body, address, _deadline(relayer))
     chain_id, relay = relayer.deployments.chain_id, relayer.deployments.address("JobRelay")
     permit = R.forward_permit(chain_id, relayer.deployments.address("IFXToken"), relay, order,
                               _token_nonce(relayer, address))

@@ -10,6 +10,7 @@ import time
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
+from web3.exceptions import Web3Exception
 
 from backend.api.deps import current_address, rate_limit, render_error
 from backend.api.jobs.models import PermitIn, PrepareIn, PrepareOut, QuoteIn, QuoteOut, TaskQuoteOut, TransactionOut
@@ -17,6 +18,7 @@ from backend.state import scene_path
 from backend.quote import LOW_SAMPLES, LOW_SCALE, build_quote, output_settings, sample_frames, worker_prices
 from inferix.chain import ChainError, TransactionReverted
 from inferix.eip712 import permit_typed_data
+from inferix.protocol import latest_time
 from inferix.render import BlenderJobError, SandboxUnavailable, time_frames
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
@@ -140,10 +142,10 @@ def prepare(body: PrepareIn, request: Request, address: str = Depends(current_ad
     chain_id = chain.deployments.chain_id
     try:
         nonce = chain.call("IFXToken", "nonces", address)
-    except ChainError as exc:
+        deadline = latest_time(chain) + 3600  # the chain's clock: the one the permit is checked against
+    except (ChainError, Web3Exception, OSError) as exc:
         raise HTTPException(503, f"chain unavailable: {exc}") from None
     budget = args[-1]
-    deadline = int(time.time()) + 3600
     return PrepareOut(
         quote_id=body.quote_id, manager=args[0], output_settings=args[4], budget_ifx=str(budget),
         max_price_per_ibm=str(args[5]),

@@ -5,6 +5,7 @@ import BatchLane from "../../../inferix/abis/BatchLane.json";
 import Governor from "../../../inferix/abis/Governor.json";
 import IFXToken from "../../../inferix/abis/IFXToken.json";
 import JobEscrow from "../../../inferix/abis/JobEscrow.json";
+import JobRelay from "../../../inferix/abis/JobRelay.json";
 import LicenseSale from "../../../inferix/abis/LicenseSale.json";
 import NodeLicense from "../../../inferix/abis/NodeLicense.json";
 import PriceFeedAdapter from "../../../inferix/abis/PriceFeedAdapter.json";
@@ -23,6 +24,7 @@ export const ABIS = {
   Governor,
   IFXToken,
   JobEscrow,
+  JobRelay,
   LicenseSale,
   NodeLicense,
   PriceFeedAdapter,

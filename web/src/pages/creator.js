@@ -7,7 +7,7 @@ import { parseEventLogs } from "viem";
 
 import { api, upload } from "../lib/api.js";
 import { proofFor } from "../lib/batches.js";
-import { IFX, abiOf, addressOf, fmtIfx, fmtUsd, read } from "../lib/chain.js";
+import { IFX, abiOf, addressOf, fmtIfx, fmtUsd, read, reads } from "../lib/chain.js";
 import { notify, state, useAppState } from "../lib/state.js";
 import { TxError, sendPrepared, signTyped, transact } from "../lib/tx.js";
 import { Addr, Loading, fmtTime, useAction, useLoad } from "../lib/ui.js";
@@ -17,6 +17,39 @@ const MICRO = 10n ** 6n;
 /** IFX wei of `ibm` micro-IBM at `price` (USD 18 decimals per IBM) and `usdPerIfx` (18 decimals). */
 export function taskIfx(ibm, price, usdPerIfx) {
   return (BigInt(ibm) * BigInt(price) * IFX) / (MICRO * BigInt(usdPerIfx));
+}
+
+/** Whether the connected wallet has no ETH for gas, and what the manager's relay offers ({ enabled, fee_ifx, ... }). */
+function useGas() {
+  const [gas] = useLoad(async () => {
+    if (!state.account) return null;
+    const [eth, relay] = await Promise.all([reads().getBalance({ address: state.account }), api("/v1/relay").catch(() => ({ enabled: false }))]);
+    return { eth, relay };
+  }, [state.account]);
+  return gas;
+}
+
+/**
+ * The manager sends it for us (no ETH needed): sign its request and the IFX permit it comes with, after checking
+ * that they say what we asked (this network's relay and manager, our amounts): a manager cannot slip in other terms.
+ */
+async function relayed(prepared, expect, what) {
+  const { request, permit } = prepared;
+  const relay = addressOf("JobRelay");
+  if (request.domain.verifyingContract.toLowerCase() !== relay.toLowerCase()
+      || BigInt(request.message.fee) !== BigInt(expect.fee)
+      || (expect.budget !== undefined && BigInt(request.message.budget) !== BigInt(expect.budget))
+      || (expect.manager && request.message.manager.toLowerCase() !== expect.manager.toLowerCase())
+      || (permit && (permit.message.spender.toLowerCase() !== relay.toLowerCase()
+                     || BigInt(permit.message.value) !== BigInt(expect.budget ?? 0n) + BigInt(expect.fee))))
+    throw new Error("The manager's request does not match what you asked for (relay, manager or amounts): refused, nothing signed.");
+  const rows = [["Relayed by", `${request.message.relayer} (pays the gas)`], ["Relayer's fee", fmtIfx(request.message.fee, 4)],
+                ["Valid until", fmtTime(request.message.deadline)]];
+  const signature = await signTyped(request, what, expect.rows ? [...expect.rows, ...rows] : rows);
+  const permitSignature = permit ? await signTyped(permit, "Allow the relay to take that IFX", [
+    ["Spender", `JobRelay (${permit.message.spender})`], ["Amount", fmtIfx(permit.message.value, 4)],
+    ["Valid until", fmtTime(permit.message.deadline)]]) : null;
+  return { signature, permit_signature: permitSignature, deadline: prepared.deadline };
 }
 
 function SignInFirst({ what }) {
@@ -87,6 +120,9 @@ function QuoteForm({ scene, onQuote }) {
 }
 
 function Pay({ quote }) {
+  const gas = useGas();
+  const [choice, setChoice] = useState(null); // "relayed" or "wallet"; by default relayed when the wallet has no ETH
+  const mode = choice || (gas && gas.eth === 0n && gas.relay.enabled ? "relayed" : "wallet");
   const [typedData, setTypedData] = useState(true);
   // headroom for retries: a task that fails is rendered again, possibly by a dearer worker; unspent IFX comes back
   const [extra, setExtra] = useState(10);
@@ -100,6 +136,20 @@ function Pay({ quote }) {
     const balance = await read("IFXToken", "balanceOf", [state.account]);
     if (balance < BigInt(prepared.budget_ifx))
       throw new Error(`This job locks ${budget} and your wallet holds ${fmtIfx(balance)}. Get more IFX, or quote fewer frames.`);
+    if (mode === "relayed") {
+      const fee = BigInt(gas.relay.fee_ifx);
+      if (balance < BigInt(prepared.budget_ifx) + fee)
+        throw new Error(`This job locks ${budget} and the relayer's fee is ${fmtIfx(fee, 4)}; your wallet holds ${fmtIfx(balance)}.`);
+      const body = { quote_id: quote.id, budget_ifx: budgetWei.toString() };
+      const toSign = await api("/v1/relay/jobs/prepare", { method: "POST", auth: true, body });
+      const signed = await relayed(toSign, { fee, budget: budgetWei, manager: prepared.manager,
+                                             rows: [["Manager", prepared.manager], ["Budget locked", budget]] },
+                                   "Ask the manager to create your job (it pays the gas)");
+      const done = await api("/v1/relay/jobs", { method: "POST", auth: true, body: { ...body, ...signed } });
+      notify("ok", `Job ${done.job_id} created (relayed, transaction ${done.tx_hash.slice(0, 10)}…).`);
+      location.hash = `#/jobs/${done.job_id}`;
+      return;
+    }
     let receipt;
     if (typedData) {
       const permit = prepared.permit;
@@ -140,9 +190,15 @@ function Pay({ quote }) {
       <dt>Budget locked</dt><dd>${fmtIfx(budgetWei, 4)}: every task reserved at the maximum price (${fmtIfx(quote.budget_ifx, 4)}) plus ${extra} % for retries; what is not spent comes back when you close the job</dd></dl>
     <div class="field"><label for="extra-budget">Extra budget for retries (%)</label>
       <input id="extra-budget" type="number" min="0" max="500" step="1" value=${extra} onInput=${(e) => setExtra(Number(e.target.value) || 0)} /></div>
-    <div class="field"><label><input type="checkbox" checked=${!typedData} onChange=${(e) => setTypedData(!e.target.checked)} />
-      My wallet cannot sign typed data: approve, then create (two transactions)</label></div>
-    <div class="actions"><button class="primary" disabled=${paying} onClick=${doPay}>${typedData ? "Pay with one signature" : "Approve and create"}</button></div>
+    ${gas && gas.relay.enabled && html`<fieldset class="field"><legend>Gas</legend>
+      <label><input type="radio" name="gas" checked=${mode === "wallet"} onChange=${() => setChoice("wallet")} />
+        My wallet pays the gas (${gas.eth === 0n ? "it holds no ETH" : "in ETH"})</label>
+      <label><input type="radio" name="gas" checked=${mode === "relayed"} onChange=${() => setChoice("relayed")} />
+        No ETH needed: the manager sends it and takes ${fmtIfx(gas.relay.fee_ifx, 4)}</label></fieldset>`}
+    ${mode === "wallet" && html`<div class="field"><label><input type="checkbox" checked=${!typedData} onChange=${(e) => setTypedData(!e.target.checked)} />
+      My wallet cannot sign typed data: approve, then create (two transactions)</label></div>`}
+    <div class="actions"><button class="primary" disabled=${paying} onClick=${doPay}>${
+      mode === "relayed" ? "Pay with signatures only (no gas)" : typedData ? "Pay with one signature" : "Approve and create"}</button></div>
   </section>`;
 }
 
@@ -284,19 +340,35 @@ function Frames({ frames }) {
         <figcaption>Frame ${f.frame}${f.settled === false ? " (verified, settling)" : ""}</figcaption></figure></li>`)}</ul>`}</section>`;
 }
 
+/** Close or withdraw through the manager's relay (no ETH): sign, and it sends. */
+async function forward(call, jobId, fee, what) {
+  const body = { call, job_id: jobId };
+  const toSign = await api("/v1/relay/forward/prepare", { method: "POST", auth: true, body });
+  const signed = await relayed(toSign, { fee }, what);
+  return api("/v1/relay/forward", { method: "POST", auth: true, body: { ...body, ...signed } });
+}
+
 function CloseAndWithdraw({ job, reload }) {
+  const gas = useGas();
+  const relay = gas && gas.eth === 0n && gas.relay.enabled ? BigInt(gas.relay.fee_ifx) : null; // no ETH: relayed
   const [owed, , reloadOwed] = useLoad(() => read("JobEscrow", "claimable", [state.account]), [job.closed, job.refunded]);
   const [doClose, closing] = useAction(async () => {
-    await transact({ contract: "JobEscrow", fn: "closeJob", args: [BigInt(job.job_id)], what: `Close job ${job.job_id}`,
+    if (relay !== null) await forward("close", job.job_id, relay, `Close job ${job.job_id} (relayed: the manager pays the gas)`);
+    else await transact({ contract: "JobEscrow", fn: "closeJob", args: [BigInt(job.job_id)], what: `Close job ${job.job_id}`,
                      rows: [["Comes back", `${fmtIfx(job.budget_left)} now, and every reservation released later`]] });
     notify("ok", `Job ${job.job_id} closed.`);
     reload();
     reloadOwed();
   });
   const [doWithdraw, withdrawing] = useAction(async () => {
-    const receipt = await transact({ contract: "JobEscrow", fn: "withdraw", what: "Withdraw what the escrow owes you",
-                                     rows: [["Amount", fmtIfx(owed ?? 0n)]] });
-    notify("ok", `Withdrawn (block ${receipt.blockNumber}).`);
+    if (relay !== null) {
+      await forward("withdraw", 0, relay, "Withdraw what the escrow owes you (relayed: the manager pays the gas)");
+      notify("ok", "Withdrawn.");
+    } else {
+      const receipt = await transact({ contract: "JobEscrow", fn: "withdraw", what: "Withdraw what the escrow owes you",
+                                       rows: [["Amount", fmtIfx(owed ?? 0n)]] });
+      notify("ok", `Withdrawn (block ${receipt.blockNumber}).`);
+    }
     reloadOwed();
     reload();
   });
