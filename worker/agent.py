@@ -155,8 +155,14 @@ class WorkerAgent(PollingNode):
                     self.db.put(f"posted:{a['taskId']}", {**posted, "sceneCid": a["sceneCid"]})
             elif ev.name == "TaskAssigned" and a["worker"] == self.me:
                 attempt = get_task(self.chain, a["taskId"]).attempts
-                if self.db.task(a["taskId"], attempt) is None:
-                    log.info("task %s (attempt %s) assigned to us, accept by %s", a["taskId"], attempt, a["deadline"])
+                known = self.db.task(a["taskId"], attempt)
+                # an expired assignment consumes no attempt: the same attempt assigned to us again (a later accept-by)
+                # after we declined or missed it is a new offer, not one already seen
+                again = known is not None and known[0] in ("declined", "missed") and \
+                    a["deadline"] > known[1].get("acceptBy", 0)
+                if known is None or again:
+                    log.info("task %s (attempt %s) assigned to us%s, accept by %s", a["taskId"], attempt,
+                             " again" if again else "", a["deadline"])
                     self.db.set_task(a["taskId"], attempt, "assigned", acceptBy=a["deadline"])
             elif ev.name == "KeyRevealed":  # the seed that opens the manifest: to check our frames against a FAIL
                 if ours is None:

@@ -60,3 +60,44 @@ def test_a_balance_too_small_tops_up_what_it_can_and_says_so_once(reverted, tmp_
     assert me.call("IFXToken", "balanceOf", me.address) == 0
     warnings = [r.getMessage() for r in caplog.records if "below" in r.getMessage()]
     assert len(warnings) == 1 and "no manager offers this node work" in warnings[0], warnings
+
+
+def test_a_task_assigned_to_us_again_after_a_failed_acceptance_is_accepted(reverted, tmp_path):
+    """The acceptance window can close before the worker's ``accept`` is mined (the chain's clock jumps, the worker
+    is slow): the revert declines that assignment. When the manager expires it and assigns the same task to us again
+    (the same attempt: an expired assignment consumes none), the new assignment is taken up, not ignored as seen."""
+    import os
+
+    from eth_utils import keccak
+
+    from inferix.protocol import TaskState, escrow_round, get_task
+
+    from ...conftest import lane_job, manager
+
+    devnet = reverted
+    boss = manager(devnet)
+    workers, _, job = lane_job(devnet, boss, fresh_account(devnet), "bafyscene", 4)
+    me = workers[0]
+    db = NodeDB(tmp_path / "worker.sqlite")
+    agent = WorkerAgent(me, None, db, WorkerConfig(price_per_ibm=PRICE, stake=20_000 * IFX, work_dir=tmp_path / "w"))
+    seed = os.urandom(32)
+    boss.transact("JobEscrow", "postTasks", job, [(10**6 // 100, keccak(seed), os.urandom(32), escrow_round(boss, 900),
+                                                   bytes(160), 1, 1, 900, "bafypackage")])
+    task_id = boss.call("JobEscrow", "taskCount")
+    boss.transact("JobEscrow", "assign", task_id, me.address)
+    agent.poll_events()
+    attempt = get_task(me, task_id).attempts
+    assert db.task(task_id, attempt)[0] == "assigned"
+    accept_by = db.task(task_id, attempt)[1]["acceptBy"]
+    devnet.anvil.time_travel(accept_by - me.w3.eth.get_block("latest")["timestamp"] + 1)  # the window closes
+    agent.step()
+    assert db.task(task_id, attempt)[0] == "declined"  # accept reverted: acceptance deadline passed
+
+    boss.transact("JobEscrow", "expire", task_id)  # the manager takes it back ...
+    boss.transact("JobEscrow", "assign", task_id, me.address)  # ... and offers it to us again
+    assert get_task(me, task_id).attempts == attempt
+    agent.poll_events()
+    assert db.task(task_id, attempt)[0] == "assigned"
+    agent.step()
+    task = get_task(me, task_id)
+    assert task.state == TaskState.ACCEPTED and task.worker == me.address
