@@ -18,6 +18,8 @@ Order (every ``governance`` is an immutable constructor argument, so the timeloc
 7. genesis: the buckets minted into their contracts (never to the deployer), the foundation's and investors'
    escrows, the airdrop, the first node licenses; the factories handed to the timelock
 8. ``token.finishGenesis(issuance)``: BMWIssuance is the only minter, forever, and the token has no owner
+9. ``KeyRegistry`` (every node's encryption public key for private jobs; no governance, no wiring): deployed last, so
+   the other contracts keep their addresses
 
 See ``docs/deployment.md`` for the options, environment variables and the deployments file.
 """
@@ -68,6 +70,8 @@ PUBLIC_TIMELOCK_DELAY = 2 * 86_400  # seconds, on every other network
 # delay is max(the timelock's minimum, Staking's unbonding period: 7 days)
 PUBLIC_GOVERNOR = (86_400, 5 * 86_400, 1_000_000 * IFX, 400, 10_000_000 * IFX, 1_000)
 LOCAL_GOVERNOR = (60, 3_600, 1_000 * IFX, 400, 0, 1_000)
+# --- private jobs -----------------------------------------------------------------------------------------
+KEY_ROTATION_GRACE = 7 * 86_400  # KeyRegistry.ROTATION_GRACE: a replaced encryption key stays honoured this long
 # the calls whose proposals stakers may veto while queued (besides every call to the Governor or the timelock)
 SECURITY_CALLS = (
     ("JobEscrow", "setParameter(string,uint256)"),  # slash rates, windows, bonds
@@ -270,6 +274,8 @@ def deploy_all(
         send("factory.transfer_ownership(timelock)", factory.transfer_ownership, timelock)
     # issuance becomes the only minter, forever; the token is left without an owner
     send("token.finishGenesis(issuance)", token.finishGenesis, issuance)
+    # nodes' encryption keys (private jobs): nothing to wire; last, so that no other address moves
+    contracts["KeyRegistry"] = deploy("KeyRegistry")
 
     check_deployment(contracts, deployer=me, extra_proposers=proposers)
     return contracts
@@ -334,6 +340,11 @@ def check_deployment(contracts: dict[str, Any], *, deployer: str | None = None,
         wrong.append("issuance is not a minter")
     if deployer is not None and token.is_minter(deployer):
         wrong.append("the deployer is still a minter")
+    keys = contracts.get("KeyRegistry")
+    if keys is None:
+        wrong.append("KeyRegistry is missing")
+    elif keys.ROTATION_GRACE() != KEY_ROTATION_GRACE:
+        wrong.append(f"keys.ROTATION_GRACE = {keys.ROTATION_GRACE()} (expected {KEY_ROTATION_GRACE})")
     if wrong:
         raise RuntimeError("deployment check failed: " + "; ".join(wrong))
 
@@ -398,6 +409,8 @@ def describe(
         "dispute_window_s": escrow.disputeWindow(),
         "challenge_bond_wei": wei(escrow.challengeBond()),
     }
+    if "KeyRegistry" in contracts:
+        parameters["key_rotation_grace_s"] = contracts["KeyRegistry"].ROTATION_GRACE()
     if mock is not None:
         parameters["mock_price_8dec"] = mock.latestRoundData()[1]
     from inferix.beacon import QUICKNET

@@ -18,6 +18,7 @@ import pytest
 
 from inferix.protocol import IFX, get_node
 from inferix.testing.devnet import ROOT, dev_account
+from inferix.testing.ipfs import free_port
 from inferix.testing.stack import Stack
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -116,6 +117,20 @@ def confirm_each(page, title, quiet: float = 3.0) -> None:
             return
         time.sleep(0.2)
     raise AssertionError("the reviews did not end")
+
+
+def _answers(url: str) -> bool:
+    """Whether anything answers HTTP at ``url`` (a 400 for a request without parameters counts)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(url, timeout=2).close()
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def test_a_wallet_on_another_chain_is_refused_until_it_switches(page, dapp):
@@ -363,8 +378,8 @@ def test_every_page_reads_the_chain_and_the_index_fits_a_phone_and_works_from_th
     menu opens and connects from the keyboard alone."""
     import urllib.request
 
-    with urllib.request.urlopen(f"{dapp.api_url}/v1/batches?limit=1", timeout=5) as reply:
-        [batch] = json.loads(reply.read())["items"]
+    with urllib.request.urlopen(f"{dapp.api_url}/v1/batches?limit=50", timeout=5) as reply:
+        batch = next(b for b in json.loads(reply.read())["items"] if b["stage"] == "settled")
     open_app(page, dapp, CREATOR, path="network")
     expect(page.get_by_role("heading", name="Network", exact=True)).to_be_visible()
     expect(page.locator("figure.chart svg").first).to_be_visible()  # the per-epoch chart (the epoch closed above)
@@ -372,6 +387,17 @@ def test_every_page_reads_the_chain_and_the_index_fits_a_phone_and_works_from_th
     page.goto(f"{dapp.api_url}/app/#/explorer/{batch['batch_id']}/0")
     expect(page.get_by_text(f"inferix verify --batch {batch['batch_id']} --index 0")).to_be_visible()
     expect(page.get_by_role("img", name="Frame 1")).to_be_visible()
+    # public re-verification through a verifier of the user's choice (here one of our own, never the manager)
+    port = free_port()
+    verifier = dapp.spawn("verifier", ["verify", "serve", "--port", str(port)])
+    dapp.wait(lambda: verifier.process.poll() is None and _answers(f"http://127.0.0.1:{port}/verify"), 60,
+              "the verifier")
+    page.get_by_label("Verifier URL").fill(f"http://127.0.0.1:{port}")
+    page.get_by_role("button", name="Re-verify").click()
+    expect(page.get_by_text("The verifier agrees with the chain.")).to_be_visible(timeout=180_000)
+    outlined = page.locator("figure[data-frame] svg.regions g.region")
+    expect(outlined.first).to_be_visible()
+    assert outlined.count() >= 12  # every noise region of the task's frames drawn over them
     shoot(page, "explorer")
     page.goto(f"{dapp.api_url}/app/#/governance")
     expect(page.get_by_role("heading", name="Proposals")).to_be_visible()

@@ -134,7 +134,7 @@ def test_deployments_file_is_complete(deployed, anvil):
     assert deployment.network == "local" and deployment.ecosystem == "ethereum"
     assert deployment.chain_id == int(_rpc(anvil, "eth_chainId"), 16) == 31337
     assert deployment.deployer == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # TEST::0
-    assert set(deployment.contracts) == {*CONTRACTS, "MockAggregator", "JobRelay"}
+    assert set(deployment.contracts) == {*CONTRACTS, "MockAggregator", "JobRelay", "KeyRegistry"}
     assert len(set(deployment.contracts.values())) == len(deployment.contracts)
     head = int(_rpc(anvil, "eth_blockNumber"), 16)
     assert 1 <= deployment.block_number <= head
