@@ -74,7 +74,7 @@ def open_app(page, net: Stack, index: int, chain_id: int | None = None, path: st
     page.on("pageerror", lambda exc: print(f"page error: {exc}"))
     page.on("console", lambda message: message.type == "error" and print(f"console: {message.text}"))
     page.goto(f"{net.api_url}/app/#/{path}")
-    expect(page.get_by_role("link", name="Inferix")).to_be_visible()
+    expect(page.get_by_role("link", name="Inferix")).to_be_visible(timeout=90_000)
 
 
 def connect(page) -> None:
@@ -157,7 +157,7 @@ def test_a_rejected_signature_is_explained_and_recovered_from(page, dapp):
     expect(page.get_by_text("Signed in", exact=True)).to_be_visible()
     # the session survives a reload: it comes from storage and the wallet, not from memory
     page.reload()
-    expect(page.get_by_text("Signed in", exact=True)).to_be_visible()
+    expect(page.get_by_text("Signed in", exact=True)).to_be_visible(timeout=90_000)
 
 
 def _settle_when_decided(net: Stack, job_id: int) -> None:
@@ -336,6 +336,8 @@ def test_a_worker_adds_stake_and_unbonds(page, dapp):
     node = chain.call("Staking", "nodes", worker)
     assert node[1] == node0[1] + 50 * IFX and node[4] > 0  # the stake stays bonded until withdrawn, unbonding dated
     page.reload()
+    # the manager's API shares two cores with the whole stack and another test process: give its answer time
+    expect(page.get_by_role("heading", name="Your node")).to_be_visible(timeout=90_000)
     expect(page.get_by_role("button", name="Withdraw stake")).to_be_disabled()  # the unbonding period runs
     shoot(page, "node")
 

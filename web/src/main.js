@@ -83,9 +83,9 @@ function WalletBar() {
 function App() {
   useAppState();
   const path = useRoute();
-  if (state.networkError)
+  if (state.networkError && !state.network)
     return html`<main class="page"><h1>Inferix</h1><p class="error" role="alert">${state.networkError}</p>
-      <button onClick=${loadNetwork}>Try again</button></main>`;
+      <button onClick=${() => loadNetwork()}>Try again</button></main>`;
   if (!state.network) return html`<main class="page"><p class="muted" role="status">Loading the network…</p></main>`;
   let page = html`<h1>Not found</h1><p>No page at <code>${path}</code>. <a href="#/">Start a new job</a>.</p>`;
   for (const [pattern, Page] of ROUTES) {

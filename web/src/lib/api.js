@@ -54,7 +54,7 @@ function detailOf(body) {
   return JSON.stringify(body.detail || body);
 }
 
-export async function api(path, { method = "GET", body, auth = false } = {}) {
+export async function api(path, { method = "GET", body, auth = false, timeout = 0 } = {}) {
   const headers = {};
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (auth) {
@@ -63,8 +63,11 @@ export async function api(path, { method = "GET", body, auth = false } = {}) {
   }
   let reply;
   try {
-    reply = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    reply = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+                                signal: timeout ? AbortSignal.timeout(timeout) : undefined });
   } catch (exc) {
+    if (exc.name === "TimeoutError")
+      throw new ApiError(0, `The manager did not answer within ${timeout / 1000} s (busy?); nothing was lost.`);
     throw new ApiError(0, `Cannot reach the manager (${exc.message}). Check your connection and retry; nothing was lost.`);
   }
   const text = await reply.text();

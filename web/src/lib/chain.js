@@ -17,13 +17,15 @@ export function chainOf(network) {
   });
 }
 
-export async function loadNetwork() {
+export async function loadNetwork(attempt = 0) {
   try {
-    const network = await api("/v1/network");
+    const network = await api("/v1/network", { timeout: 15000 });
     publicClient = createPublicClient({ chain: chainOf(network), transport: http(network.rpc_url) });
     set({ network, networkError: null });
   } catch (exc) {
-    set({ networkError: exc.message });
+    // a busy or restarting manager: say so, and try again by itself (the user may too)
+    set({ networkError: `${exc.message} Retrying…` });
+    setTimeout(() => !state.network && loadNetwork(attempt + 1), Math.min(2000 * 2 ** attempt, 30000));
   }
 }
 
